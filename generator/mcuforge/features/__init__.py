@@ -1,0 +1,11 @@
+"""Feature blocks: Python reference + C emitter + cost, keyed by name."""
+
+from ..registry import Registry
+from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+
+FEATURES: Registry[FeatureBlock] = Registry(
+    "feature block", "mcuforge.features",
+    {"stats": "mcuforge.features.stats:StatsBlock"},
+)
+
+__all__ = ["FEATURES", "BlockCost", "CFunction", "CoreCosts", "FeatureBlock"]

@@ -1,0 +1,78 @@
+"""The feature block interface: Python reference, C emitter and cost."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    """Analytic cost of one block on one core."""
+
+    flash_bytes: int  # code + constants
+    sram_bytes: int  # stack + scratch used while the block runs
+    instructions: int  # executed per window
+
+
+@dataclass(frozen=True)
+class CoreCosts:
+    """What the analytic model needs to know about a core."""
+
+    float_op: float  # instructions per float add/mul/compare
+    float_div: float  # instructions per float divide or square root
+
+
+@dataclass(frozen=True)
+class CFunction:
+    """A C function emitted by a block: ``void NAME(const float *in, float *out)``."""
+
+    name: str
+    code: str
+    includes: tuple[str, ...] = ()
+
+
+class FeatureBlock(ABC):
+    """One step of feature extraction from a raw window.
+
+    Contract:
+        * ``transform`` is the reference: the emitted C computes the same float32
+          values bit for bit (same operations in the same order, no FMA contraction).
+        * Input of the first block is the window, float32 ``(n, length, channels)``,
+          interleaved in C as ``x[t * channels + c]``; the output is float32 ``(n, k)``.
+        * ``emit_c`` writes one ``static`` function with no dynamic memory.
+        * ``cost`` is analytic and cheap; measured cost comes from compiling the C.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, params: dict[str, Any], length: int, channels: list[str],
+                 rate_hz: float) -> None:
+        self.params = params
+        self.length = length
+        self.channels = channels
+        self.rate_hz = rate_hz
+
+    @property
+    @abstractmethod
+    def feature_names(self) -> list[str]:
+        """Name of each output, e.g. ``ax.mean``."""
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.feature_names)
+
+    @abstractmethod
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Reference implementation: float32 (n, length, channels) → float32 (n, k)."""
+
+    @abstractmethod
+    def emit_c(self, fn_name: str) -> CFunction:
+        """C99 source of ``static void fn_name(const float *x, float *out)``."""
+
+    @abstractmethod
+    def cost(self, core: CoreCosts) -> BlockCost:
+        """Analytic flash, SRAM and instruction count."""

@@ -1,0 +1,95 @@
+"""Build the generated C with the host compiler and run it on windows (parity)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ToolchainError
+
+#: Flags of every host build of generated code: the warnings make them a C99 lint,
+#: and -ffp-contract=off keeps a*b+c as two rounded operations, as the reference does.
+HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic",
+               "-ffp-contract=off", "-fno-math-errno"]
+
+_HARNESS = """\
+#include <stdio.h>
+#include <stdint.h>
+#include "{p}_model.h"
+
+int main(int argc, char **argv)
+{{
+    static float window[{P}_WINDOW_LEN * {P}_N_CHANNELS];
+    static float features[{P}_N_FEATURES];
+    FILE *in, *out;
+    if (argc != 3) {{ return 2; }}
+    in = fopen(argv[1], "rb");
+    out = fopen(argv[2], "wb");
+    if (in == NULL || out == NULL) {{ return 2; }}
+    while (fread(window, sizeof(float), {P}_WINDOW_LEN * {P}_N_CHANNELS, in)
+           == (size_t)({P}_WINDOW_LEN * {P}_N_CHANNELS)) {{
+        int32_t pred;
+        if ({p}_features(window, features) != 0) {{ return 3; }}
+        pred = (int32_t){p}_predict(window);
+        fwrite(&pred, sizeof pred, 1, out);
+        fwrite(features, sizeof(float), {P}_N_FEATURES, out);
+    }}
+    fclose(in);
+    return fclose(out) == 0 ? 0 : 4;
+}}
+"""
+
+
+def host_compiler() -> str:
+    """The host C compiler (``$CC``, else cc/gcc/clang)."""
+    for cand in [os.environ.get("CC"), "cc", "gcc", "clang"]:
+        if cand and shutil.which(cand):
+            return cand
+    raise ToolchainError(
+        "no host C compiler found; install one (Debian: apt-get install gcc) or set CC"
+    )
+
+
+@dataclass(frozen=True)
+class HostRun:
+    """What the compiled C computed for each window."""
+
+    predictions: np.ndarray  # int32 (n,)
+    features: np.ndarray  # float32 (n, k)
+
+
+def run_host(sources: dict[str, str], prefix: str, windows: np.ndarray,
+             n_features: int) -> HostRun:
+    """Compile ``sources`` + a harness with the host compiler and run it on ``windows``.
+
+    Raises:
+        ToolchainError: the compiler is missing or rejects the code (warnings included).
+    """
+    cc = host_compiler()
+    with tempfile.TemporaryDirectory(prefix="mcuforge-host-") as tmp:
+        d = Path(tmp)
+        for name, text in sources.items():
+            (d / name).write_text(text)
+        (d / "harness.c").write_text(_HARNESS.format(p=prefix, P=prefix.upper()))
+        c_files = [str(d / n) for n in sources if n.endswith(".c")] + [str(d / "harness.c")]
+        exe = d / "harness"
+        proc = subprocess.run([cc, *HOST_CFLAGS, "-I", str(d), *c_files, "-o", str(exe), "-lm"],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ToolchainError(f"host build of the generated C failed:\n{proc.stderr}")
+        np.ascontiguousarray(windows, dtype="<f4").tofile(d / "in.bin")
+        run = subprocess.run([str(exe), str(d / "in.bin"), str(d / "out.bin")],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            raise ToolchainError(f"host harness exited with {run.returncode}: {run.stderr}")
+        rec = np.dtype([("pred", "<i4"), ("features", "<f4", (n_features,))])
+        out = np.fromfile(d / "out.bin", dtype=rec)
+    if len(out) != len(windows):
+        raise ToolchainError(f"host harness returned {len(out)} results for {len(windows)} windows")
+    return HostRun(out["pred"].astype(np.int32), out["features"].astype(np.float32))
