@@ -57,9 +57,6 @@ class Core(_Strict):
 
     gcc_flags: str | None = Field(description="arm-none-eabi-gcc CPU flags; null: no GCC port here.")
     qemu_machine: str | None = Field(default=None, description="QEMU machine emulating this core.")
-    qemu_platform: Literal["mps2", "microbit"] | None = Field(
-        default=None, description="Firmware platform layer for that QEMU machine."
-    )
     cpi: float = Field(gt=0, description="Mean cycles per instruction on ML kernels (analytic model).")
     float_op_instructions: float = Field(
         gt=0, description="Instructions per float add/mul/compare (1 with an FPU; soft-float more)."
@@ -67,8 +64,22 @@ class Core(_Strict):
     float_div_instructions: float = Field(gt=0, description="Instructions per float divide/sqrt.")
 
 
+class QemuMachine(_Strict):
+    """A QEMU machine that runs the firmware: its platform layer, memory and SysTick clock."""
+
+    platform: Literal["mps2", "microbit"] = Field(description="Firmware platform layer.")
+    systick_hz: float = Field(gt=0, description="SysTick (processor) clock of the machine.")
+    flash_kb: float = Field(gt=0, description="Flash (code memory) at address 0.")
+    sram_kb: float = Field(gt=0, description="SRAM at 0x20000000.")
+
+    def instructions_per_tick(self) -> float:
+        """With ``-icount shift=0`` an instruction takes 1 ns of virtual time."""
+        return 1e9 / self.systick_hz
+
+
 class CoreTable(_Strict):
     version: Literal[1]
+    qemu_machines: dict[str, QemuMachine] = Field(default_factory=dict)
     cores: dict[str, Core]
 
 
@@ -151,6 +162,7 @@ class Catalog:
 
     targets: dict[str, Target] = field(default_factory=dict)
     cores: dict[str, Core] = field(default_factory=dict)
+    qemu_machines: dict[str, QemuMachine] = field(default_factory=dict)
     recipes: dict[str, list[Recipe]] = field(default_factory=dict)
     sources: dict[str, Entry] = field(default_factory=dict)
 
@@ -226,6 +238,7 @@ def load_catalog(extra: list[Path] | None = None) -> Catalog:
         if cores_file.is_file():
             table, sha = _load(cores_file, CoreTable)
             cat.cores.update(table.cores)
+            cat.qemu_machines.update(table.qemu_machines)
             cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha)
         for path in sorted((root / "targets").glob("*.yaml")):
             target, sha = _load(path, Target)
@@ -247,6 +260,10 @@ def load_catalog(extra: list[Path] | None = None) -> Catalog:
                 versions.remove(clash[0])
             versions.append(recipe)
             cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha)
+    for name, core in cat.cores.items():
+        if core.qemu_machine and core.qemu_machine not in cat.qemu_machines:
+            raise CatalogError(f"core {name}: qemu_machine {core.qemu_machine!r} is not in "
+                               "qemu_machines of cores.yaml")
     for name, target in cat.targets.items():
         if target.core not in cat.cores:
             raise CatalogError(f"target {name}: core {target.core!r} missing from cores.yaml")

@@ -29,14 +29,14 @@ from .codegen import Provenance, emit_model, emit_test_vectors
 from .data import load_dataset
 from .errors import BudgetError, OutputError, ParityError
 from .hardware import measure
-from .hardware.cost import Cost, Figure
+from .hardware.cost import Cost
 from .hardware.host import run_host
 from .lock import dump_lock, lock_data
 from .report import REPORT_VERSION, render_markdown
 from .resolver import Plan, resolve
 from .scaffold import context, render
 from .search import Candidate, build, run_search, score, trial_rows
-from .spec import LoadedSpec, load_spec
+from .spec import load_spec
 
 
 @dataclass(frozen=True)
@@ -122,16 +122,17 @@ def generate(spec_path: Path, out: Path | None = None, trials: int | None = None
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        variables = context(prefix, plan.target, plan.core, loaded.sha256,
+        variables = context(prefix, plan.target, plan.core, plan.qemu, loaded.sha256,
                             cand.config.recipe.ref, plan.seed)
-        firmware = render(spec.output.firmware, variables, {**sources, **vectors},
-                          tmp / "firmware")
+        files = {**sources, **vectors}
+        render(spec.output.firmware, variables, files, tmp / "firmware")
         cost = cand.cost
         measurements: list[dict[str, Any]] = []
         notes: list[str] = []
         qemu: dict[str, Any] | None = None
         if measure_cost:
-            m = measure.measure(firmware, sources, plan, cand.cost, n_vec)
+            m = measure.measure(spec.output.firmware, variables, files, sources, plan,
+                                cand.cost)
             cost, measurements, notes, qemu = m.cost, m.rows, m.notes, m.qemu
             for note in notes:
                 log(f"measure: {note}")
@@ -228,8 +229,4 @@ def _report(plan: Plan, dataset: Any, cand: Candidate, result: Any, test_score: 
     }
 
 
-def load(spec_path: Path) -> LoadedSpec:
-    return load_spec(spec_path)
-
-
-__all__ = ["Figure", "GenerateResult", "generate"]
+__all__ = ["GenerateResult", "generate"]

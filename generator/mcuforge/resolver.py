@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .catalog import Catalog, Core, Recipe, Target
+from .catalog import Catalog, Core, QemuMachine, Recipe, Target
 from .errors import CatalogError
 from .features import FEATURES
 from .models import MODELS
@@ -29,6 +29,7 @@ class Plan:
     core: Core
     recipes: list[Recipe]
     decisions: list[Decision]
+    qemu: QemuMachine | None = None
 
     @property
     def seed(self) -> int:
@@ -65,6 +66,7 @@ def resolve(loaded: LoadedSpec, catalog: Catalog) -> Plan:
     spec = loaded.spec
     target = catalog.target_from(spec.target)
     core = catalog.core(target.core)
+    qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
     kind, mod = spec.task.kind, modality(loaded)
     decisions: list[Decision] = []
     chosen: list[Recipe] = []
@@ -76,7 +78,8 @@ def resolve(loaded: LoadedSpec, catalog: Catalog) -> Plan:
         if kind not in recipe.applies.task:
             raise CatalogError(f"recipe {recipe.ref} does not handle {kind} "
                                f"(it handles {', '.join(recipe.applies.task)})")
-        return Plan(loaded, target, core, [recipe], [Decision(recipe.ref, True, "pinned in the spec")])
+        return Plan(loaded, target, core, [recipe],
+                    [Decision(recipe.ref, True, "pinned in the spec")], qemu)
     for name in sorted(catalog.recipes):
         recipe = catalog.recipe(name)
         if kind not in recipe.applies.task:
@@ -92,4 +95,4 @@ def resolve(loaded: LoadedSpec, catalog: Catalog) -> Plan:
     if not chosen:
         reasons = "; ".join(f"{d.recipe}: {d.reason}" for d in decisions)
         raise CatalogError(f"no recipe applies to this spec ({reasons})")
-    return Plan(loaded, target, core, chosen, decisions)
+    return Plan(loaded, target, core, chosen, decisions, qemu)

@@ -11,7 +11,7 @@ from cookiecutter.main import cookiecutter
 
 from . import __version__
 from ._resources import data_dir
-from .catalog import Core, Target
+from .catalog import Core, QemuMachine, Target
 from .errors import OutputError
 
 MODEL_DIR = Path("src") / "model"
@@ -23,9 +23,24 @@ def templates() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "cookiecutter.json").is_file())
 
 
-def context(prefix: str, target: Target, core: Core, spec_sha256: str, recipe: str,
-            seed: int) -> dict[str, str]:
-    """The template variables for a target (see templates/*/cookiecutter.json)."""
+QEMU_FLASH_ORIGIN = 0x00000000
+QEMU_RAM_ORIGIN = 0x20000000
+
+
+def fits_qemu(target: Target, qemu: QemuMachine | None) -> bool:
+    """Whether firmware linked for ``target`` also runs unchanged on the QEMU machine."""
+    return (qemu is not None and target.memory.flash_origin == QEMU_FLASH_ORIGIN
+            and target.memory.ram_origin == QEMU_RAM_ORIGIN
+            and target.flash_kb <= qemu.flash_kb and target.sram_kb <= qemu.sram_kb)
+
+
+def context(prefix: str, target: Target, core: Core, qemu: QemuMachine | None,
+            spec_sha256: str, recipe: str, seed: int) -> dict[str, str]:
+    """The template variables for a target (see templates/*/cookiecutter.json).
+
+    The default platform is the QEMU machine's when the target's memory map fits it
+    (so ``run-qemu`` works out of the box), else the real board.
+    """
     return {
         "project_slug": prefix,
         "prefix": prefix,
@@ -38,11 +53,23 @@ def context(prefix: str, target: Target, core: Core, spec_sha256: str, recipe: s
         "sram_kb": f"{target.sram_kb:g}",
         "clock_mhz": f"{target.clock_mhz:g}",
         "qemu_machine": core.qemu_machine or "",
-        "platform": core.qemu_platform or "board",
+        "platform": qemu.platform if qemu is not None and fits_qemu(target, qemu) else "board",
         "spec_sha256": spec_sha256,
         "recipe": recipe,
         "seed": str(seed),
         "mcuforge_version": __version__,
+    }
+
+
+def qemu_context(variables: dict[str, str], target: Target, qemu: QemuMachine) -> dict[str, str]:
+    """The same project, linked for the QEMU machine's memory map and platform layer."""
+    return {
+        **variables,
+        "flash_origin": f"0x{QEMU_FLASH_ORIGIN:08X}",
+        "flash_kb": f"{qemu.flash_kb:g}",
+        "ram_origin": f"0x{QEMU_RAM_ORIGIN:08X}",
+        "sram_kb": f"{min(target.sram_kb, qemu.sram_kb):g}",
+        "platform": qemu.platform,
     }
 
 

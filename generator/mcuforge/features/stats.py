@@ -72,8 +72,9 @@ class StatsBlock(FeatureBlock):
         k = len(self.stats)
         need_sumsq = "rms" in self.stats
         need_minmax = [s for s in ("min", "max") if s in self.stats]
-        decl = ["float sum = 0.0f;"]
-        loop = ["const float v = x[t * CH + c];", "sum += v;"]
+        need_sum = "mean" in self.stats or "std" in self.stats
+        decl = ["float sum = 0.0f;"] if need_sum else []
+        loop = ["const float v = x[t * CH + c];"] + (["sum += v;"] if need_sum else [])
         if need_sumsq:
             decl.append("float sumsq = 0.0f;")
             loop.append("sumsq += v * v;")
@@ -83,7 +84,7 @@ class StatsBlock(FeatureBlock):
         if "max" in need_minmax:
             decl.append("float hi = x[c];")
             loop.append("if (v > hi) { hi = v; }")
-        post = ["const float mean = sum / (float)LEN;"]
+        post = ["const float mean = sum / (float)LEN;"] if need_sum else []
         if "std" in self.stats:
             post += [
                 "float acc = 0.0f;",
