@@ -38,9 +38,9 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(VENV)/bin/mcuforge generate examples/basicmotions/spec.yaml --force
-	cmake -S $(DEMO_OUT)/firmware -B $(DEMO_OUT)/firmware/build >/dev/null
-	cmake --build $(DEMO_OUT)/firmware/build
-	cmake --build $(DEMO_OUT)/firmware/build --target run-qemu
+	cd $(DEMO_OUT)/firmware && env -u MAKEFLAGS -u MAKELEVEL sh -c \
+	  'cmake -B build >/dev/null && cmake --build build >/dev/null && cmake --build build --target run-qemu'
+	@echo "report: $(DEMO_OUT)/report.md"
 
 test: setup
 	$(PY) -m pytest

@@ -23,8 +23,11 @@ needs_qemu = pytest.mark.skipif(
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite golden files under tests/golden/ from the current output")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite golden files under tests/golden/ from the current output",
+    )
 
 
 @pytest.fixture

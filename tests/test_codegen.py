@@ -31,8 +31,9 @@ def ds() -> Dataset:
 
 def _pipeline(ds: Dataset, stats: list[str], family: str, params: dict[str, object]):  # type: ignore[no-untyped-def]
     block = FEATURES.get("stats")({"features": stats}, ds.window, ds.channels, ds.rate_hz)
-    model = MODELS.get(family)().fit(block.transform(ds.train.x), ds.train.y, len(ds.classes),
-                                     params, 0)
+    model = MODELS.get(family)().fit(
+        block.transform(ds.train.x), ds.train.y, len(ds.classes), params, 0
+    )
     return block, model
 
 
@@ -63,8 +64,9 @@ def test_stats_reference_matches_numpy_definitions(ds: Dataset) -> None:
         ("random_forest", {"n_estimators": 7, "max_depth": 4, "voting": "hard"}),
     ],
 )
-def test_tree_predictions_equal_in_c_on_every_window(ds: Dataset, family: str,
-                                                     params: dict[str, object]) -> None:
+def test_tree_predictions_equal_in_c_on_every_window(
+    ds: Dataset, family: str, params: dict[str, object]
+) -> None:
     block, model = _pipeline(ds, list(STATS), family, params)
     sources = emit_model("bm", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
     x = np.concatenate([ds.train.x, ds.test.x])
@@ -80,7 +82,9 @@ def test_deployed_forest_agrees_with_sklearn(ds: Dataset) -> None:
     xtr, xte = block.transform(ds.train.x), block.transform(ds.test.x)
     params = {"n_estimators": 15, "max_depth": 6, "voting": "soft"}
     model = MODELS.get("random_forest")().fit(xtr, ds.train.y, 4, params, 0)
-    sk = RandomForestClassifier(n_estimators=15, max_depth=6, random_state=0, n_jobs=1).fit(xtr, ds.train.y)
+    sk = RandomForestClassifier(n_estimators=15, max_depth=6, random_state=0, n_jobs=1).fit(
+        xtr, ds.train.y
+    )
     # leaf shares are quantised to 1/255: only near-ties may differ
     assert (model.predict(xte) == sk.predict(xte)).mean() >= 0.95
     dt = MODELS.get("decision_tree")().fit(xtr, ds.train.y, 4, {"max_depth": 5}, 0)
@@ -116,19 +120,23 @@ def test_c_literals_round_trip() -> None:
 def test_emission_is_deterministic(ds: Dataset) -> None:
     outs = []
     for _ in range(2):
-        block, model = _pipeline(ds, ["mean", "max"], "random_forest",
-                                 {"n_estimators": 5, "max_depth": 4})
-        outs.append(emit_model("bm", [block], model, ds.classes, ds.channels, ds.window,
-                               ds.rate_hz, PROV))
+        block, model = _pipeline(
+            ds, ["mean", "max"], "random_forest", {"n_estimators": 5, "max_depth": 4}
+        )
+        outs.append(
+            emit_model("bm", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
+        )
     assert outs[0] == outs[1]
 
 
 def test_golden_c_for_a_fixed_small_model(ds: Dataset, update_golden: bool) -> None:
     """The emitted C for one fixed model; `pytest --update-golden` rewrites it."""
-    block, model = _pipeline(ds, ["mean", "std"], "random_forest",
-                             {"n_estimators": 3, "max_depth": 3, "voting": "soft"})
-    sources = emit_model("golden", [block], model, ds.classes, ds.channels, ds.window,
-                         ds.rate_hz, PROV)
+    block, model = _pipeline(
+        ds, ["mean", "std"], "random_forest", {"n_estimators": 3, "max_depth": 3, "voting": "soft"}
+    )
+    sources = emit_model(
+        "golden", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV
+    )
     for name, text in sources.items():
         path = GOLDEN / name
         if update_golden:
@@ -141,8 +149,9 @@ def test_all_feature_subsets_are_distinct_and_ordered(ds: Dataset) -> None:
     seen = set()
     for r in range(1, len(STATS) + 1):
         for combo in itertools.combinations(STATS, r):
-            block = FEATURES.get("stats")({"features": list(reversed(combo))}, ds.window,
-                                          ds.channels, ds.rate_hz)
+            block = FEATURES.get("stats")(
+                {"features": list(reversed(combo))}, ds.window, ds.channels, ds.rate_hz
+            )
             assert block.stats == list(combo)  # canonical order whatever the input order
             seen.add(tuple(block.feature_names))
     assert len(seen) == 2 ** len(STATS) - 1

@@ -16,8 +16,9 @@ from mcuforge.spec import load_spec
 from .conftest import EXAMPLE
 
 
-def _copy_data(tmp_path: Path, classes: tuple[str, ...] = ("running", "standing"),
-               per_class: int = 4) -> Path:
+def _copy_data(
+    tmp_path: Path, classes: tuple[str, ...] = ("running", "standing"), per_class: int = 4
+) -> Path:
     data = tmp_path / "data"
     for c in classes:
         (data / c).mkdir(parents=True)
@@ -40,8 +41,9 @@ def test_basicmotions_windows_and_archive_split() -> None:
     assert ds.train.x[0, 0].tolist() == pytest.approx([float(v) for v in first.split(",")])
 
 
-def test_sliding_windows_never_cross_the_split(write_spec: Callable[..., Path],
-                                               tmp_path: Path) -> None:
+def test_sliding_windows_never_cross_the_split(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     path = write_spec()
     text = path.read_text().replace("{length_s: 10, stride_s: 10}", "{length: 40, stride: 20}")
     text = text.replace('split: {test_files: ["*/test_*.csv"]}', "split: {test: 0.5, seed: 1}")
@@ -57,8 +59,9 @@ def test_sliding_windows_never_cross_the_split(write_spec: Callable[..., Path],
 
 def _spec_for(write_spec: Callable[..., Path], data: Path) -> Path:
     path = write_spec(data=str(data))
-    path.write_text(path.read_text().replace('split: {test_files: ["*/test_*.csv"]}',
-                                             "split: {test: 0.5}"))
+    path.write_text(
+        path.read_text().replace('split: {test_files: ["*/test_*.csv"]}', "split: {test: 0.5}")
+    )
     return path
 
 
@@ -67,8 +70,9 @@ def _load(path: Path) -> None:
     load_dataset(loaded.spec.data, loaded.base_dir)
 
 
-def test_wrong_number_of_columns_names_file_and_line(write_spec: Callable[..., Path],
-                                                      tmp_path: Path) -> None:
+def test_wrong_number_of_columns_names_file_and_line(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     data = _copy_data(tmp_path)
     bad = data / "running" / "train_000.csv"
     lines = bad.read_text().splitlines()
@@ -78,8 +82,9 @@ def test_wrong_number_of_columns_names_file_and_line(write_spec: Callable[..., P
         _load(_spec_for(write_spec, data))
 
 
-def test_non_numeric_cell_names_file_line_column(write_spec: Callable[..., Path],
-                                                  tmp_path: Path) -> None:
+def test_non_numeric_cell_names_file_line_column(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     data = _copy_data(tmp_path)
     bad = data / "standing" / "train_001.csv"
     lines = bad.read_text().splitlines()
@@ -87,7 +92,9 @@ def test_non_numeric_cell_names_file_line_column(write_spec: Callable[..., Path]
     cells[2] = "n/a"
     lines[10] = ",".join(cells)
     bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=r"standing/train_001.csv:11: column 'az': 'n/a' is not a number"):
+    with pytest.raises(
+        DataError, match=r"standing/train_001.csv:11: column 'az': 'n/a' is not a number"
+    ):
         _load(_spec_for(write_spec, data))
 
 
@@ -120,8 +127,9 @@ def test_missing_data_folder(write_spec: Callable[..., Path], tmp_path: Path) ->
         _load(_spec_for(write_spec, tmp_path / "nope"))
 
 
-def test_window_longer_than_every_recording(write_spec: Callable[..., Path],
-                                            tmp_path: Path) -> None:
+def test_window_longer_than_every_recording(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     path = _spec_for(write_spec, _copy_data(tmp_path))
     path.write_text(path.read_text().replace("{length_s: 10, stride_s: 10}", "{length_s: 20}"))
     with pytest.raises(DataError, match="shorter than the window"):
@@ -137,7 +145,11 @@ def test_label_column(write_spec: Callable[..., Path], tmp_path: Path) -> None:
             out = [lines[0] + ",activity"] + [ln + f",{c}" for ln in lines[1:]]
             (data / f"{c}_{f.name}").write_text("\n".join(out) + "\n")
     path = _spec_for(write_spec, data)
-    path.write_text(path.read_text().replace("  window:", "  labels: {from: column, column: activity}\n  window:"))
+    path.write_text(
+        path.read_text().replace(
+            "  window:", "  labels: {from: column, column: activity}\n  window:"
+        )
+    )
     loaded = load_spec(path)
     ds = load_dataset(loaded.spec.data, loaded.base_dir)
     assert ds.classes == ["running", "walking"]

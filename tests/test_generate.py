@@ -37,16 +37,27 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_output_layout_and_report(generated: Path) -> None:
-    for rel in ("firmware/CMakeLists.txt", "firmware/src/main.c",
-                "firmware/src/model/basicmotions_model.c",
-                "firmware/src/model/basicmotions_model.h", "firmware/src/model/test_vectors.c",
-                "report.md", "report.json", "mcuforge.lock", "trials.csv"):
+    for rel in (
+        "firmware/CMakeLists.txt",
+        "firmware/src/main.c",
+        "firmware/src/model/basicmotions_model.c",
+        "firmware/src/model/basicmotions_model.h",
+        "firmware/src/model/test_vectors.c",
+        "report.md",
+        "report.json",
+        "mcuforge.lock",
+        "trials.csv",
+    ):
         assert (generated / rel).is_file(), rel
     r = json.loads((generated / "report.json").read_text())
     assert r["metric"] == "accuracy"
     assert r["score"] >= 0.85  # BasicMotions with statistics + trees; 1-NN DTW gets 0.975
-    assert r["parity"] == {"agree": 40, "total": 40, "features_bit_exact": True,
-                           "features_max_abs_err": 0.0}
+    assert r["parity"] == {
+        "agree": 40,
+        "total": 40,
+        "features_bit_exact": True,
+        "features_max_abs_err": 0.0,
+    }
     for key in ("flash_bytes", "sram_bytes", "latency_ms"):
         fig = r["cost"][key]
         assert set(fig) == {"value", "source"}
@@ -88,20 +99,28 @@ def test_lock_records_what_reproduces_the_run(generated: Path) -> None:
 @pytest.mark.toolchain
 @needs_arm_gcc
 @needs_qemu
-def test_firmware_runs_in_qemu_and_prints_python_predictions(generated: Path,
-                                                             tmp_path: Path) -> None:
+def test_firmware_runs_in_qemu_and_prints_python_predictions(
+    generated: Path, tmp_path: Path
+) -> None:
     project = tmp_path / "fw"
     shutil.copytree(generated / "firmware", project)
     elf = build_firmware(project, tmp_path / "build", "mps2")
     code, out = run_elf(elf, "mps2-an386")
     assert code == 0, out
-    preds = [(int(m.group(2)), int(m.group(3))) for m in
-             re.finditer(r"^pred (\d+) (-?\d+) (-?\d+)", out, re.M)]
+    preds = [
+        (int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(r"^pred (\d+) (-?\d+) (-?\d+)", out, re.M)
+    ]
     assert len(preds) == 8
     # expected values are Python's predictions, embedded in test_vectors.c
     vec = (generated / "firmware/src/model/test_vectors.c").read_text()
-    expected = [int(v) for v in re.search(r"mcuforge_test_expected\[.*?\] = \{([^}]*)\}", vec,
-                                          re.S).group(1).replace("\n", "").split(",")]  # type: ignore[union-attr]
+    expected = [
+        int(v)
+        for v in re.search(r"mcuforge_test_expected\[.*?\] = \{([^}]*)\}", vec, re.S)
+        .group(1)
+        .replace("\n", "")
+        .split(",")
+    ]  # type: ignore[union-attr]
     assert [p for p, _ in preds] == expected
     assert "agree=8/8" in out
 
@@ -111,8 +130,9 @@ def test_same_spec_gives_byte_identical_c(tmp_path: Path) -> None:
     outs = []
     for i in range(2):
         out = tmp_path / f"o{i}"
-        code, text = generate(str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "5",
-                              "--no-measure")
+        code, text = generate(
+            str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "5", "--no-measure"
+        )
         assert code == 0, text
         outs.append(out)
     files = sorted(p.relative_to(outs[0]) for p in (outs[0] / "firmware").rglob("*") if p.is_file())
@@ -136,8 +156,9 @@ def _leftovers(parent: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_infeasible_budget_exits_3_and_writes_nothing(write_spec: Callable[..., Path],
-                                                     tmp_path: Path) -> None:
+def test_infeasible_budget_exits_3_and_writes_nothing(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     path = write_spec()
     path.write_text(path.read_text().replace("flash_kb: 16", "flash_kb: 0.05"))
     code, text = generate(str(path), "-o", str(tmp_path / "out"), "--trials", "3")
@@ -147,8 +168,9 @@ def test_infeasible_budget_exits_3_and_writes_nothing(write_spec: Callable[..., 
     assert _leftovers(tmp_path) == []
 
 
-def test_bad_csv_fails_before_anything_is_written(write_spec: Callable[..., Path],
-                                                   tmp_path: Path) -> None:
+def test_bad_csv_fails_before_anything_is_written(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(EXAMPLE / "data", data)
     bad = data / "walking" / "train_003.csv"
@@ -167,8 +189,9 @@ def test_force_replaces_a_previous_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    code, text = generate(str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "2",
-                          "--force", "--no-measure")
+    code, text = generate(
+        str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "2", "--force", "--no-measure"
+    )
     assert code == 0, text
     assert not (out / "old.txt").exists() and (out / "report.json").is_file()
     assert _leftovers(tmp_path) == []

@@ -63,40 +63,70 @@ def test_validate_ok_exit_0() -> None:
     ("edit", "expected"),
     [
         # YAML syntax error: line and column
-        (lambda s: s.replace("task: {kind: classification, metric: accuracy}",
-                             "task: {kind: classification, metric: accuracy"),
-         r"spec.yaml:1\d:\d+: YAML syntax error"),
+        (
+            lambda s: s.replace(
+                "task: {kind: classification, metric: accuracy}",
+                "task: {kind: classification, metric: accuracy",
+            ),
+            r"spec.yaml:1\d:\d+: YAML syntax error",
+        ),
         # unknown key, with a suggestion
-        (lambda s: s.replace("budgets: {sram_kb", "budgets: {sram_kbb"),
-         r"spec.yaml:13:\d+: budgets.sram_kbb: unknown key 'sram_kbb'; did you mean 'sram_kb'\?"),
-        (lambda s: s.replace("search:", "serach:"),
-         r"spec.yaml:14:1: serach: unknown key 'serach'; did you mean 'search'\?"),
+        (
+            lambda s: s.replace("budgets: {sram_kb", "budgets: {sram_kbb"),
+            r"spec.yaml:13:\d+: budgets.sram_kbb: unknown key 'sram_kbb'; did you mean 'sram_kb'\?",
+        ),
+        (
+            lambda s: s.replace("search:", "serach:"),
+            r"spec.yaml:14:1: serach: unknown key 'serach'; did you mean 'search'\?",
+        ),
         # wrong type, with the unit hint
-        (lambda s: s.replace("sram_kb: 4", "sram_kb: 32k"),
-         r"spec.yaml:13:\d+: budgets.sram_kb: Input should be a valid number.*'32k'.*plain number"),
+        (
+            lambda s: s.replace("sram_kb: 4", "sram_kb: 32k"),
+            r"spec.yaml:13:\d+: budgets.sram_kb: Input should be a valid number"
+            r".*'32k'.*plain number",
+        ),
         # budget <= 0
-        (lambda s: s.replace("flash_kb: 16", "flash_kb: 0"),
-         r"spec.yaml:13:\d+: budgets.flash_kb: Input should be greater than 0"),
-        (lambda s: s.replace("latency_ms: 5", "latency_ms: -1"),
-         r"budgets.latency_ms: Input should be greater than 0"),
+        (
+            lambda s: s.replace("flash_kb: 16", "flash_kb: 0"),
+            r"spec.yaml:13:\d+: budgets.flash_kb: Input should be greater than 0",
+        ),
+        (
+            lambda s: s.replace("latency_ms: 5", "latency_ms: -1"),
+            r"budgets.latency_ms: Input should be greater than 0",
+        ),
         # name that is no C identifier
-        (lambda s: s.replace("name: demo", "name: 2fast"),
-         r"spec.yaml:2:7: name: '2fast' is not a valid C identifier prefix"),
-        (lambda s: s.replace("name: demo", "name: ../evil"),
-         r"name: '../evil' is not a valid C identifier prefix"),
+        (
+            lambda s: s.replace("name: demo", "name: 2fast"),
+            r"spec.yaml:2:7: name: '2fast' is not a valid C identifier prefix",
+        ),
+        (
+            lambda s: s.replace("name: demo", "name: ../evil"),
+            r"name: '../evil' is not a valid C identifier prefix",
+        ),
         (lambda s: s.replace("name: demo", "name: static"), r"name: 'static' is reserved in C"),
         # missing field
-        (lambda s: s.replace("budgets: {sram_kb: 4, flash_kb: 16, latency_ms: 5}\n", ""),
-         r"spec.yaml:1:1: budgets: Field required; add this field"),
+        (
+            lambda s: s.replace("budgets: {sram_kb: 4, flash_kb: 16, latency_ms: 5}\n", ""),
+            r"spec.yaml:1:1: budgets: Field required; add this field",
+        ),
         # wrong version
-        (lambda s: s.replace("version: 1", "version: 7"), r"spec.yaml:1:10: version: Input should be 1"),
+        (
+            lambda s: s.replace("version: 1", "version: 7"),
+            r"spec.yaml:1:10: version: Input should be 1",
+        ),
         # inline target with a bad core
-        (lambda s: s.replace("target: nrf52840", "target: {core: cortex-m9, clock_mhz: 48, "
-                                                  "sram_kb: 32, flash_kb: 256}"),
-         r"spec.yaml:12:\d+: target.core: Input should be"),
+        (
+            lambda s: s.replace(
+                "target: nrf52840",
+                "target: {core: cortex-m9, clock_mhz: 48, sram_kb: 32, flash_kb: 256}",
+            ),
+            r"spec.yaml:12:\d+: target.core: Input should be",
+        ),
         # window given twice
-        (lambda s: s.replace("{length_s: 10, stride_s: 10}", "{length_s: 10, length: 100}"),
-         r"data.window: give exactly one of"),
+        (
+            lambda s: s.replace("{length_s: 10, stride_s: 10}", "{length_s: 10, length: 100}"),
+            r"data.window: give exactly one of",
+        ),
     ],
 )
 def test_bad_spec_gives_one_located_line_and_exit_2(
@@ -151,3 +181,17 @@ def test_duplicate_key_is_located(write_spec: Callable[..., Path]) -> None:
     code, out = run("validate", str(path))
     assert code == 2
     assert "duplicate key 'name'" in out
+
+
+def test_readme_spec_reference_is_current() -> None:
+    from mcuforge.schemas import update_readme
+
+    text = (ROOT / "README.md").read_text()
+    assert update_readme(text) == text, "run `mcuforge schema --readme README.md`"
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    ci = [ln for ln in (ROOT / ".ci/run").read_text().splitlines()
+          if ln.strip() and not ln.startswith(("#", "set ", "cd "))]
+    assert ci[-1] == "make test"
+    assert "make test" in (ROOT / "README.md").read_text()

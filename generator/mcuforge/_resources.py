@@ -19,4 +19,6 @@ def data_dir(name: str) -> Path:
     checkout = _PACKAGE.parent.parent / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"mcuforge installation is incomplete: no {name}/ folder near {_PACKAGE}")
+    raise FileNotFoundError(
+        f"mcuforge installation is incomplete: no {name}/ folder near {_PACKAGE}"
+    )

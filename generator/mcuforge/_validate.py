@@ -52,7 +52,8 @@ def allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str
             fields = {f.alias or n: f for n, f in m.model_fields.items()}
             if isinstance(part, str) and part in fields:
                 nxt.extend(
-                    t for t in _members(fields[part].annotation)
+                    t
+                    for t in _members(fields[part].annotation)
                     if isinstance(t, type) and issubclass(t, BaseModel)
                 )
         if nxt:
@@ -64,7 +65,9 @@ def allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str
     return names
 
 
-def validate_located(model: type[M], data: Any, marks: Marks, file: str) -> tuple[M | None, list[Located]]:
+def validate_located(
+    model: type[M], data: Any, marks: Marks, file: str
+) -> tuple[M | None, list[Located]]:
     """Validate ``data`` as ``model``; return the model or the located problems."""
     try:
         return model.model_validate(data), []
@@ -72,7 +75,9 @@ def validate_located(model: type[M], data: Any, marks: Marks, file: str) -> tupl
         return None, to_located(exc, model, marks, file)
 
 
-def to_located(exc: ValidationError, model: type[BaseModel], marks: Marks, file: str) -> list[Located]:
+def to_located(
+    exc: ValidationError, model: type[BaseModel], marks: Marks, file: str
+) -> list[Located]:
     """Convert each pydantic error into a :class:`Located` problem."""
     problems: list[Located] = []
     seen: set[tuple[Any, ...]] = set()
@@ -86,11 +91,15 @@ def to_located(exc: ValidationError, model: type[BaseModel], marks: Marks, file:
             choices = allowed_keys(model, loc)
             close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
             msg = f"unknown key {key!r}"
-            msg += f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(choices)}"
+            msg += (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; allowed keys: {', '.join(choices)}"
+            )
             line, col = locate(marks, loc, key=True)
         else:
             if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
+                msg = msg[len("Value error, ") :]
             hint = _HINTS.get(kind)
             if kind != "missing" and "input" in err and not isinstance(err["input"], dict | list):
                 msg += f" (got {err['input']!r})"

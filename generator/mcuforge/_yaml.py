@@ -30,18 +30,33 @@ def _construct(node: yaml.Node, path: Path_, marks: Marks, loader: _Loader, file
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool) or key is None:
                 raise SpecError(
-                    [Located(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                             ".".join(map(str, path)), "mapping keys must be plain scalars")]
+                    [
+                        Located(
+                            file,
+                            key_node.start_mark.line + 1,
+                            key_node.start_mark.column + 1,
+                            ".".join(map(str, path)),
+                            "mapping keys must be plain scalars",
+                        )
+                    ]
                 )
             if key in out:
                 raise SpecError(
-                    [Located(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                             ".".join(map(str, (*path, key))),
-                             f"duplicate key {key!r}; remove one of the two")]
+                    [
+                        Located(
+                            file,
+                            key_node.start_mark.line + 1,
+                            key_node.start_mark.column + 1,
+                            ".".join(map(str, (*path, key))),
+                            f"duplicate key {key!r}; remove one of the two",
+                        )
+                    ]
                 )
             child = (*path, str(key))
-            marks[(*child, "__key__")] = (key_node.start_mark.line + 1,
-                                          key_node.start_mark.column + 1)
+            marks[(*child, "__key__")] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             out[key] = _construct(value_node, child, marks, loader, file)
         return out
     if isinstance(node, yaml.SequenceNode):
@@ -79,7 +94,9 @@ def load_file(path: Path) -> tuple[Any, Marks]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError([Located(str(path), None, None, "", f"cannot read file: {exc.strerror}")]) from exc
+        raise SpecError(
+            [Located(str(path), None, None, "", f"cannot read file: {exc.strerror}")]
+        ) from exc
     return load_located(text, str(path))
 
 

@@ -55,9 +55,13 @@ class Target(_Strict):
 class Core(_Strict):
     """How to compile for a CPU core and what it costs to run on it."""
 
-    gcc_flags: str | None = Field(description="arm-none-eabi-gcc CPU flags; null: no GCC port here.")
+    gcc_flags: str | None = Field(
+        description="arm-none-eabi-gcc CPU flags; null: no GCC port here."
+    )
     qemu_machine: str | None = Field(default=None, description="QEMU machine emulating this core.")
-    cpi: float = Field(gt=0, description="Mean cycles per instruction on ML kernels (analytic model).")
+    cpi: float = Field(
+        gt=0, description="Mean cycles per instruction on ML kernels (analytic model)."
+    )
     float_op_instructions: float = Field(
         gt=0, description="Instructions per float add/mul/compare (1 with an FPU; soft-float more)."
     )
@@ -87,7 +91,9 @@ class SearchParam(_Strict):
     """One dimension of a recipe's search space: exactly one of int, float, choice, subset."""
 
     int_: tuple[int, int] | None = Field(default=None, alias="int", description="Integer range.")
-    float_: tuple[float, float] | None = Field(default=None, alias="float", description="Float range.")
+    float_: tuple[float, float] | None = Field(
+        default=None, alias="float", description="Float range."
+    )
     log: bool = Field(default=False, description="Sample on a log scale.")
     choice: list[Any] | None = Field(default=None, description="One of these values.")
     subset: list[str] | None = Field(default=None, description="A non-empty subset of these.")
@@ -198,15 +204,23 @@ class Catalog:
         try:
             return self.cores[name]
         except KeyError:
-            raise CatalogError(f"core {name!r} is not in the core table (recipes/cores.yaml)") from None
+            raise CatalogError(
+                f"core {name!r} is not in the core table (recipes/cores.yaml)"
+            ) from None
 
     def target_from(self, ref: str | InlineTarget) -> Target:
         if isinstance(ref, str):
             return self.target(ref)
         return Target(
-            version=1, name=ref.name if ref.name else "custom", core=ref.core,
-            clock_mhz=ref.clock_mhz, sram_kb=ref.sram_kb, flash_kb=ref.flash_kb,
-            fpu=ref.fpu, dsp=ref.dsp, datasheet="inline in the spec",
+            version=1,
+            name=ref.name if ref.name else "custom",
+            core=ref.core,
+            clock_mhz=ref.clock_mhz,
+            sram_kb=ref.sram_kb,
+            flash_kb=ref.flash_kb,
+            fpu=ref.fpu,
+            dsp=ref.dsp,
+            datasheet="inline in the spec",
         )
 
 
@@ -262,8 +276,10 @@ def load_catalog(extra: list[Path] | None = None) -> Catalog:
             cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha)
     for name, core in cat.cores.items():
         if core.qemu_machine and core.qemu_machine not in cat.qemu_machines:
-            raise CatalogError(f"core {name}: qemu_machine {core.qemu_machine!r} is not in "
-                               "qemu_machines of cores.yaml")
+            raise CatalogError(
+                f"core {name}: qemu_machine {core.qemu_machine!r} is not in "
+                "qemu_machines of cores.yaml"
+            )
     for name, target in cat.targets.items():
         if target.core not in cat.cores:
             raise CatalogError(f"target {name}: core {target.core!r} missing from cores.yaml")

@@ -50,10 +50,13 @@ def _catalogs(values: tuple[Path, ...]) -> list[Path]:
     return [Path(v) for v in values]
 
 
-catalog_option = click.option("--catalog", "catalogs", multiple=True,
-                              type=click.Path(file_okay=False, path_type=Path),
-                              help="A folder of user recipes/targets layered over the built-in "
-                                   "catalog (repeatable).")
+catalog_option = click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of user recipes/targets layered over the built-in catalog (repeatable).",
+)
 
 
 @cli.command()
@@ -80,17 +83,34 @@ def validate(spec: Path, catalogs: tuple[Path, ...]) -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
-              help="Output directory (default: output.dir of the spec).")
-@click.option("--trials", type=click.IntRange(min=1), default=None,
-              help="Number of search trials (default: search.trials of the spec).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory (default: output.dir of the spec).",
+)
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of search trials (default: search.trials of the spec).",
+)
 @click.option("--force", is_flag=True, help="Replace a non-empty output directory.")
-@click.option("--no-measure", is_flag=True,
-              help="Skip cross-compiling and emulating (cost stays analytic).")
+@click.option(
+    "--no-measure", is_flag=True, help="Skip cross-compiling and emulating (cost stays analytic)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
 @catalog_option
-def generate(spec: Path, out: Path | None, trials: int | None, force: bool, no_measure: bool,
-             quiet: bool, catalogs: tuple[Path, ...]) -> None:
+def generate(
+    spec: Path,
+    out: Path | None,
+    trials: int | None,
+    force: bool,
+    no_measure: bool,
+    quiet: bool,
+    catalogs: tuple[Path, ...],
+) -> None:
     """Search, generate C, check it against Python, measure it, write the firmware.
 
     \b
@@ -103,8 +123,9 @@ def generate(spec: Path, out: Path | None, trials: int | None, force: bool, no_m
         if not quiet:
             click.echo(msg, err=True)
 
-    res = run(spec, out, trials, force, log, measure_cost=not no_measure,
-              catalogs=_catalogs(catalogs))
+    res = run(
+        spec, out, trials, force, log, measure_cost=not no_measure, catalogs=_catalogs(catalogs)
+    )
     r = res.report
     c = r["cost"]
     click.echo(
@@ -118,12 +139,19 @@ def generate(spec: Path, out: Path | None, trials: int | None, force: bool, no_m
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Fail (exit 1) when schema/ is out of date.")
-@click.option("--dir", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write (default: the schema/ folder of this installation).")
-def schema(check: bool, out_dir: Path | None) -> None:
+@click.option(
+    "--dir",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write (default: the schema/ folder of this installation).",
+)
+@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also rewrite the spec reference section of this README.")
+def schema(check: bool, out_dir: Path | None, readme: Path | None) -> None:
     """Export the JSON Schemas of specs, recipes and targets."""
     from ._resources import data_dir
-    from .schemas import schema_files
+    from .schemas import schema_files, update_readme
 
     target = out_dir or data_dir("schema")
     stale = []
@@ -136,6 +164,14 @@ def schema(check: bool, out_dir: Path | None) -> None:
             target.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             click.echo(f"wrote {path}")
+    if readme is not None:
+        text = readme.read_text()
+        new = update_readme(text)
+        if check and new != text:
+            stale.append(str(readme))
+        elif not check:
+            readme.write_text(new)
+            click.echo(f"updated the spec reference in {readme}")
     if stale:
         click.echo(f"stale: {', '.join(stale)}; run `mcuforge schema`", err=True)
         sys.exit(EXIT_FAIL)
@@ -158,8 +194,10 @@ def targets_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
         click.echo(json.dumps([t.model_dump() for t in cat.targets.values()], indent=2))
         return
     for t in sorted(cat.targets.values(), key=lambda t: t.name):
-        click.echo(f"{t.name:14} {t.core:14} {t.clock_mhz:6g} MHz {t.sram_kb:6g} kB SRAM "
-                   f"{t.flash_kb:6g} kB flash  fpu {t.fpu}")
+        click.echo(
+            f"{t.name:14} {t.core:14} {t.clock_mhz:6g} MHz {t.sram_kb:6g} kB SRAM "
+            f"{t.flash_kb:6g} kB flash  fpu {t.fpu}"
+        )
 
 
 @targets.command("show")
@@ -206,8 +244,9 @@ def recipes_show(ref: str, catalogs: tuple[Path, ...]) -> None:
     from .catalog import load_catalog
 
     r = load_catalog(_catalogs(catalogs)).recipe(ref)
-    click.echo(yaml.safe_dump(r.model_dump(by_alias=True, exclude_none=True),
-                              sort_keys=False).rstrip())
+    click.echo(
+        yaml.safe_dump(r.model_dump(by_alias=True, exclude_none=True), sort_keys=False).rstrip()
+    )
 
 
 def main() -> None:

@@ -27,15 +27,21 @@ def _pkg(name: str) -> str:
 def lock_data(plan: Plan, catalog: Catalog, dataset: Dataset, chosen: str) -> dict[str, Any]:
     """The lock as a plain mapping (written as YAML)."""
     target_key = f"target:{plan.target.name}"
-    target_sha = (catalog.sources[target_key].sha256 if target_key in catalog.sources
-                  else hashlib.sha256(plan.target.model_dump_json().encode()).hexdigest())
+    target_sha = (
+        catalog.sources[target_key].sha256
+        if target_key in catalog.sources
+        else hashlib.sha256(plan.target.model_dump_json().encode()).hexdigest()
+    )
     spec = plan.spec.spec
     return {
         "version": LOCK_VERSION,
         "spec": {"file": plan.spec.path.name, "sha256": plan.spec.sha256},
         "recipes": [
-            {"name": r.name, "version": r.version,
-             "sha256": catalog.sources[f"recipe:{r.ref}"].sha256}
+            {
+                "name": r.name,
+                "version": r.version,
+                "sha256": catalog.sources[f"recipe:{r.ref}"].sha256,
+            }
             for r in plan.recipes
         ],
         "chosen": chosen,
@@ -47,6 +53,8 @@ def lock_data(plan: Plan, catalog: Catalog, dataset: Dataset, chosen: str) -> di
 
 
 def dump_lock(data: dict[str, Any]) -> str:
-    header = ("# mcuforge.lock: written by `mcuforge generate`; commit it with the spec.\n"
-              "# It pins recipe versions and hashes, the target entry, the data files and seeds.\n")
+    header = (
+        "# mcuforge.lock: written by `mcuforge generate`; commit it with the spec.\n"
+        "# It pins recipe versions and hashes, the target entry, the data files and seeds.\n"
+    )
     return header + yaml.safe_dump(data, sort_keys=False, width=100)

@@ -63,16 +63,21 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def _parity(cand: Candidate, sources: dict[str, str], prefix: str, x_test: np.ndarray,
-            expected: np.ndarray) -> dict[str, Any]:
+def _parity(
+    cand: Candidate, sources: dict[str, str], prefix: str, x_test: np.ndarray, expected: np.ndarray
+) -> dict[str, Any]:
     n_features = sum(b.n_outputs for b in cand.blocks)
     host = run_host(sources, prefix, x_test, n_features)
     ref_features = np.concatenate([b.transform(x_test) for b in cand.blocks], axis=1)
     agree = int((host.predictions == expected).sum())
     diff = np.abs(host.features.astype(np.float64) - ref_features.astype(np.float64))
     bit_exact = bool(np.array_equal(host.features.view(np.uint32), ref_features.view(np.uint32)))
-    result = {"agree": agree, "total": len(expected), "features_bit_exact": bit_exact,
-              "features_max_abs_err": float(diff.max()) if diff.size else 0.0}
+    result = {
+        "agree": agree,
+        "total": len(expected),
+        "features_bit_exact": bit_exact,
+        "features_max_abs_err": float(diff.max()) if diff.size else 0.0,
+    }
     if agree != len(expected):
         bad = np.flatnonzero(host.predictions != expected)[:5].tolist()
         raise ParityError(
@@ -83,9 +88,15 @@ def _parity(cand: Candidate, sources: dict[str, str], prefix: str, x_test: np.nd
     return result
 
 
-def generate(spec_path: Path, out: Path | None = None, trials: int | None = None,
-             force: bool = False, log: Callable[[str], None] = lambda s: None,
-             measure_cost: bool = True, catalogs: list[Path] | None = None) -> GenerateResult:
+def generate(
+    spec_path: Path,
+    out: Path | None = None,
+    trials: int | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = lambda s: None,
+    measure_cost: bool = True,
+    catalogs: list[Path] | None = None,
+) -> GenerateResult:
     """Run the whole pipeline for one spec; see the module docstring."""
     loaded = load_spec(spec_path)
     spec = loaded.spec
@@ -94,36 +105,57 @@ def generate(spec_path: Path, out: Path | None = None, trials: int | None = None
     out_dir = (out if out is not None else loaded.resolve_path(spec.output.dir)).resolve()
     _check_output(out_dir, force)
     dataset = load_dataset(spec.data, loaded.base_dir)
-    log(f"data: {len(dataset.train.x)} train / {len(dataset.test.x)} test windows of "
+    log(
+        f"data: {len(dataset.train.x)} train / {len(dataset.test.x)} test windows of "
         f"{dataset.window} samples x {len(dataset.channels)} channels, "
-        f"{len(dataset.classes)} classes")
+        f"{len(dataset.classes)} classes"
+    )
     log(f"recipes: {', '.join(r.ref for r in plan.recipes)}; target {plan.target.name}")
 
     result = run_search(plan, dataset, trials, progress=log)
     cache_cand = _final(plan, dataset, result.best)
     cand = cache_cand
     prefix = spec.prefix
-    test_pred = cand.model.predict(np.concatenate(
-        [b.transform(dataset.test.x) for b in cand.blocks], axis=1))
+    test_pred = cand.model.predict(
+        np.concatenate([b.transform(dataset.test.x) for b in cand.blocks], axis=1)
+    )
     test_score = score(spec.task.metric, dataset.test.y, test_pred)
-    log(f"best: trial {result.best_trial}, {cand.config.recipe.ref}, "
-        f"cv {result.cv_score:.4f}, test {spec.task.metric} {test_score:.4f}")
+    log(
+        f"best: trial #{result.best_trial}, {cand.config.recipe.ref}, "
+        f"cv {result.cv_score:.4f}, test {spec.task.metric} {test_score:.4f}"
+    )
 
-    prov = Provenance(__version__, loaded.sha256, cand.config.recipe.ref, plan.seed,
-                      plan.target.name)
-    sources = emit_model(prefix, cand.blocks, cand.model, dataset.classes, dataset.channels,
-                         dataset.window, dataset.rate_hz, prov)
+    prov = Provenance(
+        __version__, loaded.sha256, cand.config.recipe.ref, plan.seed, plan.target.name
+    )
+    sources = emit_model(
+        prefix,
+        cand.blocks,
+        cand.model,
+        dataset.classes,
+        dataset.channels,
+        dataset.window,
+        dataset.rate_hz,
+        prov,
+    )
     parity = _parity(cand, sources, prefix, dataset.test.x, test_pred)
     log(f"parity: C == Python on {parity['agree']}/{parity['total']} test windows")
 
-    n_vec = min(spec.output.test_windows, len(dataset.test.x))
-    vectors = emit_test_vectors(prefix, dataset.test.x[:n_vec], test_pred[:n_vec], prov)
+    pick = _spread(dataset.test.y, spec.output.test_windows)
+    vectors = emit_test_vectors(prefix, dataset.test.x[pick], test_pred[pick], prov)
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        variables = context(prefix, plan.target, plan.core, plan.qemu, loaded.sha256,
-                            cand.config.recipe.ref, plan.seed)
+        variables = context(
+            prefix,
+            plan.target,
+            plan.core,
+            plan.qemu,
+            loaded.sha256,
+            cand.config.recipe.ref,
+            plan.seed,
+        )
         files = {**sources, **vectors}
         render(spec.output.firmware, variables, files, tmp / "firmware")
         cost = cand.cost
@@ -131,31 +163,60 @@ def generate(spec_path: Path, out: Path | None = None, trials: int | None = None
         notes: list[str] = []
         qemu: dict[str, Any] | None = None
         if measure_cost:
-            m = measure.measure(spec.output.firmware, variables, files, sources, plan,
-                                cand.cost)
+            m = measure.measure(spec.output.firmware, variables, files, sources, plan, cand.cost)
             cost, measurements, notes, qemu = m.cost, m.rows, m.notes, m.qemu
             for note in notes:
                 log(f"measure: {note}")
-        report = _report(plan, dataset, cand, result, test_score, test_pred, parity, cost,
-                         measurements, notes, qemu, spec.output.firmware)
-        violations = cost.violations(spec.budgets.sram_kb, spec.budgets.flash_kb,
-                                     spec.budgets.latency_ms)
+        report = _report(
+            plan,
+            dataset,
+            cand,
+            result,
+            test_score,
+            test_pred,
+            parity,
+            cost,
+            measurements,
+            notes,
+            qemu,
+            spec.output.firmware,
+        )
+        violations = cost.violations(
+            spec.budgets.sram_kb, spec.budgets.flash_kb, spec.budgets.latency_ms
+        )
         if any(v > 0 for v in violations):
-            raise BudgetError(_over_budget(cost, spec.budgets.sram_kb, spec.budgets.flash_kb,
-                                           spec.budgets.latency_ms))
+            raise BudgetError(
+                _over_budget(
+                    cost, spec.budgets.sram_kb, spec.budgets.flash_kb, spec.budgets.latency_ms
+                )
+            )
         if spec.task.min_score is not None and test_score < spec.task.min_score:
-            raise BudgetError(f"test {spec.task.metric} {test_score:.4f} is below "
-                              f"task.min_score {spec.task.min_score}")
+            raise BudgetError(
+                f"test {spec.task.metric} {test_score:.4f} is below "
+                f"task.min_score {spec.task.min_score}"
+            )
         (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         (tmp / "report.md").write_text(render_markdown(report))
-        (tmp / "mcuforge.lock").write_text(dump_lock(
-            lock_data(plan, catalog, dataset, cand.config.recipe.ref)))
+        (tmp / "mcuforge.lock").write_text(
+            dump_lock(lock_data(plan, catalog, dataset, cand.config.recipe.ref))
+        )
         (tmp / "trials.csv").write_text(_csv(trial_rows(result)))
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return GenerateResult(out_dir, report)
+
+
+def _spread(y: np.ndarray, n: int) -> np.ndarray:
+    """Indices of up to ``n`` test windows taking the classes in turn (deterministic)."""
+    queues = [list(np.flatnonzero(y == c)) for c in np.unique(y)]
+    out: list[int] = []
+    while len(out) < min(n, len(y)):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(int(q.pop(0)))
+    return np.asarray(out, dtype=np.int64)
 
 
 def _final(plan: Plan, dataset: Any, config: Any) -> Candidate:
@@ -166,15 +227,21 @@ def _final(plan: Plan, dataset: Any, config: Any) -> Candidate:
 
 def _over_budget(cost: Cost, sram_kb: float, flash_kb: float, latency_ms: float | None) -> str:
     parts = []
-    for label, fig, budget, scale in (("flash", cost.flash_bytes, flash_kb, 1024),
-                                      ("SRAM", cost.sram_bytes, sram_kb, 1024),
-                                      ("latency", cost.latency_ms, latency_ms, 1)):
+    for label, fig, budget, scale in (
+        ("flash", cost.flash_bytes, flash_kb, 1024),
+        ("SRAM", cost.sram_bytes, sram_kb, 1024),
+        ("latency", cost.latency_ms, latency_ms, 1),
+    ):
         if budget is not None and fig.value > budget * scale:
             unit = "kB" if scale == 1024 else "ms"
-            parts.append(f"{label} {fig.value / scale:.3f} {unit} ({fig.source}) > "
-                         f"budget {budget:g} {unit}")
-    return ("the chosen candidate breaks its budget when measured: " + "; ".join(parts)
-            + ". Raise the budget, or lower the search space's maximum sizes.")
+            parts.append(
+                f"{label} {fig.value / scale:.3f} {unit} ({fig.source}) > budget {budget:g} {unit}"
+            )
+    return (
+        "the chosen candidate breaks its budget when measured: "
+        + "; ".join(parts)
+        + ". Raise the budget, or lower the search space's maximum sizes."
+    )
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -188,10 +255,20 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _report(plan: Plan, dataset: Any, cand: Candidate, result: Any, test_score: float,
-            test_pred: np.ndarray, parity: dict[str, Any], cost: Cost,
-            measurements: list[dict[str, Any]], notes: list[str], qemu: dict[str, Any] | None,
-            template: str) -> dict[str, Any]:
+def _report(
+    plan: Plan,
+    dataset: Any,
+    cand: Candidate,
+    result: Any,
+    test_score: float,
+    test_pred: np.ndarray,
+    parity: dict[str, Any],
+    cost: Cost,
+    measurements: list[dict[str, Any]],
+    notes: list[str],
+    qemu: dict[str, Any] | None,
+    template: str,
+) -> dict[str, Any]:
     spec = plan.spec.spec
     cm = confusion_matrix(dataset.test.y, test_pred, labels=list(range(len(dataset.classes))))
     return {
@@ -212,19 +289,28 @@ def _report(plan: Plan, dataset: Any, cand: Candidate, result: Any, test_score: 
         "notes": notes,
         "budgets": spec.budgets.model_dump(),
         "recipe": cand.config.recipe.ref,
-        "model": {"family": cand.config.recipe.pipeline.model,
-                  "params": cand.config.model_params,
-                  "features": {b.name: b.params for b in cand.blocks},
-                  "n_features": sum(b.n_outputs for b in cand.blocks),
-                  "size": cand.model.describe()},
-        "target": {"name": plan.target.name, "core": plan.target.core,
-                   "clock_mhz": plan.target.clock_mhz},
-        "decisions": [{"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason}
-                      for d in plan.decisions],
-        "search": {"trials": len(result.trials),
-                   "feasible": sum(r.feasible for r in result.trials),
-                   "strategy": spec.search.strategy, "seed": spec.search.seed,
-                   "best_trial": result.best_trial},
+        "model": {
+            "family": cand.config.recipe.pipeline.model,
+            "params": cand.config.model_params,
+            "features": {b.name: b.params for b in cand.blocks},
+            "n_features": sum(b.n_outputs for b in cand.blocks),
+            "size": cand.model.describe(),
+        },
+        "target": {
+            "name": plan.target.name,
+            "core": plan.target.core,
+            "clock_mhz": plan.target.clock_mhz,
+        },
+        "decisions": [
+            {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions
+        ],
+        "search": {
+            "trials": len(result.trials),
+            "feasible": sum(r.feasible for r in result.trials),
+            "strategy": spec.search.strategy,
+            "seed": spec.search.seed,
+            "best_trial": result.best_trial,
+        },
         "firmware": {"template": template, "qemu_machine": plan.core.qemu_machine, "qemu": qemu},
     }
 

@@ -76,17 +76,25 @@ def resolve(loaded: LoadedSpec, catalog: Catalog) -> Plan:
         if why:
             raise CatalogError(f"recipe {recipe.ref} cannot be used: {why}")
         if kind not in recipe.applies.task:
-            raise CatalogError(f"recipe {recipe.ref} does not handle {kind} "
-                               f"(it handles {', '.join(recipe.applies.task)})")
-        return Plan(loaded, target, core, [recipe],
-                    [Decision(recipe.ref, True, "pinned in the spec")], qemu)
+            raise CatalogError(
+                f"recipe {recipe.ref} does not handle {kind} "
+                f"(it handles {', '.join(recipe.applies.task)})"
+            )
+        return Plan(
+            loaded, target, core, [recipe], [Decision(recipe.ref, True, "pinned in the spec")], qemu
+        )
     for name in sorted(catalog.recipes):
         recipe = catalog.recipe(name)
         if kind not in recipe.applies.task:
             decisions.append(Decision(recipe.ref, False, f"does not handle {kind}"))
         elif mod not in recipe.applies.modality:
-            decisions.append(Decision(recipe.ref, False,
-                                      f"is for {', '.join(recipe.applies.modality)} data, not {mod}"))
+            decisions.append(
+                Decision(
+                    recipe.ref,
+                    False,
+                    f"is for {', '.join(recipe.applies.modality)} data, not {mod}",
+                )
+            )
         elif (why := _unavailable(recipe, target)) is not None:
             decisions.append(Decision(recipe.ref, False, why))
         else:

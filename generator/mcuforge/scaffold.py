@@ -29,13 +29,24 @@ QEMU_RAM_ORIGIN = 0x20000000
 
 def fits_qemu(target: Target, qemu: QemuMachine | None) -> bool:
     """Whether firmware linked for ``target`` also runs unchanged on the QEMU machine."""
-    return (qemu is not None and target.memory.flash_origin == QEMU_FLASH_ORIGIN
-            and target.memory.ram_origin == QEMU_RAM_ORIGIN
-            and target.flash_kb <= qemu.flash_kb and target.sram_kb <= qemu.sram_kb)
+    return (
+        qemu is not None
+        and target.memory.flash_origin == QEMU_FLASH_ORIGIN
+        and target.memory.ram_origin == QEMU_RAM_ORIGIN
+        and target.flash_kb <= qemu.flash_kb
+        and target.sram_kb <= qemu.sram_kb
+    )
 
 
-def context(prefix: str, target: Target, core: Core, qemu: QemuMachine | None,
-            spec_sha256: str, recipe: str, seed: int) -> dict[str, str]:
+def context(
+    prefix: str,
+    target: Target,
+    core: Core,
+    qemu: QemuMachine | None,
+    spec_sha256: str,
+    recipe: str,
+    seed: int,
+) -> dict[str, str]:
     """The template variables for a target (see templates/*/cookiecutter.json).
 
     The default platform is the QEMU machine's when the target's memory map fits it
@@ -86,9 +97,13 @@ def render(template: str, variables: dict[str, Any], sources: dict[str, str], de
         try:
             # keep cookiecutter's replay and clone folders out of the user's home
             config = {"replay_dir": f"{tmp}/replay", "cookiecutters_dir": f"{tmp}/cc"}
-            out = cookiecutter(str(data_dir("templates") / template), no_input=True,
-                               extra_context=variables, output_dir=f"{tmp}/out",
-                               default_config=config)
+            out = cookiecutter(
+                str(data_dir("templates") / template),
+                no_input=True,
+                extra_context=variables,
+                output_dir=f"{tmp}/out",
+                default_config=config,
+            )
         except Exception as exc:  # cookiecutter raises many types; all are template faults
             raise OutputError(f"rendering template {template!r} failed: {exc}") from exc
         shutil.move(out, dest)

@@ -1,4 +1,4 @@
-"""The Optuna study: recipes × parameters, scored by cross-validation, budgets as constraints.
+"""The Optuna study: recipes and parameters, scored by cross-validation, budgets as constraints.
 
 Each trial picks a recipe (a categorical when the plan has several), samples that
 recipe's space, computes the features, scores the *deployed* model (the form the C
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -95,8 +96,9 @@ class FeatureCache:
     def blocks(self, config: CandidateConfig) -> list[FeatureBlock]:
         ds = self.dataset
         return [
-            FEATURES.get(name)(config.block_params.get(name, {}), ds.window, ds.channels,
-                               ds.rate_hz)
+            FEATURES.get(name)(
+                config.block_params.get(name, {}), ds.window, ds.channels, ds.rate_hz
+            )
             for name in config.recipe.pipeline.features
         ]
 
@@ -162,8 +164,9 @@ def cross_validate(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> 
     n_groups = len(np.unique(groups))
     folds = min(plan.spec.spec.search.folds, n_groups)
     min_class = int(np.bincount(y).min())
-    splitter = StratifiedGroupKFold(n_splits=max(2, min(folds, min_class)), shuffle=True,
-                                    random_state=plan.seed)
+    splitter = StratifiedGroupKFold(
+        n_splits=max(2, min(folds, min_class)), shuffle=True, random_state=plan.seed
+    )
     family = MODELS.get(config.recipe.pipeline.model)()
     metric = plan.spec.spec.task.metric
     scores = []
@@ -173,8 +176,12 @@ def cross_validate(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> 
     return float(np.mean(scores))
 
 
-def run_search(plan: Plan, dataset: Dataset, trials: int | None = None,
-               progress: Callable[[str], None] | None = None) -> SearchResult:
+def run_search(
+    plan: Plan,
+    dataset: Dataset,
+    trials: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SearchResult:
     """Run the study and pick the best feasible candidate (see module docstring)."""
     spec = plan.spec.spec
     budgets = spec.budgets
@@ -189,10 +196,12 @@ def run_search(plan: Plan, dataset: Dataset, trials: int | None = None,
     if strategy == "random":
         sampler = optuna.samplers.RandomSampler(seed=spec.search.seed)
     else:
-        sampler = optuna.samplers.TPESampler(seed=spec.search.seed, multivariate=True,
-                                             constraints_func=constraints)
-    study = optuna.create_study(direction="maximize", sampler=sampler,
-                                study_name=spec.name)
+        with warnings.catch_warnings():  # multivariate and constraints_func are "experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(
+                seed=spec.search.seed, multivariate=True, constraints_func=constraints
+            )
+    study = optuna.create_study(direction="maximize", sampler=sampler, study_name=spec.name)
 
     def objective(trial: optuna.Trial) -> float:
         config = sample_config(trial, plan.recipes)
@@ -205,9 +214,11 @@ def run_search(plan: Plan, dataset: Dataset, trials: int | None = None,
         value = cross_validate(config, cache, plan)
         if progress:
             ok = "fits" if all(v <= 0 for v in violations) else "over budget"
-            progress(f"trial {trial.number + 1}: {config.recipe.ref} cv {spec.task.metric} "
-                     f"{value:.3f}, flash {cand.cost.flash_bytes.value:.0f} B, "
-                     f"sram {cand.cost.sram_bytes.value:.0f} B ({ok})")
+            progress(
+                f"trial #{trial.number}: {config.recipe.ref} cv {spec.task.metric} "
+                f"{value:.3f}, flash {cand.cost.flash_bytes.value:.0f} B, "
+                f"sram {cand.cost.sram_bytes.value:.0f} B ({ok})"
+            )
         return value
 
     n = trials if trials is not None else spec.search.trials
@@ -216,26 +227,40 @@ def run_search(plan: Plan, dataset: Dataset, trials: int | None = None,
     records: list[TrialRecord] = []
     for t in study.trials:
         feasible = t.state == optuna.trial.TrialState.COMPLETE and all(
-            v <= 0 for v in t.user_attrs.get("constraints", [1.0]))
-        records.append(TrialRecord(
-            t.number, str(t.user_attrs.get("recipe", "")), dict(t.params),
-            None if t.value is None else float(t.value), t.user_attrs.get("cost"),
-            feasible, t.state.name))
+            v <= 0 for v in t.user_attrs.get("constraints", [1.0])
+        )
+        records.append(
+            TrialRecord(
+                t.number,
+                str(t.user_attrs.get("recipe", "")),
+                dict(t.params),
+                None if t.value is None else float(t.value),
+                t.user_attrs.get("cost"),
+                feasible,
+                t.state.name,
+            )
+        )
     ranked = sorted(
         (r for r in records if r.feasible and r.score is not None),
-        key=lambda r: (-(r.score or 0.0), r.cost["latency_ms"]["value"] if r.cost else 0.0,
-                       r.cost["flash_bytes"]["value"] if r.cost else 0.0, r.number),
+        key=lambda r: (
+            -(r.score or 0.0),
+            r.cost["latency_ms"]["value"] if r.cost else 0.0,
+            r.cost["flash_bytes"]["value"] if r.cost else 0.0,
+            r.number,
+        ),
     )
     from .errors import BudgetError
 
     if not ranked:
-        raise BudgetError(_infeasible_message(records, budgets.sram_kb, budgets.flash_kb,
-                                              budgets.latency_ms))
+        raise BudgetError(
+            _infeasible_message(records, budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
+        )
     best = ranked[0]
     frozen = study.trials[best.number]
     config = _config_from_trial(frozen, plan)
-    return SearchResult(config, best.number, float(best.score or 0.0), records,
-                        [r.number for r in ranked])
+    return SearchResult(
+        config, best.number, float(best.score or 0.0), records, [r.number for r in ranked]
+    )
 
 
 def _config_from_trial(trial: optuna.trial.FrozenTrial, plan: Plan) -> CandidateConfig:
@@ -244,19 +269,25 @@ def _config_from_trial(trial: optuna.trial.FrozenTrial, plan: Plan) -> Candidate
     return sample_config(fixed, plan.recipes)  # type: ignore[arg-type]
 
 
-def _infeasible_message(records: list[TrialRecord], sram_kb: float, flash_kb: float,
-                        latency_ms: float | None) -> str:
+def _infeasible_message(
+    records: list[TrialRecord], sram_kb: float, flash_kb: float, latency_ms: float | None
+) -> str:
     costs = [r.cost for r in records if r.cost]
     if not costs:
         return "no trial finished; raise --trials or check the data"
     min_flash = min(c["flash_bytes"]["value"] for c in costs) / 1024
     min_sram = min(c["sram_bytes"]["value"] for c in costs) / 1024
     min_lat = min(c["latency_ms"]["value"] for c in costs)
-    parts = [f"no candidate fits the budgets (sram_kb {sram_kb:g}, flash_kb {flash_kb:g}"
-             + (f", latency_ms {latency_ms:g}" if latency_ms else "") + ")."]
-    parts.append(f"The smallest candidates found need flash_kb >= {min_flash:.2f}, "
-                 f"sram_kb >= {min_sram:.2f}, latency_ms >= {min_lat:.3f} "
-                 "(analytic estimates); raise the budgets or run more trials.")
+    parts = [
+        f"no candidate fits the budgets (sram_kb {sram_kb:g}, flash_kb {flash_kb:g}"
+        + (f", latency_ms {latency_ms:g}" if latency_ms else "")
+        + ")."
+    ]
+    parts.append(
+        f"The smallest candidates found need flash_kb >= {min_flash:.2f}, "
+        f"sram_kb >= {min_sram:.2f}, latency_ms >= {min_lat:.3f} "
+        "(analytic estimates); raise the budgets or run more trials."
+    )
     return " ".join(parts)
 
 
@@ -264,9 +295,14 @@ def trial_rows(result: SearchResult) -> list[dict[str, Any]]:
     """Flat rows for CSV/JSON: parameters, score, cost and its source."""
     rows = []
     for r in result.trials:
-        row: dict[str, Any] = {"trial": r.number, "state": r.state, "recipe": r.recipe,
-                               "score": r.score, "feasible": r.feasible,
-                               "params": json.dumps(r.params, sort_keys=True)}
+        row: dict[str, Any] = {
+            "trial": r.number,
+            "state": r.state,
+            "recipe": r.recipe,
+            "score": r.score,
+            "feasible": r.feasible,
+            "params": json.dumps(r.params, sort_keys=True),
+        }
         if r.cost:
             for k, fig in r.cost.items():
                 row[k] = fig["value"]

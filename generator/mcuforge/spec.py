@@ -13,7 +13,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from ._validate import validate_located
 from ._yaml import load_file
@@ -22,15 +30,25 @@ from .errors import Located, SpecError
 SPEC_VERSION = 1
 
 C_RESERVED = frozenset(
-    """auto break case char const continue default do double else enum extern float for goto
-    if inline int long register restrict return short signed sizeof static struct switch typedef
-    union unsigned void volatile while _Bool _Complex _Imaginary main""".split()
+    """auto break case char const continue default do double else enum extern float for
+    goto if inline int long register restrict return short signed sizeof static struct
+    switch typedef union unsigned void volatile while _Bool _Complex _Imaginary main""".split()
 )
 _C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 CoreName = Literal[
-    "avr", "cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m4f", "cortex-m7",
-    "cortex-m33", "xtensa-lx6", "xtensa-lx7", "rv32imc", "rv32imac",
+    "avr",
+    "cortex-m0",
+    "cortex-m0plus",
+    "cortex-m3",
+    "cortex-m4",
+    "cortex-m4f",
+    "cortex-m7",
+    "cortex-m33",
+    "xtensa-lx6",
+    "xtensa-lx7",
+    "rv32imc",
+    "rv32imac",
 ]
 
 
@@ -68,7 +86,8 @@ class Labels(_Strict):
     """Where each recording's class label comes from."""
 
     source: Literal["folder", "column"] = Field(
-        default="folder", alias="from",
+        default="folder",
+        alias="from",
         description="`folder`: the name of the folder holding the file; `column`: a column "
         "of the file (every row of one file carries the same label).",
     )
@@ -85,7 +104,9 @@ class Window(_Strict):
     """Windowing of each recording. Give length and stride in seconds or in samples."""
 
     length_s: float | None = Field(default=None, gt=0, description="Window length in seconds.")
-    stride_s: float | None = Field(default=None, gt=0, description="Hop between windows in seconds.")
+    stride_s: float | None = Field(
+        default=None, gt=0, description="Hop between windows in seconds."
+    )
     length: int | None = Field(default=None, gt=0, description="Window length in samples.")
     stride: int | None = Field(default=None, gt=0, description="Hop between windows in samples.")
 
@@ -116,7 +137,9 @@ class Split(_Strict):
         default="file", description="Unit of the split: whole files (recordings)."
     )
     test: float = Field(
-        default=0.25, gt=0, lt=1,
+        default=0.25,
+        gt=0,
+        lt=1,
         description="Share of files (per class) held out for the test set.",
     )
     seed: int = Field(default=0, description="Seed of the random split.")
@@ -166,9 +189,7 @@ class Data(_Strict):
 class Task(_Strict):
     """What the model must do."""
 
-    kind: Literal["classification"] = Field(
-        default="classification", description="Task kind."
-    )
+    kind: Literal["classification"] = Field(default="classification", description="Task kind.")
     metric: Literal["accuracy", "f1_macro", "balanced_accuracy"] = Field(
         default="accuracy", description="Metric the search maximises and the report states."
     )
@@ -185,7 +206,9 @@ class InlineTarget(_Strict):
     clock_mhz: float = Field(gt=0, description="Core clock in MHz.")
     sram_kb: float = Field(gt=0, description="Total SRAM in kB.")
     flash_kb: float = Field(gt=0, description="Total flash in kB.")
-    fpu: Literal["none", "single", "double"] = Field(default="none", description="Floating-point unit.")
+    fpu: Literal["none", "single", "double"] = Field(
+        default="none", description="Floating-point unit."
+    )
     dsp: bool = Field(default=False, description="Has the DSP/SIMD extension.")
 
 
@@ -220,7 +243,9 @@ class Output(_Strict):
     firmware: str = Field(default="cmake-baremetal", description="Firmware template name.")
     prefix: str | None = Field(default=None, description="C symbol prefix; default: `name`.")
     test_windows: int = Field(
-        default=8, ge=1, le=256,
+        default=8,
+        ge=1,
+        le=256,
         description="Test windows embedded in the firmware for its self-check.",
     )
 
@@ -234,22 +259,24 @@ class Spec(_Strict):
     """An mcuforge spec (version 1)."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="mcuforge spec",
+        extra="forbid",
+        frozen=True,
+        title="mcuforge spec",
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
 
     version: Literal[1] = Field(description="Spec format version.")
     name: str = Field(description="Project name; also the C prefix (`NAME_predict()`).")
-    data: Data
-    task: Task = Field(default_factory=Task)
+    data: Data = Field(description="The sensor data: files, channels, rate, window, split.")
+    task: Task = Field(default_factory=Task, description="What the model must do.")
     target: Annotated[
         Annotated[str, Tag("name")] | Annotated[InlineTarget, Tag("inline")],
         Discriminator(_target_tag),
     ] = Field(description="A target name from the catalog (`mcuforge targets list`) or inline.")
-    budgets: Budgets
-    search: Search = Field(default_factory=Search)
+    budgets: Budgets = Field(description="What features + model may cost on the target.")
+    search: Search = Field(default_factory=Search, description="The model search.")
     recipe: str = Field(default="auto", description="`auto`, a recipe name, or `name@version`.")
-    output: Output = Field(default_factory=Output)
+    output: Output = Field(default_factory=Output, description="What to write, and where.")
 
     @field_validator("name")
     @classmethod
@@ -291,5 +318,6 @@ def load_spec(path: Path) -> LoadedSpec:
     spec, problems = validate_located(Spec, data, marks, file)
     if spec is None:
         raise SpecError(problems)
-    return LoadedSpec(spec=spec, path=path.resolve(),
-                      sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    return LoadedSpec(
+        spec=spec, path=path.resolve(), sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+    )

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 _INT_TYPES = [
-    ("int8_t", -(2**7), 2**7 - 1), ("uint8_t", 0, 2**8 - 1),
-    ("int16_t", -(2**15), 2**15 - 1), ("uint16_t", 0, 2**16 - 1),
-    ("int32_t", -(2**31), 2**31 - 1), ("uint32_t", 0, 2**32 - 1),
+    ("int8_t", -(2**7), 2**7 - 1),
+    ("uint8_t", 0, 2**8 - 1),
+    ("int16_t", -(2**15), 2**15 - 1),
+    ("uint16_t", 0, 2**16 - 1),
+    ("int32_t", -(2**31), 2**31 - 1),
+    ("uint32_t", 0, 2**32 - 1),
 ]
 
 
@@ -43,14 +46,15 @@ def c_literal(value: float | int, ctype: str) -> str:
     return str(v)
 
 
-def c_array(name: str, ctype: str, values: Sequence[object], inner: int | None = None,
-            per_line: int = 8) -> str:
+def c_array(
+    name: str, ctype: str, values: Sequence[object], inner: int | None = None, per_line: int = 8
+) -> str:
     """``static const`` array definition, 2-D when ``inner`` is given."""
     if inner is not None:
         rows = [", ".join(c_literal(v, ctype) for v in row) for row in values]  # type: ignore[attr-defined]
         body = ",\n".join(f"    {{{r}}}" for r in rows)
         return f"static const {ctype} {name}[{len(rows)}][{inner}] = {{\n{body}\n}};"
     items = [c_literal(v, ctype) for v in values]  # type: ignore[arg-type]
-    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(items)}] = {{\n    {body}\n}};"

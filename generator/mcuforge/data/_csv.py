@@ -21,8 +21,9 @@ class Recording:
     samples: np.ndarray  # float64, (time, channels)
 
 
-def read_csv(path: Path, rel: str, channels: list[str], label_column: str | None,
-             folder_label: str | None) -> Recording:
+def read_csv(
+    path: Path, rel: str, channels: list[str], label_column: str | None, folder_label: str | None
+) -> Recording:
     """Read one recording, checking shape and numbers cell by cell.
 
     Raises:
@@ -37,8 +38,10 @@ def read_csv(path: Path, rel: str, channels: list[str], label_column: str | None
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
-            raise DataError(f"{path}:1: empty file; expected a header row "
-                            f"with the columns {', '.join(channels)}") from None
+            raise DataError(
+                f"{path}:1: empty file; expected a header row "
+                f"with the columns {', '.join(channels)}"
+            ) from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise DataError(f"{path}:1: not a CSV file ({exc})") from exc
         missing = [c for c in channels if c not in header]

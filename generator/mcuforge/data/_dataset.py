@@ -48,7 +48,7 @@ def _windows(rec: Recording, length: int, stride: int) -> np.ndarray:
     if n < length:
         return np.empty((0, length, rec.samples.shape[1]), dtype=np.float32)
     starts = range(0, n - length + 1, stride)
-    return np.stack([rec.samples[s:s + length] for s in starts]).astype(np.float32)
+    return np.stack([rec.samples[s : s + length] for s in starts]).astype(np.float32)
 
 
 def load_dataset(data: Data, base_dir: Path) -> Dataset:
@@ -60,7 +60,9 @@ def load_dataset(data: Data, base_dir: Path) -> Dataset:
     """
     root = (base_dir / data.path).resolve()
     if not root.is_dir():
-        raise DataError(f"data folder {root} does not exist; fix `data.path` (relative to the spec)")
+        raise DataError(
+            f"data folder {root} does not exist; fix `data.path` (relative to the spec)"
+        )
     paths = _files(root)
     if not paths:
         raise DataError(f"{root}: no .csv files found (looked in all subfolders)")
@@ -97,7 +99,10 @@ def load_dataset(data: Data, base_dir: Path) -> Dataset:
     total = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(hashes.items())).encode())
 
     def side(mask: list[bool], name: str) -> Split:
-        xs, ys, gs, files = [], [], [], []
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        gs: list[np.ndarray] = []
+        files: list[str] = []
         for rec, w, m in zip(recordings, windows, mask, strict=True):
             if not m or len(w) == 0:
                 continue
@@ -118,8 +123,9 @@ def load_dataset(data: Data, base_dir: Path) -> Dataset:
             f"{root}: class {', '.join(classes[i] for i in missing)} has no training window; "
             "give it more recordings or change the split"
         )
-    return Dataset(train, test, classes, data.channels, data.rate_hz, length, stride,
-                   total.hexdigest(), hashes)
+    return Dataset(
+        train, test, classes, data.channels, data.rate_hz, length, stride, total.hexdigest(), hashes
+    )
 
 
 def _test_mask(recordings: list[Recording], data: Data, classes: list[str]) -> list[bool]:
@@ -136,11 +142,9 @@ def _test_mask(recordings: list[Recording], data: Data, classes: list[str]) -> l
     mask = [False] * len(recordings)
     for label in classes:
         idx = [i for i, r in enumerate(recordings) if r.label == label]
-        n_test = int(round(len(idx) * split.test))
-        if len(idx) >= 2:
-            n_test = min(max(n_test, 1), len(idx) - 1)
-        else:
-            n_test = 0
+        # at least one file of a class on each side, when it has two or more
+        wanted = round(len(idx) * split.test)
+        n_test = min(max(wanted, 1), len(idx) - 1) if len(idx) >= 2 else 0
         for i in rng.permutation(idx)[:n_test]:
             mask[int(i)] = True
     return mask

@@ -4,7 +4,8 @@ from ..registry import Registry
 from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
 
 FEATURES: Registry[FeatureBlock] = Registry(
-    "feature block", "mcuforge.features",
+    "feature block",
+    "mcuforge.features",
     {"stats": "mcuforge.features.stats:StatsBlock"},
 )
 

@@ -49,8 +49,9 @@ class FeatureBlock(ABC):
 
     name: ClassVar[str]
 
-    def __init__(self, params: dict[str, Any], length: int, channels: list[str],
-                 rate_hz: float) -> None:
+    def __init__(
+        self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
+    ) -> None:
         self.params = params
         self.length = length
         self.channels = channels

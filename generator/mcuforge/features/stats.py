@@ -27,8 +27,9 @@ class StatsBlock(FeatureBlock):
 
     name = "stats"
 
-    def __init__(self, params: dict[str, Any], length: int, channels: list[str],
-                 rate_hz: float) -> None:
+    def __init__(
+        self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
+    ) -> None:
         super().__init__(params, length, channels, rate_hz)
         chosen = list(params.get("features", STATS))
         unknown = [s for s in chosen if s not in STATS]
@@ -56,8 +57,12 @@ class StatsBlock(FeatureBlock):
             lo = np.where(v < lo, v, lo)  # as C's `if (v < lo) lo = v;`
             hi = np.where(v > hi, v, hi)
         mean = total / count
-        out: dict[str, np.ndarray] = {"mean": mean, "min": lo, "max": hi,
-                                      "rms": np.sqrt(sumsq / count)}
+        out: dict[str, np.ndarray] = {
+            "mean": mean,
+            "min": lo,
+            "max": hi,
+            "rms": np.sqrt(sumsq / count),
+        }
         if "std" in self.stats:
             acc = np.zeros_like(total)
             for t in range(length):
@@ -127,8 +132,9 @@ class StatsBlock(FeatureBlock):
 
     def cost(self, core: CoreCosts) -> BlockCost:
         ch, n = len(self.channels), self.length
-        per_sample = 4 + core.float_op * (1 + ("rms" in self.stats) * 2
-                                          + sum(s in self.stats for s in ("min", "max")))
+        per_sample = 4 + core.float_op * (
+            1 + ("rms" in self.stats) * 2 + sum(s in self.stats for s in ("min", "max"))
+        )
         passes = per_sample * n
         if "std" in self.stats:
             passes += (4 + 3 * core.float_op) * n

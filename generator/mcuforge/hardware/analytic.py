@@ -21,8 +21,9 @@ def core_costs(core: Core) -> CoreCosts:
     return CoreCosts(core.float_op_instructions, core.float_div_instructions)
 
 
-def analytic_cost(blocks: list[FeatureBlock], model: DeployedModel, target: Target,
-                  core: Core) -> Cost:
+def analytic_cost(
+    blocks: list[FeatureBlock], model: DeployedModel, target: Target, core: Core
+) -> Cost:
     """Flash, SRAM (stack incl. the feature vector) and latency, estimated."""
     cc = core_costs(core)
     bcosts = [b.cost(cc) for b in blocks]

@@ -20,10 +20,21 @@ from ..errors import ToolchainError
 
 GCC = "arm-none-eabi-gcc"
 #: -Os as the firmware builds it; -ffp-contract=off keeps the C equal to the reference.
-CROSS_CFLAGS = ["-std=c99", "-Os", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-                "-fno-math-errno", "-ffunction-sections", "-fdata-sections"]
-INSTALL_HINT = ("install the Arm cross compiler (Debian/Ubuntu: "
-                "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)")
+CROSS_CFLAGS = [
+    "-std=c99",
+    "-Os",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+    "-ffunction-sections",
+    "-fdata-sections",
+]
+INSTALL_HINT = (
+    "install the Arm cross compiler (Debian/Ubuntu: "
+    "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
+)
 
 _MAIN = """\
 #include "{p}_model.h"
@@ -95,20 +106,38 @@ def model_sizes(sources: dict[str, str], prefix: str, gcc_flags: str) -> Sizes:
         for name, text in sources.items():
             (d / name).write_text(text)
         results = []
-        for tag, call in (("with", f"    mcuforge_sink = {prefix}_predict(mcuforge_window);"),
-                          ("without", "    mcuforge_sink = (int)mcuforge_window[0];")):
+        for tag, call in (
+            ("with", f"    mcuforge_sink = {prefix}_predict(mcuforge_window);"),
+            ("without", "    mcuforge_sink = (int)mcuforge_window[0];"),
+        ):
             main = d / f"main_{tag}.c"
             main.write_text(_MAIN.format(p=prefix, P=prefix.upper(), call=call))
             elf = d / f"{tag}.elf"
-            c_files = [str(main)] + ([str(d / n) for n in sources if n.endswith(".c")]
-                                     if tag == "with" else [])
-            cmd = [gcc, *gcc_flags.split(), *CROSS_CFLAGS, "-I", str(d), *c_files,
-                   "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
-                   "-o", str(elf), "-lm"]
+            c_files = [str(main)] + (
+                [str(d / n) for n in sources if n.endswith(".c")] if tag == "with" else []
+            )
+            cmd = [
+                gcc,
+                *gcc_flags.split(),
+                *CROSS_CFLAGS,
+                "-I",
+                str(d),
+                *c_files,
+                "--specs=nano.specs",
+                "--specs=nosys.specs",
+                "-Wl,--gc-sections",
+                "-o",
+                str(elf),
+                "-lm",
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise ToolchainError(f"cross build failed ({' '.join(cmd)}):\n{proc.stderr}")
             results.append(elf_sizes(elf))
     w, wo = results
-    return Sizes(max(w.text - wo.text, 0), max(w.rodata - wo.rodata, 0),
-                 max(w.data - wo.data, 0), max(w.bss - wo.bss, 0))
+    return Sizes(
+        max(w.text - wo.text, 0),
+        max(w.rodata - wo.rodata, 0),
+        max(w.data - wo.data, 0),
+        max(w.bss - wo.bss, 0),
+    )

@@ -15,8 +15,16 @@ from ..errors import ToolchainError
 
 #: Flags of every host build of generated code: the warnings make them a C99 lint,
 #: and -ffp-contract=off keeps a*b+c as two rounded operations, as the reference does.
-HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic",
-               "-ffp-contract=off", "-fno-math-errno"]
+HOST_CFLAGS = [
+    "-std=c99",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-pedantic",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+]
 
 _HARNESS = """\
 #include <stdio.h>
@@ -64,8 +72,7 @@ class HostRun:
     features: np.ndarray  # float32 (n, k)
 
 
-def run_host(sources: dict[str, str], prefix: str, windows: np.ndarray,
-             n_features: int) -> HostRun:
+def run_host(sources: dict[str, str], prefix: str, windows: np.ndarray, n_features: int) -> HostRun:
     """Compile ``sources`` + a harness with the host compiler and run it on ``windows``.
 
     Raises:
@@ -79,13 +86,17 @@ def run_host(sources: dict[str, str], prefix: str, windows: np.ndarray,
         (d / "harness.c").write_text(_HARNESS.format(p=prefix, P=prefix.upper()))
         c_files = [str(d / n) for n in sources if n.endswith(".c")] + [str(d / "harness.c")]
         exe = d / "harness"
-        proc = subprocess.run([cc, *HOST_CFLAGS, "-I", str(d), *c_files, "-o", str(exe), "-lm"],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [cc, *HOST_CFLAGS, "-I", str(d), *c_files, "-o", str(exe), "-lm"],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise ToolchainError(f"host build of the generated C failed:\n{proc.stderr}")
         np.ascontiguousarray(windows, dtype="<f4").tofile(d / "in.bin")
-        run = subprocess.run([str(exe), str(d / "in.bin"), str(d / "out.bin")],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            [str(exe), str(d / "in.bin"), str(d / "out.bin")], capture_output=True, text=True
+        )
         if run.returncode != 0:
             raise ToolchainError(f"host harness exited with {run.returncode}: {run.stderr}")
         rec = np.dtype([("pred", "<i4"), ("features", "<f4", (n_features,))])

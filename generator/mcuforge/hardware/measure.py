@@ -31,14 +31,30 @@ class Measured:
 
 
 def _row(figure: str, analytic: float, measured: Figure) -> dict[str, Any]:
-    err = None if analytic == 0 else 100.0 * (analytic - measured.value) / measured.value \
-        if measured.value else None
-    return {"figure": figure, "analytic": analytic, "measured": measured.value,
-            "source": measured.source, "error_pct": err}
+    err = (
+        None
+        if analytic == 0
+        else 100.0 * (analytic - measured.value) / measured.value
+        if measured.value
+        else None
+    )
+    return {
+        "figure": figure,
+        "analytic": analytic,
+        "measured": measured.value,
+        "source": measured.source,
+        "error_pct": err,
+    }
 
 
-def measure(template: str, variables: dict[str, str], files: dict[str, str],
-            sources: dict[str, str], plan: Plan, analytic: Cost) -> Measured:
+def measure(
+    template: str,
+    variables: dict[str, str],
+    files: dict[str, str],
+    sources: dict[str, str],
+    plan: Plan,
+    analytic: Cost,
+) -> Measured:
     """Replace analytic figures by measured ones where the tools allow it."""
     core, target = plan.core, plan.target
     out = Measured(analytic)
@@ -56,24 +72,34 @@ def measure(template: str, variables: dict[str, str], files: dict[str, str],
     if core.qemu_machine is None or plan.qemu is None:
         out.notes.append(f"no QEMU machine emulates {target.core}; SRAM and latency are analytic")
     elif shutil.which("qemu-system-arm") is None or shutil.which("cmake") is None:
-        out.notes.append("qemu-system-arm or cmake not found (apt-get install qemu-system-arm "
-                         "cmake); SRAM and latency are analytic")
+        out.notes.append(
+            "qemu-system-arm or cmake not found (apt-get install qemu-system-arm "
+            "cmake); SRAM and latency are analytic"
+        )
     else:
         run = run_firmware(template, variables, files, plan)
-        out.qemu = {"machine": core.qemu_machine, "agree": run.agree, "total": run.total,
-                    "cycles_max": run.cycles_max, "stack_bytes": run.stack_bytes,
-                    "instructions": run.instructions}
+        out.qemu = {
+            "machine": core.qemu_machine,
+            "agree": run.agree,
+            "total": run.total,
+            "cycles_max": run.cycles_max,
+            "stack_bytes": run.stack_bytes,
+            "instructions": run.instructions,
+        }
         if run.agree != run.total:
             raise ToolchainError(
-                f"firmware in QEMU agreed with Python on {run.agree}/{run.total} windows")
+                f"firmware in QEMU agreed with Python on {run.agree}/{run.total} windows"
+            )
         sram = Figure(float(sizes.static_sram + run.stack_bytes), "emulated")
         instr = Figure(float(run.instructions), "emulated")
-        latency = Figure(round(run.instructions * core.cpi / (target.clock_mhz * 1e3), 6),
-                         "emulated")
-        out.rows += [_row("sram_bytes", analytic.sram_bytes.value, sram),
-                     _row("instructions", analytic.instructions.value, instr),
-                     _row("latency_ms", analytic.latency_ms.value, latency)]
+        latency = Figure(
+            round(run.instructions * core.cpi / (target.clock_mhz * 1e3), 6), "emulated"
+        )
+        out.rows += [
+            _row("sram_bytes", analytic.sram_bytes.value, sram),
+            _row("instructions", analytic.instructions.value, instr),
+            _row("latency_ms", analytic.latency_ms.value, latency),
+        ]
         cost = cost.with_(sram_bytes=sram, instructions=instr, latency_ms=latency)
     out.cost = cost
     return out
-

@@ -4,7 +4,8 @@ from ..registry import Registry
 from ._base import DeployedModel, ModelCost, ModelFamily
 
 MODELS: Registry[ModelFamily] = Registry(
-    "model family", "mcuforge.models",
+    "model family",
+    "mcuforge.models",
     {
         "decision_tree": "mcuforge.models.trees:DecisionTreeFamily",
         "random_forest": "mcuforge.models.trees:RandomForestFamily",

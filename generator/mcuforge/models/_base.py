@@ -56,6 +56,7 @@ class ModelFamily(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any],
-            seed: int) -> DeployedModel:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any], seed: int
+    ) -> DeployedModel:
         """Train on float32 features ``x`` and class indices ``y``."""

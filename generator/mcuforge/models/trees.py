@@ -51,8 +51,9 @@ class TreeEnsemble(DeployedModel):
     voting: str  # "soft" | "hard"
 
     @classmethod
-    def from_sklearn(cls, trees: list[tuple[Any, np.ndarray]], n_classes: int,
-                     n_features: int, voting: str) -> TreeEnsemble:
+    def from_sklearn(
+        cls, trees: list[tuple[Any, np.ndarray]], n_classes: int, n_features: int, voting: str
+    ) -> TreeEnsemble:
         """Flatten fitted sklearn trees; each comes with the class index of its columns."""
         feats, thrs, lefts, rights, roots, leaves = [], [], [], [], [], []
         n_nodes = 0
@@ -65,8 +66,9 @@ class TreeEnsemble(DeployedModel):
             node_map = {int(i): n_nodes + k for k, i in enumerate(internal)}
             leaf_map = {int(i): n_leaves + k for k, i in enumerate(leaf_ids)}
 
-            def code(i: int, node_map: dict[int, int] = node_map,
-                     leaf_map: dict[int, int] = leaf_map) -> int:
+            def code(
+                i: int, node_map: dict[int, int] = node_map, leaf_map: dict[int, int] = leaf_map
+            ) -> int:
                 return node_map[i] if i in node_map else -(leaf_map[i] + 1)
 
             for i in internal:
@@ -134,7 +136,8 @@ class TreeEnsemble(DeployedModel):
             scores = np.zeros((len(leaf), self.n_classes), dtype=np.int64)
             for c in range(self.n_classes):
                 scores[:, c] = (votes == c).sum(axis=1)
-        return np.argmax(scores, axis=1)  # first maximum, as the C loop
+        best: np.ndarray = np.argmax(scores, axis=1)  # first maximum, as the C loop
+        return best
 
     def _types(self) -> dict[str, str]:
         return {
@@ -160,8 +163,9 @@ class TreeEnsemble(DeployedModel):
             ]
         parts.append(c_array(f"{p}_tree_root", ty["child"], self.roots.tolist()))
         if self.voting == "soft":
-            parts.append(c_array(f"{p}_leaf_share", "uint8_t", self.leaves.tolist(),
-                                 inner=self.n_classes))
+            parts.append(
+                c_array(f"{p}_leaf_share", "uint8_t", self.leaves.tolist(), inner=self.n_classes)
+            )
         else:
             parts.append(c_array(f"{p}_leaf_class", "uint8_t", self.leaves.tolist()))
         walk = [
@@ -186,35 +190,54 @@ class TreeEnsemble(DeployedModel):
             ]
         else:
             walk += [f"        score[{p}_leaf_class[-(n + 1)]] += 1u;"]
-        parts.append("\n".join([
-            f"static int {p}_classify(const float *f)",
-            "{",
-            f"    {ty['score']} score[{self.n_classes}] = {{0}};",
-            "    int t, c, best = 0;",
-            f"    for (t = 0; t < {self.n_trees}; ++t) {{",
-            *walk,
-            "    }",
-            f"    for (c = 1; c < {self.n_classes}; ++c) {{",
-            "        if (score[c] > score[best]) { best = c; }",
-            "    }",
-            "    return best;",
-            "}",
-        ]))
+        parts.append(
+            "\n".join(
+                [
+                    f"static int {p}_classify(const float *f)",
+                    "{",
+                    f"    {ty['score']} score[{self.n_classes}] = {{0}};",
+                    "    int t, c, best = 0;",
+                    f"    for (t = 0; t < {self.n_trees}; ++t) {{",
+                    *walk,
+                    "    }",
+                    f"    for (c = 1; c < {self.n_classes}; ++c) {{",
+                    "        if (score[c] > score[best]) { best = c; }",
+                    "    }",
+                    "    return best;",
+                    "}",
+                ]
+            )
+        )
         return "\n\n".join(parts)
 
     def cost(self, core: CoreCosts) -> ModelCost:
-        sizes = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4,
-                 "uint32_t": 4}
+        sizes = {
+            "int8_t": 1,
+            "uint8_t": 1,
+            "int16_t": 2,
+            "uint16_t": 2,
+            "int32_t": 4,
+            "uint32_t": 4,
+        }
         ty = self._types()
         node_bytes = sizes[ty["feature"]] + 4 + 2 * sizes[ty["child"]]
         leaf_bytes = self.n_classes if self.voting == "soft" else 1
-        data = (self.n_nodes * node_bytes + self.n_leaves * leaf_bytes
-                + self.n_trees * sizes[ty["child"]])
+        data = (
+            self.n_nodes * node_bytes
+            + self.n_leaves * leaf_bytes
+            + self.n_trees * sizes[ty["child"]]
+        )
         code = 120 + (40 if self.voting == "soft" else 0)
         depth = self._mean_depth()
-        instructions = int(self.n_trees * (depth * (8 + core.float_op) + 6
-                                           + (4 * self.n_classes if self.voting == "soft" else 4))
-                           + 5 * self.n_classes)
+        instructions = int(
+            self.n_trees
+            * (
+                depth * (8 + core.float_op)
+                + 6
+                + (4 * self.n_classes if self.voting == "soft" else 4)
+            )
+            + 5 * self.n_classes
+        )
         sram = 24 + self.n_classes * sizes[ty["score"]]
         params = self.n_nodes * 2 + self.leaves.size
         return ModelCost(data + code, sram, instructions, params)
@@ -238,8 +261,13 @@ class TreeEnsemble(DeployedModel):
         return total / max(count, 1)
 
     def describe(self) -> dict[str, Any]:
-        return {"trees": self.n_trees, "nodes": self.n_nodes, "leaves": self.n_leaves,
-                "voting": self.voting, "mean_depth": round(self._mean_depth(), 2)}
+        return {
+            "trees": self.n_trees,
+            "nodes": self.n_nodes,
+            "leaves": self.n_leaves,
+            "voting": self.voting,
+            "mean_depth": round(self._mean_depth(), 2),
+        }
 
 
 class DecisionTreeFamily(ModelFamily):
@@ -247,8 +275,9 @@ class DecisionTreeFamily(ModelFamily):
 
     name = "decision_tree"
 
-    def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any],
-            seed: int) -> DeployedModel:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any], seed: int
+    ) -> DeployedModel:
         tree = DecisionTreeClassifier(
             max_depth=int(params.get("max_depth", 6)),
             min_samples_leaf=int(params.get("min_samples_leaf", 1)),
@@ -262,8 +291,9 @@ class RandomForestFamily(ModelFamily):
 
     name = "random_forest"
 
-    def fit(self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any],
-            seed: int) -> DeployedModel:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any], seed: int
+    ) -> DeployedModel:
         forest = RandomForestClassifier(
             n_estimators=int(params.get("n_estimators", 10)),
             max_depth=int(params.get("max_depth", 6)),
@@ -273,5 +303,6 @@ class RandomForestFamily(ModelFamily):
         ).fit(x, y)
         # sub-trees number their columns 0..k-1 over the forest's classes_
         trees = [(t, forest.classes_[t.classes_.astype(int)]) for t in forest.estimators_]
-        return TreeEnsemble.from_sklearn(trees, n_classes, x.shape[1],
-                                         str(params.get("voting", "soft")))
+        return TreeEnsemble.from_sklearn(
+            trees, n_classes, x.shape[1], str(params.get("voting", "soft"))
+        )

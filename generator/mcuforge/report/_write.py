@@ -42,12 +42,18 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
     ]
     if r.get("measurements"):
-        lines += ["## Estimated vs measured", "", "| figure | analytic | measured | source | error |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "## Estimated vs measured",
+            "",
+            "| figure | analytic | measured | source | error |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for m in r["measurements"]:
             err = f"{m['error_pct']:+.1f} %" if m["error_pct"] is not None else "-"
-            lines.append(f"| {m['figure']} | {m['analytic']:.4g} | {m['measured']:.4g} | "
-                         f"{m['source']} | {err} |")
+            lines.append(
+                f"| {m['figure']} | {m['analytic']:.4g} | {m['measured']:.4g} | "
+                f"{m['source']} | {err} |"
+            )
         lines.append("")
     for note in r.get("notes", []):
         lines.append(f"> {note}")
@@ -78,12 +84,17 @@ def render_markdown(r: dict[str, Any]) -> str:
         "## Firmware",
         "",
         f"`firmware/` ({fw['template']}): `cmake -B build && cmake --build build`"
-        + (f", then `cmake --build build --target run-qemu` ({fw['qemu_machine']})."
-           if fw.get("qemu_machine") else "."),
+        + (
+            f", then `cmake --build build --target run-qemu` ({fw['qemu_machine']})."
+            if fw.get("qemu_machine")
+            else "."
+        ),
     ]
     if fw.get("qemu"):
         q = fw["qemu"]
-        lines.append(f"In QEMU the firmware classified {q['total']} embedded test windows: "
-                     f"{q['agree']}/{q['total']} equal to Python.")
+        lines.append(
+            f"In QEMU the firmware classified {q['total']} embedded test windows: "
+            f"{q['agree']}/{q['total']} equal to Python."
+        )
     lines.append("")
     return "\n".join(lines)
