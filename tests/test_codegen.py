@@ -10,7 +10,7 @@ import pytest
 
 from mcuforge.codegen import Provenance, c_float, emit_model, smallest_int_type
 from mcuforge.data import Dataset, load_dataset
-from mcuforge.features import FEATURES
+from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.features.stats import STATS
 from mcuforge.hardware.host import run_host
 from mcuforge.models import MODELS
@@ -31,19 +31,20 @@ def ds() -> Dataset:
 
 def _pipeline(ds: Dataset, stats: list[str], family: str, params: dict[str, object]):  # type: ignore[no-untyped-def]
     block = FEATURES.get("stats")({"features": stats}, ds.window, ds.channels, ds.rate_hz)
+    pipe = FeaturePipeline([block]).fit(ds.train.x, ds.train.y)
     model = MODELS.get(family)().fit(
-        block.transform(ds.train.x), ds.train.y, len(ds.classes), params, 0
+        pipe.transform(ds.train.x), ds.train.y, len(ds.classes), params, 0
     )
-    return block, model
+    return pipe, model
 
 
 @pytest.mark.parametrize("stats", [list(STATS), ["mean"], ["std", "rms"], ["min", "max"]])
 def test_stats_features_are_bit_exact_in_c(ds: Dataset, stats: list[str]) -> None:
-    block, model = _pipeline(ds, stats, "decision_tree", {"max_depth": 3})
-    sources = emit_model("bm", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
+    pipe, model = _pipeline(ds, stats, "decision_tree", {"max_depth": 3})
+    sources = emit_model("bm", pipe, model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
     x = np.concatenate([ds.train.x, ds.test.x])
-    host = run_host(sources, "bm", x, block.n_outputs)
-    ref = block.transform(x)
+    host = run_host(sources, "bm", x, pipe.n_outputs, model.n_outputs)
+    ref = pipe.transform(x)
     assert host.features.view(np.uint32).tolist() == ref.view(np.uint32).tolist()
 
 
@@ -67,12 +68,13 @@ def test_stats_reference_matches_numpy_definitions(ds: Dataset) -> None:
 def test_tree_predictions_equal_in_c_on_every_window(
     ds: Dataset, family: str, params: dict[str, object]
 ) -> None:
-    block, model = _pipeline(ds, list(STATS), family, params)
-    sources = emit_model("bm", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
+    pipe, model = _pipeline(ds, list(STATS), family, params)
+    sources = emit_model("bm", pipe, model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
     x = np.concatenate([ds.train.x, ds.test.x])
-    host = run_host(sources, "bm", x, block.n_outputs)
-    ref = model.predict(block.transform(x))
-    assert host.predictions.tolist() == ref.tolist()
+    host = run_host(sources, "bm", x, pipe.n_outputs, model.n_outputs)
+    f = pipe.transform(x)
+    assert host.predictions.tolist() == model.predict(f).tolist()
+    assert host.outputs.tolist() == model.outputs(f).tolist()  # class scores, exact
 
 
 def test_deployed_forest_agrees_with_sklearn(ds: Dataset) -> None:
@@ -120,22 +122,22 @@ def test_c_literals_round_trip() -> None:
 def test_emission_is_deterministic(ds: Dataset) -> None:
     outs = []
     for _ in range(2):
-        block, model = _pipeline(
+        pipe, model = _pipeline(
             ds, ["mean", "max"], "random_forest", {"n_estimators": 5, "max_depth": 4}
         )
         outs.append(
-            emit_model("bm", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
+            emit_model("bm", pipe, model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
         )
     assert outs[0] == outs[1]
 
 
 def test_golden_c_for_a_fixed_small_model(ds: Dataset, update_golden: bool) -> None:
     """The emitted C for one fixed model; `pytest --update-golden` rewrites it."""
-    block, model = _pipeline(
+    pipe, model = _pipeline(
         ds, ["mean", "std"], "random_forest", {"n_estimators": 3, "max_depth": 3, "voting": "soft"}
     )
     sources = emit_model(
-        "golden", [block], model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV
+        "golden", pipe, model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV
     )
     for name, text in sources.items():
         path = GOLDEN / name

@@ -191,7 +191,10 @@ def test_readme_spec_reference_is_current() -> None:
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
-    ci = [ln for ln in (ROOT / ".ci/run").read_text().splitlines()
-          if ln.strip() and not ln.startswith(("#", "set ", "cd "))]
+    ci = [
+        ln
+        for ln in (ROOT / ".ci/run").read_text().splitlines()
+        if ln.strip() and not ln.startswith(("#", "set ", "cd "))
+    ]
     assert ci[-1] == "make test"
     assert "make test" in (ROOT / "README.md").read_text()

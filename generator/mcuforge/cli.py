@@ -146,8 +146,12 @@ def generate(
     default=None,
     help="Where to write (default: the schema/ folder of this installation).",
 )
-@click.option("--readme", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also rewrite the spec reference section of this README.")
+@click.option(
+    "--readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also rewrite the spec reference section of this README.",
+)
 def schema(check: bool, out_dir: Path | None, readme: Path | None) -> None:
     """Export the JSON Schemas of specs, recipes and targets."""
     from ._resources import data_dir

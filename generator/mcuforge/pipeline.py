@@ -66,9 +66,8 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 def _parity(
     cand: Candidate, sources: dict[str, str], prefix: str, x_test: np.ndarray, expected: np.ndarray
 ) -> dict[str, Any]:
-    n_features = sum(b.n_outputs for b in cand.blocks)
-    host = run_host(sources, prefix, x_test, n_features)
-    ref_features = np.concatenate([b.transform(x_test) for b in cand.blocks], axis=1)
+    host = run_host(sources, prefix, x_test, cand.features.n_outputs, cand.model.n_outputs)
+    ref_features = cand.features.transform(x_test)
     agree = int((host.predictions == expected).sum())
     diff = np.abs(host.features.astype(np.float64) - ref_features.astype(np.float64))
     bit_exact = bool(np.array_equal(host.features.view(np.uint32), ref_features.view(np.uint32)))
@@ -116,9 +115,7 @@ def generate(
     cache_cand = _final(plan, dataset, result.best)
     cand = cache_cand
     prefix = spec.prefix
-    test_pred = cand.model.predict(
-        np.concatenate([b.transform(dataset.test.x) for b in cand.blocks], axis=1)
-    )
+    test_pred = cand.model.predict(cand.features.transform(dataset.test.x))
     test_score = score(spec.task.metric, dataset.test.y, test_pred)
     log(
         f"best: trial #{result.best_trial}, {cand.config.recipe.ref}, "
@@ -130,7 +127,7 @@ def generate(
     )
     sources = emit_model(
         prefix,
-        cand.blocks,
+        cand.features,
         cand.model,
         dataset.classes,
         dataset.channels,
@@ -292,8 +289,8 @@ def _report(
         "model": {
             "family": cand.config.recipe.pipeline.model,
             "params": cand.config.model_params,
-            "features": {b.name: b.params for b in cand.blocks},
-            "n_features": sum(b.n_outputs for b in cand.blocks),
+            "features": {b.name: b.params for b in cand.features.blocks},
+            "n_features": cand.features.n_outputs,
             "size": cand.model.describe(),
         },
         "target": {

@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from .catalog import Recipe, SearchParam
 from .data import Dataset
-from .features import FEATURES, FeatureBlock
+from .features import FEATURES, FeatureBlock, FeaturePipeline
 from .hardware.analytic import analytic_cost
 from .hardware.cost import Cost
 from .models import MODELS, DeployedModel
@@ -61,7 +61,7 @@ class Candidate:
     """One trained pipeline with its score and cost."""
 
     config: CandidateConfig
-    blocks: list[FeatureBlock]
+    features: FeaturePipeline
     model: DeployedModel
     cost: Cost
 
@@ -87,30 +87,34 @@ class SearchResult:
 
 
 class FeatureCache:
-    """Feature matrices by block and parameters, computed once per search."""
+    """Window-block outputs by block, parameters and split, computed once per search.
+
+    Window blocks are stateless, so their outputs can be shared by every trial and
+    fold; vector blocks (projections) are fitted per fold and never cached.
+    """
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
         self._cache: dict[tuple[str, str, str], np.ndarray] = {}
 
-    def blocks(self, config: CandidateConfig) -> list[FeatureBlock]:
+    def pipeline(self, config: CandidateConfig) -> FeaturePipeline:
         ds = self.dataset
-        return [
+        blocks: list[FeatureBlock] = [
             FEATURES.get(name)(
                 config.block_params.get(name, {}), ds.window, ds.channels, ds.rate_hz
             )
             for name in config.recipe.pipeline.features
         ]
+        return FeaturePipeline(blocks)
 
-    def transform(self, config: CandidateConfig, split: str) -> np.ndarray:
-        x = getattr(self.dataset, split).x
-        cols = []
-        for block in self.blocks(config):
-            key = (block.name, json.dumps(block.params, sort_keys=True), split)
-            if key not in self._cache:
-                self._cache[key] = block.transform(x)
-            cols.append(self._cache[key])
-        return np.concatenate(cols, axis=1)
+    def _block_output(self, block: FeatureBlock, split: str) -> np.ndarray:
+        key = (block.name, json.dumps(block.params, sort_keys=True), split)
+        if key not in self._cache:
+            self._cache[key] = block.transform(getattr(self.dataset, split).x)
+        return self._cache[key]
+
+    def window_features(self, pipe: FeaturePipeline, split: str) -> np.ndarray:
+        return pipe.window_features(getattr(self.dataset, split).x, self._block_output, split)
 
 
 def _suggest(trial: optuna.Trial, name: str, p: SearchParam) -> Any:
@@ -149,17 +153,22 @@ def sample_config(trial: optuna.Trial, recipes: list[Recipe]) -> CandidateConfig
 def build(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> Candidate:
     """Fit ``config`` on all training windows and cost it."""
     ds = cache.dataset
-    x = cache.transform(config, "train")
+    pipe = cache.pipeline(config)
+    v = cache.window_features(pipe, "train")
+    pipe.fit_vector(v, ds.train.y)
+    x = pipe.transform_vector(v)
     family = MODELS.get(config.recipe.pipeline.model)()
     model = family.fit(x, ds.train.y, len(ds.classes), config.model_params, plan.seed)
-    blocks = cache.blocks(config)
-    return Candidate(config, blocks, model, analytic_cost(blocks, model, plan.target, plan.core))
+    return Candidate(config, pipe, model, analytic_cost(pipe, model, plan.target, plan.core))
 
 
 def cross_validate(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> float:
-    """Mean grouped-CV score of the deployed model on the training recordings."""
+    """Mean grouped-CV score of the deployed model on the training recordings.
+
+    Projections are refitted inside each fold, so no validation window leaks into them.
+    """
     ds = cache.dataset
-    x = cache.transform(config, "train")
+    v = cache.window_features(cache.pipeline(config), "train")
     y, groups = ds.train.y, ds.train.groups
     n_groups = len(np.unique(groups))
     folds = min(plan.spec.spec.search.folds, n_groups)
@@ -170,9 +179,13 @@ def cross_validate(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> 
     family = MODELS.get(config.recipe.pipeline.model)()
     metric = plan.spec.spec.task.metric
     scores = []
-    for tr, va in splitter.split(x, y, groups):
-        model = family.fit(x[tr], y[tr], len(ds.classes), config.model_params, plan.seed)
-        scores.append(score(metric, y[va], model.predict(x[va])))
+    for tr, va in splitter.split(v, y, groups):
+        pipe = cache.pipeline(config)
+        pipe.fit_vector(v[tr], y[tr])
+        model = family.fit(
+            pipe.transform_vector(v[tr]), y[tr], len(ds.classes), config.model_params, plan.seed
+        )
+        scores.append(score(metric, y[va], model.predict(pipe.transform_vector(v[va]))))
     return float(np.mean(scores))
 
 

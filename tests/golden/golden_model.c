@@ -89,7 +89,7 @@ static const uint8_t golden_model_leaf_share[15][4] = {
     {0u, 255u, 0u, 0u}
 };
 
-static int golden_model_classify(const float *f)
+static int golden_model_infer(const float *f, float *out)
 {
     uint16_t score[4] = {0};
     int t, c, best = 0;
@@ -107,22 +107,30 @@ static int golden_model_classify(const float *f)
             }
         }
     }
-    for (c = 1; c < 4; ++c) {
+    for (c = 0; c < 4; ++c) {
+        out[c] = (float)score[c];
         if (score[c] > score[best]) { best = c; }
     }
     return best;
 }
 
-int golden_classify(const float *features)
+int golden_infer(const float *features, float *out)
 {
-    if (features == NULL) { return GOLDEN_ERR_NULL; }
-    return golden_model_classify(features);
+    if (features == NULL || out == NULL) { return GOLDEN_ERR_NULL; }
+    return golden_model_infer(features, out);
 }
 
-int golden_predict(const float *window)
+int golden_run(const float *window, float *out)
 {
     float features[GOLDEN_N_FEATURES];
     const int rc = golden_features(window, features);
     if (rc != 0) { return rc; }
-    return golden_model_classify(features);
+    if (out == NULL) { return GOLDEN_ERR_NULL; }
+    return golden_model_infer(features, out);
+}
+
+int golden_predict(const float *window)
+{
+    float out[GOLDEN_N_OUTPUTS];
+    return golden_run(window, out);
 }

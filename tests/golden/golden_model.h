@@ -11,16 +11,18 @@
 extern "C" {
 #endif
 
-/* Input: one window of 100 samples x 6 channels at 10 Hz,
+/* Task: classification.
+ * Input: one window of 100 samples x 6 channels at 10 Hz,
  * interleaved: window[t * GOLDEN_N_CHANNELS + c], channels in this order:
  * ax, ay, az, gx, gy, gz.
- * Memory: nothing is allocated. golden_predict() keeps the 12 features on its
- * stack (48 bytes); all model constants are static const (flash).
- * Every function is reentrant. */
+ * Memory: nothing is allocated; intermediate vectors live on the stack of the
+ * functions below (the 12 features: 48 bytes). All model
+ * constants are static const (flash). Every function is reentrant. */
 #define GOLDEN_WINDOW_LEN 100
 #define GOLDEN_N_CHANNELS 6
 #define GOLDEN_N_FEATURES 12
 #define GOLDEN_N_CLASSES 4
+#define GOLDEN_N_OUTPUTS 4
 #define GOLDEN_RATE_HZ 10.0f
 
 /* Error codes (negative return values). */
@@ -32,10 +34,13 @@ extern const char *const golden_channel_names[GOLDEN_N_CHANNELS];
 /* Feature vector of one window; returns 0 or GOLDEN_ERR_NULL. */
 int golden_features(const float *window, float *features);
 
-/* Class index (0..GOLDEN_N_CLASSES-1) of a feature vector, or GOLDEN_ERR_NULL. */
-int golden_classify(const float *features);
+/* Model on a feature vector: returns the class index (0..GOLDEN_N_CLASSES-1); out[] gets one score per class (the largest wins, ties to the lower index); or GOLDEN_ERR_NULL. */
+int golden_infer(const float *features, float *out);
 
-/* Class index of one raw window (features + model), or GOLDEN_ERR_NULL. */
+/* Features + model on one window (GOLDEN_N_OUTPUTS floats in out); returns as golden_infer. */
+int golden_run(const float *window, float *out);
+
+/* Features + model on one window; returns as golden_infer (out is discarded). */
 int golden_predict(const float *window);
 
 #ifdef __cplusplus

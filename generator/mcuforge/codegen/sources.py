@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..features import FeatureBlock
+from ..features import FeaturePipeline
 from ..models import DeployedModel
 from .c import c_array, c_float
 
@@ -39,9 +39,18 @@ def _c_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_TASK_DOC = {
+    "classification": "the class index (0..{P}_N_CLASSES-1); out[] gets one score per "
+    "class (the largest wins, ties to the lower index)",
+    "regression": "0; out[0] gets the predicted value",
+    "anomaly": "1 for an anomaly, 0 for normal; out[0] gets the anomaly score "
+    "(anomaly when above {P}_ANOMALY_THRESHOLD)",
+}
+
+
 def emit_model(
     prefix: str,
-    blocks: list[FeatureBlock],
+    features: FeaturePipeline,
     model: DeployedModel,
     classes: list[str],
     channels: list[str],
@@ -51,8 +60,15 @@ def emit_model(
 ) -> dict[str, str]:
     """Return ``{filename: text}`` for ``PREFIX_model.h`` and ``PREFIX_model.c``."""
     p, P = prefix, prefix.upper()
-    n_features = sum(b.n_outputs for b in blocks)
+    n_features = features.n_outputs
     guard = f"{P}_MODEL_H"
+    task = model.task
+    returns = _TASK_DOC[task].format(P=P)
+    extra = ""
+    threshold = getattr(model, "threshold", None)
+    if task == "anomaly" and threshold is not None:
+        extra = f"#define {P}_ANOMALY_THRESHOLD {c_float(float(threshold))}\n"
+    names_decl = f"extern const char *const {p}_class_names[{P}_N_CLASSES];\n" if classes else ""
     header = f"""{prov.comment()}
 #ifndef {guard}
 #define {guard}
@@ -63,31 +79,35 @@ def emit_model(
 extern "C" {{
 #endif
 
-/* Input: one window of {window} samples x {len(channels)} channels at {rate_hz:g} Hz,
+/* Task: {task}.
+ * Input: one window of {window} samples x {len(channels)} channels at {rate_hz:g} Hz,
  * interleaved: window[t * {P}_N_CHANNELS + c], channels in this order:
  * {", ".join(channels)}.
- * Memory: nothing is allocated. {p}_predict() keeps the {n_features} features on its
- * stack ({4 * n_features} bytes); all model constants are static const (flash).
- * Every function is reentrant. */
+ * Memory: nothing is allocated; intermediate vectors live on the stack of the
+ * functions below (the {n_features} features: {4 * n_features} bytes). All model
+ * constants are static const (flash). Every function is reentrant. */
 #define {P}_WINDOW_LEN {window}
 #define {P}_N_CHANNELS {len(channels)}
 #define {P}_N_FEATURES {n_features}
 #define {P}_N_CLASSES {len(classes)}
+#define {P}_N_OUTPUTS {model.n_outputs}
 #define {P}_RATE_HZ {c_float(rate_hz)}
-
+{extra}
 /* Error codes (negative return values). */
 #define {P}_ERR_NULL (-1)
 
-extern const char *const {p}_class_names[{P}_N_CLASSES];
-extern const char *const {p}_channel_names[{P}_N_CHANNELS];
+{names_decl}extern const char *const {p}_channel_names[{P}_N_CHANNELS];
 
 /* Feature vector of one window; returns 0 or {P}_ERR_NULL. */
 int {p}_features(const float *window, float *features);
 
-/* Class index (0..{P}_N_CLASSES-1) of a feature vector, or {P}_ERR_NULL. */
-int {p}_classify(const float *features);
+/* Model on a feature vector: returns {returns}; or {P}_ERR_NULL. */
+int {p}_infer(const float *features, float *out);
 
-/* Class index of one raw window (features + model), or {P}_ERR_NULL. */
+/* Features + model on one window ({P}_N_OUTPUTS floats in out); returns as {p}_infer. */
+int {p}_run(const float *window, float *out);
+
+/* Features + model on one window; returns as {p}_infer (out is discarded). */
 int {p}_predict(const float *window);
 
 #ifdef __cplusplus
@@ -96,14 +116,7 @@ int {p}_predict(const float *window);
 
 #endif /* {guard} */
 """
-    includes = sorted({inc for b in blocks for inc in b.emit_c("_").includes})
-    funcs, calls = [], []
-    offset = 0
-    for i, block in enumerate(blocks):
-        fn = block.emit_c(f"{p}_block{i}_{block.name}")
-        funcs.append(fn.code)
-        calls.append(f"    {fn.name}(window, features + {offset});")
-        offset += block.n_outputs
+    feat_c, includes = features.emit_c(p)
     names = ", ".join(_c_string(c) for c in classes)
     chans = ", ".join(_c_string(c) for c in channels)
     source = "\n".join(
@@ -114,32 +127,36 @@ int {p}_predict(const float *window);
             "#include <stddef.h>",
             *(f"#include {inc}" for inc in includes),
             "",
-            f"const char *const {p}_class_names[{P}_N_CLASSES] = {{{names}}};",
+            *(
+                [f"const char *const {p}_class_names[{P}_N_CLASSES] = {{{names}}};"]
+                if classes
+                else []
+            ),
             f"const char *const {p}_channel_names[{P}_N_CHANNELS] = {{{chans}}};",
             "",
-            *funcs,
-            "",
-            f"int {p}_features(const float *window, float *features)",
-            "{",
-            f"    if (window == NULL || features == NULL) {{ return {P}_ERR_NULL; }}",
-            *calls,
-            "    return 0;",
-            "}",
+            feat_c,
             "",
             model.emit_c(f"{p}_model"),
             "",
-            f"int {p}_classify(const float *features)",
+            f"int {p}_infer(const float *features, float *out)",
             "{",
-            f"    if (features == NULL) {{ return {P}_ERR_NULL; }}",
-            f"    return {p}_model_classify(features);",
+            f"    if (features == NULL || out == NULL) {{ return {P}_ERR_NULL; }}",
+            f"    return {p}_model_infer(features, out);",
             "}",
             "",
-            f"int {p}_predict(const float *window)",
+            f"int {p}_run(const float *window, float *out)",
             "{",
             f"    float features[{P}_N_FEATURES];",
             f"    const int rc = {p}_features(window, features);",
             "    if (rc != 0) { return rc; }",
-            f"    return {p}_model_classify(features);",
+            f"    if (out == NULL) {{ return {P}_ERR_NULL; }}",
+            f"    return {p}_model_infer(features, out);",
+            "}",
+            "",
+            f"int {p}_predict(const float *window)",
+            "{",
+            f"    float out[{P}_N_OUTPUTS];",
+            f"    return {p}_run(window, out);",
             "}",
             "",
         ]

@@ -2,6 +2,7 @@
 
 from ..registry import Registry
 from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ._pipeline import FeaturePipeline
 
 FEATURES: Registry[FeatureBlock] = Registry(
     "feature block",
@@ -9,4 +10,4 @@ FEATURES: Registry[FeatureBlock] = Registry(
     {"stats": "mcuforge.features.stats:StatsBlock"},
 )
 
-__all__ = ["FEATURES", "BlockCost", "CFunction", "CoreCosts", "FeatureBlock"]
+__all__ = ["FEATURES", "BlockCost", "CFunction", "CoreCosts", "FeatureBlock", "FeaturePipeline"]

@@ -36,18 +36,27 @@ class CFunction:
 
 
 class FeatureBlock(ABC):
-    """One step of feature extraction from a raw window.
+    """One step of feature extraction.
 
     Contract:
+        * ``input == "window"`` blocks read the raw window, float32 ``(n, length,
+          channels)``, interleaved in C as ``x[t * channels + c]``; the outputs of all
+          window blocks are concatenated. ``input == "vector"`` blocks (projections,
+          standardisation) then run in order, each on the previous vector ``(n, k)``.
+        * ``fit`` learns what the block needs from training data (PCA basis, scaling);
+          it is called before ``transform`` and is a no-op for stateless blocks.
         * ``transform`` is the reference: the emitted C computes the same float32
-          values bit for bit (same operations in the same order, no FMA contraction).
-        * Input of the first block is the window, float32 ``(n, length, channels)``,
-          interleaved in C as ``x[t * channels + c]``; the output is float32 ``(n, k)``.
-        * ``emit_c`` writes one ``static`` function with no dynamic memory.
+          values bit for bit (same operations in the same order, no FMA contraction),
+          or within the tolerance the block states in ``tolerance``.
+        * ``emit_c`` writes one ``static`` function with no dynamic memory; scratch
+          buffers are local arrays (on the stack, so measured as stack).
         * ``cost`` is analytic and cheap; measured cost comes from compiling the C.
     """
 
     name: ClassVar[str]
+    input: ClassVar[str] = "window"
+    #: max |C - Python| / (1 + |Python|) this block guarantees; 0.0 means bit-exact.
+    tolerance: ClassVar[float] = 0.0
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
@@ -66,13 +75,24 @@ class FeatureBlock(ABC):
     def n_outputs(self) -> int:
         return len(self.feature_names)
 
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """Shape of one output, e.g. ``(frames, n_mfcc)``; flat in memory (row-major)."""
+        return (self.n_outputs,)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Learn parameters from training inputs (window or vector) and labels."""
+
     @abstractmethod
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Reference implementation: float32 (n, length, channels) → float32 (n, k)."""
 
     @abstractmethod
     def emit_c(self, fn_name: str) -> CFunction:
-        """C99 source of ``static void fn_name(const float *x, float *out)``."""
+        """C99 source of ``static void fn_name(const float *x, float *out)``.
+
+        ``x`` is the window (window blocks) or the previous vector (vector blocks).
+        """
 
     @abstractmethod
     def cost(self, core: CoreCosts) -> BlockCost:

@@ -7,7 +7,7 @@ finally reports come from compiling and running the C (``compiled`` / ``emulated
 from __future__ import annotations
 
 from ..catalog import Core, Target
-from ..features import CoreCosts, FeatureBlock
+from ..features import CoreCosts, FeaturePipeline
 from ..models import DeployedModel
 from .cost import Cost, Figure
 
@@ -22,17 +22,16 @@ def core_costs(core: Core) -> CoreCosts:
 
 
 def analytic_cost(
-    blocks: list[FeatureBlock], model: DeployedModel, target: Target, core: Core
+    features: FeaturePipeline, model: DeployedModel, target: Target, core: Core
 ) -> Cost:
     """Flash, SRAM (stack incl. the feature vector) and latency, estimated."""
     cc = core_costs(core)
-    bcosts = [b.cost(cc) for b in blocks]
+    fcost = features.cost(cc)
     mcost = model.cost(cc)
-    n_features = sum(b.n_outputs for b in blocks)
-    flash = WRAPPER_FLASH + sum(c.flash_bytes for c in bcosts) + mcost.flash_bytes
-    feature_vec = 4 * n_features
-    sram = WRAPPER_STACK + feature_vec + max([c.sram_bytes for c in bcosts] + [mcost.sram_bytes])
-    instr = sum(c.instructions for c in bcosts) + mcost.instructions + 20
+    flash = WRAPPER_FLASH + fcost.flash_bytes + mcost.flash_bytes
+    vectors = 4 * features.n_outputs + 4 * model.n_outputs
+    sram = WRAPPER_STACK + vectors + max(fcost.sram_bytes, mcost.sram_bytes)
+    instr = fcost.instructions + mcost.instructions + 20
     latency_ms = instr * core.cpi / (target.clock_mhz * 1e3)
     return Cost(
         flash_bytes=Figure(float(flash), "analytic"),

@@ -35,6 +35,7 @@ int main(int argc, char **argv)
 {{
     static float window[{P}_WINDOW_LEN * {P}_N_CHANNELS];
     static float features[{P}_N_FEATURES];
+    static float outputs[{P}_N_OUTPUTS];
     FILE *in, *out;
     if (argc != 3) {{ return 2; }}
     in = fopen(argv[1], "rb");
@@ -44,9 +45,10 @@ int main(int argc, char **argv)
            == (size_t)({P}_WINDOW_LEN * {P}_N_CHANNELS)) {{
         int32_t pred;
         if ({p}_features(window, features) != 0) {{ return 3; }}
-        pred = (int32_t){p}_predict(window);
+        pred = (int32_t){p}_run(window, outputs);
         fwrite(&pred, sizeof pred, 1, out);
         fwrite(features, sizeof(float), {P}_N_FEATURES, out);
+        fwrite(outputs, sizeof(float), {P}_N_OUTPUTS, out);
     }}
     fclose(in);
     return fclose(out) == 0 ? 0 : 4;
@@ -68,11 +70,14 @@ def host_compiler() -> str:
 class HostRun:
     """What the compiled C computed for each window."""
 
-    predictions: np.ndarray  # int32 (n,)
+    predictions: np.ndarray  # int32 (n,): the return value of PREFIX_run
     features: np.ndarray  # float32 (n, k)
+    outputs: np.ndarray  # float32 (n, n_outputs)
 
 
-def run_host(sources: dict[str, str], prefix: str, windows: np.ndarray, n_features: int) -> HostRun:
+def run_host(
+    sources: dict[str, str], prefix: str, windows: np.ndarray, n_features: int, n_outputs: int
+) -> HostRun:
     """Compile ``sources`` + a harness with the host compiler and run it on ``windows``.
 
     Raises:
@@ -99,8 +104,14 @@ def run_host(sources: dict[str, str], prefix: str, windows: np.ndarray, n_featur
         )
         if run.returncode != 0:
             raise ToolchainError(f"host harness exited with {run.returncode}: {run.stderr}")
-        rec = np.dtype([("pred", "<i4"), ("features", "<f4", (n_features,))])
+        rec = np.dtype(
+            [("pred", "<i4"), ("features", "<f4", (n_features,)), ("outputs", "<f4", (n_outputs,))]
+        )
         out = np.fromfile(d / "out.bin", dtype=rec)
     if len(out) != len(windows):
         raise ToolchainError(f"host harness returned {len(out)} results for {len(windows)} windows")
-    return HostRun(out["pred"].astype(np.int32), out["features"].astype(np.float32))
+    return HostRun(
+        out["pred"].astype(np.int32),
+        out["features"].astype(np.float32),
+        out["outputs"].astype(np.float32),
+    )

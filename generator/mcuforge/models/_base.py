@@ -24,18 +24,39 @@ class ModelCost:
 class DeployedModel(ABC):
     """A trained model in the exact form the C runs.
 
-    Contract: ``predict`` is the reference for the emitted C and agrees with it on
-    every input (integer paths exactly; the float comparisons of trees exactly, since
-    thresholds are stored as float32 values rounded towards minus infinity).
+    Contract:
+        * ``task`` is ``classification``, ``regression`` or ``anomaly``.
+        * ``predict`` is the reference result per row: the class index
+          (classification), the value (regression, float32) or 1 for an anomaly, 0
+          otherwise. The emitted C returns the same class index / flag on every input.
+        * ``outputs`` is the reference for the C's ``out`` vector (``n_outputs`` floats:
+          class scores, the regression value, the anomaly score); integer paths are
+          bit-exact, float paths within ``tolerance`` (relative, stated by the family).
+        * ``emit_c(prefix)`` defines constants and
+          ``static int {prefix}_infer(const float *f, float *out)`` returning the
+          class index / anomaly flag (0 for regression), or a negative error.
     """
+
+    task: str = "classification"
+    #: max |C - Python| / (1 + |Python|) on ``outputs``; 0.0: bit-exact.
+    tolerance: float = 0.0
+
+    @property
+    @abstractmethod
+    def n_outputs(self) -> int:
+        """Length of the ``out`` vector."""
 
     @abstractmethod
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """Class index per row of float32 features (n, k)."""
+        """Class index / value / anomaly flag per row of float32 features (n, k)."""
+
+    @abstractmethod
+    def outputs(self, features: np.ndarray) -> np.ndarray:
+        """float32 (n, n_outputs): what the C writes to ``out``."""
 
     @abstractmethod
     def emit_c(self, prefix: str) -> str:
-        """C99 definitions: constants and ``static int {prefix}_classify(const float *f)``."""
+        """C99: constants and ``static int {prefix}_infer(const float *f, float *out)``."""
 
     @abstractmethod
     def cost(self, core: CoreCosts) -> ModelCost:

@@ -127,7 +127,18 @@ class TreeEnsemble(DeployedModel):
             out[:, k] = -node - 1
         return out
 
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes
+
+    def outputs(self, features: np.ndarray) -> np.ndarray:
+        return self._scores(features).astype(np.float32)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
+        best: np.ndarray = np.argmax(self._scores(features), axis=1)  # first max, as in C
+        return best
+
+    def _scores(self, features: np.ndarray) -> np.ndarray:
         leaf = self.leaf_index(features)
         if self.voting == "soft":
             scores = self.leaves[leaf].astype(np.int64).sum(axis=1)
@@ -136,8 +147,8 @@ class TreeEnsemble(DeployedModel):
             scores = np.zeros((len(leaf), self.n_classes), dtype=np.int64)
             for c in range(self.n_classes):
                 scores[:, c] = (votes == c).sum(axis=1)
-        best: np.ndarray = np.argmax(scores, axis=1)  # first maximum, as the C loop
-        return best
+        out: np.ndarray = scores
+        return out
 
     def _types(self) -> dict[str, str]:
         return {
@@ -193,14 +204,15 @@ class TreeEnsemble(DeployedModel):
         parts.append(
             "\n".join(
                 [
-                    f"static int {p}_classify(const float *f)",
+                    f"static int {p}_infer(const float *f, float *out)",
                     "{",
                     f"    {ty['score']} score[{self.n_classes}] = {{0}};",
                     "    int t, c, best = 0;",
                     f"    for (t = 0; t < {self.n_trees}; ++t) {{",
                     *walk,
                     "    }",
-                    f"    for (c = 1; c < {self.n_classes}; ++c) {{",
+                    f"    for (c = 0; c < {self.n_classes}; ++c) {{",
+                    "        out[c] = (float)score[c];",
                     "        if (score[c] > score[best]) { best = c; }",
                     "    }",
                     "    return best;",
