@@ -1,13 +1,16 @@
 """The catalogs: microcontroller targets, cores and recipes, as data.
 
-Targets (``recipes/targets/*.yaml``) say what a part has; the core table
-(``recipes/cores.yaml``) says how to compile for a core and what it costs to run on
-it; recipes (``recipes/*.yaml``) say how to build a model. Each file is validated
-with a pydantic model and errors point at ``file:line``.
+Targets (``targets/*.yaml``) say what a part has; the core table (``cores.yaml``)
+says how to compile for a core and what it costs to run on it; recipes (``*.yaml``)
+say how to build a model. The built-in catalog lives in ``recipes/``; user catalogs
+(folders with the same layout, kept in the user's git) layer over it: a recipe with
+the same name and a higher version wins unless the spec pins ``name@version``.
+Every file is validated with a pydantic model; errors point at ``file:line``.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ._resources import data_dir
 from ._validate import validate_located
 from ._yaml import load_file
-from .errors import CatalogError, SpecError
-from .spec import CoreName, InlineTarget
+from .errors import CatalogError, Located, SpecError
+from .spec import CoreName, InlineTarget, RecipeOverrides
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class TargetMemory(_Strict):
@@ -47,7 +50,8 @@ class Target(_Strict):
     dsp: bool = Field(default=False, description="DSP/SIMD extension (e.g. SMLAD).")
     memory: TargetMemory = Field(default_factory=TargetMemory, description="Memory map.")
     boards: dict[str, str] = Field(
-        default_factory=dict, description="Board name per firmware framework."
+        default_factory=dict,
+        description="Board name per firmware framework (platformio, zephyr, arduino).",
     )
     datasheet: str = Field(default="", description="Where these facts come from.")
 
@@ -98,8 +102,6 @@ class SearchParam(_Strict):
     choice: list[Any] | None = Field(default=None, description="One of these values.")
     subset: list[str] | None = Field(default=None, description="A non-empty subset of these.")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     @model_validator(mode="after")
     def _exactly_one(self) -> SearchParam:
         given = [k for k in ("int_", "float_", "choice", "subset") if getattr(self, k) is not None]
@@ -108,24 +110,58 @@ class SearchParam(_Strict):
         for rng in (self.int_, self.float_):
             if rng is not None and rng[0] > rng[1]:
                 raise ValueError(f"range {list(rng)} is inverted; write [low, high]")
+        if self.log and (self.int_ or self.float_ or (1, 1))[0] <= 0:
+            raise ValueError("a log-scale range must start above 0")
         if self.choice is not None and not self.choice:
             raise ValueError("choice needs at least one value")
         if self.subset is not None and not self.subset:
             raise ValueError("subset needs at least one value")
         return self
 
+    def smallest(self) -> Any:
+        """The value that gives the smallest model (low end of ranges, first choice)."""
+        if self.int_ is not None:
+            return self.int_[0]
+        if self.float_ is not None:
+            return self.float_[0]
+        if self.choice is not None:
+            return self.choice[0]
+        assert self.subset is not None
+        return self.subset[:1]
+
 
 class RecipeApplies(_Strict):
+    """When a recipe can be used at all."""
+
     task: list[Literal["classification", "regression", "anomaly"]] = Field(
         min_length=1, description="Task kinds this recipe handles."
     )
     modality: list[Literal["imu", "timeseries", "audio", "tabular"]] = Field(
         min_length=1, description="Data modalities this recipe handles."
     )
+    window_samples: tuple[int, int] | None = Field(
+        default=None, description="Window lengths (samples) it is made for: [min, max]."
+    )
+    channels: tuple[int, int] | None = Field(
+        default=None, description="Channel counts it is made for: [min, max]."
+    )
     needs_fpu: bool = Field(default=False, description="Only for cores with an FPU.")
+    needs_dsp: bool = Field(default=False, description="Only for cores with the DSP extension.")
+    min_flash_kb: float = Field(default=0, ge=0, description="Smallest flash budget it can fit.")
+    min_sram_kb: float = Field(default=0, ge=0, description="Smallest SRAM budget it can fit.")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RecipeApplies:
+        for name in ("window_samples", "channels"):
+            rng = getattr(self, name)
+            if rng is not None and (rng[0] < 1 or rng[0] > rng[1]):
+                raise ValueError(f"{name} {list(rng)} must be [min, max] with 1 <= min <= max")
+        return self
 
 
 class RecipePipeline(_Strict):
+    """What a recipe builds: each entry is a registry name."""
+
     features: list[str] = Field(default_factory=list, description="Feature blocks, in order.")
     model: str = Field(description="Model family (registry name).")
     compression: str = Field(default="none", description="Compression (registry name).")
@@ -133,9 +169,17 @@ class RecipePipeline(_Strict):
 
 
 class RecipeSearch(_Strict):
-    strategy: Literal["tpe", "random"] = Field(default="tpe")
-    space: dict[str, SearchParam] = Field(default_factory=dict)
+    """How to search a recipe's parameters."""
+
+    strategy: Literal["tpe", "nsga2", "gp", "random", "grid"] = Field(
+        default="tpe", description="Preferred sampler when the spec says `auto`."
+    )
+    space: dict[str, SearchParam] = Field(
+        default_factory=dict,
+        description="Parameters to search; `block.param` keys belong to feature blocks.",
+    )
     fixed: dict[str, Any] = Field(default_factory=dict, description="Parameters not searched.")
+    trials: int = Field(default=30, ge=1, description="Default number of trials.")
 
 
 class Recipe(_Strict):
@@ -143,15 +187,30 @@ class Recipe(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$", description="Recipe name.")
     version: int = Field(ge=1, description="Recipe version; a higher one supersedes.")
-    description: str
-    applies: RecipeApplies
-    pipeline: RecipePipeline
-    search: RecipeSearch = Field(default_factory=RecipeSearch)
+    description: str = Field(description="One line: what the recipe does.")
+    applies: RecipeApplies = Field(description="When the recipe can be used.")
+    pipeline: RecipePipeline = Field(description="Feature blocks, model, compression, runtime.")
+    search: RecipeSearch = Field(default_factory=RecipeSearch, description="Search space.")
     when: str = Field(default="", description="When this recipe wins.")
 
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+    def with_overrides(self, overrides: RecipeOverrides) -> Recipe:
+        """This recipe with the spec's overrides applied (validated like the recipe)."""
+        space = {
+            k: v.model_dump(by_alias=True, exclude_none=True) for k, v in self.search.space.items()
+        }
+        space.update(overrides.space)
+        for key in overrides.fixed:
+            space.pop(key, None)
+        search = self.search.model_dump(by_alias=True, exclude_none=True)
+        search["space"] = space
+        search["fixed"] = {**self.search.fixed, **overrides.fixed}
+        data = self.model_dump(by_alias=True, exclude_none=True)
+        data["search"] = search
+        return Recipe.model_validate(data)
 
 
 @dataclass(frozen=True)
@@ -160,6 +219,11 @@ class Entry:
 
     path: Path
     sha256: str
+
+
+def _close(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=3)
+    return f"did you mean {', '.join(close)}?" if close else ""
 
 
 @dataclass
@@ -173,47 +237,38 @@ class Catalog:
     sources: dict[str, Entry] = field(default_factory=dict)
 
     def target(self, name: str) -> Target:
-        try:
+        if name in self.targets:
             return self.targets[name]
-        except KeyError:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(self.targets), n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else "see `mcuforge targets list`"
-            raise CatalogError(f"unknown target {name!r}; {hint}") from None
+        hint = _close(name, list(self.targets)) or "see `mcuforge targets list`"
+        raise CatalogError(f"unknown target {name!r}; {hint}")
 
     def recipe(self, ref: str) -> Recipe:
         """A recipe by ``name`` (highest version) or ``name@version``."""
         name, _, ver = ref.partition("@")
         versions = self.recipes.get(name)
         if not versions:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(self.recipes), n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else "see `mcuforge recipes list`"
+            hint = _close(name, list(self.recipes)) or "see `mcuforge recipes list`"
             raise CatalogError(f"unknown recipe {name!r}; {hint}")
         if not ver:
             return max(versions, key=lambda r: r.version)
         for r in versions:
             if str(r.version) == ver:
                 return r
-        have = ", ".join(str(r.version) for r in versions)
+        have = ", ".join(str(r.version) for r in sorted(versions, key=lambda r: r.version))
         raise CatalogError(f"recipe {name!r} has no version {ver}; versions: {have}")
 
     def core(self, name: str) -> Core:
         try:
             return self.cores[name]
         except KeyError:
-            raise CatalogError(
-                f"core {name!r} is not in the core table (recipes/cores.yaml)"
-            ) from None
+            raise CatalogError(f"core {name!r} is not in the core table (cores.yaml)") from None
 
     def target_from(self, ref: str | InlineTarget) -> Target:
         if isinstance(ref, str):
             return self.target(ref)
         return Target(
             version=1,
-            name=ref.name if ref.name else "custom",
+            name=ref.name,
             core=ref.core,
             clock_mhz=ref.clock_mhz,
             sram_kb=ref.sram_kb,
@@ -223,64 +278,132 @@ class Catalog:
             datasheet="inline in the spec",
         )
 
+    def sha256(self, key: str) -> str:
+        return self.sources[key].sha256 if key in self.sources else ""
 
-def _load(path: Path, model: type[BaseModel]) -> tuple[Any, str]:
-    raw = path.read_bytes()
+
+def _load(path: Path, model: type[BaseModel], problems: list[Located]) -> tuple[Any, str] | None:
+    """Validate one file; append its problems and return None when it is invalid."""
     try:
+        raw = path.read_bytes()
         data, marks = load_file(path)
     except SpecError as exc:
-        raise CatalogError(str(exc), exc.problems) from exc
+        problems.extend(exc.problems)
+        return None
+    except OSError as exc:
+        problems.append(Located(str(path), None, None, "", f"cannot read: {exc.strerror}"))
+        return None
     if not isinstance(data, dict):
-        raise CatalogError(f"{path}:1: expected a YAML mapping")
-    obj, problems = validate_located(model, data, marks, str(path))
-    if obj is None:
-        raise CatalogError("\n".join(str(p) for p in problems), problems)
-    return obj, hashlib.sha256(raw).hexdigest()
+        problems.append(Located(str(path), 1, 1, "", "expected a YAML mapping"))
+        return None
+    obj, errs = validate_located(model, data, marks, str(path))
+    problems.extend(errs)
+    return None if obj is None else (obj, hashlib.sha256(raw).hexdigest())
+
+
+def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
+    cores_file = root / "cores.yaml"
+    if cores_file.is_file():
+        got = _load(cores_file, CoreTable, problems)
+        if got:
+            table, sha = got
+            cat.cores.update(table.cores)
+            cat.qemu_machines.update(table.qemu_machines)
+            cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha)
+    for path in sorted((root / "targets").glob("*.yaml")):
+        got = _load(path, Target, problems)
+        if got:
+            target, sha = got
+            if path.stem != target.name:
+                problems.append(
+                    Located(
+                        str(path),
+                        1,
+                        1,
+                        "name",
+                        f"target {target.name!r} must live in {target.name}.yaml",
+                    )
+                )
+            cat.targets[target.name] = target
+            cat.sources[f"target:{target.name}"] = Entry(path, sha)
+    seen: dict[str, Path] = {}
+    for path in sorted(root.glob("*.yaml")):
+        if path.name == "cores.yaml":
+            continue
+        got = _load(path, Recipe, problems)
+        if not got:
+            continue
+        recipe, sha = got
+        if recipe.ref in seen:
+            problems.append(
+                Located(
+                    str(path),
+                    1,
+                    1,
+                    "version",
+                    f"recipe {recipe.ref} is also defined in {seen[recipe.ref]}; "
+                    "bump `version` in one of them",
+                )
+            )
+            continue
+        seen[recipe.ref] = path
+        versions = cat.recipes.setdefault(recipe.name, [])
+        versions[:] = [r for r in versions if r.version != recipe.version]  # user layer wins
+        versions.append(recipe)
+        cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha)
+
+
+def _cross_checks(cat: Catalog, problems: list[Located]) -> None:
+    for name, core in cat.cores.items():
+        if core.qemu_machine and core.qemu_machine not in cat.qemu_machines:
+            problems.append(
+                Located(
+                    "cores.yaml",
+                    None,
+                    None,
+                    f"cores.{name}.qemu_machine",
+                    f"{core.qemu_machine!r} is not in qemu_machines",
+                )
+            )
+    for name, target in cat.targets.items():
+        if target.core not in cat.cores:
+            src = cat.sources[f"target:{name}"].path
+            problems.append(
+                Located(
+                    str(src), None, None, "core", f"core {target.core!r} is missing from cores.yaml"
+                )
+            )
+
+
+def collect_catalog(extra: list[Path] | None = None) -> tuple[Catalog, list[Located]]:
+    """Load the built-in catalog and each folder of ``extra`` over it; keep every problem."""
+    cat = Catalog()
+    problems: list[Located] = []
+    for root in [data_dir("recipes"), *(extra or [])]:
+        if not root.is_dir():
+            problems.append(
+                Located(
+                    str(root),
+                    None,
+                    None,
+                    "",
+                    "catalog folder does not exist; fix --catalog or `catalogs`",
+                )
+            )
+            continue
+        _load_folder(cat, root, problems)
+    _cross_checks(cat, problems)
+    return cat, problems
 
 
 def load_catalog(extra: list[Path] | None = None) -> Catalog:
     """Load the built-in catalog, then each folder of ``extra`` over it.
 
     Raises:
-        CatalogError: a file is invalid, or the same name and version appear twice.
+        CatalogError: a file is invalid, or the same name and version appear twice in
+            one folder.
     """
-    cat = Catalog()
-    for root in [data_dir("recipes"), *(extra or [])]:
-        if not root.is_dir():
-            raise CatalogError(f"catalog folder {root} does not exist")
-        cores_file = root / "cores.yaml"
-        if cores_file.is_file():
-            table, sha = _load(cores_file, CoreTable)
-            cat.cores.update(table.cores)
-            cat.qemu_machines.update(table.qemu_machines)
-            cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha)
-        for path in sorted((root / "targets").glob("*.yaml")):
-            target, sha = _load(path, Target)
-            cat.targets[target.name] = target
-            cat.sources[f"target:{target.name}"] = Entry(path, sha)
-        for path in sorted(root.glob("*.yaml")):
-            if path.name == "cores.yaml":
-                continue
-            recipe, sha = _load(path, Recipe)
-            versions = cat.recipes.setdefault(recipe.name, [])
-            clash = [r for r in versions if r.version == recipe.version]
-            if clash:
-                other = cat.sources[f"recipe:{recipe.ref}"].path
-                if other.parent == path.parent:
-                    raise CatalogError(
-                        f"{path}:1: recipe {recipe.ref} is also defined in {other}; "
-                        "bump `version` in one of them"
-                    )
-                versions.remove(clash[0])
-            versions.append(recipe)
-            cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha)
-    for name, core in cat.cores.items():
-        if core.qemu_machine and core.qemu_machine not in cat.qemu_machines:
-            raise CatalogError(
-                f"core {name}: qemu_machine {core.qemu_machine!r} is not in "
-                "qemu_machines of cores.yaml"
-            )
-    for name, target in cat.targets.items():
-        if target.core not in cat.cores:
-            raise CatalogError(f"target {name}: core {target.core!r} missing from cores.yaml")
+    cat, problems = collect_catalog(extra)
+    if problems:
+        raise CatalogError("\n".join(str(p) for p in problems), problems)
     return cat

@@ -1,9 +1,19 @@
-"""The lock: everything needed to reproduce a generate run byte for byte."""
+"""The lock: what reproduces a generate run byte for byte.
+
+``mcuforge.lock`` lives beside the spec and is committed with it (as ``Cargo.lock``
+is). ``generate`` writes it on the first run and follows it afterwards: the recipe
+versions it records are used even when the catalog has newer ones. ``--locked``
+refuses to run when the lock is missing or the catalog, target or data differ from
+it; ``mcuforge lock --update`` refreshes it on purpose.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -11,10 +21,17 @@ import yaml
 from . import __version__
 from .catalog import Catalog
 from .data import Dataset
+from .errors import McuforgeError
 from .resolver import Plan
 
 LOCK_VERSION = 1
-KEY_PACKAGES = ("numpy", "scikit-learn", "optuna", "pydantic", "cookiecutter")
+KEY_PACKAGES = ("numpy", "scikit-learn", "optuna", "pydantic", "cookiecutter", "tensorflow")
+
+
+class LockError(McuforgeError):
+    """The lock is missing, unreadable, or differs from the catalog or data (--locked)."""
+
+    exit_code = 2
 
 
 def _pkg(name: str) -> str:
@@ -24,27 +41,21 @@ def _pkg(name: str) -> str:
         return "not installed"
 
 
-def lock_data(plan: Plan, catalog: Catalog, dataset: Dataset, chosen: str) -> dict[str, Any]:
+def lock_data(plan: Plan, catalog: Catalog, dataset: Dataset) -> dict[str, Any]:
     """The lock as a plain mapping (written as YAML)."""
     target_key = f"target:{plan.target.name}"
     target_sha = (
-        catalog.sources[target_key].sha256
-        if target_key in catalog.sources
-        else hashlib.sha256(plan.target.model_dump_json().encode()).hexdigest()
+        catalog.sha256(target_key)
+        or hashlib.sha256(plan.target.model_dump_json().encode()).hexdigest()
     )
     spec = plan.spec.spec
     return {
         "version": LOCK_VERSION,
         "spec": {"file": plan.spec.path.name, "sha256": plan.spec.sha256},
         "recipes": [
-            {
-                "name": r.name,
-                "version": r.version,
-                "sha256": catalog.sources[f"recipe:{r.ref}"].sha256,
-            }
+            {"name": r.name, "version": r.version, "sha256": catalog.sha256(f"recipe:{r.ref}")}
             for r in plan.recipes
         ],
-        "chosen": chosen,
         "target": {"name": plan.target.name, "sha256": target_sha},
         "data": {"sha256": dataset.sha256, "files": dict(sorted(dataset.file_hashes.items()))},
         "seeds": {"search": spec.search.seed, "split": spec.data.split.seed},
@@ -56,5 +67,76 @@ def dump_lock(data: dict[str, Any]) -> str:
     header = (
         "# mcuforge.lock: written by `mcuforge generate`; commit it with the spec.\n"
         "# It pins recipe versions and hashes, the target entry, the data files and seeds.\n"
+        "# Refresh on purpose with `mcuforge lock --update SPEC`.\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, width=100)
+
+
+def read_lock(path: Path) -> dict[str, Any] | None:
+    """The lock beside a spec, or None when there is none.
+
+    Raises:
+        LockError: the file is not a valid lock.
+    """
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise LockError(
+            f"{path}: not a valid lock file ({exc}); delete it or run `mcuforge lock --update`"
+        ) from exc
+    if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
+        raise LockError(
+            f"{path}: not an mcuforge lock of version {LOCK_VERSION}; run `mcuforge lock --update`"
+        )
+    return data
+
+
+def pins(lock: dict[str, Any] | None) -> dict[str, int]:
+    """Recipe name → the version the lock recorded."""
+    if not lock:
+        return {}
+    return {str(r["name"]): int(r["version"]) for r in lock.get("recipes", [])}
+
+
+def differences(lock: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """What differs between a lock and the current catalog, target, data and seeds."""
+    out: list[str] = []
+    old_r = {(r["name"], r["version"]): r["sha256"] for r in lock.get("recipes", [])}
+    new_r = {(r["name"], r["version"]): r["sha256"] for r in current["recipes"]}
+    for key in sorted(set(old_r) | set(new_r)):
+        ref = f"{key[0]}@{key[1]}"
+        if key not in new_r:
+            out.append(f"recipe {ref} is locked but no longer chosen or in the catalog")
+        elif key not in old_r:
+            out.append(f"recipe {ref} is chosen but not in the lock")
+        elif old_r[key] != new_r[key]:
+            out.append(f"recipe {ref} changed (sha256 {old_r[key][:12]} -> {new_r[key][:12]})")
+    if lock.get("target") != current["target"]:
+        out.append(
+            f"target {current['target']['name']} differs from the locked "
+            f"{lock.get('target', {}).get('name')}"
+        )
+    old_f, new_f = lock.get("data", {}).get("files", {}), current["data"]["files"]
+    changed = sorted(k for k in set(old_f) | set(new_f) if old_f.get(k) != new_f.get(k))
+    if changed:
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        out.append(f"data files differ: {shown}")
+    if lock.get("seeds") != current["seeds"]:
+        out.append(f"seeds differ: locked {lock.get('seeds')}, now {current['seeds']}")
+    return out
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

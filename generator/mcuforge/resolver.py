@@ -1,14 +1,28 @@
-"""Spec + catalog → plan: which recipes to search, for which target, and why."""
+"""Spec + catalog → plan: which recipes to search, for which target, and why.
+
+Each recipe is checked against the spec (task, data modality, window and channel
+ranges, core features, registry names) and against the budgets with an analytic
+lower bound of its cost (its smallest configuration). The recipes that pass form
+the portfolio, best fit first; the search treats them as one categorical choice.
+Every decision carries its reason (``mcuforge explain``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
-from .errors import CatalogError
-from .features import FEATURES
+from .errors import BudgetError, CatalogError, Located, McuforgeError
+from .features import FEATURES, CoreCosts, FeatureBlock
 from .models import MODELS
-from .spec import LoadedSpec
+from .spec import LoadedSpec, RecipeRef
+
+#: At most this many recipes take part in one search (best fit first).
+PORTFOLIO_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -18,6 +32,8 @@ class Decision:
     recipe: str
     chosen: bool
     reason: str
+    min_flash_bytes: float | None = None
+    min_sram_bytes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -36,71 +52,229 @@ class Plan:
         return self.spec.spec.search.seed
 
 
-def modality(spec: LoadedSpec) -> str:
-    """Data modality of the spec, as recipes name it."""
-    return "timeseries"
+def _lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float, float]:
+    """Flash and SRAM bytes of the recipe's smallest configuration (analytic)."""
+    spec = loaded.spec
+    length, _ = spec.data.window.samples(spec.data.rate_hz)
+    cc = CoreCosts(core.float_op_instructions, core.float_div_instructions)
+    params: dict[str, dict[str, Any]] = {}
+    for key, space in recipe.search.space.items():
+        block, dot, param = key.partition(".")
+        if dot:
+            params.setdefault(block, {})[param] = space.smallest()
+    for key, value in recipe.search.fixed.items():
+        block, dot, param = key.partition(".")
+        if dot:
+            params.setdefault(block, {})[param] = value
+    blocks: list[FeatureBlock] = [
+        FEATURES.get(name)(params.get(name, {}), length, spec.data.channels, spec.data.rate_hz)
+        for name in recipe.pipeline.features
+    ]
+    # window blocks only: vector blocks (projections) are costed once fitted, and are small
+    costs = [b.cost(cc) for b in blocks if b.input == "window"]
+    flash = float(sum(c.flash_bytes for c in costs))
+    sram = float(max([c.sram_bytes for c in costs] + [0]))
+    family = MODELS.get(recipe.pipeline.model)
+    bound = getattr(family, "lower_bound_bytes", None)
+    if callable(bound):
+        mf, ms = bound()
+        flash, sram = flash + mf, sram + ms
+    flash = max(flash, recipe.applies.min_flash_kb * 1024)
+    sram = max(sram, recipe.applies.min_sram_kb * 1024)
+    return flash, sram
 
 
-def _unavailable(recipe: Recipe, target: Target) -> str | None:
-    """Why ``recipe`` cannot run here, or None."""
+def _mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
+    """Why ``recipe`` does not apply to this spec and target, or None."""
+    spec = loaded.spec
+    app = recipe.applies
+    kind, modality = spec.task.kind, spec.data.modality
+    if kind not in app.task:
+        return f"does not handle {kind} (handles {', '.join(app.task)})"
+    if modality not in app.modality and not (modality == "imu" and "timeseries" in app.modality):
+        return f"is for {', '.join(app.modality)} data, not {modality}"
+    length, _ = spec.data.window.samples(spec.data.rate_hz)
+    if app.window_samples and not app.window_samples[0] <= length <= app.window_samples[1]:
+        return (
+            f"is made for windows of {app.window_samples[0]}-{app.window_samples[1]} "
+            f"samples; this one has {length}"
+        )
+    n_ch = len(spec.data.channels)
+    if app.channels and not app.channels[0] <= n_ch <= app.channels[1]:
+        return f"is made for {app.channels[0]}-{app.channels[1]} channels; the data has {n_ch}"
+    if app.needs_fpu and target.fpu == "none":
+        return f"needs an FPU; {target.name} ({target.core}) has none"
+    if app.needs_dsp and not target.dsp:
+        return f"needs the DSP extension; {target.name} ({target.core}) has none"
     missing = [f for f in recipe.pipeline.features if f not in FEATURES]
     if missing:
         return f"feature block {', '.join(missing)} is not available in this mcuforge"
     if recipe.pipeline.model not in MODELS:
         return f"model family {recipe.pipeline.model!r} is not available in this mcuforge"
-    if recipe.pipeline.compression != "none":
-        return f"compression {recipe.pipeline.compression!r} is not available in this mcuforge"
-    if recipe.pipeline.runtime != "c":
-        return f"runtime {recipe.pipeline.runtime!r} is not available in this mcuforge"
-    if recipe.applies.needs_fpu and target.fpu == "none":
-        return f"needs an FPU; {target.name} ({target.core}) has none"
+    family = MODELS.get(recipe.pipeline.model)
+    compressions = getattr(family, "compressions", ("none",))
+    if recipe.pipeline.compression not in compressions:
+        return (
+            f"compression {recipe.pipeline.compression!r} is not available for "
+            f"{recipe.pipeline.model} (has {', '.join(compressions)})"
+        )
+    runtimes = getattr(family, "runtimes", ("c",))
+    if recipe.pipeline.runtime not in runtimes:
+        return (
+            f"runtime {recipe.pipeline.runtime!r} is not available for "
+            f"{recipe.pipeline.model} (has {', '.join(runtimes)})"
+        )
     return None
 
 
-def resolve(loaded: LoadedSpec, catalog: Catalog) -> Plan:
+def _over_budget(flash: float, sram: float, loaded: LoadedSpec) -> str | None:
+    b = loaded.spec.budgets
+    if flash > b.flash_kb * 1024:
+        return f"smallest model {flash / 1024:.2f} kB > flash budget {b.flash_kb:g} kB"
+    if sram > b.sram_kb * 1024:
+        return f"smallest model needs {sram / 1024:.2f} kB SRAM > budget {b.sram_kb:g} kB"
+    return None
+
+
+def check_budgets(loaded: LoadedSpec, target: Target) -> None:
+    """Budgets plus what the application needs must fit the part.
+
+    Raises:
+        BudgetError: naming the figure and the part.
+    """
+    b = loaded.spec.budgets
+    for what, need, have in (
+        ("SRAM", b.sram_kb + b.app_sram_kb, target.sram_kb),
+        ("flash", b.flash_kb + b.app_flash_kb, target.flash_kb),
+    ):
+        if need > have:
+            raise BudgetError(
+                f"{loaded.path}: budgets: {what} for the model ({need:g} kB with the "
+                f"application's) exceeds what {target.name} has ({have:g} kB)"
+            )
+
+
+def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None = None) -> Plan:
     """Choose the recipes for ``loaded`` from ``catalog``.
+
+    ``pinned`` maps recipe names to the versions a lock file recorded; they are used
+    instead of the newest versions.
 
     Raises:
         CatalogError: unknown target or recipe, or no recipe applies.
+        BudgetError: no applicable recipe fits the budgets even at its smallest, or the
+            budgets exceed the part.
     """
     spec = loaded.spec
     target = catalog.target_from(spec.target)
     core = catalog.core(target.core)
     qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
-    kind, mod = spec.task.kind, modality(loaded)
-    decisions: list[Decision] = []
-    chosen: list[Recipe] = []
+    check_budgets(loaded, target)
+    pinned = pinned or {}
     if spec.recipe != "auto":
-        recipe = catalog.recipe(spec.recipe)
-        why = _unavailable(recipe, target)
+        ref = spec.recipe_ref
+        if "@" not in ref and ref in pinned:
+            ref = f"{ref}@{pinned[ref]}"
+        recipe = catalog.recipe(ref)
+        if isinstance(spec.recipe, RecipeRef):
+            try:
+                recipe = recipe.with_overrides(spec.recipe.overrides)
+            except ValidationError as exc:
+                lines = []
+                for e in exc.errors(include_url=False):
+                    where = ".".join(str(x) for x in e["loc"] if x != "search")
+                    msg = str(e["msg"]).removeprefix("Value error, ")
+                    lines.append(f"{loaded.path}: recipe.overrides.{where}: {msg}")
+                raise CatalogError("\n".join(lines)) from exc
+        why = _mismatch(recipe, loaded, target)
         if why:
-            raise CatalogError(f"recipe {recipe.ref} cannot be used: {why}")
-        if kind not in recipe.applies.task:
-            raise CatalogError(
-                f"recipe {recipe.ref} does not handle {kind} "
-                f"(it handles {', '.join(recipe.applies.task)})"
-            )
+            raise CatalogError(f"recipe {recipe.ref} cannot be used: it {why}")
         return Plan(
             loaded, target, core, [recipe], [Decision(recipe.ref, True, "pinned in the spec")], qemu
         )
+    decisions: list[Decision] = []
+    fits: list[tuple[float, Recipe, Decision]] = []
     for name in sorted(catalog.recipes):
-        recipe = catalog.recipe(name)
-        if kind not in recipe.applies.task:
-            decisions.append(Decision(recipe.ref, False, f"does not handle {kind}"))
-        elif mod not in recipe.applies.modality:
-            decisions.append(
-                Decision(
-                    recipe.ref,
-                    False,
-                    f"is for {', '.join(recipe.applies.modality)} data, not {mod}",
-                )
-            )
-        elif (why := _unavailable(recipe, target)) is not None:
+        recipe = catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
+        why = _mismatch(recipe, loaded, target)
+        if why:
             decisions.append(Decision(recipe.ref, False, why))
-        else:
-            decisions.append(Decision(recipe.ref, True, f"handles {kind} on {mod} data"))
-            chosen.append(recipe)
+            continue
+        try:
+            flash, sram = _lower_bound(recipe, loaded, core)
+        except (McuforgeError, ValueError) as exc:
+            decisions.append(Decision(recipe.ref, False, f"cannot run on this data: {exc}"))
+            continue
+        over = _over_budget(flash, sram, loaded)
+        if over:
+            decisions.append(Decision(recipe.ref, False, over, flash, sram))
+            continue
+        b = spec.budgets
+        fit = max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
+        reason = (
+            f"handles {spec.task.kind} on {spec.data.modality} data; smallest "
+            f"configuration {flash / 1024:.2f} kB flash, {sram / 1024:.2f} kB SRAM"
+        )
+        fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))
+    fits.sort(key=lambda t: (t[0], t[1].name))
+    chosen = fits[:PORTFOLIO_SIZE]
+    for _, recipe, d in fits[PORTFOLIO_SIZE:]:
+        decisions.append(
+            Decision(
+                recipe.ref,
+                False,
+                f"fits, but {PORTFOLIO_SIZE} recipes fit better",
+                d.min_flash_bytes,
+                d.min_sram_bytes,
+            )
+        )
+    decisions = [d for _, _, d in chosen] + decisions
     if not chosen:
-        reasons = "; ".join(f"{d.recipe}: {d.reason}" for d in decisions)
-        raise CatalogError(f"no recipe applies to this spec ({reasons})")
-    return Plan(loaded, target, core, chosen, decisions, qemu)
+        sized = [d for d in decisions if d.min_flash_bytes is not None]
+        if sized:
+            best = min(sized, key=lambda d: max(d.min_flash_bytes or 0, d.min_sram_bytes or 0))
+            raise BudgetError(
+                "no recipe fits the budgets even at its smallest configuration; the smallest "
+                f"is {best.recipe}: flash_kb >= {(best.min_flash_bytes or 0) / 1024:.2f}, "
+                f"sram_kb >= {(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
+                + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions)
+            )
+        raise CatalogError(
+            "no recipe applies to this spec: "
+            + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions)
+        )
+    return Plan(loaded, target, core, [r for _, r, _ in chosen], decisions, qemu)
+
+
+def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:
+    """Recipes in ``folders`` naming feature blocks or model families that do not exist."""
+    out: list[Located] = []
+    for versions in catalog.recipes.values():
+        for r in versions:
+            src = catalog.sources[f"recipe:{r.ref}"].path.resolve()
+            if not any(src.is_relative_to(f) for f in folders):
+                continue
+            for block in r.pipeline.features:
+                if block not in FEATURES:
+                    out.append(
+                        Located(
+                            str(src),
+                            None,
+                            None,
+                            "pipeline.features",
+                            f"unknown feature block {block!r}; known: "
+                            f"{', '.join(FEATURES.names())}",
+                        )
+                    )
+            if r.pipeline.model not in MODELS:
+                out.append(
+                    Located(
+                        str(src),
+                        None,
+                        None,
+                        "pipeline.model",
+                        f"unknown model family {r.pipeline.model!r}; known: "
+                        f"{', '.join(MODELS.names())}",
+                    )
+                )
+    return out

@@ -1,0 +1,31 @@
+"""The command line (click): ``mcuforge COMMAND``; see ``mcuforge --help``.
+
+Exit codes: 0 ok, 1 failure (toolchain, parity, device), 2 usage or spec, catalog,
+data or lock error, 3 no candidate fits the budgets.
+"""
+
+from ._base import EXIT_BUDGET, EXIT_FAIL, EXIT_OK, EXIT_USAGE, cli
+from ._catalog import catalog, explain, recipes, schema, targets, validate
+from ._run import generate, lock, report, search
+
+for _command in (
+    validate,
+    explain,
+    generate,
+    search,
+    lock,
+    report,
+    schema,
+    targets,
+    recipes,
+    catalog,
+):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mcuforge")
+
+
+__all__ = ["EXIT_BUDGET", "EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "cli", "main"]

@@ -1,0 +1,81 @@
+"""The click group, shared options and output helpers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import McuforgeError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
+
+
+def color() -> bool:
+    """Colour only on a terminal and when NO_COLOR is unset."""
+    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+
+
+class Group(click.Group):
+    """Turns every :class:`McuforgeError` into its message and exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except McuforgeError as exc:
+            text = str(exc)
+            prefix = click.style("error:", fg="red", bold=True) if color() else "error:"
+            click.echo(f"{prefix} {text}" if "\n" not in text else text, err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted; nothing was written (the search study is kept and "
+                "resumes on the next run)",
+                err=True,
+            )
+            sys.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mcuforge")
+def cli() -> None:
+    """mcuforge: from a YAML spec to measured C firmware for a microcontroller.
+
+    \b
+    Examples:
+      mcuforge init data/ > spec.yaml          # a starter spec from your CSV files
+      mcuforge validate spec.yaml
+      mcuforge explain spec.yaml               # which recipes, and why
+      mcuforge generate spec.yaml --force      # search, C, parity, measure, firmware
+      mcuforge targets list
+
+    \b
+    Exit codes: 0 ok, 1 failure (toolchain, parity, device), 2 usage or spec, catalog,
+    data or lock error, 3 no candidate fits the budgets.
+    """
+
+
+def catalogs_of(values: tuple[Path, ...]) -> list[Path]:
+    return [Path(v) for v in values]
+
+
+catalog_option = click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of your own recipes/targets layered over the built-in catalog (repeatable).",
+)
+
+
+def logger(quiet: bool, verbose: bool = False) -> Callable[[str], None]:
+    def log(msg: str) -> None:
+        if not quiet:
+            click.echo(msg, err=True)
+
+    return log

@@ -1,0 +1,223 @@
+"""Read-only commands: validate, explain, schema, targets, recipes, catalog validate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from ._base import EXIT_FAIL, catalog_option, catalogs_of
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@catalog_option
+def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
+    """Check a spec: syntax, fields, target, recipes, data folder.
+
+    Prints every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 2.
+    """
+    from ..catalog import load_catalog
+    from ..errors import DataError
+    from ..resolver import resolve
+    from ..spec import load_spec
+
+    loaded = load_spec(spec)
+    folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
+    plan = resolve(loaded, load_catalog(folders))
+    data_dir = loaded.resolve_path(loaded.spec.data.path)
+    if not data_dir.exists():
+        raise DataError(f"{spec}: data.path: folder {data_dir} does not exist")
+    recipes = [r.ref for r in plan.recipes]
+    if as_json:
+        click.echo(json.dumps({"ok": True, "target": plan.target.name, "recipes": recipes}))
+    else:
+        click.echo(f"{spec}: ok (target {plan.target.name}, recipes {', '.join(recipes)})")
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@catalog_option
+def explain(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
+    """Show every recipe: chosen or rejected, and why."""
+    from ..catalog import load_catalog
+    from ..lock import pins, read_lock
+    from ..resolver import resolve
+    from ..spec import load_spec
+
+    loaded = load_spec(spec)
+    folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
+    plan = resolve(loaded, load_catalog(folders), pins(read_lock(loaded.lock_path)))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "target": plan.target.name,
+                    "core": plan.target.core,
+                    "decisions": [d.__dict__ for d in plan.decisions],
+                },
+                indent=2,
+            )
+        )
+        return
+    b = loaded.spec.budgets
+    click.echo(
+        f"target {plan.target.name} ({plan.target.core}, {plan.target.clock_mhz:g} MHz, "
+        f"fpu {plan.target.fpu}); budgets flash {b.flash_kb:g} kB, sram {b.sram_kb:g} kB"
+        + (f", latency {b.latency_ms:g} ms" if b.latency_ms else "")
+    )
+    for d in plan.decisions:
+        click.echo(f"  {'chosen  ' if d.chosen else 'rejected'} {d.recipe:28} {d.reason}")
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Fail (exit 1) when schema/ is out of date.")
+@click.option(
+    "--dir",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write (default: the schema/ folder of this installation).",
+)
+@click.option(
+    "--readme",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also rewrite the spec reference section of this README.",
+)
+def schema(check: bool, out_dir: Path | None, readme: Path | None) -> None:
+    """Export the JSON Schemas of specs, recipes and targets."""
+    from .._resources import data_dir
+    from ..schemas import schema_files, update_readme
+
+    target = out_dir or data_dir("schema")
+    stale = []
+    for name, text in schema_files().items():
+        path = target / name
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(name)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            click.echo(f"wrote {path}")
+    if readme is not None:
+        text = readme.read_text()
+        new = update_readme(text)
+        if check and new != text:
+            stale.append(str(readme))
+        elif not check:
+            readme.write_text(new)
+            click.echo(f"updated the spec reference in {readme}")
+    if stale:
+        click.echo(f"stale: {', '.join(stale)}; run `mcuforge schema`", err=True)
+        sys.exit(EXIT_FAIL)
+
+
+@click.group()
+def targets() -> None:
+    """The microcontroller catalog."""
+
+
+@targets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@catalog_option
+def targets_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
+    """Every target: core, clock, SRAM, flash, FPU."""
+    from ..catalog import load_catalog
+
+    cat = load_catalog(catalogs_of(catalogs))
+    items = sorted(cat.targets.values(), key=lambda t: t.name)
+    if as_json:
+        click.echo(json.dumps([t.model_dump() for t in items], indent=2))
+        return
+    for t in items:
+        click.echo(
+            f"{t.name:14} {t.core:14} {t.clock_mhz:6g} MHz {t.sram_kb:6g} kB SRAM "
+            f"{t.flash_kb:6g} kB flash  fpu {t.fpu:6} {t.vendor}"
+        )
+
+
+@targets.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@catalog_option
+def targets_show(name: str, as_json: bool, catalogs: tuple[Path, ...]) -> None:
+    """One target in full."""
+    from ..catalog import load_catalog
+
+    t = load_catalog(catalogs_of(catalogs)).target(name)
+    if as_json:
+        click.echo(json.dumps(t.model_dump(), indent=2))
+    else:
+        click.echo(yaml.safe_dump(t.model_dump(), sort_keys=False).rstrip())
+
+
+@click.group()
+def recipes() -> None:
+    """The recipe catalog."""
+
+
+@recipes.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@catalog_option
+def recipes_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
+    """Every recipe (highest version) and what it is for."""
+    from ..catalog import load_catalog
+
+    cat = load_catalog(catalogs_of(catalogs))
+    items = [cat.recipe(n) for n in sorted(cat.recipes)]
+    if as_json:
+        click.echo(
+            json.dumps([r.model_dump(by_alias=True, exclude_none=True) for r in items], indent=2)
+        )
+        return
+    for r in items:
+        click.echo(f"{r.ref:28} {', '.join(r.applies.task):16} {r.description}")
+
+
+@recipes.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@catalog_option
+def recipes_show(ref: str, as_json: bool, catalogs: tuple[Path, ...]) -> None:
+    """One recipe in full (NAME or NAME@VERSION)."""
+    from ..catalog import load_catalog
+
+    r = load_catalog(catalogs_of(catalogs)).recipe(ref)
+    data = r.model_dump(by_alias=True, exclude_none=True)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@click.group()
+def catalog() -> None:
+    """User catalogs of recipes and targets."""
+
+
+@catalog.command("validate")
+@click.argument(
+    "folders", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+def catalog_validate(folders: tuple[Path, ...]) -> None:
+    """Check every file of catalog folders (layered over the built-in one).
+
+    Prints each problem as FILE:LINE: FIELD: MESSAGE and exits 2 when there is one.
+    """
+    from ..catalog import collect_catalog
+    from ..errors import CatalogError
+    from ..resolver import registry_problems
+
+    cat, problems = collect_catalog(list(folders))
+    problems += registry_problems(cat, [f.resolve() for f in folders])
+    if problems:
+        raise CatalogError("\n".join(str(p) for p in problems), problems)
+    n_r = sum(len(v) for v in cat.recipes.values())
+    click.echo(f"ok: {n_r} recipes, {len(cat.targets)} targets")

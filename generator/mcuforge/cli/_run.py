@@ -1,0 +1,171 @@
+"""Commands that run the pipeline: generate, search, lock, report, profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._base import catalog_option, catalogs_of, logger
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory (default: output.dir of the spec).",
+)
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The study's total number of trials (a resumed study runs the rest).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a non-empty output directory (and a study of another spec).",
+)
+@click.option(
+    "--no-measure", is_flag=True, help="Skip cross-compiling and emulating (cost stays analytic)."
+)
+@click.option(
+    "--locked",
+    is_flag=True,
+    help="Refuse to run unless mcuforge.lock exists and matches catalog and data.",
+)
+@click.option(
+    "--storage", default=None, help="Optuna storage URL shared with `mcuforge search` workers."
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local parallel worker processes for the search.",
+)
+@click.option(
+    "--from-study",
+    is_flag=True,
+    help="Run no new trials: generate from the study's finished trials.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
+@catalog_option
+def generate(
+    spec: Path,
+    out: Path | None,
+    trials: int | None,
+    force: bool,
+    no_measure: bool,
+    locked: bool,
+    storage: str | None,
+    jobs: int | None,
+    from_study: bool,
+    quiet: bool,
+    catalogs: tuple[Path, ...],
+) -> None:
+    """Search, generate C, check it against Python, measure it, write the firmware.
+
+    \b
+    Examples:
+      mcuforge generate examples/basicmotions/spec.yaml --trials 20 --force
+      mcuforge generate spec.yaml --storage postgresql://me@db/studies --from-study
+    """
+    from ..pipeline import generate as run
+
+    res = run(
+        spec,
+        out,
+        trials,
+        force,
+        logger(quiet),
+        measure_cost=not no_measure,
+        catalogs=catalogs_of(catalogs),
+        locked=locked,
+        storage=storage,
+        jobs=jobs,
+        from_study=from_study,
+    )
+    r = res.report
+    c = r["cost"]
+    click.echo(
+        f"{res.out_dir}: {r['recipe']} test {r['metric']} {r['score']:.4f}; "
+        f"flash {c['flash_bytes']['value'] / 1024:.2f} kB ({c['flash_bytes']['source']}), "
+        f"sram {c['sram_bytes']['value'] / 1024:.2f} kB ({c['sram_bytes']['source']}), "
+        f"latency {c['latency_ms']['value']:.3f} ms ({c['latency_ms']['source']}); "
+        f"C == Python on {r['parity']['agree']}/{r['parity']['total']}"
+    )
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--storage", default=None, help="Optuna storage URL shared by all workers.")
+@click.option(
+    "--trials", type=click.IntRange(min=1), default=None, help="The study's total number of trials."
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Local parallel worker processes."
+)
+@click.option("--force", is_flag=True, help="Replace a study made for another spec.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
+@catalog_option
+def search(
+    spec: Path,
+    storage: str | None,
+    trials: int | None,
+    jobs: int | None,
+    force: bool,
+    quiet: bool,
+    catalogs: tuple[Path, ...],
+) -> None:
+    """Run search trials into a study without generating anything (a worker).
+
+    \b
+    Run on each machine, then finish with `mcuforge generate --storage URL --from-study`:
+      mcuforge search spec.yaml --storage postgresql://me@db/studies --trials 200
+    """
+    from ..pipeline import search_only
+
+    res = search_only(spec, storage, trials, jobs, force, catalogs_of(catalogs), logger(quiet))
+    best = next(t for t in res.trials if t.number == res.best_trial)
+    click.echo(
+        f"study {res.study_name}: {len(res.trials)} trials, "
+        f"{sum(t.feasible for t in res.trials)} within budget; best #{best.number} "
+        f"{best.recipe} score {best.score:.4f}"
+    )
+
+
+@click.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--update", is_flag=True, help="Rewrite the lock from the current catalog and data.")
+@catalog_option
+def lock(spec: Path, update: bool, catalogs: tuple[Path, ...]) -> None:
+    """Write or check mcuforge.lock beside the spec.
+
+    Without --update an existing lock is checked; exit 2 when it differs.
+    """
+    from ..lock import LockError
+    from ..pipeline import prepare, update_lock
+    from ..spec import load_spec
+
+    loaded = load_spec(spec)
+    if update or not loaded.lock_path.is_file():
+        path, diff = update_lock(spec, catalogs_of(catalogs))
+        click.echo(f"wrote {path}" + "".join(f"\n  - {d}" for d in diff))
+        return
+    p = prepare(spec, catalogs_of(catalogs), locked=False)
+    if p.notes:
+        raise LockError(f"{loaded.lock_path} differs:\n" + "\n".join(f"  - {n}" for n in p.notes))
+    click.echo(f"{loaded.lock_path}: up to date")
+
+
+@click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def report(out_dir: Path) -> None:
+    """Render report.md and report.html again from an output directory."""
+    from ..report import rerender
+
+    rerender(out_dir)
+    click.echo(f"rendered {out_dir / 'report.md'} and {out_dir / 'report.html'}")

@@ -1,0 +1,183 @@
+"""One candidate: features, model, score by grouped cross-validation, analytic cost."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    roc_auc_score,
+)
+from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+from ..data import Dataset
+from ..features import FEATURES, FeatureBlock, FeaturePipeline
+from ..hardware.analytic import analytic_cost
+from ..hardware.cost import Cost
+from ..models import MODELS, DeployedModel
+from ..resolver import Plan
+from ._space import CandidateConfig
+
+OnEpoch = Callable[[int, float], None]
+
+
+@dataclass
+class Candidate:
+    """One trained pipeline with its cost."""
+
+    config: CandidateConfig
+    features: FeaturePipeline
+    model: DeployedModel
+    cost: Cost
+
+
+def score(
+    metric: str, y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None = None
+) -> float:
+    """The task metric. ``scores`` (anomaly scores) are needed for ``roc_auc``."""
+    if metric == "accuracy":
+        return float(accuracy_score(y_true, y_pred))
+    if metric == "balanced_accuracy":
+        return float(balanced_accuracy_score(y_true, y_pred))
+    if metric == "f1_macro":
+        return float(f1_score(y_true, y_pred, average="macro"))
+    if metric == "mae":
+        return float(mean_absolute_error(y_true, y_pred))
+    if metric == "rmse":
+        return float(
+            np.sqrt(np.mean((np.asarray(y_true, np.float64) - np.asarray(y_pred, np.float64)) ** 2))
+        )
+    if metric == "roc_auc":
+        assert scores is not None
+        return float(roc_auc_score(y_true, scores))
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def evaluate(metric: str, model: DeployedModel, x: np.ndarray, y: np.ndarray) -> float:
+    """Score a deployed model on features ``x`` with targets ``y``."""
+    pred = model.predict(x)
+    scores = model.outputs(x)[:, 0] if metric == "roc_auc" else None
+    return score(metric, y, pred, scores)
+
+
+class FeatureCache:
+    """Window-block outputs by block, parameters and split, computed once per search.
+
+    Window blocks are stateless, so their outputs are shared by every trial and fold;
+    vector blocks (projections) are fitted per fold and never cached.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self._cache: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def pipeline(self, config: CandidateConfig) -> FeaturePipeline:
+        ds = self.dataset
+        blocks: list[FeatureBlock] = [
+            FEATURES.get(name)(
+                config.block_params.get(name, {}), ds.window, ds.channels, ds.rate_hz
+            )
+            for name in config.recipe.pipeline.features
+        ]
+        return FeaturePipeline(blocks)
+
+    def _block_output(self, block: FeatureBlock, split: str) -> np.ndarray:
+        key = (block.name, json.dumps(block.params, sort_keys=True, default=str), split)
+        if key not in self._cache:
+            self._cache[key] = block.transform(getattr(self.dataset, split).x)
+        return self._cache[key]
+
+    def window_features(self, pipe: FeaturePipeline, split: str) -> np.ndarray:
+        return pipe.window_features(getattr(self.dataset, split).x, self._block_output, split)
+
+
+def n_classes(ds: Dataset) -> int:
+    """What ``ModelFamily.fit`` expects: class count, 0 for regression, 2 for anomaly."""
+    return len(ds.classes)
+
+
+def _fit(
+    family: object,
+    x: np.ndarray,
+    y: np.ndarray,
+    ds: Dataset,
+    config: CandidateConfig,
+    seed: int,
+    on_epoch: OnEpoch | None,
+) -> DeployedModel:
+    fit = family.fit  # type: ignore[attr-defined]
+    if on_epoch is not None and "on_epoch" in inspect.signature(fit).parameters:
+        model: DeployedModel = fit(
+            x, y, n_classes(ds), config.model_params, seed, on_epoch=on_epoch
+        )
+    else:
+        model = fit(x, y, n_classes(ds), config.model_params, seed)
+    return model
+
+
+def build(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> Candidate:
+    """Fit ``config`` on all training windows and cost it (analytic)."""
+    ds = cache.dataset
+    pipe = cache.pipeline(config)
+    v = cache.window_features(pipe, "train")
+    pipe.fit_vector(v, ds.train.y)
+    family = MODELS.get(config.recipe.pipeline.model)()
+    model = _fit(family, pipe.transform_vector(v), ds.train.y, ds, config, plan.seed, None)
+    return Candidate(config, pipe, model, analytic_cost(pipe, model, plan.target, plan.core))
+
+
+def _splitter(ds: Dataset, folds: int, seed: int) -> GroupKFold | StratifiedGroupKFold:
+    y, groups = ds.train.y, ds.train.groups
+    folds = max(2, min(folds, len(np.unique(groups))))
+    if ds.task == "regression":
+        return GroupKFold(n_splits=folds)
+    counts = np.bincount(y.astype(np.int64))
+    folds = max(2, min(folds, int(counts[counts > 0].min())))
+    return StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
+def cross_validate(
+    config: CandidateConfig, cache: FeatureCache, plan: Plan, on_epoch: OnEpoch | None = None
+) -> float:
+    """Mean grouped-CV score of the deployed model on the training recordings.
+
+    Projections are refitted inside each fold, so no validation window leaks into them.
+    ``on_epoch`` (pruning) sees the epochs of the first fold only. For anomaly
+    detection with ``roc_auc``, folds whose validation part has one class only are
+    skipped; when every fold is, the score is the share of validation windows
+    classified correctly.
+    """
+    ds = cache.dataset
+    v = cache.window_features(cache.pipeline(config), "train")
+    y, groups = ds.train.y, ds.train.groups
+    family = MODELS.get(config.recipe.pipeline.model)()
+    metric = plan.spec.spec.task.resolved_metric
+    scores: list[float] = []
+    fallback: list[float] = []
+    for fold, (tr, va) in enumerate(
+        _splitter(ds, plan.spec.spec.search.folds, plan.seed).split(v, y, groups)
+    ):
+        pipe = cache.pipeline(config)
+        pipe.fit_vector(v[tr], y[tr])
+        model = _fit(
+            family,
+            pipe.transform_vector(v[tr]),
+            y[tr],
+            ds,
+            config,
+            plan.seed,
+            on_epoch if fold == 0 else None,
+        )
+        xv = pipe.transform_vector(v[va])
+        if metric == "roc_auc" and len(np.unique(y[va])) < 2:
+            fallback.append(float(np.mean(model.predict(xv) == y[va])))
+            continue
+        scores.append(evaluate(metric, model, xv, y[va]))
+    return float(np.mean(scores if scores else fallback))

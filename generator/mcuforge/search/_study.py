@@ -1,0 +1,500 @@
+"""The Optuna study: samplers, pruners, storage, resumption, workers, the final choice.
+
+Each trial picks a recipe and parameters (see ``_space``), scores the deployed model
+by grouped cross-validation and costs it analytically (see ``_evaluate``). Budgets
+are Optuna constraints (``constraints_func``: a value > 0 means violated), so
+infeasible trials still guide the sampler. Objectives: the task metric, optionally
+with latency, flash and SRAM (minimised) for a Pareto front.
+
+The final choice: the best score among trials meeting every budget; ties go to lower
+latency, then lower flash, then the earlier trial.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from ..data import Dataset
+from ..errors import BudgetError
+from ..resolver import Plan
+from ._evaluate import FeatureCache, build, cross_validate
+from ._space import CandidateConfig, config_from_params, grid_space, sample_config
+from ._storage import SearchError, differences, fingerprint, open_storage, storage_url
+
+FIGURES = {"latency": "latency_ms", "flash": "flash_bytes", "sram": "sram_bytes"}
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    number: int
+    recipe: str
+    params: dict[str, Any]
+    score: float | None
+    cost: dict[str, Any] | None
+    feasible: bool
+    state: str
+
+
+@dataclass
+class SearchResult:
+    best: CandidateConfig
+    best_trial: int
+    cv_score: float
+    trials: list[TrialRecord]
+    ranked: list[int]  # feasible trial numbers, best first
+    pareto: list[int] = field(default_factory=list)  # feasible non-dominated trial numbers
+    storage: str = ""
+    study_name: str = ""
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How to run: trial total, storage, workers, and whether to replace another study."""
+
+    trials: int
+    storage: str
+    jobs: int = 1
+    force: bool = False
+    timeout_s: float | None = None
+
+
+def study_parts(plan: Plan, dataset: Dataset) -> dict[str, Any]:
+    """What decides a study's trials; stored with the study and compared on resume."""
+    spec = plan.spec.spec
+    s = spec.search
+    return {
+        "data": dataset.sha256,
+        "window": [dataset.window, dataset.stride],
+        "task": spec.task.model_dump(mode="json"),
+        "target": plan.target.model_dump(mode="json"),
+        "budgets": spec.budgets.model_dump(mode="json"),
+        "recipes": [r.model_dump(mode="json", by_alias=True) for r in plan.recipes],
+        "search": {
+            "seed": s.seed,
+            "strategy": s.strategy,
+            "objectives": s.objectives,
+            "folds": s.folds,
+        },
+    }
+
+
+def _sampler(plan: Plan, seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
+    spec = plan.spec.spec
+    strategy = spec.search.strategy
+    multi = len(spec.search.objectives) > 1
+    if strategy == "auto":
+        strategy = "nsga2" if multi else plan.recipes[0].search.strategy
+        if strategy == "grid":
+            strategy = "tpe"
+
+    def constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
+        return list(trial.user_attrs.get("constraints", [math.inf] * 3))
+
+    with warnings.catch_warnings():  # several sampler options are "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if strategy == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if strategy == "nsga2":
+            return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints)
+        if strategy == "gp":
+            return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints)
+        if strategy == "grid":
+            try:
+                return optuna.samplers.GridSampler(grid_space(plan.recipes), seed=seed)
+            except ValueError as exc:
+                raise SearchError(f"search.strategy grid: {exc}") from exc
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            multivariate=True,
+            group=True,
+            constant_liar=parallel,
+            constraints_func=constraints,
+        )
+
+
+def _pruner(plan: Plan) -> optuna.pruners.BasePruner:
+    kind = plan.spec.spec.search.pruner
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=2)
+    return optuna.pruners.NopPruner()
+
+
+def _directions(plan: Plan) -> list[str]:
+    spec = plan.spec.spec
+    first = "maximize" if spec.task.maximize else "minimize"
+    return [first] + ["minimize"] * (len(spec.search.objectives) - 1)
+
+
+def open_study(
+    plan: Plan, dataset: Dataset, settings: SearchSettings, seed: int, log: Log
+) -> optuna.Study:
+    """Create the study, or join the existing one when it was made for the same problem.
+
+    Raises:
+        SearchError: unreachable or corrupt storage; a study of another spec (unless
+            ``force``, which deletes it).
+    """
+    storage = open_storage(settings.storage)
+    name = plan.spec.spec.name
+    parts = study_parts(plan, dataset)
+    fp = fingerprint(parts)
+    try:
+        existing = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+    except Exception as exc:  # a corrupt file surfaces here as a database error
+        raise SearchError(
+            f"the study storage {settings.storage} cannot be read ({exc.__class__.__name__}); "
+            "delete it or pass --force"
+        ) from exc
+    if name in existing:
+        old = optuna.load_study(study_name=name, storage=storage)
+        if old.user_attrs.get("fingerprint") != fp:
+            diff = differences(old.user_attrs.get("parts", {}), parts)
+            if not settings.force:
+                raise SearchError(
+                    f"the study {name!r} in {settings.storage} was made for a different spec "
+                    f"(differs in: {', '.join(diff) or 'format'}); pass --force to replace it "
+                    "or use another output directory"
+                )
+            log(f"search: replacing study {name!r} (differs in: {', '.join(diff)})")
+            optuna.delete_study(study_name=name, storage=storage)
+    parallel = settings.jobs > 1 or not settings.storage.startswith("sqlite")
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        load_if_exists=True,
+        directions=_directions(plan),
+        sampler=_sampler(plan, seed, parallel),
+        pruner=_pruner(plan),
+    )
+    if "fingerprint" not in study.user_attrs:
+        study.set_user_attr("fingerprint", fp)
+        study.set_user_attr("parts", parts)
+    return study
+
+
+_DONE = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.FAIL,
+)
+
+
+def _finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=_DONE))
+
+
+def _fail_stale(study: optuna.Study) -> int:
+    """Mark trials left RUNNING by an interrupted local run as failed; return how many."""
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for t in stale:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+    return len(stale)
+
+
+def make_objective(plan: Plan, dataset: Dataset, log: Log) -> Callable[[optuna.Trial], Any]:
+    spec = plan.spec.spec
+    budgets = spec.budgets
+    cache = FeatureCache(dataset)
+    extra = [FIGURES[o] for o in spec.search.objectives[1:]]
+
+    def objective(trial: optuna.Trial) -> Any:
+        config = sample_config(trial, plan.recipes)
+        cand = build(config, cache, plan)
+        violations = cand.cost.violations(budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
+        trial.set_user_attr("constraints", violations)
+        trial.set_user_attr("cost", cand.cost.to_json())
+        trial.set_user_attr("recipe", config.recipe.ref)
+        trial.set_user_attr("model", cand.model.describe())
+
+        def on_epoch(epoch: int, value: float) -> None:
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+        single = len(spec.search.objectives) == 1
+        value = cross_validate(config, cache, plan, on_epoch if single else None)
+        ok = "fits" if all(v <= 0 for v in violations) else "over budget"
+        log(
+            f"trial #{trial.number}: {config.recipe.ref} cv {spec.task.resolved_metric} "
+            f"{value:.3f}, flash {cand.cost.flash_bytes.value:.0f} B, "
+            f"sram {cand.cost.sram_bytes.value:.0f} B, "
+            f"latency {cand.cost.latency_ms.value:.3f} ms ({ok})"
+        )
+        if not extra:
+            return value
+        return (value, *(float(cand.cost.to_json()[k]["value"]) for k in extra))
+
+    return objective
+
+
+def _worker(
+    spec_path: str,
+    catalogs: list[str],
+    settings: SearchSettings,
+    seed: int,
+    n_trials: int,
+    total: int,
+) -> None:
+    """A local worker process: rebuild the plan and data, join the study, run trials."""
+    from ..catalog import load_catalog
+    from ..data import load_dataset
+    from ..resolver import resolve
+    from ..spec import load_spec
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    loaded = load_spec(Path(spec_path))
+    plan = resolve(loaded, load_catalog([Path(c) for c in catalogs]))
+    dataset = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
+    study = open_study(plan, dataset, settings, seed, lambda s: None)
+    cb = optuna.study.MaxTrialsCallback(total, states=_DONE)
+    study.optimize(
+        make_objective(plan, dataset, lambda s: None),
+        n_trials=n_trials,
+        callbacks=[cb],
+        catch=(ValueError, ArithmeticError),
+    )
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; plain log lines otherwise."""
+
+    def __init__(self, total: int, done: int, log: Log, tty: bool) -> None:
+        self.total, self.start_done, self.log, self.tty = total, done, log, tty
+        self.t0 = time.monotonic()
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        trials = study.get_trials(deepcopy=False)
+        done = sum(t.state.is_finished() for t in trials)
+        feasible = [
+            t
+            for t in trials
+            if t.state == optuna.trial.TrialState.COMPLETE
+            and all(v <= 0 for v in t.user_attrs.get("constraints", [1]))
+        ]
+        best = ""
+        if feasible:
+            sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
+            b = max(feasible, key=lambda t: sign * t.values[0])
+            c = b.user_attrs["cost"]
+            best = (
+                f", best {b.values[0]:.3f} ({c['flash_bytes']['value'] / 1024:.1f} kB flash, "
+                f"{c['latency_ms']['value']:.3f} ms)"
+            )
+        rate = (time.monotonic() - self.t0) / max(done - self.start_done, 1)
+        left = max(self.total - done, 0) * rate
+        width = 20
+        filled = int(width * min(done, self.total) / max(self.total, 1))
+        line = (
+            f"[{'#' * filled}{'-' * (width - filled)}] {done}/{self.total} trials, "
+            f"{len(feasible)} feasible{best}, ~{left:.0f} s left"
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line[:160].ljust(160))
+            sys.stderr.flush()
+            if done >= self.total:
+                sys.stderr.write("\n")
+
+
+def run_search(
+    plan: Plan,
+    dataset: Dataset,
+    settings: SearchSettings,
+    log: Log,
+    spec_path: Path | None = None,
+    catalogs: list[Path] | None = None,
+) -> SearchResult:
+    """Run (or resume) the study up to ``settings.trials`` finished trials and pick the best."""
+    optuna.logging.set_verbosity(logging.WARNING)
+    seed = plan.spec.spec.search.seed
+    study = open_study(plan, dataset, settings, seed, log)
+    local_sqlite = settings.storage.startswith("sqlite") and settings.jobs == 1
+    if local_sqlite and (n := _fail_stale(study)):
+        log(f"search: {n} trial(s) of an interrupted run marked failed; resuming")
+    done = _finished(study)
+    missing = max(settings.trials - done, 0)
+    if done:
+        log(f"search: study has {done} finished trials; running {missing} more")
+    tty = sys.stderr.isatty()
+    progress = _Progress(settings.trials, done, log, tty)
+    if missing and settings.jobs > 1:
+        if spec_path is None:
+            raise SearchError("parallel jobs need the spec path")
+        ctx = multiprocessing.get_context("spawn")
+        share = math.ceil(missing / settings.jobs)
+        procs = [
+            ctx.Process(
+                target=_worker,
+                args=(
+                    str(spec_path),
+                    [str(c) for c in catalogs or []],
+                    settings,
+                    seed + 1 + i,
+                    share,
+                    settings.trials,
+                ),
+            )
+            for i in range(settings.jobs)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        bad = [p.exitcode for p in procs if p.exitcode]
+        if bad:
+            raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
+    elif missing:
+        objective = make_objective(plan, dataset, (lambda s: None) if tty else log)
+        # other workers may share the study: stop once it holds `trials` finished trials
+        enough = optuna.study.MaxTrialsCallback(settings.trials, states=_DONE)
+        study.optimize(
+            objective,
+            n_trials=missing,
+            timeout=settings.timeout_s,
+            callbacks=[progress, enough],
+            gc_after_trial=False,
+        )
+    return collect(study, plan, settings)
+
+
+def collect(study: optuna.Study, plan: Plan, settings: SearchSettings) -> SearchResult:
+    """Trial records, the ranking of feasible trials and the final choice."""
+    spec = plan.spec.spec
+    budgets = spec.budgets
+    sign = 1.0 if spec.task.maximize else -1.0
+    records: list[TrialRecord] = []
+    for t in study.trials:
+        feasible = t.state == optuna.trial.TrialState.COMPLETE and all(
+            v <= 0 for v in t.user_attrs.get("constraints", [1.0])
+        )
+        value = t.values[0] if t.values else None
+        records.append(
+            TrialRecord(
+                t.number,
+                str(t.user_attrs.get("recipe", "")),
+                dict(t.params),
+                None if value is None else float(value),
+                t.user_attrs.get("cost"),
+                feasible,
+                t.state.name,
+            )
+        )
+    ranked = sorted(
+        (r for r in records if r.feasible and r.score is not None),
+        key=lambda r: (
+            -sign * (r.score or 0.0),
+            r.cost["latency_ms"]["value"] if r.cost else 0.0,
+            r.cost["flash_bytes"]["value"] if r.cost else 0.0,
+            r.number,
+        ),
+    )
+    if not ranked:
+        raise BudgetError(
+            _infeasible_message(records, budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
+        )
+    objectives = spec.search.objectives[1:]
+    figures = [FIGURES[o] for o in objectives] or ["latency_ms", "flash_bytes", "sram_bytes"]
+    pareto = _pareto(ranked, sign, figures)
+    best = ranked[0]
+    frozen = study.trials[best.number]
+    config = config_from_params(frozen.params, plan.recipes, frozen.number)
+    return SearchResult(
+        config,
+        best.number,
+        float(best.score or 0.0),
+        records,
+        [r.number for r in ranked],
+        pareto,
+        settings.storage,
+        study.study_name,
+    )
+
+
+def _pareto(ranked: list[TrialRecord], sign: float, figures: list[str]) -> list[int]:
+    """Feasible trials not dominated in score and ``figures`` (cost keys, minimised)."""
+
+    def vec(r: TrialRecord) -> tuple[float, ...]:
+        c = r.cost or {}
+        return (-sign * (r.score or 0.0), *(c.get(k, {}).get("value", 0.0) for k in figures))
+
+    vecs = {r.number: vec(r) for r in ranked}
+    front = []
+    for n, v in vecs.items():
+        dominated = any(
+            all(a <= b for a, b in zip(w, v, strict=True)) and w != v
+            for m, w in vecs.items()
+            if m != n
+        )
+        if not dominated:
+            front.append(n)
+    return sorted(front)
+
+
+def _infeasible_message(
+    records: list[TrialRecord], sram_kb: float, flash_kb: float, latency_ms: float | None
+) -> str:
+    costs = [r.cost for r in records if r.cost]
+    if not costs:
+        return "no trial finished; raise --trials or check the data"
+    min_flash = min(c["flash_bytes"]["value"] for c in costs) / 1024
+    min_sram = min(c["sram_bytes"]["value"] for c in costs) / 1024
+    min_lat = min(c["latency_ms"]["value"] for c in costs)
+    parts = [
+        f"no candidate fits the budgets (sram_kb {sram_kb:g}, flash_kb {flash_kb:g}"
+        + (f", latency_ms {latency_ms:g}" if latency_ms else "")
+        + ")."
+    ]
+    parts.append(
+        f"The smallest candidates found need flash_kb >= {min_flash:.2f}, "
+        f"sram_kb >= {min_sram:.2f}, latency_ms >= {min_lat:.3f} "
+        "(analytic estimates); raise the budgets or run more trials."
+    )
+    return " ".join(parts)
+
+
+def trial_rows(result: SearchResult) -> list[dict[str, Any]]:
+    """Flat rows for CSV/JSON: parameters, score, cost and its source."""
+    import json
+
+    rows = []
+    pareto = set(result.pareto)
+    for r in result.trials:
+        row: dict[str, Any] = {
+            "trial": r.number,
+            "state": r.state,
+            "recipe": r.recipe,
+            "score": r.score,
+            "feasible": r.feasible,
+            "pareto": r.number in pareto,
+            "params": json.dumps(r.params, sort_keys=True),
+        }
+        if r.cost:
+            for k, fig in r.cost.items():
+                row[k] = fig["value"]
+                row[f"{k}_source"] = fig["source"]
+        rows.append(row)
+    return rows
+
+
+__all__ = [
+    "SearchResult",
+    "SearchSettings",
+    "TrialRecord",
+    "collect",
+    "run_search",
+    "storage_url",
+    "trial_rows",
+]

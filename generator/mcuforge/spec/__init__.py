@@ -1,0 +1,51 @@
+"""The user's spec: what data, what task, which MCU, which budgets.
+
+The spec knows nothing about recipes. It is parsed from YAML with line tracking and
+validated with pydantic; every problem is reported as ``file:line:col: field: message``.
+The JSON Schema in ``schema/spec.schema.json`` is exported from these models
+(``mcuforge schema``).
+"""
+
+from ._common import C_RESERVED, CoreName, check_c_prefix
+from ._data import CsvOptions, Data, Labels, Sensor, Split, Window
+from ._spec import (
+    ERROR_METRICS,
+    METRICS_FOR,
+    Budgets,
+    InlineTarget,
+    LoadedSpec,
+    Output,
+    RecipeOverrides,
+    RecipeRef,
+    Search,
+    Spec,
+    Task,
+    load_spec,
+)
+
+SPEC_VERSION = 1
+
+__all__ = [
+    "C_RESERVED",
+    "ERROR_METRICS",
+    "METRICS_FOR",
+    "SPEC_VERSION",
+    "Budgets",
+    "CoreName",
+    "CsvOptions",
+    "Data",
+    "InlineTarget",
+    "Labels",
+    "LoadedSpec",
+    "Output",
+    "RecipeOverrides",
+    "RecipeRef",
+    "Search",
+    "Sensor",
+    "Spec",
+    "Split",
+    "Task",
+    "Window",
+    "check_c_prefix",
+    "load_spec",
+]

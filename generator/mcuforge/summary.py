@@ -1,0 +1,135 @@
+"""The report mapping (report.json) and trials.csv, built from the pipeline's results.
+
+report.json keys (``report_version`` 1): name, spec_sha256, metric, score, cv_score,
+test_windows, classes, confusion (classification/anomaly), regression (y_true, y_pred),
+roc (fpr, tpr, auc; anomaly), parity, cost (each figure ``{value, source}``),
+analytic_cost, measurements (analytic vs measured with error %), notes, budgets,
+recipe, model, target, decisions, search, tried (candidates measured, in order),
+breakdown (flash and SRAM by part), firmware.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+
+from . import __version__
+from .data import Dataset
+from .hardware.cost import Cost
+from .report import REPORT_VERSION
+from .resolver import Plan
+from .search import Candidate, SearchResult
+
+
+def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, Any]:
+    if ds.task == "regression":
+        return {
+            "regression": {
+                "y_true": ds.test.y.astype(float).tolist(),
+                "y_pred": np.asarray(test_pred, float).tolist(),
+            }
+        }
+    out: dict[str, Any] = {
+        "confusion": confusion_matrix(
+            ds.test.y, test_pred, labels=list(range(len(ds.classes)))
+        ).tolist()
+    }
+    if ds.task == "anomaly" and len(np.unique(ds.test.y)) == 2:
+        scores = cand.model.outputs(cand.features.transform(ds.test.x))[:, 0]
+        fpr, tpr, _ = roc_curve(ds.test.y, scores)
+        out["roc"] = {
+            "fpr": fpr.tolist(),
+            "tpr": tpr.tolist(),
+            "auc": float(roc_auc_score(ds.test.y, scores)),
+        }
+    return out
+
+
+def build_report(
+    plan: Plan,
+    ds: Dataset,
+    cand: Candidate,
+    result: SearchResult,
+    trial: int,
+    test_score: float,
+    test_pred: np.ndarray,
+    parity: dict[str, Any],
+    cost: Cost,
+    measurements: list[dict[str, Any]],
+    notes: list[str],
+    qemu: dict[str, Any] | None,
+    tried: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The mapping written as report.json (see the module docstring)."""
+    spec = plan.spec.spec
+    return {
+        "report_version": REPORT_VERSION,
+        "mcuforge_version": __version__,
+        "name": spec.name,
+        "task": ds.task,
+        "spec_sha256": plan.spec.sha256,
+        "metric": spec.task.resolved_metric,
+        "maximize": spec.task.maximize,
+        "score": test_score,
+        "cv_score": next((r.score for r in result.trials if r.number == trial), None),
+        "test_windows": len(ds.test.x),
+        "classes": ds.classes,
+        **_quality(ds, cand, test_pred),
+        "parity": parity,
+        "cost": cost.to_json(),
+        "analytic_cost": cand.cost.to_json(),
+        "measurements": measurements,
+        "notes": notes,
+        "budgets": spec.budgets.model_dump(),
+        "recipe": cand.config.recipe.ref,
+        "model": {
+            "family": cand.config.recipe.pipeline.model,
+            "params": cand.config.model_params,
+            "features": {b.name: b.params for b in cand.features.blocks},
+            "n_features": cand.features.n_outputs,
+            "size": cand.model.describe(),
+        },
+        "target": {
+            "name": plan.target.name,
+            "core": plan.target.core,
+            "clock_mhz": plan.target.clock_mhz,
+            "sram_kb": plan.target.sram_kb,
+            "flash_kb": plan.target.flash_kb,
+        },
+        "decisions": [
+            {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions
+        ],
+        "search": {
+            "trials": len(result.trials),
+            "feasible": sum(r.feasible for r in result.trials),
+            "strategy": spec.search.strategy,
+            "objectives": spec.search.objectives,
+            "seed": spec.search.seed,
+            "best_trial": result.best_trial,
+            "chosen_trial": trial,
+            "pareto": result.pareto,
+            "storage": result.storage.split("://", 1)[0],
+        },
+        "tried": tried,
+        "firmware": {
+            "template": spec.output.firmware,
+            "qemu_machine": plan.core.qemu_machine,
+            "qemu": qemu,
+            "dir": "firmware",
+        },
+    }
+
+
+def trials_csv(rows: list[dict[str, Any]]) -> str:
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in row if k not in keys)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

@@ -1,0 +1,329 @@
+"""The search: determinism, resumption, storages, objectives, workers, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+
+from mcuforge.errors import BudgetError
+from mcuforge.pipeline import prepare
+from mcuforge.search import SearchError, SearchSettings, run_search
+
+from .conftest import ROOT
+
+
+def _settings(tmp: Path, trials: int, **kw: object) -> SearchSettings:
+    return SearchSettings(trials=trials, storage=f"sqlite:///{tmp / 'study.db'}", **kw)  # type: ignore[arg-type]
+
+
+def test_same_seed_same_trials_and_best(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    p = prepare(write_spec())
+    runs = []
+    for i in range(2):
+        d = tmp_path / str(i)
+        d.mkdir()
+        runs.append(run_search(p.plan, p.dataset, _settings(d, 6), lambda s: None))
+    a, b = runs
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.score for t in a.trials] == [t.score for t in b.trials]
+    assert a.best_trial == b.best_trial and a.ranked == b.ranked
+
+
+def test_resume_runs_only_missing_trials(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    p = prepare(write_spec())
+    first = run_search(p.plan, p.dataset, _settings(tmp_path, 3), lambda s: None)
+    logs: list[str] = []
+    second = run_search(p.plan, p.dataset, _settings(tmp_path, 5), logs.append)
+    assert len(first.trials) == 3 and len(second.trials) == 5
+    assert [t.params for t in second.trials[:3]] == [t.params for t in first.trials]
+    assert any("3 finished trials; running 2 more" in m for m in logs)
+    again = run_search(p.plan, p.dataset, _settings(tmp_path, 5), logs.append)
+    assert len(again.trials) == 5  # nothing left to run
+
+
+def test_interrupted_trials_are_failed_then_resumed(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = prepare(write_spec())
+    run_search(p.plan, p.dataset, _settings(tmp_path, 2), lambda s: None)
+    study = optuna.load_study(study_name="demo", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    study.ask()  # a trial left RUNNING, as a killed run leaves it
+    logs: list[str] = []
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, 4), logs.append)
+    assert any("interrupted run marked failed" in m for m in logs)
+    assert [t.state for t in res.trials].count("FAIL") == 1
+    assert sum(t.state == "COMPLETE" for t in res.trials) == 3
+
+
+def test_study_of_another_spec_is_refused_unless_forced(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    p = prepare(spec)
+    run_search(p.plan, p.dataset, _settings(tmp_path, 2), lambda s: None)
+    spec.write_text(spec.read_text().replace("flash_kb: 16", "flash_kb: 12"))
+    p2 = prepare(spec)
+    with pytest.raises(SearchError, match=r"made for a different spec \(differs in: budgets\)"):
+        run_search(p2.plan, p2.dataset, _settings(tmp_path, 2), lambda s: None)
+    res = run_search(p2.plan, p2.dataset, _settings(tmp_path, 2, force=True), lambda s: None)
+    assert len(res.trials) == 2
+
+
+def test_corrupt_sqlite_file_is_one_clear_error(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    (tmp_path / "study.db").write_bytes(b"this is not a database" * 100)
+    p = prepare(write_spec())
+    with pytest.raises(SearchError, match=r"study storage .*study.db.*delete"):
+        run_search(p.plan, p.dataset, _settings(tmp_path, 2), lambda s: None)
+
+
+def test_unreachable_database_is_one_clear_line(write_spec: Callable[..., Path]) -> None:
+    from click.testing import CliRunner
+
+    from mcuforge.cli import cli
+
+    url = "postgresql://nobody:secret@127.0.0.1:9/none"
+    res = CliRunner().invoke(cli, ["search", str(write_spec()), "--storage", url, "--trials", "1"])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "cannot open the study storage postgresql://nobody:***@" in lines[0]
+    assert "secret" not in res.output and "Traceback" not in res.output
+
+
+def test_multi_objective_gives_a_feasible_pareto_front(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    spec.write_text(
+        spec.read_text().replace(
+            "search: {trials: 4, seed: 3}",
+            "search: {trials: 8, seed: 3, objectives: [score, flash]}",
+        )
+    )
+    p = prepare(spec)
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, 8), lambda s: None)
+    study = optuna.load_study(study_name="demo", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert len(study.directions) == 2
+    assert isinstance(study.sampler, optuna.samplers.NSGAIISampler)
+    assert res.pareto and set(res.pareto) <= set(res.ranked)
+    by = {t.number: t for t in res.trials}
+    # no Pareto point is dominated by a feasible trial in (score up, flash down)
+    for n in res.pareto:
+        a = by[n]
+        for m in res.ranked:
+            b = by[m]
+            assert not (
+                b.score > a.score
+                and b.cost["flash_bytes"]["value"]  # type: ignore[index, operator]
+                < a.cost["flash_bytes"]["value"]
+            )  # type: ignore[index]
+
+
+def test_random_and_grid_samplers(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    spec = write_spec()
+    base = spec.read_text()
+    spec.write_text(
+        base.replace(
+            "search: {trials: 4, seed: 3}", "search: {trials: 3, seed: 3, strategy: random}"
+        )
+    )
+    p = prepare(spec)
+    assert len(run_search(p.plan, p.dataset, _settings(tmp_path, 3), print).trials) == 3
+    spec.write_text(
+        base.replace("search: {trials: 4, seed: 3}", "search: {trials: 3, seed: 3, strategy: grid}")
+        + "recipe: {name: imu-stats-tree, overrides: {space: {max_depth: "
+        "{choice: [2, 3]}, min_samples_leaf: {choice: [1]}}, "
+        "fixed: {stats.features: [mean, std]}}}\n"
+    )
+    p = prepare(spec)
+    d = tmp_path / "grid"
+    d.mkdir()
+    res = run_search(p.plan, p.dataset, _settings(d, 2), lambda s: None)
+    assert sorted(t.params["imu-stats-tree/max_depth"] for t in res.trials) == [2, 3]
+    spec.write_text(
+        base.replace("search: {trials: 4, seed: 3}", "search: {trials: 3, strategy: grid}")
+    )
+    p = prepare(spec)
+    d2 = tmp_path / "grid2"
+    d2.mkdir()
+    with pytest.raises(SearchError, match="grid search needs one recipe"):
+        run_search(p.plan, p.dataset, _settings(d2, 2), lambda s: None)
+
+
+def test_infeasible_search_names_the_smallest_budget(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    spec.write_text(spec.read_text().replace("latency_ms: 5", "latency_ms: 0.0001"))
+    p = prepare(spec)
+    with pytest.raises(BudgetError, match=r"latency_ms >= \d"):
+        run_search(p.plan, p.dataset, _settings(tmp_path, 3), lambda s: None)
+
+
+@pytest.mark.slow
+def test_local_parallel_workers_record_every_trial_once(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    p = prepare(spec)
+    res = run_search(
+        p.plan, p.dataset, _settings(tmp_path, 6, jobs=2), lambda s: None, p.loaded.path
+    )
+    numbers = [t.number for t in res.trials]
+    assert len(numbers) >= 6 and sorted(numbers) == list(range(len(numbers)))
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    """A throw-away PostgreSQL server on loopback (installed with apt when root)."""
+    pg = _pg_bin()
+    if pg is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install "
+            "-y -qq --no-install-recommends postgresql >/dev/null",
+            shell=True,
+            check=True,
+        )
+        pg = _pg_bin()
+    if pg is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed and cannot be (not root)")
+        pytest.skip("PostgreSQL is not installed (make test installs it as root)")
+    pytest.importorskip("psycopg")
+    # pytest's tmp_path is private to root; the server runs as `postgres` when we are root
+    # (it refuses to run as root), so its folder lives in a world-traversable place
+    base = Path(tempfile.mkdtemp(prefix="mcuforge-pg-"))
+    os.chmod(base, 0o755)
+    data = base / "pgdata"
+    data.mkdir()
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+        shutil.chown(base, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(
+        [*run_as, str(pg / "initdb"), "-D", str(data), "-U", "mcuforge", "-A", "trust"],
+        check=True,
+        capture_output=True,
+    )
+    server = subprocess.Popen(
+        [
+            *run_as,
+            str(pg / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if (
+                subprocess.run(
+                    [str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                    capture_output=True,
+                ).returncode
+                == 0
+            ):
+                break
+            time.sleep(0.1)
+        subprocess.run(
+            [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mcuforge", "studies"],
+            check=True,
+        )
+        yield f"postgresql://mcuforge@127.0.0.1:{port}/studies"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_postgres_study(
+    postgres: str, write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec()
+    exe = ROOT / ".venv" / "bin" / "mcuforge"
+    cmd = [
+        str(exe) if exe.exists() else "mcuforge",
+        "search",
+        str(spec),
+        "--storage",
+        postgres,
+        "--trials",
+        "8",
+        "-q",
+    ]
+    workers = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outs = [w.communicate(timeout=600) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outs
+    study = optuna.load_study(study_name="demo", storage=postgres)
+    numbers = [t.number for t in study.trials]
+    assert sorted(numbers) == list(range(len(numbers)))  # every trial recorded once
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) >= 8
+    from click.testing import CliRunner
+
+    from mcuforge.cli import cli
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            str(spec),
+            "--storage",
+            postgres,
+            "--from-study",
+            "--no-measure",
+            "-o",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    p = prepare(spec)
+    from mcuforge.search import collect
+
+    expected = collect(study, p.plan, _settings(tmp_path, 8))
+    assert report["search"]["chosen_trial"] == expected.best_trial
+    assert report["search"]["trials"] == len(study.trials)
