@@ -8,7 +8,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake make gcc libc6-dev
+DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake make gcc g++ \
+	libc6-dev espeak-ng chromium postgresql
 DEMO_OUT ?= examples/basicmotions/out
 
 .PHONY: demo test setup system-deps lint clean
@@ -17,7 +18,7 @@ setup: system-deps $(VENV)/.installed
 
 system-deps:
 	@missing=""; \
-	for tool in arm-none-eabi-gcc qemu-system-arm cmake cc; do \
+	for tool in arm-none-eabi-gcc qemu-system-arm cmake cc g++ espeak-ng chromium; do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	[ -f /usr/lib/arm-none-eabi/newlib/libc_nano.a ] || [ -z "$$(command -v arm-none-eabi-gcc)" ] || missing="$$missing newlib"; \
 	if [ -n "$$missing" ]; then \

@@ -70,6 +70,11 @@ class Core(_Strict):
         gt=0, description="Instructions per float add/mul/compare (1 with an FPU; soft-float more)."
     )
     float_div_instructions: float = Field(gt=0, description="Instructions per float divide/sqrt.")
+    float_lib_flash_bytes: int = Field(
+        default=0, ge=0,
+        description="Flash of the soft-float library routines (libgcc add, mul, div, compare, "
+        "convert, sqrt) that float code pulls in once; 0 with an FPU.",
+    )
 
 
 class QemuMachine(_Strict):

@@ -16,32 +16,27 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import __version__
 from .catalog import Catalog, load_catalog
-from .codegen import Provenance, emit_model, emit_test_vectors
 from .data import Dataset, load_dataset
-from .errors import BudgetError, OutputError, ParityError
+from .errors import BudgetError, OutputError
 from .hardware import measure
+from .hardware.calibrate import Calibration
+from .hardware.closed_loop import Budgets as LoopBudgets
+from .hardware.closed_loop import pick_measured
 from .hardware.cost import Cost
-from .hardware.host import run_host
 from .lock import LockError, differences, dump_lock, lock_data, pins, read_lock, write_atomic
+from .realize import Materialized, materialize
 from .report import write_reports
 from .resolver import Plan, resolve
-from .scaffold import context, render
+from .scaffold import render
 from .search import (
-    Candidate,
-    FeatureCache,
     SearchResult,
     SearchSettings,
-    build,
-    config_from_params,
-    evaluate,
+    default_storage,
     run_search,
     storage_url,
     trial_rows,
@@ -69,6 +64,7 @@ class Prepared:
     lock: dict[str, Any]
     lock_existed: bool
     notes: list[str] = field(default_factory=list)
+    calibration: Calibration | None = None
 
 
 def prepare(
@@ -93,6 +89,13 @@ def prepare(
             f"{spec_path}` (or generate once without --locked) and commit it"
         )
     plan = resolve(loaded, catalog, pins(old))
+    calibration = None
+    if spec.hardware.calibration:
+        calibration = Calibration.load(loaded.resolve_path(spec.hardware.calibration))
+        plan = replace(plan, calibration=calibration)
+    from .scaffold import check_template
+
+    check_template(spec.output.firmware, plan.target, plan.core)
     dataset = load_dataset(spec.data, loaded.base_dir, spec.task)
     now = lock_data(plan, catalog, dataset)
     notes: list[str] = []
@@ -107,7 +110,7 @@ def prepare(
         for d in diff:
             notes.append(f"lock: {d} (run `mcuforge lock --update` to record it)")
             log(notes[-1])
-    return Prepared(loaded, catalog, plan, dataset, old or now, old is not None, notes)
+    return Prepared(loaded, catalog, plan, dataset, old or now, old is not None, notes, calibration)
 
 
 def _check_output(out: Path, force: bool) -> None:
@@ -128,121 +131,15 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def _spread(y: np.ndarray, n: int) -> np.ndarray:
-    """Indices of up to ``n`` test windows taking the classes in turn (deterministic)."""
-    if y.dtype.kind == "f":
-        return np.arange(min(n, len(y)), dtype=np.int64)
-    queues = [list(np.flatnonzero(y == c)) for c in np.unique(y)]
-    out: list[int] = []
-    while len(out) < min(n, len(y)):
-        for q in queues:
-            if q and len(out) < n:
-                out.append(int(q.pop(0)))
-    return np.asarray(out, dtype=np.int64)
+#: Measurement always builds the bare-metal project: the other templates need their
+#: own toolchains (PlatformIO, west, arduino-cli), which measurement must not depend on.
+MEASURE_TEMPLATE = "cmake-baremetal"
 
 
-def _parity(
-    cand: Candidate, sources: dict[str, str], prefix: str, x_test: np.ndarray
-) -> dict[str, Any]:
-    """Compile the C on the host, run every test window, compare with Python."""
-    host = run_host(sources, prefix, x_test, cand.features.n_outputs, cand.model.n_outputs)
-    ref_features = cand.features.transform(x_test)
-    ref_out = cand.model.outputs(ref_features)
-    task = cand.model.task
-    expected = (
-        np.zeros(len(x_test), np.int32)
-        if task == "regression"
-        else cand.model.predict(ref_features).astype(np.int32)
-    )
-    agree_ret = host.predictions == expected
-    rel = np.abs(host.outputs.astype(np.float64) - ref_out) / (1.0 + np.abs(ref_out))
-    tol = max(cand.model.tolerance, cand.features.tolerance)
-    agree_out = (rel <= tol).all(axis=1) if rel.size else np.ones(len(x_test), bool)
-    agree = int((agree_ret & agree_out).sum())
-    fdiff = np.abs(host.features.astype(np.float64) - ref_features.astype(np.float64))
-    result = {
-        "agree": agree,
-        "total": len(x_test),
-        "features_bit_exact": bool(
-            np.array_equal(host.features.view(np.uint32), ref_features.view(np.uint32))
-        ),
-        "features_max_abs_err": float(fdiff.max()) if fdiff.size else 0.0,
-        "outputs_max_rel_err": float(rel.max()) if rel.size else 0.0,
-        "tolerance": tol,
-    }
-    if agree != len(x_test):
-        bad = np.flatnonzero(~(agree_ret & agree_out))[:5].tolist()
-        raise ParityError(
-            f"generated C disagrees with Python on {len(x_test) - agree} of {len(x_test)} "
-            f"test windows (first: {bad}); features bit-exact: {result['features_bit_exact']}, "
-            f"max output error {result['outputs_max_rel_err']:.3g} (tolerance {tol:g}). "
-            "This is a bug in mcuforge: please report it."
-        )
-    return result
-
-
-@dataclass
-class Materialized:
-    """A candidate turned into C, checked against Python and rendered as firmware."""
-
-    cand: Candidate
-    trial: int
-    test_score: float
-    test_pred: np.ndarray
-    sources: dict[str, str]
-    files: dict[str, str]
-    variables: dict[str, str]
-    parity: dict[str, Any]
-
-
-def _materialize(p: Prepared, trial: int, result: SearchResult, log: Log) -> Materialized:
-    plan, ds = p.plan, p.dataset
-    spec = plan.spec.spec
-    frozen = next(r for r in result.trials if r.number == trial)
-    config = config_from_params(frozen.params, plan.recipes, trial)
-    cand = build(config, FeatureCache(ds), plan)
-    xt = cand.features.transform(ds.test.x)
-    test_pred = cand.model.predict(xt)
-    test_score = evaluate(spec.task.resolved_metric, cand.model, xt, ds.test.y)
-    prov = Provenance(__version__, plan.spec.sha256, config.recipe.ref, plan.seed, plan.target.name)
-    sources = emit_model(
-        spec.prefix, cand.features, cand.model, ds.classes, ds.channels, ds.window, ds.rate_hz, prov
-    )
-    parity = _parity(cand, sources, spec.prefix, ds.test.x)
-    log(
-        f"trial #{trial}: {config.recipe.ref}, test {spec.task.resolved_metric} "
-        f"{test_score:.4f}; C == Python on {parity['agree']}/{parity['total']} test windows"
-    )
-    pick = _spread(ds.test.y, spec.output.test_windows)
-    expected = np.zeros(len(pick), np.int64) if cand.model.task == "regression" else test_pred[pick]
-    vectors = emit_test_vectors(spec.prefix, ds.test.x[pick], expected, prov)
-    variables = context(
-        spec.prefix,
-        plan.target,
-        plan.core,
-        plan.qemu,
-        plan.spec.sha256,
-        config.recipe.ref,
-        plan.seed,
-    )
-    return Materialized(
-        cand, trial, test_score, test_pred, sources, {**sources, **vectors}, variables, parity
-    )
-
-
-def _violations(cost: Cost, p: Prepared) -> list[str]:
-    b = p.plan.spec.spec.budgets
-    out = []
-    for label, fig, budget, scale, unit in (
-        ("flash", cost.flash_bytes, b.flash_kb, 1024, "kB"),
-        ("SRAM", cost.sram_bytes, b.sram_kb, 1024, "kB"),
-        ("latency", cost.latency_ms, b.latency_ms, 1, "ms"),
-    ):
-        if budget is not None and fig.value > budget * scale:
-            out.append(
-                f"{label} {fig.value / scale:.3f} {unit} ({fig.source}) > budget {budget:g} {unit}"
-            )
-    return out
+def _analytic_of(result: SearchResult, trial: int) -> Cost:
+    rec = next(r for r in result.trials if r.number == trial)
+    assert rec.cost is not None
+    return Cost.from_json(rec.cost)
 
 
 def generate(
@@ -275,34 +172,65 @@ def generate(
         force=force,
         timeout_s=spec.search.timeout_min * 60 if spec.search.timeout_min else None,
     )
+    working = default_storage(out_dir)
+    local = storage is None and spec.search.storage is None
+    if local and not working.exists() and (out_dir / "study.db").is_file():
+        shutil.copy2(out_dir / "study.db", working)  # resume the study of the last output
     result = run_search(plan, ds, settings, log, p.loaded.path, catalogs)
-    tried: list[dict[str, Any]] = []
-    chosen: Materialized | None = None
-    cost: Cost | None = None
-    m_rows: list[dict[str, Any]] = []
-    m_notes: list[str] = list(p.notes)
-    qemu: dict[str, Any] | None = None
-    for trial in result.ranked[: spec.search.measure_top if measure_cost else 1]:
-        mat = _materialize(p, trial, result, log)
-        cost, m_rows, notes, qemu = mat.cand.cost, [], [], None
-        if measure_cost:
-            m = measure.measure(
-                spec.output.firmware, mat.variables, mat.files, mat.sources, plan, mat.cand.cost
-            )
-            cost, m_rows, notes, qemu = m.cost, m.rows, m.notes, m.qemu
-        over = _violations(cost, p)
-        tried.append({"trial": trial, "cost": cost.to_json(), "over_budget": over})
-        if not over:
-            chosen = mat
-            m_notes += notes
-            break
-        log(f"trial #{trial}: measured over budget ({'; '.join(over)}); trying the next")
-    if chosen is None or cost is None:
-        raise BudgetError(
-            "every candidate measured breaks a budget: "
-            + " | ".join(f"trial #{t['trial']}: {'; '.join(t['over_budget'])}" for t in tried)
-            + ". Raise the budget, or narrow the recipes' search spaces."
+    hw = spec.hardware
+    use_tools = measure_cost and hw.profiler != "analytic"
+    device = None
+    if use_tools and hw.profiler == "device":
+        from .hardware.device import DeviceProfiler
+
+        assert hw.port is not None and hw.flash_command is not None
+        device = DeviceProfiler(hw.port, hw.flash_command, hw.baudrate)
+    cache: dict[int, Materialized] = {}
+
+    def materialized(trial: int) -> Materialized:
+        if trial not in cache:
+            cache[trial] = materialize(p, trial, result, log)
+        return cache[trial]
+
+    def measure_one(trial: int) -> measure.Measured:
+        mat = materialized(trial)
+        if not use_tools:
+            return measure.Measured(mat.cand.cost)
+        return measure.measure(
+            MEASURE_TEMPLATE,
+            mat.variables,
+            mat.files,
+            mat.sources,
+            plan,
+            mat.cand.cost,
+            firmware_run=False,
+            device=device,
+            calibration=p.calibration,
         )
+
+    ranked = [(t, _analytic_of(result, t)) for t in result.ranked]
+    loop = pick_measured(
+        ranked,
+        measure_one,
+        LoopBudgets(spec.budgets.sram_kb, spec.budgets.flash_kb, spec.budgets.latency_ms),
+        top_k=hw.top_k if use_tools else 1,
+        log=log,
+    )
+    chosen = materialized(loop.chosen.candidate)
+    m = loop.chosen.measured
+    if use_tools:  # the chosen one also runs as firmware in QEMU (the firmware check)
+        m = measure.measure(
+            MEASURE_TEMPLATE,
+            chosen.variables,
+            chosen.files,
+            chosen.sources,
+            plan,
+            chosen.cand.cost,
+            firmware_run=True,
+            device=device,
+            calibration=p.calibration,
+        )
+    cost = m.cost
     if spec.task.min_score is not None:
         worse = (
             chosen.test_score < spec.task.min_score
@@ -314,8 +242,18 @@ def generate(
                 f"test {spec.task.resolved_metric} {chosen.test_score:.4f} does "
                 f"not reach task.min_score {spec.task.min_score}"
             )
-    for note in m_notes:
+    notes = [*p.notes, *m.notes]
+    for note in m.notes:
         log(f"note: {note}")
+    tried = [
+        {
+            "trial": t.candidate,
+            "rank": t.rank,
+            "cost": t.measured.cost.to_json(),
+            "over_budget": t.broken,
+        }
+        for t in loop.tried
+    ]
     report = build_report(
         plan,
         ds,
@@ -326,11 +264,16 @@ def generate(
         chosen.test_pred,
         chosen.parity,
         cost,
-        m_rows,
-        m_notes,
-        qemu,
+        m.rows,
+        notes,
+        m.qemu,
         tried,
     )
+    report["hardware"] = m.details
+    report["test_vectors"] = chosen.vectors
+    calibration = loop.calibration(plan.target.name, plan.target.core)
+    if p.calibration is not None:
+        calibration = p.calibration.merge(calibration)
     lock_text = dump_lock(lock_data(plan, p.catalog, ds) if not p.lock_existed else p.lock)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -343,11 +286,13 @@ def generate(
             json.dumps([r for r in rows if r["pareto"]], indent=2) + "\n"
         )
         (tmp / "mcuforge.lock").write_text(lock_text)
-        if settings.storage.startswith("sqlite:///"):
-            db = Path(settings.storage[len("sqlite:///") :])
-            if db.is_file():
-                shutil.copy2(db, tmp / "study.db")
+        if use_tools:
+            calibration.save(tmp / "calibration.json")
+        if local and working.is_file():
+            shutil.copy2(working, tmp / "study.db")
         _replace_dir(tmp, out_dir)
+        # the study now lives in the output (an interrupted run keeps the working copy)
+        working.unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

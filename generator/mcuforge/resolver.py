@@ -18,11 +18,12 @@ from pydantic import ValidationError
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
 from .errors import BudgetError, CatalogError, Located, McuforgeError
 from .features import FEATURES, CoreCosts, FeatureBlock
+from .hardware.calibrate import Calibration
 from .models import MODELS
 from .spec import LoadedSpec, RecipeRef
 
 #: At most this many recipes take part in one search (best fit first).
-PORTFOLIO_SIZE = 4
+PORTFOLIO_SIZE = 6
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Plan:
     recipes: list[Recipe]
     decisions: list[Decision]
     qemu: QemuMachine | None = None
+    calibration: Calibration | None = None  # measured corrections of the analytic cost
 
     @property
     def seed(self) -> int:
@@ -71,9 +73,11 @@ def _lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float,
         for name in recipe.pipeline.features
     ]
     # window blocks only: vector blocks (projections) are costed once fitted, and are small
-    costs = [b.cost(cc) for b in blocks if b.input == "window"]
-    flash = float(sum(c.flash_bytes for c in costs))
-    sram = float(max([c.sram_bytes for c in costs] + [0]))
+    window = [b for b in blocks if b.input == "window"]
+    costs = [b.cost(cc) for b in window]
+    flash = float(sum(c.flash_bytes for c in costs) + core.float_lib_flash_bytes)
+    # the window blocks' outputs are held at once (the model's input vector)
+    sram = float(max([c.sram_bytes for c in costs] + [0]) + 4 * sum(b.n_outputs for b in window))
     family = MODELS.get(recipe.pipeline.model)
     bound = getattr(family, "lower_bound_bytes", None)
     if callable(bound):
@@ -112,13 +116,15 @@ def _mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
     if recipe.pipeline.model not in MODELS:
         return f"model family {recipe.pipeline.model!r} is not available in this mcuforge"
     family = MODELS.get(recipe.pipeline.model)
-    compressions = getattr(family, "compressions", ("none",))
+    if family.task != kind:
+        return f"model family {recipe.pipeline.model!r} is for {family.task}, not {kind}"
+    compressions = family.compressions
     if recipe.pipeline.compression not in compressions:
         return (
             f"compression {recipe.pipeline.compression!r} is not available for "
             f"{recipe.pipeline.model} (has {', '.join(compressions)})"
         )
-    runtimes = getattr(family, "runtimes", ("c",))
+    runtimes = ("c",)  # every family emits plain C; TFLite Micro glue is not built here
     if recipe.pipeline.runtime not in runtimes:
         return (
             f"runtime {recipe.pipeline.runtime!r} is not available for "
@@ -157,8 +163,10 @@ def check_budgets(loaded: LoadedSpec, target: Target) -> None:
 def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None = None) -> Plan:
     """Choose the recipes for ``loaded`` from ``catalog``.
 
-    ``pinned`` maps recipe names to the versions a lock file recorded; they are used
-    instead of the newest versions.
+    ``pinned`` maps recipe names to the versions a lock file recorded: with
+    ``recipe: auto`` the portfolio is those recipes, at those versions (newer versions
+    and new recipes wait for ``mcuforge lock --update``), so the same spec and lock
+    give the same search and the same C.
 
     Raises:
         CatalogError: unknown target or recipe, or no recipe applies.
@@ -195,6 +203,17 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
     decisions: list[Decision] = []
     fits: list[tuple[float, Recipe, Decision]] = []
     for name in sorted(catalog.recipes):
+        if pinned and name not in pinned:
+            latest = catalog.recipe(name)
+            decisions.append(
+                Decision(
+                    latest.ref,
+                    False,
+                    "not in mcuforge.lock; run `mcuforge "
+                    "lock --update` to let the search consider it",
+                )
+            )
+            continue
         recipe = catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
         why = _mismatch(recipe, loaded, target)
         if why:
@@ -210,7 +229,10 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
             decisions.append(Decision(recipe.ref, False, over, flash, sram))
             continue
         b = spec.budgets
-        fit = max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
+        # rank: recipes made for this modality first (listed first in `applies`), then
+        # the most headroom under the budgets
+        specific = 0 if recipe.applies.modality[0] == spec.data.modality else 1
+        fit = specific + max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
         reason = (
             f"handles {spec.task.kind} on {spec.data.modality} data; smallest "
             f"configuration {flash / 1024:.2f} kB flash, {sram / 1024:.2f} kB SRAM"

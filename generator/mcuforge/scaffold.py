@@ -1,9 +1,28 @@
-"""Render a firmware project from a cookiecutter template and drop the generated C in."""
+"""Render a firmware project from a cookiecutter template and drop the generated C in.
+
+A firmware template is a folder ``templates/<name>/`` holding a cookiecutter template
+(``cookiecutter.json`` + ``{{cookiecutter.project_slug}}/``). Its ``cookiecutter.json``
+also describes, under the private key ``_mcuforge``, how the project is assembled:
+
+* ``model_dir``: where the generated model C goes (``src/model``, ``lib/model``...);
+* ``runtime_dir`` / ``runtime_files``: where the shared application runtime
+  (``templates/_runtime``: ring buffer, replay, self-check, bench protocol) goes, and
+  which of its files the template takes; ``model_include``: the path from the runtime
+  folder to the model headers as the runtime's ``#include`` sees it;
+* ``requires``: the variables that must be non-empty for a target, each with what it
+  means (e.g. ``board_zephyr``: a Zephyr board in the target catalog).
+
+Templates are data: adding one is adding a folder, not code here.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +34,67 @@ from .catalog import Core, QemuMachine, Target
 from .errors import OutputError
 
 MODEL_DIR = Path("src") / "model"
+RUNTIME = "_runtime"
+TASKS = ("classification", "regression", "anomaly")
+#: Frameworks a target's ``boards`` names a board for, and the variable holding it.
+BOARD_FIELDS = ("platformio", "zephyr", "arduino")
+
+_C_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_BOARD = re.compile(r"^[A-Za-z0-9_@/:.+\-]+$")
+
+
+@dataclass(frozen=True)
+class FirmwareTemplate:
+    """How a template's project is assembled (its ``cookiecutter.json`` ``_mcuforge``)."""
+
+    name: str
+    path: Path
+    model_dir: Path
+    runtime_dir: Path
+    runtime_files: tuple[str, ...]
+    model_include: str
+    requires: dict[str, str]
 
 
 def templates() -> list[str]:
     """Names of the built-in firmware templates."""
     root = data_dir("templates")
-    return sorted(p.name for p in root.iterdir() if (p / "cookiecutter.json").is_file())
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if (p / "cookiecutter.json").is_file() and not p.name.startswith("_")
+    )
+
+
+def template_info(name: str) -> FirmwareTemplate:
+    """The assembly description of template ``name``.
+
+    Raises:
+        OutputError: no such template.
+    """
+    names = templates()
+    if name not in names:
+        raise OutputError(f"unknown firmware template {name!r}; available: {', '.join(names)}")
+    path = data_dir("templates") / name
+    meta = json.loads((path / "cookiecutter.json").read_text()).get("_mcuforge", {})
+    return FirmwareTemplate(
+        name=name,
+        path=path,
+        model_dir=Path(meta.get("model_dir", str(MODEL_DIR))),
+        runtime_dir=Path(meta.get("runtime_dir", "src")),
+        runtime_files=tuple(meta.get("runtime_files", ())),
+        model_include=str(meta.get("model_include", "")),
+        requires=dict(meta.get("requires", {})),
+    )
+
+
+@cache
+def _pio_platforms() -> dict[str, str]:
+    """PlatformIO board id -> development platform (``templates/platformio/platforms.json``)."""
+    path = data_dir("templates") / "platformio" / "platforms.json"
+    table: dict[str, str] = json.loads(path.read_text())["boards"]
+    return table
 
 
 QEMU_FLASH_ORIGIN = 0x00000000
@@ -46,12 +120,40 @@ def context(
     spec_sha256: str,
     recipe: str,
     seed: int,
+    *,
+    task: str = "classification",
+    stride: int | None = None,
 ) -> dict[str, str]:
     """The template variables for a target (see templates/*/cookiecutter.json).
 
-    The default platform is the QEMU machine's when the target's memory map fits it
-    (so ``run-qemu`` works out of the box), else the real board.
+    The same variables serve every template. The default platform of cmake-baremetal is
+    the QEMU machine's when the target's memory map fits it (so ``run-qemu`` works out
+    of the box), else the real board.
+
+    Args:
+        prefix: C prefix of the model (also the project name).
+        target: the microcontroller; its ``boards`` give the board per framework.
+        core: the core's compiler flags.
+        qemu: the QEMU machine emulating the core, if any.
+        spec_sha256: hex sha256 of the spec file (provenance, firmware id).
+        recipe: ``name@version`` of the recipe.
+        seed: the search seed.
+        task: ``classification``, ``regression`` or ``anomaly``: how predictions print.
+        stride: hop between two inferences in sensor mode, in samples (the spec's
+            window stride); None: one window length.
+
+    Raises:
+        OutputError: unknown task, or a negative stride.
     """
+    if task not in TASKS:
+        raise OutputError(f"unknown task {task!r}; one of: {', '.join(TASKS)}")
+    if stride is not None and stride < 1:
+        raise OutputError(f"stride must be a positive number of samples (got {stride})")
+    boards = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
+    pio_board = boards["board_platformio"]
+    pio_platform = target.boards.get("platformio_platform", "") or _pio_platforms().get(
+        pio_board, ""
+    )
     return {
         "project_slug": prefix,
         "prefix": prefix,
@@ -63,8 +165,13 @@ def context(
         "ram_origin": f"0x{target.memory.ram_origin:08X}",
         "sram_kb": f"{target.sram_kb:g}",
         "clock_mhz": f"{target.clock_mhz:g}",
+        "fpu": target.fpu,
         "qemu_machine": core.qemu_machine or "",
         "platform": qemu.platform if qemu is not None and fits_qemu(target, qemu) else "board",
+        **boards,
+        "platformio_platform": pio_platform if pio_board else "",
+        "task": task,
+        "stride": str(stride or 0),
         "spec_sha256": spec_sha256,
         "recipe": recipe,
         "seed": str(seed),
@@ -84,31 +191,132 @@ def qemu_context(variables: dict[str, str], target: Target, qemu: QemuMachine) -
     }
 
 
-def render(template: str, variables: dict[str, Any], sources: dict[str, str], dest: Path) -> Path:
-    """Render ``template`` into ``dest`` (which must not exist) and add ``sources``.
+def supported_templates(variables: dict[str, Any]) -> list[str]:
+    """The templates whose required variables ``variables`` all give."""
+    return [
+        name
+        for name in templates()
+        if all(str(variables.get(k, "")) for k in template_info(name).requires)
+    ]
+
+
+def _check(info: FirmwareTemplate, variables: dict[str, Any]) -> None:
+    """Refuse variables that would give a broken or unsafe project."""
+    for key in ("project_slug", "prefix"):
+        value = str(variables.get(key, ""))
+        if not _C_IDENT.match(value):
+            raise OutputError(
+                f"{key} {value!r} is not a safe name: use letters, digits and underscores, "
+                "starting with a letter (it names files, folders and C symbols)"
+            )
+    sha = str(variables.get("spec_sha256", ""))
+    if not _SHA256.match(sha):
+        raise OutputError(f"spec_sha256 {sha!r} is not 64 lowercase hex digits")
+    task = str(variables.get("task", "classification"))
+    if task not in TASKS:
+        raise OutputError(f"unknown task {task!r}; one of: {', '.join(TASKS)}")
+    stride = str(variables.get("stride", "0"))
+    if not stride.isdigit():
+        raise OutputError(f"stride {stride!r} is not a number of samples")
+    for fw in BOARD_FIELDS:
+        board = str(variables.get(f"board_{fw}", ""))
+        if board and not _BOARD.match(board):
+            raise OutputError(f"{fw} board name {board!r} has characters a build file cannot hold")
+    missing = [k for k in info.requires if not str(variables.get(k, ""))]
+    if missing:
+        target = variables.get("target_name", "?")
+        others = [t for t in supported_templates(variables) if t != info.name]
+        need = "; ".join(info.requires[k] for k in missing)
+        raise OutputError(
+            f"firmware template {info.name!r} cannot be used for target {target!r}: it needs "
+            f"{need}, which the target does not give. Templates that support {target!r}: "
+            f"{', '.join(others) if others else 'none'}"
+        )
+
+
+def check_template(template: str, target: Target, core: Core) -> None:
+    """Refuse, before any training, a template that is unknown or cannot serve the target.
 
     Raises:
-        OutputError: unknown template, or the template needs a variable not given.
+        OutputError: listing the available templates, or those that support the target.
     """
     names = templates()
     if template not in names:
         raise OutputError(f"unknown firmware template {template!r}; available: {', '.join(names)}")
+    info = template_info(template)
+    variables = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
+    variables["target_name"] = target.name
+    variables["gcc_cpu_flags"] = core.gcc_flags or ""
+    missing = [k for k in info.requires if not str(variables.get(k, "x"))]
+    if missing:
+        others = [t for t in supported_templates({**variables}) if t != template]
+        need = "; ".join(info.requires[k] for k in missing)
+        raise OutputError(
+            f"output.firmware: template {template!r} cannot be used for target "
+            f"{target.name!r}: it needs {need}. Templates that support {target.name!r}: "
+            f"{', '.join(others) if others else 'none'}"
+        )
+
+
+def _cookiecutter(template: Path, variables: dict[str, Any], tmp: str, what: str) -> Path:
+    try:
+        # keep cookiecutter's replay and clone folders out of the user's home
+        config = {"replay_dir": f"{tmp}/replay", "cookiecutters_dir": f"{tmp}/cc"}
+        out = cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context=variables,
+            output_dir=f"{tmp}/{what}",
+            default_config=config,
+        )
+    except Exception as exc:  # cookiecutter raises many types; all are template faults
+        raise OutputError(f"rendering template {template.name!r} failed: {exc}") from exc
+    return Path(out)
+
+
+def render(template: str, variables: dict[str, Any], sources: dict[str, str], dest: Path) -> Path:
+    """Render ``template`` into ``dest`` (which must not exist) and add ``sources``.
+
+    The project gets the template's files, the runtime files it takes (rendered from
+    ``templates/_runtime`` with the same variables) and ``sources`` (the generated
+    model C) in the template's model folder.
+
+    Raises:
+        OutputError: unknown template, a target the template cannot serve (no board for
+            its framework), unsafe names, or the template needs a variable not given.
+    """
+    info = template_info(template)
+    _check(info, variables)
+    for name in sources:
+        if Path(name).name != name or name.startswith("."):
+            raise OutputError(f"generated source name {name!r} is not a plain file name")
     with tempfile.TemporaryDirectory(prefix="mcuforge-render-") as tmp:
-        try:
-            # keep cookiecutter's replay and clone folders out of the user's home
-            config = {"replay_dir": f"{tmp}/replay", "cookiecutters_dir": f"{tmp}/cc"}
-            out = cookiecutter(
-                str(data_dir("templates") / template),
-                no_input=True,
-                extra_context=variables,
-                output_dir=f"{tmp}/out",
-                default_config=config,
-            )
-        except Exception as exc:  # cookiecutter raises many types; all are template faults
-            raise OutputError(f"rendering template {template!r} failed: {exc}") from exc
+        out = _cookiecutter(info.path, variables, tmp, "out")
+        if info.runtime_files:
+            runtime_vars = {**variables, "model_include": info.model_include}
+            runtime = _cookiecutter(data_dir("templates") / RUNTIME, runtime_vars, tmp, "rt")
+            runtime_dir = out / info.runtime_dir
+            runtime_dir.mkdir(parents=True, exist_ok=True)
+            for name in info.runtime_files:
+                shutil.copyfile(runtime / name, runtime_dir / name)
         shutil.move(out, dest)
-    model_dir = dest / MODEL_DIR
+    model_dir = dest / info.model_dir
     model_dir.mkdir(parents=True, exist_ok=True)
     for name, text in sources.items():
         (model_dir / name).write_text(text)
     return dest
+
+
+__all__ = [
+    "BOARD_FIELDS",
+    "MODEL_DIR",
+    "TASKS",
+    "FirmwareTemplate",
+    "context",
+    "fits_qemu",
+    "qemu_context",
+    "render",
+    "supported_templates",
+    "template_info",
+    "templates",
+]

@@ -6,15 +6,17 @@ data or lock error, 3 no candidate fits the budgets.
 
 from ._base import EXIT_BUDGET, EXIT_FAIL, EXIT_OK, EXIT_USAGE, cli
 from ._catalog import catalog, explain, recipes, schema, targets, validate
-from ._run import generate, lock, report, search
+from ._run import generate, init, lock, profile, report, search
 
 for _command in (
+    init,
     validate,
     explain,
     generate,
     search,
     lock,
     report,
+    profile,
     schema,
     targets,
     recipes,

@@ -169,3 +169,73 @@ def report(out_dir: Path) -> None:
 
     rerender(out_dir)
     click.echo(f"rendered {out_dir / 'report.md'} and {out_dir / 'report.html'}")
+
+
+@click.command()
+@click.argument("data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the spec here (default: print it).",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(data_dir: Path, out: Path | None, force: bool) -> None:
+    """Inspect a folder of recordings and write a commented starter spec.
+
+    \b
+    Example:
+      mcuforge init data/ -o spec.yaml && mcuforge validate spec.yaml
+    """
+    from ..errors import OutputError
+    from ..lock import write_atomic
+    from ..starter import starter_spec
+
+    text = starter_spec(data_dir, (out or Path("spec.yaml")).resolve().parent)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    if out.exists() and not force:
+        raise OutputError(f"{out} exists; pass --force to overwrite it")
+    write_atomic(out, text)
+    click.echo(f"wrote {out}; check the guesses marked in its comments", err=True)
+
+
+@click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--port",
+    required=True,
+    help="Serial port of the board (/dev/ttyACM0) or a pyserial URL (socket://host:port).",
+)
+@click.option(
+    "--baud", type=click.IntRange(min=1), default=115200, show_default=True, help="Serial speed."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for a complete report.",
+)
+def profile(out_dir: Path, port: str, baud: int, timeout: float) -> None:
+    """Measure a generated firmware on a real board over a serial port.
+
+    Flash OUT_DIR/firmware built with `-DMCUFORGE_MODE=bench` first; the board sends a
+    framed report (outputs, cycles, stack) that is checked against Python. Writes
+    device.json, adds the device figures to report.json and calibration.json.
+
+    \b
+    Example:
+      mcuforge profile out/ --port /dev/ttyACM0
+    """
+    from ..hardware.device import profile as run
+
+    prof = run(out_dir, port, baud, timeout)
+    c = prof.cost
+    click.echo(
+        f"{port}: {prof.check.agree}/{prof.check.total} windows equal to Python; "
+        f"latency {c.latency_ms.value:.3f} ms ({c.latency_ms.source}), "
+        f"sram {c.sram_bytes.value / 1024:.2f} kB ({c.sram_bytes.source})"
+    )

@@ -7,7 +7,16 @@ from ._pipeline import FeaturePipeline
 FEATURES: Registry[FeatureBlock] = Registry(
     "feature block",
     "mcuforge.features",
-    {"stats": "mcuforge.features.stats:StatsBlock"},
+    {
+        "stats": "mcuforge.features.stats:StatsBlock",
+        "raw": "mcuforge.features.raw:RawBlock",
+        "spectral": "mcuforge.features.spectral:SpectralBlock",
+        "mfe": "mcuforge.features.audio:MfeBlock",
+        "mfcc": "mcuforge.features.audio:MfccBlock",
+        "standardize": "mcuforge.features.projection:StandardizeBlock",
+        "pca": "mcuforge.features.projection:PcaBlock",
+        "lda": "mcuforge.features.projection:LdaBlock",
+    },
 )
 
 __all__ = ["FEATURES", "BlockCost", "CFunction", "CoreCosts", "FeatureBlock", "FeaturePipeline"]

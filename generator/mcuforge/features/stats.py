@@ -1,14 +1,21 @@
-"""Per-channel statistics of a window: mean, std, min, max, rms.
+"""Per-channel statistics of a window.
 
 Each statistic is computed in float32 with sequential accumulation, exactly as the
-emitted C does it, so Python and C agree bit for bit:
+emitted C does it, so Python and C agree bit for bit (``n`` = window length,
+``d = x - mean``):
 
 * ``mean = (Σ x) / n``
-* ``std = sqrtf((Σ (x - mean)²) / n)`` (population, two passes)
+* ``std = sqrtf((Σ d²) / n)`` (population, two passes)
+* ``min``, ``max``, ``ptp = max - min``
 * ``rms = sqrtf((Σ x²) / n)``
-* ``min``, ``max``
+* ``skew = m3 / (m2 sqrtf(m2))``, ``kurtosis = m4 / m2² - 3`` (Fisher), with
+  ``mk = (Σ d^k) / n`` (``scipy.stats`` with ``bias=True``); 0 when the denominator
+  is 0 (a constant channel), never a division by zero
+* ``zcr``: the fraction of the ``n - 1`` consecutive pairs whose signs differ
+  (``x >= 0`` against ``x < 0``); ``mcr``: the same about the mean (``x >= mean``)
 
-Outputs are ordered channel-major: ``ax.mean, ax.std, …, ay.mean, …``.
+The default is the first five (``STATS``); ``features`` picks any subset of
+``ALL_STATS``. Outputs are channel-major in ``ALL_STATS`` order: ``ax.mean, …``.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ from typing import Any
 import numpy as np
 
 from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ._params import check_unknown, get_subset
 
 STATS = ("mean", "std", "min", "max", "rms")
+ALL_STATS = (*STATS, "ptp", "skew", "kurtosis", "zcr", "mcr")
+_CENTRAL = ("std", "skew", "kurtosis", "mcr")  # need the second pass over d = x - mean
+F32 = np.float32
 
 
 class StatsBlock(FeatureBlock):
@@ -31,81 +42,153 @@ class StatsBlock(FeatureBlock):
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        chosen = list(params.get("features", STATS))
-        unknown = [s for s in chosen if s not in STATS]
-        if unknown or not chosen:
-            raise ValueError(f"stats.features must be a non-empty subset of {list(STATS)}")
-        self.stats = [s for s in STATS if s in chosen]  # canonical order
+        check_unknown(params, self.name, ["features"])
+        self.stats = get_subset(params, self.name, "features", ALL_STATS, STATS)
 
     @property
     def feature_names(self) -> list[str]:
         return [f"{c}.{s}" for c in self.channels for s in self.stats]
 
+    def _has(self, *names: str) -> bool:
+        return any(s in self.stats for s in names)
+
     def transform(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=F32)
         n, length, _ = x.shape
-        f32 = np.float32
-        count = f32(length)
-        total = np.zeros((n, x.shape[2]), dtype=f32)
+        count = F32(length)
+        total = np.zeros((n, x.shape[2]), dtype=F32)
         sumsq = np.zeros_like(total)
         lo = x[:, 0, :].copy()
         hi = x[:, 0, :].copy()
+        zc = np.zeros(total.shape, dtype=np.int64)
         for t in range(length):
             v = x[:, t, :]
             total += v
             sumsq += v * v
             lo = np.where(v < lo, v, lo)  # as C's `if (v < lo) lo = v;`
             hi = np.where(v > hi, v, hi)
+            if t > 0:
+                zc += (v >= 0) != (x[:, t - 1, :] >= 0)
         mean = total / count
+        pairs = F32(max(length - 1, 1))
         out: dict[str, np.ndarray] = {
             "mean": mean,
             "min": lo,
             "max": hi,
+            "ptp": hi - lo,
             "rms": np.sqrt(sumsq / count),
+            "zcr": zc.astype(F32) / pairs,
         }
-        if "std" in self.stats:
-            acc = np.zeros_like(total)
+        if self._has(*_CENTRAL):
+            acc2 = np.zeros_like(total)
+            acc3 = np.zeros_like(total)
+            acc4 = np.zeros_like(total)
+            mc = np.zeros(total.shape, dtype=np.int64)
             for t in range(length):
                 d = x[:, t, :] - mean
-                acc += d * d
-            out["std"] = np.sqrt(acc / count)
-        cols = [out[s] for s in self.stats]  # each (n, channels)
-        return np.stack(cols, axis=2).reshape(n, -1).astype(np.float32)
+                d2 = d * d
+                acc2 += d2
+                acc3 += d2 * d
+                acc4 += d2 * d2
+                if t > 0:
+                    mc += (x[:, t, :] >= mean) != (x[:, t - 1, :] >= mean)
+            m2 = acc2 / count
+            out["std"] = np.sqrt(m2)
+            den3 = m2 * np.sqrt(m2)
+            den4 = m2 * m2
+            out["skew"] = np.where(den3 > 0, (acc3 / count) / np.where(den3 > 0, den3, 1), 0)
+            kurt = (acc4 / count) / np.where(den4 > 0, den4, 1) - F32(3)
+            out["kurtosis"] = np.where(den4 > 0, kurt, 0)
+            out["mcr"] = mc.astype(F32) / pairs
+        cols = [out[s].astype(F32) for s in self.stats]  # each (n, channels)
+        return np.stack(cols, axis=2).reshape(n, -1).astype(F32)
 
     def emit_c(self, fn_name: str) -> CFunction:
         ch = len(self.channels)
         k = len(self.stats)
-        need_sumsq = "rms" in self.stats
-        need_minmax = [s for s in ("min", "max") if s in self.stats]
-        need_sum = "mean" in self.stats or "std" in self.stats
+        need_sum = self._has("mean", *_CENTRAL)
         decl = ["float sum = 0.0f;"] if need_sum else []
         loop = ["const float v = x[t * CH + c];"] + (["sum += v;"] if need_sum else [])
-        if need_sumsq:
+        if self._has("rms"):
             decl.append("float sumsq = 0.0f;")
             loop.append("sumsq += v * v;")
-        if "min" in need_minmax:
+        if self._has("min", "ptp"):
             decl.append("float lo = x[c];")
             loop.append("if (v < lo) { lo = v; }")
-        if "max" in need_minmax:
+        if self._has("max", "ptp"):
             decl.append("float hi = x[c];")
             loop.append("if (v > hi) { hi = v; }")
+        if self._has("zcr"):
+            decl += ["int zc = 0;", "int pos = x[c] >= 0.0f;"]
+            loop += [
+                "if (t > 0 && (v >= 0.0f) != pos) { ++zc; }",
+                "pos = v >= 0.0f;",
+            ]
         post = ["const float mean = sum / (float)LEN;"] if need_sum else []
-        if "std" in self.stats:
+        if self._has(*_CENTRAL):
+            higher = self._has("skew", "kurtosis")
             post += [
                 "float acc = 0.0f;",
+                *(["float acc3 = 0.0f, acc4 = 0.0f, m2;"] if higher else []),
+                *(["int mc = 0;"] if self._has("mcr") else []),
                 "for (t = 0; t < LEN; ++t) {",
                 "    const float d = x[t * CH + c] - mean;",
-                "    acc += d * d;",
-                "}",
             ]
+            if higher:
+                post += [
+                    "    const float d2 = d * d;",
+                    "    acc += d2;",
+                    "    acc3 += d2 * d;",
+                    "    acc4 += d2 * d2;",
+                ]
+            else:
+                post.append("    acc += d * d;")
+            if self._has("mcr"):
+                post += [
+                    "    if (t > 0 && (x[t * CH + c] >= mean) != (x[(t - 1) * CH + c] >= mean)) {",
+                    "        ++mc;",
+                    "    }",
+                ]
+            post.append("}")
+            if higher:
+                post.append("m2 = acc / (float)LEN;")
+                post += [
+                    f"(void){v};"
+                    for v, st in (("acc3", "skew"), ("acc4", "kurtosis"))
+                    if not self._has(st)
+                ]
+            if not self._has("std"):
+                post.append("(void)acc;")
+        pairs = f"(float){max(self.length - 1, 1)}"
         assign = {
             "mean": "mean",
             "std": "sqrtf(acc / (float)LEN)",
             "min": "lo",
             "max": "hi",
             "rms": "sqrtf(sumsq / (float)LEN)",
+            "ptp": "hi - lo",
+            "zcr": f"(float)zc / {pairs}",
+            "mcr": f"(float)mc / {pairs}",
         }
-        outs = [f"o[{j}] = {assign[s]};  /* {s} */" for j, s in enumerate(self.stats)]
+        outs = []
+        for j, s in enumerate(self.stats):
+            if s == "skew":
+                outs += [
+                    "{",
+                    "    const float den = m2 * sqrtf(m2);",
+                    f"    o[{j}] = den > 0.0f ? (acc3 / (float)LEN) / den : 0.0f;  /* skew */",
+                    "}",
+                ]
+            elif s == "kurtosis":
+                outs += [
+                    "{",
+                    "    const float den = m2 * m2;",
+                    f"    o[{j}] = den > 0.0f ? (acc4 / (float)LEN) / den - 3.0f : 0.0f;"
+                    "  /* kurtosis */",
+                    "}",
+                ]
+            else:
+                outs.append(f"o[{j}] = {assign[s]};  /* {s} */")
         body = "\n".join(
             [
                 f"/* Per-channel statistics: {', '.join(self.stats)}. */",
@@ -132,17 +215,22 @@ class StatsBlock(FeatureBlock):
 
     def cost(self, core: CoreCosts) -> BlockCost:
         ch, n = len(self.channels), self.length
+        has = self._has
         per_sample = 4 + core.float_op * (
-            1 + ("rms" in self.stats) * 2 + sum(s in self.stats for s in ("min", "max"))
+            1 + has("rms") * 2 + has("min", "ptp") + has("max", "ptp") + has("zcr")
         )
-        passes = per_sample * n
-        if "std" in self.stats:
-            passes += (4 + 3 * core.float_op) * n
-        tail = core.float_div * (1 + ("std" in self.stats) * 2 + ("rms" in self.stats) * 2)
+        passes = per_sample * n + has("zcr") * 4 * n
+        if has(*_CENTRAL):
+            passes += (4 + core.float_op * (3 + 4 * has("skew", "kurtosis"))) * n
+            passes += has("mcr") * (6 + 2 * core.float_op) * n
+        tail = core.float_div * (
+            1 + has("std") * 2 + has("rms") * 2 + 3 * has("skew") + 2 * has("kurtosis")
+            + has("zcr", "mcr")
+        )  # fmt: skip
         instructions = int(ch * (passes + tail + 10))
         # code: ~60 bytes of loop scaffolding plus ~14 bytes per statistic (FPU);
-        # soft-float cores add calls into libgcc (~350 bytes once for add/mul/div/sqrt).
-        soft = 350 if core.float_op > 1 else 0
-        flash = 60 + 14 * len(self.stats) + soft + ("std" in self.stats) * 40
+        # the soft-float library itself is counted once per program (core table)
+        flash = 60 + 14 * len(self.stats) + has(*_CENTRAL) * 40
+        flash += has("skew", "kurtosis") * 60 + has("zcr", "mcr") * 40
         sram = 48  # registers spilled: a handful of floats and the frame
         return BlockCost(flash, sram, instructions)

@@ -1,5 +1,16 @@
-"""Hardware cost: analytic model, cross-compiled sizes, emulated runs, host parity."""
+"""Hardware cost: analytic model, cross-compiled sizes, emulated runs, serial device."""
 
+from ._base import PROFILERS, Firmware, Profile, Profiler, Workload, latency_ms
 from .cost import Cost, Figure, Source
 
-__all__ = ["Cost", "Figure", "Source"]
+__all__ = [
+    "PROFILERS",
+    "Cost",
+    "Figure",
+    "Firmware",
+    "Profile",
+    "Profiler",
+    "Source",
+    "Workload",
+    "latency_ms",
+]

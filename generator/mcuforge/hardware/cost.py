@@ -31,6 +31,11 @@ class Cost:
     def to_json(self) -> dict[str, Any]:
         return {k: v.to_json() for k, v in self.__dict__.items()}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Cost:
+        """The inverse of :meth:`to_json`."""
+        return cls(**{k: Figure(float(v["value"]), v["source"]) for k, v in data.items()})
+
     def with_(self, **figures: Figure) -> Cost:
         return replace(self, **figures)
 

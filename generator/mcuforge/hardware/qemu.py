@@ -1,15 +1,33 @@
-"""Build the firmware for QEMU and run it: predictions, cycles, stack."""
+"""Build the firmware for QEMU and run it: predictions, cycles, stack.
+
+Two ways to read the firmware: its text console on stdout (:func:`run_elf`,
+:func:`run_firmware`), or, for a firmware built with ``-DMCUFORGE_MODE=bench``, its
+framed bench report on a TCP serial port that :mod:`.device` reads like a board's
+(:func:`serve_elf`).
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
+import socket
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolchainError
+from ..catalog import QemuMachine, Target
+from ..errors import ParityError, ToolchainError
 from ..resolver import Plan
+from ._base import Profile, Profiler, Workload, latency_ms
+from .cost import Cost, Figure
+from .cross import INSTALL_HINT, cross_compiler, workload_build
+
+QEMU = "qemu-system-arm"
+QEMU_HINT = "apt-get install qemu-system-arm cmake"
 
 _DONE = re.compile(
     r"mcuforge: done agree=(\d+)/(\d+) cycles_max=(\d+) cycles_mean=(\d+) "
@@ -29,10 +47,17 @@ class QemuRun:
     output: str
 
 
-def build_firmware(project: Path, build: Path, platform: str) -> Path:
-    """cmake configure + build; returns the ELF."""
+def build_firmware(
+    project: Path, build: Path, platform: str, options: Mapping[str, str] | None = None
+) -> Path:
+    """cmake configure + build; returns the ELF.
+
+    Args:
+        options: extra cache entries, e.g. ``{"MCUFORGE_MODE": "bench"}``.
+    """
+    defs = [f"-D{k}={v}" for k, v in (options or {}).items()]
     for cmd in (
-        ["cmake", "-S", str(project), "-B", str(build), f"-DMCUFORGE_PLATFORM={platform}"],
+        ["cmake", "-S", str(project), "-B", str(build), f"-DMCUFORGE_PLATFORM={platform}", *defs],
         ["cmake", "--build", str(build)],
     ):
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -47,13 +72,12 @@ def build_firmware(project: Path, build: Path, platform: str) -> Path:
     return elfs[0]
 
 
-def run_elf(elf: Path, machine: str, timeout_s: float = 120) -> tuple[int, str]:
-    """Run an ELF in qemu-system-arm with semihosting; return exit code and UART output."""
-    cmd = [
-        "qemu-system-arm",
+def _qemu_cmd(machine: str, elf: Path, serial: list[str]) -> list[str]:
+    return [
+        QEMU,
         "-M",
         machine,
-        "-nographic",
+        *serial,
         "-monitor",
         "none",
         "-semihosting-config",
@@ -63,6 +87,11 @@ def run_elf(elf: Path, machine: str, timeout_s: float = 120) -> tuple[int, str]:
         "-kernel",
         str(elf),
     ]
+
+
+def run_elf(elf: Path, machine: str, timeout_s: float = 120) -> tuple[int, str]:
+    """Run an ELF in qemu-system-arm with semihosting; return exit code and UART output."""
+    cmd = _qemu_cmd(machine, elf, ["-nographic"])
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
@@ -74,22 +103,71 @@ def run_elf(elf: Path, machine: str, timeout_s: float = 120) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def run_firmware(
-    template: str, variables: dict[str, str], files: dict[str, str], plan: Plan
-) -> QemuRun:
-    """Render the firmware for the core's QEMU machine, build it and run it once.
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-    The firmware replays its embedded test windows, times each inference with SysTick
-    and paints the stack; SysTick ticks become instructions with the machine's
-    ``instructions_per_tick`` (exact under ``-icount shift=0`` to within one tick).
+
+@contextmanager
+def serve_elf(elf: Path, machine: str, timeout_s: float = 60) -> Iterator[str]:
+    """Run ``elf`` in QEMU with its UART on a TCP server; yield its pyserial URL.
+
+    QEMU waits (``wait=on``) until a client connects to ``socket://127.0.0.1:PORT``,
+    so nothing the firmware sends is lost; semihosting stays on so the firmware can
+    end the emulation. QEMU is stopped when the block exits.
+
+    Raises:
+        ToolchainError: QEMU is missing or did not start listening.
     """
+    if shutil.which(QEMU) is None:
+        raise ToolchainError(f"{QEMU} not found ({QEMU_HINT})")
+    port = free_port()
+    serial = ["-display", "none", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
+    proc = subprocess.Popen(
+        _qemu_cmd(machine, elf, serial),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + min(timeout_s, 30)
+        line = ""
+        while "waiting for connection" not in line:
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                raise ToolchainError(f"QEMU exited with {proc.returncode} before listening")
+            if time.monotonic() > deadline:
+                raise ToolchainError(f"QEMU did not listen on 127.0.0.1:{port}")
+        yield f"socket://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _render_and_run(
+    template: str,
+    variables: Mapping[str, str],
+    files: Mapping[str, str],
+    target: Target,
+    machine: str,
+    qemu: QemuMachine,
+) -> QemuRun:
     from ..scaffold import qemu_context, render
 
-    qemu, machine = plan.qemu, plan.core.qemu_machine
-    assert qemu is not None and machine is not None
     with tempfile.TemporaryDirectory(prefix="mcuforge-qemu-") as tmp:
         project = render(
-            template, qemu_context(variables, plan.target, qemu), files, Path(tmp) / "fw"
+            template, qemu_context(dict(variables), target, qemu), dict(files), Path(tmp) / "fw"
         )
         elf = build_firmware(project, Path(tmp) / "build", qemu.platform)
         code, text = run_elf(elf, machine)
@@ -102,3 +180,87 @@ def run_firmware(
     preds = [int(p.group(2)) for p in _PRED.finditer(text)]
     instructions = round(cycles_max * qemu.instructions_per_tick())
     return QemuRun(agree, total, preds, cycles_max, stack, instructions, text)
+
+
+def run_firmware(
+    template: str, variables: dict[str, str], files: dict[str, str], plan: Plan
+) -> QemuRun:
+    """Render the firmware for the core's QEMU machine, build it and run it once.
+
+    The firmware replays its embedded test windows, times each inference with SysTick
+    and paints the stack; SysTick ticks become instructions with the machine's
+    ``instructions_per_tick`` (exact under ``-icount shift=0`` to within one tick).
+    """
+    qemu, machine = plan.qemu, plan.core.qemu_machine
+    assert qemu is not None and machine is not None
+    return _render_and_run(template, variables, files, plan.target, machine, qemu)
+
+
+def qemu_tools_missing() -> str | None:
+    """None if QEMU and CMake are installed, else what to install."""
+    if shutil.which(QEMU) is None or shutil.which("cmake") is None:
+        return f"{QEMU} or cmake not found ({QEMU_HINT})"
+    return None
+
+
+class QemuProfiler(Profiler):
+    """The whole firmware in QEMU: SysTick ticks → instructions, painted stack.
+
+    Figures (``emulated``): ``instructions`` = worst window's ticks x
+    ``1e9 / systick_hz`` (resolution one tick: 40 instructions on mps2, 62.5 on
+    microbit; includes the few instructions of reading the timer), ``latency_ms``
+    from them, and ``sram_bytes`` = static SRAM + stack high-water mark.
+    """
+
+    name = "qemu"
+    source = "emulated"
+
+    def unavailable(self, work: Workload) -> str | None:
+        if work.core.qemu_machine is None or work.qemu is None:
+            return f"no QEMU machine emulates {work.target.core}"
+        if work.firmware is None:
+            return "no firmware project to run"
+        if work.core.gcc_flags is None or cross_compiler() is None:
+            return f"arm-none-eabi-gcc not found ({INSTALL_HINT})"
+        return qemu_tools_missing()
+
+    def run(self, work: Workload) -> QemuRun:
+        """Build and run the firmware once (cached on the workload)."""
+        run = work.cached("qemu")
+        if run is None:
+            fw, machine = work.firmware, work.core.qemu_machine
+            assert fw is not None and machine is not None and work.qemu is not None
+            run = _render_and_run(
+                fw.template, fw.variables, fw.files, work.target, machine, work.qemu
+            )
+            work.store("qemu", run)
+        assert isinstance(run, QemuRun)
+        return run
+
+    def profile(self, work: Workload, base: Cost) -> Profile:
+        run = self.run(work)
+        if run.agree != run.total:
+            raise ParityError(
+                f"firmware in QEMU agreed with Python on {run.agree}/{run.total} windows"
+            )
+        static = workload_build(work).sizes.static_sram
+        cost = base.with_(
+            instructions=Figure(float(run.instructions), "emulated"),
+            latency_ms=Figure(
+                latency_ms(run.instructions, work.core, work.target.clock_mhz), "emulated"
+            ),
+            sram_bytes=Figure(float(static + run.stack_bytes), "emulated"),
+        )
+        return Profile(cost, details=qemu_details(work, run))
+
+
+def qemu_details(work: Workload, run: QemuRun) -> dict[str, object]:
+    """The ``qemu`` section of the report."""
+    return {
+        "machine": work.core.qemu_machine,
+        "agree": run.agree,
+        "total": run.total,
+        "cycles_max": run.cycles_max,
+        "stack_bytes": run.stack_bytes,
+        "instructions": run.instructions,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -67,17 +68,46 @@ class DeployedModel(ABC):
         """Size facts for the report (nodes, leaves, trees, …)."""
 
 
-class ModelFamily(ABC):
-    """A kind of model (decision tree, random forest, …) that the search can train.
+#: Called after each training epoch with (epoch, validation score; higher is better).
+#: It may raise (e.g. ``optuna.TrialPruned``); the exception propagates out of ``fit``.
+EpochCallback = Callable[[int, float], None]
 
-    Contract: ``fit`` is deterministic for a given ``seed``; the returned
-    :class:`DeployedModel` is what is scored, costed and emitted.
+
+class ModelFamily(ABC):
+    """A kind of model (decision tree, random forest, MLP, …) that the search can train.
+
+    Contract:
+        * ``task`` says what ``y`` holds: class indices ``0..n_classes-1``
+          (classification), float targets (regression) or 0 = normal / 1 = anomaly
+          (anomaly: families train on the normal rows and choose their threshold on
+          held-out rows).
+        * ``fit`` is deterministic for a given ``seed``; the returned
+          :class:`DeployedModel` is what is scored, costed and emitted.
+        * ``input_shape`` is the shape of one feature vector before flattening (the
+          pipeline's ``output_shape``, e.g. ``(length, channels)`` for ``raw``);
+          families that need structure (convolutions) require it, the others ignore it.
+        * Families that train by epochs call ``on_epoch(epoch, score)`` after each;
+          the others never call it.
+        * Bad data (too few rows for the validation split, a single class) raises
+          :class:`mcuforge.errors.DataError`.
+        * ``compressions`` lists the recipe ``compression`` names the family accepts;
+          the search passes the recipe's choice as the parameter ``compression``.
     """
 
     name: ClassVar[str]
+    task: ClassVar[str] = "classification"
+    compressions: ClassVar[tuple[str, ...]] = ("none",)
 
     @abstractmethod
     def fit(
-        self, x: np.ndarray, y: np.ndarray, n_classes: int, params: dict[str, Any], seed: int
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: dict[str, Any],
+        seed: int,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
-        """Train on float32 features ``x`` and class indices ``y``."""
+        """Train on float32 features ``x`` (n, k) and targets ``y`` (see ``task``)."""

@@ -1,5 +1,21 @@
-"""Reports: report.json (machine-readable) and report.md (for diffs and pull requests)."""
+"""Reports: report.json (machine-readable), report.md (for diffs) and report.html (to read).
 
-from ._write import REPORT_VERSION, render_markdown
+:func:`write_reports` writes all three from the report mapping the pipeline builds and
+the search's trial rows; :func:`rerender` renders report.md and report.html again from
+an output directory. Matplotlib (for the plots) is imported only while rendering HTML.
+"""
 
-__all__ = ["REPORT_VERSION", "render_markdown"]
+from ._files import REPORT_FILES, REPORT_VERSION, read_output, rerender, write_reports
+from ._html import SECTIONS, render_html
+from ._markdown import render_markdown
+
+__all__ = [
+    "REPORT_FILES",
+    "REPORT_VERSION",
+    "SECTIONS",
+    "read_output",
+    "render_html",
+    "render_markdown",
+    "rerender",
+    "write_reports",
+]

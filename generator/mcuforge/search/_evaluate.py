@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from ..data import Dataset
 from ..features import FEATURES, FeatureBlock, FeaturePipeline
 from ..hardware.analytic import analytic_cost
 from ..hardware.cost import Cost
-from ..models import MODELS, DeployedModel
+from ..models import MODELS, DeployedModel, ModelFamily
 from ..resolver import Plan
 from ._space import CandidateConfig
 
@@ -79,6 +78,10 @@ class FeatureCache:
         self._cache: dict[tuple[str, str, str], np.ndarray] = {}
 
     def pipeline(self, config: CandidateConfig) -> FeaturePipeline:
+        """Fresh blocks for ``config``; window blocks that learn (e.g. ``raw`` with
+        normalisation) are fitted on the whole training split here, so their cached
+        outputs are those of the deployed block (a per-channel mean and scale: the
+        folds of cross-validation share it, a negligible leak)."""
         ds = self.dataset
         blocks: list[FeatureBlock] = [
             FEATURES.get(name)(
@@ -86,6 +89,9 @@ class FeatureCache:
             )
             for name in config.recipe.pipeline.features
         ]
+        for b in blocks:
+            if b.input == "window" and type(b).fit is not FeatureBlock.fit:
+                b.fit(ds.train.x, ds.train.y)
         return FeaturePipeline(blocks)
 
     def _block_output(self, block: FeatureBlock, split: str) -> np.ndarray:
@@ -104,22 +110,18 @@ def n_classes(ds: Dataset) -> int:
 
 
 def _fit(
-    family: object,
+    family: ModelFamily,
     x: np.ndarray,
     y: np.ndarray,
     ds: Dataset,
     config: CandidateConfig,
     seed: int,
     on_epoch: OnEpoch | None,
+    input_shape: tuple[int, ...],
 ) -> DeployedModel:
-    fit = family.fit  # type: ignore[attr-defined]
-    if on_epoch is not None and "on_epoch" in inspect.signature(fit).parameters:
-        model: DeployedModel = fit(
-            x, y, n_classes(ds), config.model_params, seed, on_epoch=on_epoch
-        )
-    else:
-        model = fit(x, y, n_classes(ds), config.model_params, seed)
-    return model
+    return family.fit(
+        x, y, n_classes(ds), config.model_params, seed, input_shape=input_shape, on_epoch=on_epoch
+    )
 
 
 def build(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> Candidate:
@@ -129,8 +131,11 @@ def build(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> Candidate
     v = cache.window_features(pipe, "train")
     pipe.fit_vector(v, ds.train.y)
     family = MODELS.get(config.recipe.pipeline.model)()
-    model = _fit(family, pipe.transform_vector(v), ds.train.y, ds, config, plan.seed, None)
-    return Candidate(config, pipe, model, analytic_cost(pipe, model, plan.target, plan.core))
+    model = _fit(
+        family, pipe.transform_vector(v), ds.train.y, ds, config, plan.seed, None, pipe.output_shape
+    )
+    cost = analytic_cost(pipe, model, plan.target, plan.core, calibration=plan.calibration)
+    return Candidate(config, pipe, model, cost)
 
 
 def _splitter(ds: Dataset, folds: int, seed: int) -> GroupKFold | StratifiedGroupKFold:
@@ -174,6 +179,7 @@ def cross_validate(
             config,
             plan.seed,
             on_epoch if fold == 0 else None,
+            pipe.output_shape,
         )
         xv = pipe.transform_vector(v[va])
         if metric == "roc_auc" and len(np.unique(y[va])) < 2:

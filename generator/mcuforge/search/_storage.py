@@ -44,12 +44,14 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
         try:
             if url.startswith("sqlite:///"):
                 return optuna.storages.RDBStorage(
-                    url, engine_kwargs={"connect_args": {"timeout": 60}})
+                    url, engine_kwargs={"connect_args": {"timeout": 60}}
+                )
             return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
         except ImportError as exc:
             raise SearchError(
                 f"no database driver for {_redact(url)}: install one, e.g. "
-                "`pip install 'psycopg[binary]'` for PostgreSQL") from exc
+                "`pip install 'psycopg[binary]'` for PostgreSQL"
+            ) from exc
         except Exception as exc:  # sqlalchemy's errors vary by driver; all mean "cannot use"
             last = exc
             if url.startswith("sqlite:") or "Connection refused" in str(exc):
@@ -58,8 +60,11 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
     assert last is not None
     text = str(last).strip()
     detail = text.splitlines()[0][:300] if text else type(last).__name__
-    hint = ("delete the file (or pass --force) to start a new study"
-            if url.startswith("sqlite:") else "check the URL, the server and the driver")
+    hint = (
+        "delete the file (or pass --force) to start a new study"
+        if url.startswith("sqlite:")
+        else "check the URL, the server and the driver"
+    )
     raise SearchError(f"cannot open the study storage {_redact(url)}: {detail}; {hint}") from last
 
 

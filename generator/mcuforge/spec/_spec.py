@@ -158,6 +158,45 @@ class Search(Strict):
         return v
 
 
+class Hardware(Strict):
+    """How candidates are measured (the closed loop of search and hardware)."""
+
+    profiler: Literal["auto", "analytic", "device"] = Field(
+        default="auto",
+        description="`auto`: compile and emulate what the tools here allow; `analytic`: "
+        "estimates only; `device`: also measure on a board over `port`.",
+    )
+    top_k: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="How many of the best candidates are measured before the final choice "
+        "(the first whose measured cost meets every budget wins).",
+    )
+    port: str | None = Field(
+        default=None,
+        description="Serial port of the board (`/dev/ttyACM0`, or any pyserial URL such as "
+        "`socket://host:port`), with `profiler: device`.",
+    )
+    baudrate: int = Field(default=115200, gt=0, description="Serial speed.")
+    flash_command: str | None = Field(
+        default=None,
+        description="Command that flashes a firmware onto the board; `{elf}` and `{hex}` "
+        "are replaced, e.g. `pyocd flash -t nrf52840 {hex}`.",
+    )
+    calibration: str | None = Field(
+        default=None,
+        description="A calibration.json from an earlier output: measured corrections of the "
+        "analytic cost for this target, used during the search.",
+    )
+
+    @model_validator(mode="after")
+    def _device(self) -> Hardware:
+        if self.profiler == "device" and not (self.port and self.flash_command):
+            raise ValueError("`profiler: device` needs `port` and `flash_command`")
+        return self
+
+
 class RecipeOverrides(Strict):
     """Changes to a recipe's search, kept in the spec."""
 
@@ -222,6 +261,9 @@ class Spec(Strict):
     ] = Field(description="A target name from the catalog (`mcuforge targets list`) or inline.")
     budgets: Budgets = Field(description="What features + model may cost on the target.")
     search: Search = Field(default_factory=Search, description="The model search.")
+    hardware: Hardware = Field(
+        default_factory=Hardware, description="How candidates are measured on the target."
+    )
     recipe: Annotated[
         Annotated[str, Tag("name")] | Annotated[RecipeRef, Tag("ref")],
         Discriminator(_recipe_tag),

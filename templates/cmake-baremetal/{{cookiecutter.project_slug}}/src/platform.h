@@ -34,6 +34,13 @@ void platform_exit(int code);        /* does not return */
 void cycles_start(void);
 uint32_t cycles_elapsed(void);
 
+/* What the cycle counter counts, for the bench protocol's HELLO frame:
+ * MCUFORGE_COUNTER_DWT (0, core clock cycles) or MCUFORGE_COUNTER_SYSTICK (1,
+ * SysTick ticks at the processor clock), and its frequency in Hz (QEMU: the
+ * emulated SysTick clock; board: MCUFORGE_CLOCK_HZ, from the CMake option). */
+uint8_t platform_counter(void);
+uint32_t platform_counter_hz(void);
+
 /* Small printing helpers (no printf: keeps flash small), console.c */
 void print_u32(uint32_t v);
 void print_i32(int32_t v);

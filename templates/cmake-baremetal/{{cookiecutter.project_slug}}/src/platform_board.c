@@ -95,3 +95,13 @@ uint32_t cycles_elapsed(void)
 {
     return cycles_now() - cycles_t0;
 }
+
+uint8_t platform_counter(void)
+{
+    return use_dwt ? 0u : 1u; /* DWT CYCCNT : SysTick */
+}
+
+uint32_t platform_counter_hz(void)
+{
+    return MCUFORGE_CLOCK_HZ;
+}

@@ -25,6 +25,7 @@
 #define UART_ENABLE_ENABLED 4u
 #define UART_BAUDRATE_115200 0x01D7E000u
 #define MICROBIT_TX_PIN    24u /* P0.24: USB serial on the BBC micro:bit */
+#define MICROBIT_SYSCLK_HZ 16000000u
 
 static uint32_t cycles_t0;
 
@@ -60,6 +61,16 @@ void cycles_start(void)
 uint32_t cycles_elapsed(void)
 {
     return systick_now() - cycles_t0;
+}
+
+uint8_t platform_counter(void)
+{
+    return 1u; /* SysTick: QEMU's DWT has no cycle counter (it reads 0) */
+}
+
+uint32_t platform_counter_hz(void)
+{
+    return MICROBIT_SYSCLK_HZ;
 }
 
 /* A fault ends the emulation with exit code 3 instead of hanging. */

@@ -58,6 +58,16 @@ uint32_t cycles_elapsed(void)
     return systick_now() - cycles_t0;
 }
 
+uint8_t platform_counter(void)
+{
+    return 1u; /* SysTick: QEMU's DWT has no cycle counter (it reads 0) */
+}
+
+uint32_t platform_counter_hz(void)
+{
+    return MPS2_SYSCLK_HZ;
+}
+
 /* A fault ends the emulation with exit code 3 instead of hanging. */
 void HardFault_Handler(void)
 {

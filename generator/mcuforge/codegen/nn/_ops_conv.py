@@ -1,0 +1,288 @@
+"""FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D.
+
+Output multipliers follow TFLite's ``Prepare``: per-channel (and every convolution)
+``double(in_scale) * double(filter_scale) / double(out_scale)``; a per-tensor fully
+connected layer multiplies the two scales in float32 first
+(``GetQuantizedConvolutionMultipler``). The bias the C adds is TFLite's bias plus
+``-input_zero_point * sum(row weights)`` (computed here in 64-bit and checked to fit
+int32), so the inner loop multiplies raw int8 values: ``sum(w * (x - zp)) + bias`` is
+the same integer either way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._graph import Graph, Op, Tensor
+from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
+from ._quant import INT32_MAX, activation_range, f32, quantize_multiplier
+
+
+def block_layout(w: np.ndarray) -> np.ndarray:
+    """Rows of ``w`` (n_out, k) in the kernels' layout: blocks of four rows, four inputs
+    of each row in turn, then each row's last ``k % 4``; remaining rows as they are."""
+    n_out, k = w.shape
+    n4, k4 = n_out // 4 * 4, k // 4 * 4
+    parts = []
+    for b in range(0, n4, 4):
+        blk = w[b : b + 4]
+        parts.append(blk[:, :k4].reshape(4, k4 // 4, 4).transpose(1, 0, 2).reshape(-1))
+        parts.append(blk[:, k4:].reshape(-1))
+    parts.extend(w[r] for r in range(n4, n_out))
+    out: np.ndarray = np.concatenate(parts).astype(np.int8) if parts else np.zeros(0, np.int8)
+    return out
+
+
+def _multipliers(
+    x: Tensor, w: Tensor, y: Tensor, n: int, float_product: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    mults, shifts = [], []
+    for i in range(n):
+        ws = float(w.scale[i] if len(w.scale) > 1 else w.scale[0])
+        if float_product:
+            real = f32(f32(x.s) * f32(ws)) / float(np.float32(y.s))
+        else:
+            real = float(np.float32(x.s)) * ws / float(np.float32(y.s))
+        m, s = quantize_multiplier(real)
+        mults.append(m)
+        shifts.append(s)
+    return np.asarray(mults, np.int64), np.asarray(shifts, np.int64)
+
+
+def _bias(graph: Graph, op: Op, n: int) -> np.ndarray:
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        data = graph.tensor(op.inputs[2]).data
+        if data is not None:
+            return data.astype(np.int64).reshape(-1)
+    return np.zeros(n, np.int64)
+
+
+def _folded(bias: np.ndarray, w: np.ndarray, in_zp: int, where: str) -> np.ndarray:
+    b = bias - in_zp * w.astype(np.int64).sum(axis=1)
+    worst = np.abs(b) + 128 * np.abs(w.astype(np.int64)).sum(axis=1)
+    if worst.max(initial=0) > INT32_MAX:
+        raise ValueError(f"{where}: accumulator may overflow int32")
+    out: np.ndarray = b
+    return out
+
+
+def _weight_problems(graph: Graph, op: Op, ndim: int) -> list[str]:
+    problems = []
+    if len(op.inputs) < 2 or op.inputs[1] < 0:
+        return ["no weight tensor"]
+    w = graph.tensor(op.inputs[1])
+    if w.data is None:
+        problems.append(f"weights {w.name!r} are not constant")
+    if w.dtype != "int8":
+        problems.append(f"{w.dtype} weights {w.name!r} (int8 only)")
+    elif np.any(w.zero_point != 0):
+        problems.append(f"weights {w.name!r} have a non-zero zero point")
+    if len(w.shape) != ndim:
+        problems.append(f"weights {w.name!r} have shape {w.shape}")
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = graph.tensor(op.inputs[2])
+        if b.dtype != "int32" or b.data is None:
+            problems.append(f"bias {b.name!r} is not a constant int32 tensor")
+    return problems
+
+
+def _act(op: Op) -> int:
+    return int(getattr(op.options, "fusedActivationFunction", 0) or 0)
+
+
+def _act_problem(op: Op) -> list[str]:
+    return [] if _act(op) in (0, 1, 2, 3) else [f"fused activation {_act(op)}"]
+
+
+def _check_fc(graph: Graph, op: Op) -> list[str]:
+    problems = quant_problems(graph, op, op.inputs[:1], op.outputs) + _weight_problems(graph, op, 2)
+    if int(getattr(op.options, "weightsFormat", 0) or 0) != 0:
+        problems.append("shuffled weights format")
+    if not problems:
+        x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+        if x.size % w.shape[1]:
+            problems.append(f"input size {x.size} is not a multiple of {w.shape[1]}")
+    return problems + _act_problem(op)
+
+
+def _double_scales(x: Tensor, w: Tensor, y: Tensor, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """LiteRT's reference FullyConnected scales ``double(in) * double(w) / double(out)``
+    as ``md * 2^-sh``: (md >> 32, md & 0xffffffff) pairs and ``sh`` per channel."""
+    mds, shs = [], []
+    for i in range(n):
+        ws = float(w.scale[i] if len(w.scale) > 1 else w.scale[0])
+        d = float(np.float32(x.s)) * ws / float(np.float32(y.s))
+        frac, exp = math.frexp(d)
+        md = int(frac * (1 << 53))
+        sh = 53 - exp if md else 1
+        if not 0 < sh < 127:
+            raise ValueError(f"output scale {d} out of range")
+        mds += [md >> 32, md & 0xFFFFFFFF]
+        shs.append(sh)
+    return np.asarray(mds, np.int64), np.asarray(shs, np.int64)
+
+
+def _common_consts(
+    p: str,
+    i: int,
+    w_layout: np.ndarray,
+    bias: np.ndarray,
+    m: np.ndarray,
+    s: np.ndarray,
+    mtype: str = "int32_t",
+) -> tuple[list[str], dict[str, str]]:
+    names = {k: f"{p}_{k}{i}" for k in ("w", "b", "m", "s")}
+    consts = [
+        const_array(names["w"], "int8_t", w_layout, f"{p.upper()}_ALIGN4"),
+        const_array(names["b"], "int32_t", bias),
+        const_array(names["m"], mtype, m),
+        const_array(names["s"], "int8_t", s),
+    ]
+    return consts, names
+
+
+def _lower_fc(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
+    x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
+    assert w.data is not None
+    n_out, k = w.shape
+    batch = x.size // k
+    wm = w.data.astype(np.int64).reshape(n_out, k)
+    bias = _folded(_bias(graph, op, n_out), wm, x.zp, graph.layer(op))
+    lo, hi = activation_range(_act(op), y.s, y.zp)
+    if reference == "litert":  # reference FullyConnected: round(double(acc) * scale)
+        m, s = _double_scales(x, w, y, n_out)
+        kernel = "matvec_d"
+        consts, n = _common_consts(p, op.index, block_layout(wm), bias, m, s, "uint32_t")
+    else:  # TFLite Micro: fixed-point multiplier and shift
+        m, s = _multipliers(x, w, y, n_out, float_product=len(w.scale) == 1)
+        kernel = "matvec"
+        consts, n = _common_consts(p, op.index, block_layout(wm), bias, m, s)
+    args = f"{k}, {n['w']}, {n['b']}, {n['m']}, {n['s']}, {n_out}, {y.zp}, {lo}, {hi}"
+
+    def call(addr: dict[int, str], scratch: str) -> str:
+        xa, ya = addr[x.index], addr[y.index]
+        if batch == 1:
+            return f"{p}_{kernel}({xa}, {args}, {ya});"
+        return (
+            f"for (r = 0; r < {batch}; ++r) {{\n"
+            f"        {p}_{kernel}({xa} + r * {k}, {args}, {ya} + r * {n_out});\n    }}"
+        )
+
+    return Lowered(
+        (kernel,),
+        consts,
+        macs=batch * n_out * k,
+        params=wm.size + n_out,
+        const_bytes=wm.size + 9 * n_out,
+        call=call,
+    )
+
+
+def _check_conv(graph: Graph, op: Op) -> list[str]:
+    problems = quant_problems(graph, op, op.inputs[:1], op.outputs) + _weight_problems(graph, op, 4)
+    if not problems:
+        x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+        if len(x.shape) != 4 or x.shape[0] != 1:
+            problems.append(f"input shape {x.shape} (batch 1 NHWC only)")
+        elif op.kind == "CONV_2D" and w.shape[3] != x.shape[3]:
+            problems.append("grouped convolution")
+    return problems + _act_problem(op)
+
+
+def _geometry(graph: Graph, op: Op, k_h: int, k_w: int) -> list[int]:
+    o: Any = op.options
+    _, h, w_, c = nhwc(graph.tensor(op.inputs[0]))
+    _, oh, ow, oc = nhwc(graph.tensor(op.outputs[0]))
+    sh, sw = int(o.strideH), int(o.strideW)
+    dh, dw = int(o.dilationHFactor or 1), int(o.dilationWFactor or 1)
+    ph = same_padding(int(o.padding), sh, dh, h, k_h, oh)
+    pw = same_padding(int(o.padding), sw, dw, w_, k_w, ow)
+    return [h, w_, c, k_h, k_w, sh, sw, dh, dw, ph, pw, oh, ow, oc]
+
+
+def _needs_gather(g: list[int]) -> bool:
+    h, w, _, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, _ = g
+    contiguous = dw == 1 and (kh == 1 or (kw == w and dh == 1))
+    inside = (
+        ph == 0 and pw == 0 and (oh - 1) * sh + (kh - 1) * dh < h and (ow - 1) * sw + kw - 1 < w
+    )
+    return not (contiguous and inside)
+
+
+def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
+    x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
+    assert w.data is not None
+    cout, kh, kw, cin = w.shape
+    k = kh * kw * cin
+    wm = w.data.astype(np.int64).reshape(cout, k)
+    bias = _folded(_bias(graph, op, cout), wm, x.zp, graph.layer(op))
+    m, s = _multipliers(x, w, y, cout, float_product=False)
+    lo, hi = activation_range(_act(op), y.s, y.zp)
+    g = _geometry(graph, op, kh, kw)
+    consts, n = _common_consts(p, op.index, block_layout(wm), bias, m, s)
+    consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
+    scratch = k if _needs_gather(g) else 0
+
+    def call(addr: dict[int, str], col: str) -> str:
+        return (
+            f"{p}_conv({addr[x.index]}, {p}_g{op.index}, {x.zp}, {n['w']}, {n['b']}, "
+            f"{n['m']}, {n['s']}, {y.zp}, {lo}, {hi}, {col if scratch else '(int8_t *)0'}, "
+            f"{addr[y.index]});"
+        )
+
+    return Lowered(
+        ("conv",),
+        consts,
+        scratch=scratch,
+        macs=g[11] * g[12] * cout * k,
+        params=wm.size + cout,
+        const_bytes=wm.size + 9 * cout + 4 * len(g),
+        call=call,
+    )
+
+
+def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
+    x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
+    assert w.data is not None
+    _, kh, kw, cout = w.shape
+    g = _geometry(graph, op, kh, kw)
+    g[13] = cout // g[2]  # depth multiplier
+    m, s = _multipliers(x, w, y, cout, float_product=False)
+    lo, hi = activation_range(_act(op), y.s, y.zp)
+    bias = _bias(graph, op, cout)
+    consts, n = _common_consts(p, op.index, w.data.reshape(-1), bias, m, s)
+    consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
+
+    def call(addr: dict[int, str], scratch: str) -> str:
+        return (
+            f"{p}_dwconv({addr[x.index]}, {p}_g{op.index}, {-x.zp}, {n['w']}, {n['b']}, "
+            f"{n['m']}, {n['s']}, {y.zp}, {lo}, {hi}, {addr[y.index]});"
+        )
+
+    return Lowered(
+        ("dwconv",),
+        consts,
+        macs=g[11] * g[12] * cout * kh * kw,
+        params=int(w.data.size) + cout,
+        const_bytes=int(w.data.size) + 9 * cout + 4 * len(g),
+        call=call,
+    )
+
+
+def _check_dwconv(graph: Graph, op: Op) -> list[str]:
+    problems = _check_conv(graph, op)
+    if not problems:
+        x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+        if w.shape[3] % x.shape[3]:
+            problems.append("output channels are not a multiple of input channels")
+    return problems
+
+
+HANDLERS = {
+    "FULLY_CONNECTED": Handler(_check_fc, _lower_fc),
+    "CONV_2D": Handler(_check_conv, _lower_conv),
+    "DEPTHWISE_CONV_2D": Handler(_check_dwconv, _lower_dwconv),
+}

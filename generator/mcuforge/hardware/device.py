@@ -1,0 +1,537 @@
+"""Profile a real board over a serial port: the bench firmware's framed report.
+
+The firmware built with ``-DMCUFORGE_MODE=bench`` runs ``PREFIX_run`` on each
+embedded test window, times it with the core's cycle counter, and sends a report
+(:mod:`.protocol`); on a board it repeats the report about every 2 s, in QEMU it
+sends it once and exits. :func:`read_report` collects one complete report from any
+port pyserial opens (``/dev/ttyACM0``, ``COM3``, ``socket://127.0.0.1:PORT``,
+``loop://``, ``rfc2217://…``):
+
+* bytes before a frame, noise and frames with a bad CRC are skipped (the decoder
+  resynchronises on the marker);
+* a ``HELLO`` restarts the collection (the board was reset mid-report, or the host
+  joined late); a report with missing windows is dropped and the next one awaited;
+* a ``HELLO`` from a firmware built from another spec is an error naming both ids;
+* a port that cannot be opened, or that stays silent, is one clear error line.
+
+Latency on the device is ``cycles / clock_hz``: HELLO's ``clock_hz`` is the
+frequency of the counter (the core clock for DWT cycles and for SysTick on the
+processor clock; 1 MHz for a framework's microsecond timer).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shlex
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParityError, ToolchainError
+from ._base import Profile, Profiler, Workload
+from .calibrate import CALIBRATION_FILE, Calibration
+from .cost import Cost, Figure
+from .protocol import COUNTERS, Done, FrameDecoder, Hello, Result
+
+DEFAULT_BAUDRATE = 115200
+DEFAULT_TIMEOUT_S = 10.0
+#: Float outputs of the board against Python's: the same operations in the same
+#: order (-ffp-contract=off on both sides), so differences come only from the
+#: target's libm (newlib's expf/sqrtf vs glibc's, within a few ulp) and accumulate
+#: over at most a few hundred operations: 1e-4 relative is ~800 ulp of headroom.
+OUTPUT_RTOL = 1e-4
+OUTPUT_ATOL = 1e-6
+DEVICE_FILE = "device.json"
+DEVICE_VERSION = 1
+
+
+class DeviceError(ToolchainError):
+    """The board cannot be reached, or what it sends is not a usable bench report."""
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    """One complete bench report and how it was received."""
+
+    hello: Hello
+    results: list[Result]
+    done: Done
+    received_bytes: int = 0
+    skipped_bytes: int = 0
+    bad_crc: int = 0
+    restarts: int = 0
+
+    @property
+    def cycles(self) -> list[int]:
+        return [r.cycles for r in self.results]
+
+    @property
+    def cycles_max(self) -> int:
+        return max(self.cycles, default=0)
+
+    def ms(self, cycles: float) -> float:
+        """Counter ticks → milliseconds."""
+        return round(cycles / self.hello.clock_hz * 1e3, 6) if self.hello.clock_hz else math.nan
+
+
+def open_port(port: str, baudrate: int = DEFAULT_BAUDRATE, timeout_s: float = 0.1) -> Any:
+    """Open a pyserial port or URL.
+
+    Raises:
+        DeviceError: the port does not exist or cannot be opened (one line).
+    """
+    import serial
+
+    try:
+        ser = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout_s, do_not_open=True)
+        # open() discards input for as long as it keeps arriving (socket://): with an
+        # emulator that starts on connect, that can be the whole report. Keep every
+        # byte; the decoder skips what is not a frame.
+        ser.reset_input_buffer = lambda: None
+        ser.open()
+        del ser.reset_input_buffer
+        return ser
+    except (serial.SerialException, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DeviceError(f"cannot open serial port {port}: {reason}") from None
+
+
+def read_report(
+    port: str | Any,
+    firmware_id: bytes | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    baudrate: int = DEFAULT_BAUDRATE,
+) -> BenchReport:
+    """Read serial data until one complete bench report has arrived.
+
+    Args:
+        port: a pyserial port name or URL, or an open pyserial port object.
+        firmware_id: the 8 bytes HELLO must carry (first 8 bytes of the spec sha256);
+            None accepts any firmware.
+        timeout_s: give up after this long without a complete report.
+
+    Raises:
+        DeviceError: cannot open the port, nothing or no complete report arrived in
+            time, the connection closed, or the firmware comes from another spec.
+    """
+    import serial
+
+    ser = open_port(port, baudrate) if isinstance(port, str) else port
+    name = port if isinstance(port, str) else str(getattr(ser, "name", None) or ser.port)
+    dec = FrameDecoder()
+    hello: Hello | None = None
+    results: dict[int, Result] = {}
+    received = restarts = incomplete = 0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            try:
+                # one read per available chunk: pyserial's socket:// loses the bytes of
+                # a read() that ends in a disconnect, so never ask for more than is there
+                chunk = ser.read(max(1, ser.in_waiting))
+            except serial.SerialException as exc:
+                raise DeviceError(
+                    f"{name} closed before a complete bench report ({exc}; "
+                    f"{received} bytes received)"
+                ) from None
+            received += len(chunk)
+            for msg in dec.feed(chunk):
+                if isinstance(msg, Hello):
+                    if firmware_id is not None and msg.firmware_id != firmware_id:
+                        raise DeviceError(
+                            f"the firmware on {name} was built from spec "
+                            f"{msg.firmware_hex}..., not {firmware_id.hex()}...: flash the "
+                            "firmware of this output (built with -DMCUFORGE_MODE=bench)"
+                        )
+                    if hello is not None and results:
+                        restarts += 1
+                    hello, results = msg, {}
+                elif hello is None:
+                    continue  # joined mid-report: wait for the next HELLO
+                elif isinstance(msg, Result):
+                    if msg.window >= hello.n_windows or len(msg.outputs) != hello.n_outputs:
+                        hello, results = None, {}
+                        incomplete += 1
+                    else:
+                        results[msg.window] = msg
+                elif isinstance(msg, Done):
+                    if len(results) == hello.n_windows and msg.total == hello.n_windows:
+                        return BenchReport(
+                            hello,
+                            [results[i] for i in range(hello.n_windows)],
+                            msg,
+                            received,
+                            dec.skipped,
+                            dec.bad_crc,
+                            restarts,
+                        )
+                    hello, results = None, {}
+                    incomplete += 1
+    finally:
+        if isinstance(port, str):
+            ser.close()
+    if received == 0:
+        raise DeviceError(
+            f"{name} sent nothing in {timeout_s:g} s: is the board connected and running "
+            f"the bench firmware (-DMCUFORGE_MODE=bench) at {baudrate} baud?"
+        )
+    raise DeviceError(
+        f"no complete bench report from {name} within {timeout_s:g} s ({received} bytes: "
+        f"{dec.skipped} skipped, {dec.bad_crc} frames with a bad CRC, {incomplete} reports "
+        f"incomplete, {restarts} restarted)"
+    )
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Python's results on the firmware's test windows."""
+
+    returns: list[int]
+    outputs: list[list[float]] | None = None
+
+
+_EXPECTED = re.compile(r"mcuforge_test_expected\s*\[[^\]]*\]\s*=\s*\{([^}]*)\}", re.S)
+
+
+def expected_from_c(text: str, where: str = "test_vectors.c") -> list[int]:
+    """The expected return values written in a ``test_vectors.c``.
+
+    Raises:
+        DeviceError: the array is not there.
+    """
+    m = _EXPECTED.search(text)
+    if m is None:
+        raise DeviceError(f"{where} has no mcuforge_test_expected array")
+    return [int(v) for v in m.group(1).replace("\n", " ").split(",") if v.strip()]
+
+
+def expected_from_output(output_dir: Path, report: dict[str, Any]) -> Expected:
+    """Expected values: ``report.json`` ``test_vectors`` if present, else test_vectors.c."""
+    tv = report.get("test_vectors")
+    if isinstance(tv, dict) and "expected" in tv:
+        outputs = tv.get("outputs")
+        return Expected([int(v) for v in tv["expected"]], outputs)
+    matches = sorted((output_dir / "firmware").rglob("test_vectors.c"))
+    if not matches:
+        raise DeviceError(f"{output_dir}/firmware has no test_vectors.c to check against")
+    return Expected(expected_from_c(matches[0].read_text(), str(matches[0])))
+
+
+@dataclass
+class Check:
+    """The board's results against Python's, window by window."""
+
+    windows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def agree(self) -> int:
+        return sum(w["agree"] for w in self.windows)
+
+    @property
+    def total(self) -> int:
+        return len(self.windows)
+
+    def failures(self) -> list[int]:
+        return [w["window"] for w in self.windows if not w["agree"]]
+
+
+def check(report: BenchReport, expected: Expected) -> Check:
+    """Compare return values (exactly) and outputs (within OUTPUT_RTOL/ATOL).
+
+    Raises:
+        DeviceError: the board ran another number of windows than Python's.
+    """
+    if len(expected.returns) != report.hello.n_windows:
+        raise DeviceError(
+            f"the board ran {report.hello.n_windows} test windows, the output has "
+            f"{len(expected.returns)}: flash the firmware of this output"
+        )
+    out = Check()
+    for r, want in zip(report.results, expected.returns, strict=True):
+        row: dict[str, Any] = {
+            "window": r.window,
+            "returned": r.returned,
+            "expected": want,
+            "cycles": r.cycles,
+        }
+        ok = r.returned == want
+        if expected.outputs is not None:
+            ref = expected.outputs[r.window]
+            err = max(
+                (abs(a - b) - OUTPUT_RTOL * abs(b) for a, b in zip(r.outputs, ref, strict=True)),
+                default=0.0,
+            )
+            row["outputs_ok"] = bool(len(ref) == len(r.outputs) and err <= OUTPUT_ATOL)
+            ok = ok and row["outputs_ok"]
+        row["agree"] = ok
+        out.windows.append(row)
+    return out
+
+
+def device_figures(
+    report: BenchReport, base: Cost, static_sram: float | None
+) -> tuple[Cost, dict[str, Any]]:
+    """``base`` with latency (and SRAM, if the stack was measured) from the board."""
+    latency = Figure(report.ms(report.cycles_max), "device")
+    figures = {"latency_ms": latency}
+    if report.done.stack_bytes and static_sram is not None:
+        figures["sram_bytes"] = Figure(float(static_sram + report.done.stack_bytes), "device")
+    details: dict[str, Any] = {
+        "firmware_id": report.hello.firmware_hex,
+        "counter": COUNTERS.get(report.hello.counter, str(report.hello.counter)),
+        "clock_hz": report.hello.clock_hz,
+        "cycles_max": report.cycles_max,
+        "cycles_mean": round(sum(report.cycles) / max(len(report.cycles), 1), 1),
+        "stack_bytes": report.done.stack_bytes,
+        "firmware_agree": report.done.agree,
+        "total": report.done.total,
+        "received_bytes": report.received_bytes,
+        "skipped_bytes": report.skipped_bytes,
+        "bad_crc": report.bad_crc,
+        "restarts": report.restarts,
+    }
+    if base.instructions.source == "emulated" and report.hello.counter in (0, 1):
+        # cycles per instruction of this part, for the calibration of the CPI model
+        details["cpi"] = round(report.cycles_max / base.instructions.value, 4)
+    return base.with_(**figures), details
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """What ``mcuforge profile`` found on the board."""
+
+    port: str
+    cost: Cost
+    details: dict[str, Any]
+    check: Check
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": DEVICE_VERSION,
+            "port": self.port,
+            "agree": self.check.agree,
+            "total": self.check.total,
+            "latency_ms": self.cost.latency_ms.value,
+            "cost": self.cost.to_json(),
+            **self.details,
+            "windows": self.check.windows,
+        }
+
+
+def _load_report(output_dir: Path) -> dict[str, Any]:
+    path = output_dir / "report.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DeviceError(
+            f"{path} not found: profile the output folder of `mcuforge generate`"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DeviceError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or len(str(data.get("spec_sha256", ""))) != 64:
+        raise DeviceError(f"{path} has no spec_sha256: regenerate the output")
+    return data
+
+
+def profile(
+    output_dir: Path,
+    port: str,
+    baudrate: int = DEFAULT_BAUDRATE,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    write: bool = True,
+) -> DeviceProfile:
+    """``mcuforge profile OUTPUT_DIR --port PORT``: measure the output's firmware on a board.
+
+    Reads ``OUTPUT_DIR/report.json`` (``spec_sha256``, cost, measurements) and one
+    bench report from ``port``, checks every window against Python's result, and
+    with ``write`` writes ``device.json``, updates ``report.json`` (``cost`` gets the
+    device latency and SRAM, ``measurements`` their rows, ``device`` the summary)
+    and adds the points to ``calibration.json``.
+
+    Raises:
+        DeviceError: no report.json, port problems, a firmware from another spec.
+        ParityError: the board's results differ from Python's (device.json is still
+            written, report.json is not changed).
+    """
+    report = _load_report(output_dir)
+    firmware_id = bytes.fromhex(report["spec_sha256"][:16])
+    bench = read_report(port, firmware_id, timeout_s, baudrate)
+    expected = expected_from_output(output_dir, report)
+    result = check(bench, expected)
+    base = Cost.from_json(report["cost"])
+    static = report.get("hardware", {}).get("compiled", {}).get("static_sram_bytes")
+    cost, details = device_figures(bench, base, static)
+    prof = DeviceProfile(port, cost, details, result)
+    if write:
+        (output_dir / DEVICE_FILE).write_text(json.dumps(prof.to_json(), indent=2) + "\n")
+    if result.agree != result.total:
+        raise ParityError(
+            f"the board disagrees with Python on {result.total - result.agree} of "
+            f"{result.total} test windows (first: {result.failures()[:5]}); details in "
+            f"{output_dir / DEVICE_FILE}"
+        )
+    if write:
+        _update_report(output_dir, report, prof)
+    return prof
+
+
+def _update_report(output_dir: Path, report: dict[str, Any], prof: DeviceProfile) -> None:
+    from .measure import error_rows
+
+    analytic = Cost.from_json(report["analytic_cost"]) if "analytic_cost" in report else None
+    report["cost"] = prof.cost.to_json()
+    if analytic is not None:
+        device_rows = [r for r in error_rows(analytic, prof.cost) if r["source"] == "device"]
+        keep = [
+            r
+            for r in report.get("measurements", [])
+            if r["figure"] not in {d["figure"] for d in device_rows}
+        ]
+        report["measurements"] = keep + device_rows
+        cal_path = output_dir / CALIBRATION_FILE
+        cal = Calibration.load(cal_path) if cal_path.is_file() else Calibration()
+        target = report.get("target", {})
+        if target.get("name") and target.get("core"):
+            cal.add(target["name"], target["core"], analytic, prof.cost)
+            cal.save(cal_path)
+    report["device"] = {k: v for k, v in prof.to_json().items() if k != "windows"}
+    (output_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def flash_firmware(command: str, elf: Path, timeout_s: float = 120) -> None:
+    """Run the user's flash command with ``{elf}``, ``{hex}``, ``{bin}`` filled in.
+
+    Raises:
+        DeviceError: the command is missing, fails or hangs.
+    """
+    files = {"elf": elf, "hex": elf.with_suffix(".hex"), "bin": elf.with_suffix(".bin")}
+    try:
+        argv = [
+            part.format(**{k: str(v) for k, v in files.items()}) for part in shlex.split(command)
+        ]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise DeviceError(
+            f"flash command {command!r}: {exc}; use {{elf}}, {{hex}} or {{bin}}"
+        ) from None
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+    except FileNotFoundError:
+        raise DeviceError(f"flash command not found: {argv[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise DeviceError(f"flash command did not finish in {timeout_s:g} s: {command}") from None
+    if proc.returncode != 0:
+        raise DeviceError(
+            f"flash command exited with {proc.returncode}: {' '.join(argv)}\n"
+            f"{(proc.stdout + proc.stderr)[-2000:]}"
+        )
+
+
+def device_cost(
+    elf: Path,
+    port: str,
+    firmware_id: bytes,
+    expected: Sequence[int],
+    base: Cost,
+    *,
+    static_sram: float | None = None,
+    flash: Callable[[Path], None] | None = None,
+    baudrate: int = DEFAULT_BAUDRATE,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> tuple[Cost, dict[str, Any]]:
+    """Measure a built bench firmware on a board: ``base`` with ``device`` figures.
+
+    Args:
+        elf: the firmware built with ``-DMCUFORGE_MODE=bench`` for the board.
+        port: where the board's UART is (pyserial port or URL).
+        firmware_id: first 8 bytes of the spec sha256, as the firmware sends them.
+        expected: Python's return value for each test window.
+        static_sram: .data + .bss of features + model; with the board's stack it
+            gives a device SRAM figure.
+        flash: puts ``elf`` on the board (e.g. ``lambda e: flash_firmware(cmd, e)``);
+            None when it is already there.
+
+    Raises:
+        DeviceError: flashing or reading failed.
+        ParityError: the board's return values differ from Python's.
+    """
+    if flash is not None:
+        flash(elf)
+    bench = read_report(port, firmware_id, timeout_s, baudrate)
+    result = check(bench, Expected(list(expected)))
+    if result.agree != result.total:
+        raise ParityError(
+            f"the board on {port} disagrees with Python on {result.total - result.agree} of "
+            f"{result.total} test windows (first: {result.failures()[:5]})"
+        )
+    cost, details = device_figures(bench, base, static_sram)
+    return cost, {"port": port, **details}
+
+
+class DeviceProfiler(Profiler):
+    """A board on a serial port: builds the bench firmware, flashes it, reads the report.
+
+    Figures (``device``): ``latency_ms`` from the board's cycle counter (worst test
+    window), ``sram_bytes`` = static SRAM + the stack the board measured.
+
+    Args:
+        port: the board's UART (pyserial port or URL).
+        flash_command: how to put a firmware on the board, with ``{elf}``, ``{hex}``
+            or ``{bin}`` (e.g. ``"pyocd flash -t nrf52840 {hex}"``).
+    """
+
+    name = "device"
+    source = "device"
+
+    def __init__(
+        self,
+        port: str,
+        flash_command: str | None = None,
+        baudrate: int = DEFAULT_BAUDRATE,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.port = port
+        self.flash_command = flash_command
+        self.baudrate = baudrate
+        self.timeout_s = timeout_s
+
+    def unavailable(self, work: Workload) -> str | None:
+        from .cross import INSTALL_HINT, cross_compiler
+
+        if work.firmware is None:
+            return "no firmware project to build"
+        if work.core.gcc_flags is None or cross_compiler() is None:
+            return f"arm-none-eabi-gcc not found ({INSTALL_HINT})"
+        if self.flash_command is None:
+            return "no flash command to put each candidate on the board"
+        return None
+
+    def profile(self, work: Workload, base: Cost) -> Profile:
+        from ..scaffold import render
+        from .cross import workload_build
+        from .qemu import build_firmware
+
+        fw = work.firmware
+        assert fw is not None and self.flash_command is not None
+        dest = work.workdir / "device"
+        variables = {**fw.variables, "platform": "board"}
+        project = render(fw.template, variables, dict(fw.files), dest / "fw")
+        elf = build_firmware(project, dest / "build", "board", {"MCUFORGE_MODE": "bench"})
+        vec = next((t for n, t in work.test_vectors.items() if n.endswith(".c")), "")
+        command = self.flash_command
+        cost, details = device_cost(
+            elf,
+            self.port,
+            bytes.fromhex(fw.variables["spec_sha256"][:16]),
+            expected_from_c(vec),
+            base,
+            static_sram=workload_build(work).sizes.static_sram,
+            flash=lambda e: flash_firmware(command, e),
+            baudrate=self.baudrate,
+            timeout_s=self.timeout_s,
+        )
+        return Profile(cost, details=details)

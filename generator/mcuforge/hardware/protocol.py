@@ -1,0 +1,232 @@
+"""The bench report a firmware built with ``-DMCUFORGE_MODE=bench`` sends over its UART.
+
+Every message is one frame::
+
+    0xA5 0x5A | type u8 | len u16 LE | payload (len bytes) | crc u16 LE
+
+``crc`` is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no final
+xor) over ``type``, ``len`` and ``payload``. All integers are little-endian.
+
+A report is ``HELLO``, one ``RESULT`` per test window, then ``DONE``:
+
+=========  ====  ==========================================================
+message    type  payload
+=========  ====  ==========================================================
+HELLO      0x01  firmware id (first 8 bytes of the spec sha256, raw),
+                 n_windows u16, n_outputs u16, clock_hz u32,
+                 counter u8 (0: DWT core cycles, 1: SysTick at the core clock)
+RESULT     0x02  window u16, returned i16, cycles u32, n_outputs x f32
+DONE       0x03  agree u16, total u16, cycles_max u32, stack_bytes u32
+=========  ====  ==========================================================
+
+:class:`FrameDecoder` takes bytes as they arrive and returns whole frames: it skips
+bytes that are not a frame (noise, a boot banner, a frame cut by a reset), drops a
+frame whose CRC fails and looks for the next marker from the byte after the bad one.
+The ``encode`` methods write the same frames (used by tests and by host-side fakes).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+MARKER = b"\xa5\x5a"
+HELLO, RESULT, DONE = 0x01, 0x02, 0x03
+#: Counter kinds in HELLO.
+COUNTERS = {0: "dwt_cycles", 1: "systick"}
+#: Largest payload accepted: a RESULT with 1,000 outputs. A longer ``len`` is taken
+#: for noise that looks like a marker, so one bad byte cannot stall the decoder.
+MAX_PAYLOAD = 12 + 4 * 1000
+_HEADER = struct.Struct("<BH")
+
+
+def crc16_ccitt_false(data: bytes, crc: int = 0xFFFF) -> int:
+    """CRC-16/CCITT-FALSE of ``data`` (check value of b"123456789" is 0x29B1)."""
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+def encode_frame(kind: int, payload: bytes) -> bytes:
+    """One frame: marker, type, length, payload, CRC."""
+    body = _HEADER.pack(kind, len(payload)) + payload
+    return MARKER + body + struct.pack("<H", crc16_ccitt_false(body))
+
+
+class ProtocolError(ValueError):
+    """A frame with a valid CRC whose payload does not fit its type."""
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Start of a report: which firmware, how many windows, how time is counted."""
+
+    firmware_id: bytes
+    n_windows: int
+    n_outputs: int
+    clock_hz: int
+    counter: int
+
+    kind: ClassVar[int] = HELLO
+    _fmt: ClassVar[struct.Struct] = struct.Struct("<8sHHIB")
+
+    @property
+    def firmware_hex(self) -> str:
+        return self.firmware_id.hex()
+
+    @property
+    def counter_name(self) -> str:
+        return COUNTERS.get(self.counter, f"unknown({self.counter})")
+
+    def encode(self) -> bytes:
+        return encode_frame(
+            HELLO,
+            self._fmt.pack(
+                self.firmware_id, self.n_windows, self.n_outputs, self.clock_hz, self.counter
+            ),
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Hello:
+        if len(payload) != cls._fmt.size:
+            raise ProtocolError(f"HELLO payload has {len(payload)} bytes, expected 17")
+        return cls(*cls._fmt.unpack(payload))
+
+
+@dataclass(frozen=True)
+class Result:
+    """One test window: what the model returned, its cycles and its output vector."""
+
+    window: int
+    returned: int
+    cycles: int
+    outputs: tuple[float, ...] = field(default_factory=tuple)
+
+    kind: ClassVar[int] = RESULT
+    _fmt: ClassVar[struct.Struct] = struct.Struct("<HhI")
+
+    def encode(self) -> bytes:
+        head = self._fmt.pack(self.window, self.returned, self.cycles)
+        return encode_frame(RESULT, head + struct.pack(f"<{len(self.outputs)}f", *self.outputs))
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Result:
+        n, rest = divmod(len(payload) - cls._fmt.size, 4)
+        if n < 0 or rest:
+            raise ProtocolError(f"RESULT payload of {len(payload)} bytes is not 8 + 4 * n")
+        window, returned, cycles = cls._fmt.unpack_from(payload)
+        outputs = struct.unpack_from(f"<{n}f", payload, cls._fmt.size)
+        return cls(window, returned, cycles, tuple(outputs))
+
+
+@dataclass(frozen=True)
+class Done:
+    """End of a report: the firmware's own count of agreements, worst cycles, stack."""
+
+    agree: int
+    total: int
+    cycles_max: int
+    stack_bytes: int
+
+    kind: ClassVar[int] = DONE
+    _fmt: ClassVar[struct.Struct] = struct.Struct("<HHII")
+
+    def encode(self) -> bytes:
+        return encode_frame(
+            DONE, self._fmt.pack(self.agree, self.total, self.cycles_max, self.stack_bytes)
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Done:
+        if len(payload) != cls._fmt.size:
+            raise ProtocolError(f"DONE payload has {len(payload)} bytes, expected 12")
+        return cls(*cls._fmt.unpack(payload))
+
+
+Message = Hello | Result | Done
+_DECODERS: dict[int, type[Hello] | type[Result] | type[Done]] = {
+    HELLO: Hello,
+    RESULT: Result,
+    DONE: Done,
+}
+
+
+@dataclass
+class FrameDecoder:
+    """Incremental frame parser that resynchronises on the marker.
+
+    Attributes:
+        skipped: bytes dropped because they were not part of a valid frame.
+        bad_crc: frames dropped for a CRC mismatch.
+        unknown: frames with a valid CRC but an unknown type or malformed payload.
+    """
+
+    skipped: int = 0
+    bad_crc: int = 0
+    unknown: int = 0
+    _buf: bytearray = field(default_factory=bytearray)
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add received bytes; return the messages completed by them, in order."""
+        self._buf += data
+        out: list[Message] = []
+        buf = self._buf
+        while True:
+            start = buf.find(MARKER)
+            if start < 0:
+                # keep a trailing 0xA5: it may be the first half of the next marker
+                keep = 1 if buf[-1:] == MARKER[:1] else 0
+                self.skipped += len(buf) - keep
+                del buf[: len(buf) - keep]
+                break
+            self.skipped += start
+            del buf[:start]
+            if len(buf) < 5:
+                break
+            kind, length = _HEADER.unpack_from(buf, 2)
+            if length > MAX_PAYLOAD:
+                self._drop_one()
+                continue
+            end = 5 + length + 2
+            if len(buf) < end:
+                break
+            (crc,) = struct.unpack_from("<H", buf, 5 + length)
+            if crc != crc16_ccitt_false(bytes(buf[2 : 5 + length])):
+                self.bad_crc += 1
+                self._drop_one()
+                continue
+            payload = bytes(buf[5 : 5 + length])
+            del buf[:end]
+            decoder = _DECODERS.get(kind)
+            if decoder is None:
+                self.unknown += 1
+                continue
+            try:
+                out.append(decoder.decode(payload))
+            except ProtocolError:
+                self.unknown += 1
+        return out
+
+    def _drop_one(self) -> None:
+        del self._buf[:1]
+        self.skipped += 1
+
+
+__all__ = [
+    "COUNTERS",
+    "DONE",
+    "HELLO",
+    "MARKER",
+    "RESULT",
+    "Done",
+    "FrameDecoder",
+    "Hello",
+    "Message",
+    "ProtocolError",
+    "Result",
+    "crc16_ccitt_false",
+    "encode_frame",
+]

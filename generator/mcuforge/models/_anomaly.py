@@ -1,0 +1,70 @@
+"""Anomaly detectors: fit on normal rows, choose the threshold on held-out rows.
+
+``y`` holds 0 (normal) and 1 (anomaly). A detector is trained on part of the normal
+rows; the others, and every anomaly row, form the validation set on which the
+threshold is chosen:
+
+* with anomalies in the validation set, the threshold maximises balanced accuracy
+  (ties: the highest such threshold, i.e. the fewest alarms);
+* with normal rows only, it is the ``quantile`` of their scores (default 0.95: about
+  5 % false alarms on normal data).
+
+A row is an anomaly when its score is strictly above the threshold, in Python and C.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ._checks import check_features, validation_split
+
+
+@dataclass(frozen=True)
+class AnomalySplit:
+    fit_x: np.ndarray  # normal rows to fit on
+    val_x: np.ndarray  # held-out normal rows, then every anomaly row
+    val_y: np.ndarray  # 0 / 1 for val_x
+
+
+def split_anomaly(x: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int) -> AnomalySplit:
+    """Seeded split of normal rows into fit / validation; anomalies go to validation.
+
+    Raises:
+        DataError: labels other than 0/1, or too few normal rows.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    check_features(x, y)
+    bad = sorted(set(np.unique(y).tolist()) - {0, 1})
+    if bad:
+        raise DataError(f"anomaly labels must be 0 (normal) or 1 (anomaly), got {bad}")
+    normal = np.flatnonzero(y == 0)
+    if len(normal) == 0:
+        raise DataError("no normal rows (label 0) to train the anomaly detector on")
+    tr, va = validation_split(len(normal), float(params.get("validation", 0.25)), seed)
+    anomalies = np.flatnonzero(y == 1)
+    val_rows = np.concatenate([normal[va], anomalies])
+    val_y = np.concatenate([np.zeros(len(va), dtype=np.int64), np.ones(len(anomalies), np.int64)])
+    return AnomalySplit(x[normal[tr]], x[val_rows], val_y)
+
+
+def pick_threshold(scores: np.ndarray, y_val: np.ndarray, quantile: float) -> np.float32:
+    """float32 threshold on validation ``scores``; see the module docstring."""
+    s = np.asarray(scores, dtype=np.float32)
+    if not 0.0 < quantile <= 1.0:
+        raise DataError(f"quantile must be in (0, 1], got {quantile}")
+    if not np.any(y_val == 1):
+        return np.float32(np.quantile(s.astype(np.float64), quantile, method="higher"))
+    best_t, best_ba = s.max(), -1.0
+    for t in np.unique(s)[::-1]:  # highest first: ties keep the fewest alarms
+        flag = s > t
+        tpr = flag[y_val == 1].mean()
+        tnr = (~flag[y_val == 0]).mean() if np.any(y_val == 0) else 1.0
+        ba = 0.5 * (tpr + tnr)
+        if ba > best_ba:
+            best_t, best_ba = t, ba
+    return np.float32(best_t)

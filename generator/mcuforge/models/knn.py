@@ -1,0 +1,173 @@
+"""k-nearest neighbours over a capped set of prototypes.
+
+At most ``max_prototypes`` rows are stored, shared among the classes in proportion to
+their training rows (at least one each). Per class they are chosen by a seeded
+method: ``kmeans`` (k-means centroids on standardised features, ``random_state`` =
+seed) or ``random`` (a seeded subsample of the rows).
+
+Distance: ``Σ_j ((x_j - p_j) * s_j)²`` with ``s_j = 1 / std_j`` (float32), summed over
+features in order, each operation rounded to float32 in Python and C alike, so every
+distance is bit-exact. The ``k`` nearest prototypes are kept in order of distance;
+**ties in distance go to the prototype stored first** (a stable sort in Python, an
+insertion that never passes an equal distance in C). Each of the ``k`` votes for its
+class; ``out[c]`` is the vote count and the class with the most votes wins, **ties in
+votes to the lowest class index**.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from ..codegen.c import c_array, smallest_int_type
+from ..features import CoreCosts
+from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._checks import check_classes, check_features
+
+
+@dataclass(frozen=True)
+class Prototypes(DeployedModel):
+    """Stored prototypes, feature scales and their classes; see the module docstring."""
+
+    points: np.ndarray  # float32 (prototypes, features)
+    labels: np.ndarray  # int (prototypes,)
+    scale: np.ndarray  # float32 (features,)
+    k: int
+    n_classes: int
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes
+
+    def distances(self, features: np.ndarray) -> np.ndarray:
+        """float32 (n, prototypes), accumulated feature by feature."""
+        x = np.asarray(features, dtype=np.float32)
+        acc = np.zeros((len(x), len(self.points)), dtype=np.float32)
+        for j in range(x.shape[1]):
+            t = (x[:, j : j + 1] - self.points[None, :, j]) * self.scale[j]
+            acc = acc + t * t
+        return acc
+
+    def outputs(self, features: np.ndarray) -> np.ndarray:
+        d = self.distances(features)
+        nearest = np.argsort(d, axis=1, kind="stable")[:, : self.k]
+        votes = np.zeros((len(d), self.n_classes), dtype=np.float32)
+        for i in range(nearest.shape[1]):
+            np.add.at(votes, (np.arange(len(d)), self.labels[nearest[:, i]]), 1.0)
+        return votes
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        best: np.ndarray = np.argmax(self.outputs(features), axis=1)
+        return best
+
+    def emit_c(self, prefix: str) -> str:
+        p = prefix
+        m, k_f = self.points.shape
+        k = self.k
+        label_t = smallest_int_type(0, max(self.n_classes - 1, 0))
+        return "\n\n".join(
+            [
+                f"/* {k}-nearest neighbours over {m} prototypes x {k_f} features; ties in "
+                "distance to the earlier prototype, in votes to the lower class. */",
+                c_array(f"{p}_proto", "float", self.points.tolist(), inner=k_f),
+                c_array(f"{p}_proto_class", label_t, self.labels.tolist()),
+                c_array(f"{p}_scale", "float", self.scale.tolist()),
+                "\n".join(
+                    [
+                        f"static int {p}_infer(const float *f, float *out)",
+                        "{",
+                        f"    float best_d[{k}];",
+                        f"    int best_i[{k}];",
+                        "    int i, j, c, filled = 0, best = 0;",
+                        f"    for (i = 0; i < {m}; ++i) {{",
+                        "        float acc = 0.0f;",
+                        f"        for (j = 0; j < {k_f}; ++j) {{",
+                        f"            const float t = (f[j] - {p}_proto[i][j]) * {p}_scale[j];",
+                        "            acc += t * t;",
+                        "        }",
+                        f"        if (filled < {k} || acc < best_d[{k} - 1]) {{",
+                        f"            int pos = filled < {k} ? filled++ : {k} - 1;",
+                        "            while (pos > 0 && best_d[pos - 1] > acc) {",
+                        "                best_d[pos] = best_d[pos - 1];",
+                        "                best_i[pos] = best_i[pos - 1];",
+                        "                --pos;",
+                        "            }",
+                        "            best_d[pos] = acc;",
+                        "            best_i[pos] = i;",
+                        "        }",
+                        "    }",
+                        f"    for (c = 0; c < {self.n_classes}; ++c) {{ out[c] = 0.0f; }}",
+                        "    for (i = 0; i < filled; ++i) {",
+                        f"        out[{p}_proto_class[best_i[i]]] += 1.0f;",
+                        "    }",
+                        f"    for (c = 1; c < {self.n_classes}; ++c) {{",
+                        "        if (out[c] > out[best]) { best = c; }",
+                        "    }",
+                        "    return best;",
+                        "}",
+                    ]
+                ),
+            ]
+        )
+
+    def cost(self, core: CoreCosts) -> ModelCost:
+        m, k_f = self.points.shape
+        instructions = int(m * (k_f * (6 + 4 * core.float_op) + 10 + core.float_op) + m * self.k)
+        flash = 4 * (m * k_f + k_f) + m + 220
+        return ModelCost(flash, 48 + 8 * self.k, instructions, m * (k_f + 1))
+
+    def describe(self) -> dict[str, Any]:
+        return {"prototypes": len(self.points), "k": self.k, "features": self.points.shape[1]}
+
+
+def _share(counts: np.ndarray, total: int) -> np.ndarray:
+    """Prototypes per class: proportional to ``counts``, at least 1, at most the rows."""
+    raw = np.maximum(1, np.floor(counts * total / counts.sum())).astype(np.int64)
+    share: np.ndarray = np.minimum(raw, counts)
+    return share
+
+
+class KNearestFamily(ModelFamily):
+    """k-NN on prototypes. Params: ``n_neighbors`` (k, 1), ``max_prototypes`` (32),
+    ``prototypes`` (kmeans|random)."""
+
+    name = "knn"
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: dict[str, Any],
+        seed: int,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        on_epoch: EpochCallback | None = None,
+    ) -> DeployedModel:
+        check_features(x, y)
+        present = check_classes(y, n_classes)
+        method = str(params.get("prototypes", "kmeans"))
+        if method not in ("kmeans", "random"):
+            raise ValueError(f"prototypes must be kmeans or random, got {method!r}")
+        x64 = np.asarray(x, dtype=np.float64)
+        std = x64.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        counts = np.array([(y == c).sum() for c in present])
+        per_class = _share(counts, int(params.get("max_prototypes", 32)))
+        rng = np.random.default_rng(seed)
+        points, labels = [], []
+        for c, m in zip(present, per_class, strict=True):
+            rows = x64[y == c]
+            if method == "random" or m >= len(rows):
+                chosen = rows[np.sort(rng.permutation(len(rows))[:m])]
+            else:
+                km = KMeans(n_clusters=int(m), n_init=3, random_state=seed).fit(rows / std)
+                chosen = km.cluster_centers_ * std
+            points.append(chosen)
+            labels.append(np.full(len(chosen), c, dtype=np.int64))
+        pts = np.concatenate(points).astype(np.float32)
+        k = max(1, min(int(params.get("n_neighbors", 1)), len(pts)))
+        return Prototypes(pts, np.concatenate(labels), (1.0 / std).astype(np.float32), k, n_classes)

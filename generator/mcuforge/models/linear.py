@@ -1,0 +1,216 @@
+"""Linear models: logistic regression, linear SVM, ridge regression.
+
+The deployed form :class:`LinearModel` is a float32 weight matrix ``w`` (outputs,
+features) and bias ``b``: ``out[c] = b[c] + w[c][0]*f[0] + w[c][1]*f[1] + …``,
+accumulated one product at a time from the bias, in float32 (each product and each
+sum rounded, no FMA: the C is built with ``-ffp-contract=off``). The Python reference
+does the same operations in the same order on whole columns, so C is bit-exact.
+
+Training standardises the features (mean 0, variance 1) for the solver; the scaling
+is folded into ``w`` and ``b`` (in float64, then rounded to float32), so the C needs
+no separate scaling step. Classification takes the argmax (ties to the lowest class).
+For two classes sklearn has one decision function ``d`` for the second class; the
+first class gets a zero row, so the second wins exactly when ``d > 0``. A class
+missing from the training rows gets a zero row and bias ``ABSENT``: it never wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.svm import LinearSVC
+
+from ..codegen.c import c_array
+from ..errors import DataError
+from ..features import CoreCosts
+from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._checks import check_classes, check_features
+
+ABSENT = -1e30
+
+
+def sequential_affine(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float32 ``b + Σ_j w[:, j] x[:, j]``, one rounded product and sum at a time."""
+    x = np.asarray(x, dtype=np.float32)
+    acc = np.tile(b.astype(np.float32), (len(x), 1))
+    for j in range(x.shape[1]):
+        acc = acc + w[None, :, j] * x[:, j : j + 1]
+    return acc
+
+
+@dataclass(frozen=True)
+class LinearModel(DeployedModel):
+    """``out = b + W f`` in float32, sequentially; see the module docstring."""
+
+    weight: np.ndarray  # float32 (outputs, features)
+    bias: np.ndarray  # float32 (outputs,)
+    task: str = "classification"
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.bias)
+
+    def outputs(self, features: np.ndarray) -> np.ndarray:
+        return sequential_affine(features, self.weight, self.bias)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        out = self.outputs(features)
+        if self.task == "classification":
+            best: np.ndarray = np.argmax(out, axis=1)
+            return best
+        value: np.ndarray = out[:, 0]
+        return value
+
+    def emit_c(self, prefix: str) -> str:
+        p = prefix
+        n_out, k = self.weight.shape
+        best = self.task == "classification"
+        return "\n\n".join(
+            [
+                f"/* Linear model: {n_out} output(s) = bias + weights x {k} features, "
+                "float32, accumulated in order. */",
+                c_array(f"{p}_weight", "float", self.weight.tolist(), inner=k),
+                c_array(f"{p}_bias", "float", self.bias.tolist()),
+                "\n".join(
+                    [
+                        f"static int {p}_infer(const float *f, float *out)",
+                        "{",
+                        "    int c, j" + (", best = 0;" if best else ";"),
+                        f"    for (c = 0; c < {n_out}; ++c) {{",
+                        f"        float acc = {p}_bias[c];",
+                        f"        for (j = 0; j < {k}; ++j) {{",
+                        f"            acc += {p}_weight[c][j] * f[j];",
+                        "        }",
+                        "        out[c] = acc;",
+                        *(["        if (acc > out[best]) { best = c; }"] if best else []),
+                        "    }",
+                        "    return best;" if best else "    return 0;",
+                        "}",
+                    ]
+                ),
+            ]
+        )
+
+    def cost(self, core: CoreCosts) -> ModelCost:
+        n_out, k = self.weight.shape
+        instructions = int(n_out * (k * (4 + 2 * core.float_op) + 8 + core.float_op))
+        return ModelCost(4 * (n_out * k + n_out) + 90, 32, instructions, n_out * (k + 1))
+
+    def describe(self) -> dict[str, Any]:
+        n_out, k = self.weight.shape
+        return {
+            "outputs": n_out,
+            "features": k,
+            "nonzero_weights": int(np.count_nonzero(self.weight)),
+        }
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x64 = np.asarray(x, dtype=np.float64)
+    mean = x64.mean(axis=0)
+    std = x64.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (x64 - mean) / std, mean, std
+
+
+def _fold(coef: np.ndarray, intercept: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Any:
+    """Weights on raw features from weights on standardised ones."""
+    w = coef / std[None, :]
+    b = intercept - w @ mean
+    return w, b
+
+
+def _classifier(sk: Any, x: np.ndarray, y: np.ndarray, n_classes: int) -> LinearModel:
+    check_features(x, y)
+    present = check_classes(y, n_classes)
+    xs, mean, std = _standardise(x)
+    sk.fit(xs, y)
+    coef = np.atleast_2d(sk.coef_)
+    intercept = np.atleast_1d(sk.intercept_)
+    w, b = _fold(coef, intercept, mean, std)
+    weight = np.zeros((n_classes, x.shape[1]))
+    bias = np.full(n_classes, ABSENT)
+    if len(present) == 2:
+        bias[present[0]] = 0.0
+        weight[present[1]], bias[present[1]] = w[0], b[0]
+    else:
+        weight[present], bias[present] = w, b
+    return LinearModel(weight.astype(np.float32), bias.astype(np.float32))
+
+
+class LogisticRegressionFamily(ModelFamily):
+    """Multinomial logistic regression (L2). Params: ``C`` (1.0), ``max_iter`` (500)."""
+
+    name = "logistic_regression"
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: dict[str, Any],
+        seed: int,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        on_epoch: EpochCallback | None = None,
+    ) -> DeployedModel:
+        sk = LogisticRegression(
+            C=float(params.get("C", 1.0)),
+            max_iter=int(params.get("max_iter", 500)),
+            random_state=seed,
+        )
+        return _classifier(sk, x, y, n_classes)
+
+
+class LinearSvmFamily(ModelFamily):
+    """One-vs-rest linear SVM (squared hinge). Params: ``C`` (1.0), ``max_iter`` (2000)."""
+
+    name = "linear_svm"
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: dict[str, Any],
+        seed: int,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        on_epoch: EpochCallback | None = None,
+    ) -> DeployedModel:
+        sk = LinearSVC(
+            C=float(params.get("C", 1.0)),
+            max_iter=int(params.get("max_iter", 2000)),
+            random_state=seed,
+        )
+        return _classifier(sk, x, y, n_classes)
+
+
+class LinearRegressionFamily(ModelFamily):
+    """Ridge regression; ``out[0]`` is the value. Params: ``alpha`` (1.0; 0 = least squares)."""
+
+    name = "linear_regression"
+    task = "regression"
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: dict[str, Any],
+        seed: int,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        on_epoch: EpochCallback | None = None,
+    ) -> DeployedModel:
+        check_features(x, y)
+        yf = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(yf)):
+            raise DataError("regression targets contain NaN or infinite values")
+        xs, mean, std = _standardise(x)
+        sk = Ridge(alpha=float(params.get("alpha", 1.0))).fit(xs, yf)
+        w, b = _fold(np.atleast_2d(sk.coef_), np.atleast_1d(sk.intercept_), mean, std)
+        return LinearModel(w.astype(np.float32), b.astype(np.float32), task="regression")

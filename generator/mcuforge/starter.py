@@ -1,0 +1,211 @@
+"""``mcuforge init``: inspect a folder of recordings and write a commented starter spec.
+
+It guesses the format (CSV, NPZ, WAV), the channels (numeric CSV columns), the labels
+(class folders, or a text column), the sample rate (from a time column, the WAV
+header, or a stated default) and a window; every guess is marked in a comment.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import wave
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError
+
+TIME_COLUMNS = ("t", "time", "timestamp", "time_s", "time_ms", "ts", "seconds")
+DEFAULT_RATE_HZ = 50.0
+
+
+@dataclass
+class Guess:
+    """What the inspection found, with a note per guess."""
+
+    fmt: str
+    files: int
+    channels: list[str]
+    labels: str  # "folder" or a column name
+    classes: list[str]
+    rate_hz: float
+    samples_min: int
+    notes: list[str] = field(default_factory=list)
+    time_column: str | None = None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_guess(files: list[Path], root: Path) -> Guess:
+    notes: list[str] = []
+    with files[0].open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if len(rows) < 3:
+        raise DataError(f"{files[0]}: too few rows to guess anything from")
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    numeric = [h for i, h in enumerate(header) if all(_is_number(r[i]) for r in body[:50])]
+    text_cols = [h for h in header if h not in numeric]
+    time_col = next((h for h in numeric if h.lower() in TIME_COLUMNS), None)
+    channels = [h for h in numeric if h != time_col]
+    rate = DEFAULT_RATE_HZ
+    if time_col:
+        t = np.array([float(r[header.index(time_col)]) for r in body], dtype=np.float64)
+        dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        if dt > 0:
+            scale = 1000.0 if time_col.lower().endswith("ms") else 1.0
+            rate = round(scale / dt, 3)
+            notes.append(f"rate_hz {rate:g} from the median step of column {time_col!r}")
+    else:
+        notes.append(f"no time column: rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it")
+    in_folders = all(f.parent != root for f in files)
+    labels = "folder"
+    classes: list[str] = sorted({f.parent.name for f in files}) if in_folders else []
+    if not in_folders:
+        if not text_cols:
+            raise DataError(
+                f"{root}: files are not in class folders and have no text column "
+                "to take labels from; put them in data/<class>/ folders"
+            )
+        labels = text_cols[0]
+        values: Counter[str] = Counter()
+        for f in files[:200]:
+            with f.open(newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                values.update(row[labels] for row in reader)
+        classes = sorted(values)
+        notes.append(f"labels from column {labels!r}")
+    lengths = [sum(1 for _ in f.open(encoding="utf-8")) - 1 for f in files[:200]]
+    return Guess("csv", len(files), channels, labels, classes, rate, min(lengths), notes, time_col)
+
+
+def _wav_guess(files: list[Path], root: Path) -> Guess:
+    rates, lengths = set(), []
+    for f in files[:200]:
+        with wave.open(str(f), "rb") as w:
+            rates.add(w.getframerate())
+            lengths.append(w.getnframes())
+    if len(rates) != 1:
+        raise DataError(f"{root}: WAV files have different rates {sorted(rates)}; resample them")
+    classes = sorted({f.parent.name for f in files})
+    return Guess(
+        "wav",
+        len(files),
+        ["audio"],
+        "folder",
+        classes,
+        float(rates.pop()),
+        min(lengths),
+        ["rate_hz from the WAV headers"],
+    )
+
+
+def inspect(root: Path) -> Guess:
+    """Guess format, channels, labels, rate and recording length of a data folder.
+
+    Raises:
+        DataError: no data files, or nothing to take labels from.
+    """
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder")
+    by_ext = {ext: sorted(root.rglob(f"*.{ext}")) for ext in ("csv", "wav", "npz")}
+    fmt = max(by_ext, key=lambda e: len(by_ext[e]))
+    files = by_ext[fmt]
+    if not files:
+        raise DataError(f"{root}: no .csv, .wav or .npz files found")
+    if fmt == "csv":
+        return _csv_guess(files, root)
+    if fmt == "wav":
+        return _wav_guess(files, root)
+    with np.load(files[0]) as z:
+        x = z.get("x")
+    if x is None:
+        raise DataError(f"{files[0]}: no array `x`")
+    n_ch = x.shape[-1]
+    return Guess(
+        "npz",
+        len(files),
+        [f"ch{i}" for i in range(n_ch)],
+        "folder",
+        sorted({f.parent.name for f in files}),
+        DEFAULT_RATE_HZ,
+        int(x.shape[-2]),
+        [f"rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it"],
+    )
+
+
+def _sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
+    """Group channels by their alphabetic stem: acc_x, acc_y → acc."""
+    groups: dict[str, list[str]] = {}
+    for c in channels:
+        stem = re.sub(r"[_\-.]?[xyz0-9]$", "", c, flags=re.I) or c
+        groups.setdefault(stem, []).append(c)
+    if len(groups) > 8:
+        return [("sensor", channels)]
+    return list(groups.items())
+
+
+def starter_spec(root: Path, spec_dir: Path) -> str:
+    """A commented spec for the data in ``root``, with paths relative to ``spec_dir``."""
+    g = inspect(root)
+    try:
+        rel = root.resolve().relative_to(spec_dir.resolve()).as_posix()
+    except ValueError:
+        rel = root.resolve().as_posix()
+    name = re.sub(r"[^A-Za-z0-9_]", "_", root.resolve().name or "model").strip("_") or "model"
+    if not re.match(r"[A-Za-z_]", name):
+        name = f"m_{name}"
+    length_s = min(2.0, g.samples_min / g.rate_hz)
+    unit = "  # unit: set it (g, dps, …)"
+    sensors = "\n".join(
+        f"    - {{name: {s}, channels: [{', '.join(ch)}], rate_hz: {g.rate_hz:g}}}"
+        + (unit if g.fmt != "wav" else "")
+        for s, ch in _sensors(g.channels)
+    )
+    labels = "{from: folder}" if g.labels == "folder" else f"{{from: column, column: {g.labels}}}"
+    notes = "".join(f"#   - {n}\n" for n in g.notes)
+    kind = "classification" if len(g.classes) != 1 else "anomaly"
+    from ._resources import data_dir
+
+    schema = os.path.relpath(data_dir("schema") / "spec.schema.json", spec_dir.resolve())
+    lines = [
+        f"# yaml-language-server: $schema={schema}",
+        f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} files, "
+        f"{len(g.classes)} classes ({', '.join(g.classes[:8])}).",
+        "# Guesses to check:",
+        notes.rstrip("\n") if notes else "#   - none",
+        "version: 1",
+        f"name: {name}                  # also the C prefix: {name}_predict()",
+        "data:",
+        f"  format: {g.fmt}",
+        f"  path: {rel}",
+        "  sensors:",
+        sensors,
+        f"  labels: {labels}",
+        *(
+            [f"  csv: {{layout: wide}}          # time column {g.time_column!r} is not a channel"]
+            if g.time_column
+            else []
+        ),
+        f"  window: {{length_s: {length_s:g}, stride_s: {length_s / 2:g}}}"
+        "   # shortest recording: "
+        f"{g.samples_min} samples",
+        "  split: {by: file, test: 0.25, seed: 0}",
+        f"task: {{kind: {kind}, metric: {'accuracy' if kind == 'classification' else 'roc_auc'}}}",
+        "target: nrf52840               # `mcuforge targets list`",
+        "budgets: {sram_kb: 16, flash_kb: 64, latency_ms: 20}",
+        "search: {trials: 30, seed: 0}",
+        "recipe: auto                   # `mcuforge explain spec.yaml` shows the choice",
+        "output: {dir: out, firmware: cmake-baremetal}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,105 @@
+"""The command-line experience: init, help, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import wave
+from pathlib import Path
+
+import numpy as np
+import yaml
+from click.testing import CliRunner
+
+from mcuforge.cli import cli
+
+from .conftest import EXAMPLE
+
+
+def run(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(cli, list(args))
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.output
+
+
+def test_init_on_class_folders_gives_a_valid_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(EXAMPLE / "data"), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    schema = text.splitlines()[0].split("$schema=", 1)[1]
+    assert (tmp_path / schema).resolve().is_file()
+    data = yaml.safe_load(text)
+    assert data["data"]["labels"] == {"from": "folder"}
+    assert [s["channels"] for s in data["data"]["sensors"]] == [["ax", "ay", "az"],
+                                                                 ["gx", "gy", "gz"]]
+    assert "rate_hz 50 is a placeholder" in text
+    assert run("validate", str(spec))[0] == 0
+    assert run("init", str(EXAMPLE / "data"), "-o", str(spec))[0] == 2  # exists, no --force
+
+
+def test_init_guesses_rate_from_time_column_and_labels_from_text(tmp_path: Path) -> None:
+    data = tmp_path / "flat"
+    data.mkdir()
+    for i, label in enumerate(["idle", "shake", "idle", "shake"]):
+        rows = ["time_ms,acc_x,acc_y,state"] + [f"{t * 20},{np.sin(t + i):.3f},{t % 3},{label}"
+                                               for t in range(200)]
+        (data / f"rec{i}.csv").write_text("\n".join(rows) + "\n")
+    code, out = run("init", str(data))
+    assert code == 0, out
+    spec = yaml.safe_load(out)
+    assert spec["data"]["sensors"] == [{"name": "acc", "channels": ["acc_x", "acc_y"],
+                                        "rate_hz": 50}]
+    assert spec["data"]["labels"] == {"from": "column", "column": "state"}
+    assert "rate_hz 50 from the median step of column 'time_ms'" in out
+
+
+def test_init_on_wav_folders(tmp_path: Path) -> None:
+    for c in ("yes", "no"):
+        (tmp_path / "kw" / c).mkdir(parents=True)
+        with wave.open(str(tmp_path / "kw" / c / "a.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(np.zeros(16000, "<i2").tobytes())
+    code, out = run("init", str(tmp_path / "kw"))
+    assert code == 0, out
+    spec = yaml.safe_load(out)
+    assert spec["data"]["format"] == "wav"
+    assert spec["data"]["sensors"][0]["rate_hz"] == 16000
+
+
+def test_init_without_labels_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    shutil.copy(EXAMPLE / "data/walking/train_000.csv", tmp_path / "d" / "a.csv")
+    code, out = run("init", str(tmp_path / "d"))
+    assert code == 2 and "no text column to take labels from" in out
+
+
+def test_help_has_examples_and_exit_codes() -> None:
+    code, out = run("--help")
+    assert code == 0
+    assert "Exit codes: 0 ok" in out and "mcuforge generate spec.yaml" in out
+    for cmd in ("init", "validate", "explain", "generate", "search", "profile", "report",
+                "recipes", "targets", "catalog", "schema", "lock"):
+        assert f"  {cmd}" in out, cmd
+
+
+def test_json_output_of_read_only_commands() -> None:
+    code, out = run("targets", "list", "--json")
+    assert code == 0 and {t["name"] for t in json.loads(out)} >= {"nrf52840", "rp2040"}
+    code, out = run("recipes", "show", "imu-stats-forest", "--json")
+    assert code == 0 and json.loads(out)["name"] == "imu-stats-forest"
+    code, out = run("explain", str(EXAMPLE / "spec.yaml"), "--json")
+    assert code == 0 and json.loads(out)["target"] == "nrf52840"
+    code, out = run("validate", str(EXAMPLE / "spec.yaml"), "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+
+
+def test_no_color_when_not_a_terminal(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\n")
+    code, out = run("validate", str(bad))
+    assert code == 2 and "\x1b[" not in out
