@@ -46,7 +46,68 @@ def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, A
             "tpr": tpr.tolist(),
             "auc": float(roc_auc_score(ds.test.y, scores)),
         }
+        threshold = getattr(cand.model, "threshold", None)
+        if threshold is not None:
+            flagged = test_pred.astype(bool)
+            normal, anomal = ds.test.y == 0, ds.test.y == 1
+            out["roc"]["operating_point"] = {
+                "fpr": float(flagged[normal].mean()) if normal.any() else 0.0,
+                "tpr": float(flagged[anomal].mean()) if anomal.any() else 0.0,
+                "threshold": float(threshold),
+            }
     return out
+
+
+def _breakdown(cand: Candidate, plan: Plan, cost: Cost) -> dict[str, Any]:
+    """Flash and SRAM by part, from the analytic model (the measured totals are in
+    ``cost``; the report draws the difference)."""
+    from .hardware.analytic import WRAPPER_FLASH, WRAPPER_STACK, core_costs
+
+    cc = core_costs(plan.core)
+    f, m = cand.features.cost(cc), cand.model.cost(cc)
+    model_sram = int(cand.model.describe().get("arena_bytes", 0) or 0)
+    return {
+        "flash": {
+            "source": "analytic",
+            "parts": {
+                "features": f.flash_bytes,
+                "model": m.flash_bytes,
+                "code": WRAPPER_FLASH + plan.core.float_lib_flash_bytes,
+            },
+        },
+        "sram": {
+            "source": "analytic",
+            "parts": {
+                "features": f.sram_bytes + 4 * cand.features.n_outputs,
+                "arena": model_sram,
+                "stack": WRAPPER_STACK
+                + max(m.sram_bytes - model_sram, 0)
+                + 4 * cand.model.n_outputs,
+            },
+        },
+    }
+
+
+def _tradeoff(result: SearchResult, plan: Plan) -> list[dict[str, Any]]:
+    """The best feasible raw-window candidate and the best feature candidate, side by side."""
+    kinds = {
+        r.ref: ("raw" if r.pipeline.features[:1] == ["raw"] else "features") for r in plan.recipes
+    }
+    best: dict[str, Any] = {}
+    order = {n: i for i, n in enumerate(result.ranked)}
+    for rec in sorted(
+        (r for r in result.trials if r.number in order), key=lambda r: order[r.number]
+    ):
+        kind = kinds.get(rec.recipe)
+        if kind and kind not in best and rec.cost:
+            best[kind] = {
+                "kind": kind,
+                "trial": rec.number,
+                "recipe": rec.recipe,
+                "cv_score": rec.score,
+                **{k: rec.cost[k]["value"] for k in ("flash_bytes", "sram_bytes", "latency_ms")},
+            }
+    return [best[k] for k in ("raw", "features") if k in best]
 
 
 def build_report(
@@ -67,6 +128,16 @@ def build_report(
     """The mapping written as report.json (see the module docstring)."""
     spec = plan.spec.spec
     return {
+        "data": {
+            "train_windows": len(ds.train.x),
+            "test_windows": len(ds.test.x),
+            "window_samples": ds.window,
+            "stride_samples": ds.stride,
+            "rate_hz": ds.rate_hz,
+            "channels": ds.channels,
+        },
+        "breakdown": _breakdown(cand, plan, cost),
+        "tradeoff": _tradeoff(result, plan),
         "report_version": REPORT_VERSION,
         "mcuforge_version": __version__,
         "name": spec.name,

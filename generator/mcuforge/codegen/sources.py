@@ -68,6 +68,16 @@ def emit_model(
     threshold = getattr(model, "threshold", None)
     if task == "anomaly" and threshold is not None:
         extra = f"#define {P}_ANOMALY_THRESHOLD {c_float(float(threshold))}\n"
+    arena = model.describe().get("arena_bytes")
+    if isinstance(arena, int) and arena > 0:
+        mp = f"{P}_MODEL"
+        extra += (
+            f"/* Activation arena of the network: static in {p}_model.c, or, when that file is\n"
+            f" * compiled with -D{mp}_ARENA_EXTERNAL, owned by the application, which then\n"
+            f" * defines int32_t {p}_model_arena[{mp}_ARENA_WORDS] (used only during one\n"
+            " * inference: it may be shared with other code between inferences). */\n"
+            f"#define {mp}_ARENA_SIZE {arena}\n#define {mp}_ARENA_WORDS {(arena + 3) // 4}\n"
+        )
     names_decl = f"extern const char *const {p}_class_names[{P}_N_CLASSES];\n" if classes else ""
     header = f"""{prov.comment()}
 #ifndef {guard}

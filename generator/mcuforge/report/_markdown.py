@@ -49,8 +49,26 @@ def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | 
     for d in r["decisions"]:
         mark = "chosen" if d["chosen"] else "rejected"
         lines.append(f"- `{d['recipe']}`: {mark}: {d['reason']}")
-    lines += _search(r, ts) + _quality(r) + _breakdown(r) + _firmware(r)
+    lines += _search(r, ts) + _tradeoff(r) + _quality(r) + _breakdown(r) + _firmware(r)
     return "\n".join(lines)
+
+
+def _tradeoff(r: Mapping[str, Any]) -> list[str]:
+    rows = r.get("tradeoff") or []
+    if not rows:
+        return []
+    lines = [
+        "## Raw window or features",
+        "",
+        f"| input | trial | recipe | cv {r['metric']} | flash B | SRAM B | latency ms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in rows:
+        lines.append(
+            f"| {t['kind']} | {t['trial']} | `{t['recipe']}` | {t['cv_score']:.4f} | "
+            f"{t['flash_bytes']:.0f} | {t['sram_bytes']:.0f} | {t['latency_ms']:.4f} |"
+        )
+    return [*lines, ""]
 
 
 def _head(r: Mapping[str, Any]) -> list[str]:
