@@ -214,7 +214,7 @@ def generate(
         measure_one,
         LoopBudgets(spec.budgets.sram_kb, spec.budgets.flash_kb, spec.budgets.latency_ms),
         top_k=hw.top_k if use_tools else 1,
-        log=log,
+        log=log if use_tools else (lambda s: None),
     )
     chosen = materialized(loop.chosen.candidate)
     m = loop.chosen.measured

@@ -203,20 +203,14 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
     decisions: list[Decision] = []
     fits: list[tuple[float, Recipe, Decision]] = []
     for name in sorted(catalog.recipes):
-        if pinned and name not in pinned:
-            latest = catalog.recipe(name)
-            decisions.append(
-                Decision(
-                    latest.ref,
-                    False,
-                    "not in mcuforge.lock; run `mcuforge "
-                    "lock --update` to let the search consider it",
-                )
-            )
-            continue
         recipe = catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
         why = _mismatch(recipe, loaded, target)
         if why:
+            decisions.append(Decision(recipe.ref, False, why))
+            continue
+        if pinned and name not in pinned:
+            why = ("applies, but is not in mcuforge.lock; run `mcuforge lock --update` to "
+                   "let the search use it")
             decisions.append(Decision(recipe.ref, False, why))
             continue
         try:
@@ -234,8 +228,9 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         specific = 0 if recipe.applies.modality[0] == spec.data.modality else 1
         fit = specific + max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
         reason = (
-            f"handles {spec.task.kind} on {spec.data.modality} data; smallest "
-            f"configuration {flash / 1024:.2f} kB flash, {sram / 1024:.2f} kB SRAM"
+            f"handles {spec.task.kind} on {spec.data.modality} data; its smallest "
+            f"configuration needs at least {flash / 1024:.2f} kB flash, "
+            f"{sram / 1024:.2f} kB SRAM"
         )
         fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))
     fits.sort(key=lambda t: (t[0], t[1].name))

@@ -4,6 +4,8 @@ Exit codes: 0 ok, 1 failure (toolchain, parity, device), 2 usage or spec, catalo
 data or lock error, 3 no candidate fits the budgets.
 """
 
+import os
+
 from ._base import EXIT_BUDGET, EXIT_FAIL, EXIT_OK, EXIT_USAGE, cli
 from ._catalog import catalog, explain, recipes, schema, targets, validate
 from ._run import generate, init, lock, profile, report, search
@@ -27,6 +29,9 @@ for _command in (
 
 def main() -> None:
     """Console-script entry point."""
+    # TensorFlow's C++ logging (oneDNN, converter, SavedModel reader) is noise for users
+    # of this command; a value the user set is kept.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     cli(prog_name="mcuforge")
 
 

@@ -63,7 +63,7 @@ def quantize_int8(
             does not fit its input shape, or the converter rejects the model (an op
             without an int8 kernel, for example).
     """
-    import tensorflow as tf
+    from .._lazy import tensorflow as tf
 
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise QuantizationError(
@@ -104,11 +104,13 @@ def quantize_int8(
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence the converter's Python-level chatter (its C++ logging goes to fd 2)."""
+    """Silence the converter's chatter: Python-level on stdout, native log lines on fd 2."""
+    from .._lazy import quiet_native_stderr
+
     old = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), quiet_native_stderr():
             yield
     finally:
         if old is None:

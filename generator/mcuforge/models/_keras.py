@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import keras  # type: ignore[import-untyped,unused-ignore]
 import numpy as np
 
+from .._lazy import keras
 from ..errors import DataError
 from ._base import EpochCallback
 
@@ -38,12 +38,12 @@ COMPRESSIONS = ("int8", "qat_int8", "prune_int8", "prune_qat_int8")
 #: Sparsity of ``prune_*`` compressions when the recipe gives no ``sparsity``.
 DEFAULT_SPARSITY = 0.5
 
-Builder = Callable[[bool], keras.Model]
+Builder = Callable[[bool], Any]  # builds a keras.Model (with QAT layers when True)
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, and make TensorFlow ops deterministic."""
-    import tensorflow as tf
+    from .._lazy import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
@@ -123,29 +123,27 @@ def fold_output_scaling(layer: Any, mean: np.ndarray, std: np.ndarray) -> None:
     layer.set_weights([k.astype(np.float32), b.astype(np.float32)])
 
 
-class _EpochScore(keras.callbacks.Callback):  # type: ignore[misc,unused-ignore]
-    """Calls ``on_epoch(offset + epoch, score)`` after each epoch."""
+def _epoch_score(on_epoch: EpochCallback, offset: int, metric: str) -> Any:
+    """A Keras callback calling ``on_epoch(offset + epoch, score)`` after each epoch
+    (the class is made on first use, so importing this module does not load Keras)."""
 
-    def __init__(self, on_epoch: EpochCallback, offset: int, metric: str) -> None:
-        super().__init__()
-        self.on_epoch = on_epoch
-        self.offset = offset
-        self.metric = metric
+    class _EpochScore(keras.callbacks.Callback):  # type: ignore[misc,unused-ignore]
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            logs = logs or {}
+            if metric == "val_accuracy":
+                score = float(logs.get("val_accuracy", 0.0))
+            else:
+                score = -float(logs.get("val_loss", math.inf))
+            on_epoch(offset + epoch, score)
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        if self.metric == "val_accuracy":
-            score = float(logs.get("val_accuracy", 0.0))
-        else:
-            score = -float(logs.get("val_loss", math.inf))
-        self.on_epoch(self.offset + epoch, score)
+    return _EpochScore()
 
 
 @dataclass(frozen=True)
 class Fitted:
     """The trained network, ready for conversion, and what training saw."""
 
-    model: keras.Model
+    model: Any  # keras.Model
     epochs_run: int
     sparsity: float
 
@@ -203,7 +201,7 @@ def train(
         if pruner is not None:
             callbacks.append(pruner)
         if on_epoch is not None:
-            callbacks.append(_EpochScore(on_epoch, offset, metric))
+            callbacks.append(_epoch_score(on_epoch, offset, metric))
         hist = net.fit(
             x_fit,
             y_fit,

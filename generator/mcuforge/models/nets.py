@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import keras  # type: ignore[import-untyped,unused-ignore]
 import numpy as np
 
+from .._lazy import keras
 from ..compress.int8 import quantize_int8
 from ..errors import DataError
 from ._anomaly import pick_threshold, split_anomaly
