@@ -58,6 +58,7 @@ def _tradeoff(r: Mapping[str, Any]) -> list[str]:
     if not rows:
         return []
     lines = [
+        "",
         "## Raw window or features",
         "",
         f"| input | trial | recipe | cv {r['metric']} | flash B | SRAM B | latency ms |",
