@@ -154,6 +154,7 @@ def generate(
     storage: str | None = None,
     jobs: int | None = None,
     from_study: bool = False,
+    verbose: bool = False,
 ) -> GenerateResult:
     """Run the whole pipeline for one spec; see the module docstring."""
     p = prepare(spec_path, catalogs, locked, log)
@@ -171,6 +172,7 @@ def generate(
         jobs=jobs or spec.search.jobs,
         force=force,
         timeout_s=spec.search.timeout_min * 60 if spec.search.timeout_min else None,
+        verbose=verbose,
     )
     working = default_storage(out_dir)
     local = storage is None and spec.search.storage is None

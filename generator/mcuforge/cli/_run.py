@@ -52,6 +52,8 @@ from ._base import catalog_option, catalogs_of, logger
     help="Run no new trials: generate from the study's finished trials.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="A line per trial even on a terminal (instead of the progress bar).")
 @catalog_option
 def generate(
     spec: Path,
@@ -64,6 +66,7 @@ def generate(
     jobs: int | None,
     from_study: bool,
     quiet: bool,
+    verbose: bool,
     catalogs: tuple[Path, ...],
 ) -> None:
     """Search, generate C, check it against Python, measure it, write the firmware.
@@ -87,6 +90,7 @@ def generate(
         storage=storage,
         jobs=jobs,
         from_study=from_study,
+        verbose=verbose and not quiet,
     )
     r = res.report
     c = r["cost"]

@@ -68,6 +68,7 @@ class SearchSettings:
     jobs: int = 1
     force: bool = False
     timeout_s: float | None = None
+    verbose: bool = False  # a line per trial even where a progress bar is shown
 
 
 def study_parts(plan: Plan, dataset: Dataset) -> dict[str, Any]:
@@ -328,7 +329,7 @@ def run_search(
     missing = max(settings.trials - done, 0)
     if done:
         log(f"search: study has {done} finished trials; running {missing} more")
-    tty = sys.stderr.isatty()
+    tty = sys.stderr.isatty() and not settings.verbose
     progress = _Progress(settings.trials, done, log, tty)
     if missing and settings.jobs > 1:
         if spec_path is None:
