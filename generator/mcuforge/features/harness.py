@@ -9,13 +9,8 @@ warning flags of :mod:`mcuforge.hardware.host` (a C99 lint). Used by the tests a
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
-from ..errors import ToolchainError
 from ._pipeline import FeaturePipeline
 
 _MAIN = """\
@@ -63,29 +58,13 @@ def run_features_c(pipe: FeaturePipeline, windows: np.ndarray, prefix: str = "fx
     Raises:
         ToolchainError: no host compiler, the C does not build cleanly, or it fails.
     """
-    from ..hardware.host import HOST_CFLAGS, host_compiler
+    from ..hardware.host import build_and_run
 
-    cc = host_compiler()
     n_in = int(np.prod(windows.shape[1:]))
     n_out = pipe.n_outputs
-    with tempfile.TemporaryDirectory(prefix="mcuforge-features-") as tmp:
-        d = Path(tmp)
-        (d / "features.c").write_text(
-            pipeline_source(pipe, prefix) + _MAIN.format(p=prefix, n_in=n_in, n_out=n_out)
-        )
-        exe = d / "features"
-        proc = subprocess.run(
-            [cc, *HOST_CFLAGS, str(d / "features.c"), "-o", str(exe), "-lm"],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise ToolchainError(f"host build of the feature C failed:\n{proc.stderr}")
-        np.ascontiguousarray(windows, dtype="<f4").tofile(d / "in.bin")
-        run = subprocess.run(
-            [str(exe), str(d / "in.bin"), str(d / "out.bin")], capture_output=True, text=True
-        )
-        if run.returncode != 0:
-            raise ToolchainError(f"feature harness exited with {run.returncode}: {run.stderr}")
-        out = np.fromfile(d / "out.bin", dtype="<f4")
+    main = pipeline_source(pipe, prefix) + _MAIN.format(p=prefix, n_in=n_in, n_out=n_out)
+    raw = build_and_run(
+        {"features.c": main}, np.ascontiguousarray(windows, dtype="<f4").tobytes(), what="feature C"
+    )
+    out = np.frombuffer(raw, dtype="<f4").copy()
     return out.reshape(len(windows), n_out)

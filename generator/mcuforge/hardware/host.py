@@ -75,6 +75,46 @@ class HostRun:
     outputs: np.ndarray  # float32 (n, n_outputs)
 
 
+def build_and_run(
+    files: dict[str, str],
+    data: bytes,
+    extra_flags: list[str] | None = None,
+    what: str = "generated C",
+) -> bytes:
+    """Compile C ``files`` (one defines ``main``) with the host compiler and run it.
+
+    The program gets ``in.bin`` (holding ``data``) as argv[1] and writes argv[2]; its
+    bytes are returned (or its stdout when it writes no file). Every host parity
+    harness of mcuforge goes through here, so all compile with ``HOST_CFLAGS``.
+
+    Raises:
+        ToolchainError: no host compiler, the C does not build cleanly, or it fails.
+    """
+    cc = host_compiler()
+    with tempfile.TemporaryDirectory(prefix="mcuforge-host-") as tmp:
+        d = Path(tmp)
+        for name, text in files.items():
+            (d / name).write_text(text)
+        c_files = [str(d / n) for n in files if n.endswith(".c")]
+        exe = d / "harness"
+        proc = subprocess.run(
+            [cc, *HOST_CFLAGS, *(extra_flags or []), "-I", str(d), *c_files, "-o", str(exe), "-lm"],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise ToolchainError(f"host build of the {what} failed:\n{proc.stderr}")
+        (d / "in.bin").write_bytes(data)
+        run = subprocess.run(
+            [str(exe), str(d / "in.bin"), str(d / "out.bin")], input=data, capture_output=True
+        )
+        if run.returncode != 0:
+            err = run.stderr.decode(errors="replace")
+            raise ToolchainError(f"host harness of the {what} exited with {run.returncode}: {err}")
+        out = d / "out.bin"
+        return out.read_bytes() if out.exists() else run.stdout
+
+
 def run_host(
     sources: dict[str, str], prefix: str, windows: np.ndarray, n_features: int, n_outputs: int
 ) -> HostRun:
@@ -83,31 +123,12 @@ def run_host(
     Raises:
         ToolchainError: the compiler is missing or rejects the code (warnings included).
     """
-    cc = host_compiler()
-    with tempfile.TemporaryDirectory(prefix="mcuforge-host-") as tmp:
-        d = Path(tmp)
-        for name, text in sources.items():
-            (d / name).write_text(text)
-        (d / "harness.c").write_text(_HARNESS.format(p=prefix, P=prefix.upper()))
-        c_files = [str(d / n) for n in sources if n.endswith(".c")] + [str(d / "harness.c")]
-        exe = d / "harness"
-        proc = subprocess.run(
-            [cc, *HOST_CFLAGS, "-I", str(d), *c_files, "-o", str(exe), "-lm"],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise ToolchainError(f"host build of the generated C failed:\n{proc.stderr}")
-        np.ascontiguousarray(windows, dtype="<f4").tofile(d / "in.bin")
-        run = subprocess.run(
-            [str(exe), str(d / "in.bin"), str(d / "out.bin")], capture_output=True, text=True
-        )
-        if run.returncode != 0:
-            raise ToolchainError(f"host harness exited with {run.returncode}: {run.stderr}")
-        rec = np.dtype(
-            [("pred", "<i4"), ("features", "<f4", (n_features,)), ("outputs", "<f4", (n_outputs,))]
-        )
-        out = np.fromfile(d / "out.bin", dtype=rec)
+    harness = {**sources, "harness.c": _HARNESS.format(p=prefix, P=prefix.upper())}
+    raw = build_and_run(harness, np.ascontiguousarray(windows, dtype="<f4").tobytes())
+    rec = np.dtype(
+        [("pred", "<i4"), ("features", "<f4", (n_features,)), ("outputs", "<f4", (n_outputs,))]
+    )
+    out = np.frombuffer(raw, dtype=rec)
     if len(out) != len(windows):
         raise ToolchainError(f"host harness returned {len(out)} results for {len(windows)} windows")
     return HostRun(

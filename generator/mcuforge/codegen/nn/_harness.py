@@ -8,14 +8,9 @@ network, dequantisation and the task's decision, as the firmware calls it).
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
-from pathlib import Path
-
 import numpy as np
 
-from ...errors import ToolchainError
-from ...hardware.host import HOST_CFLAGS, host_compiler
+from ...hardware.host import build_and_run as host_build_and_run
 
 _NET_MAIN = """\
 #include <stdio.h>
@@ -68,28 +63,8 @@ int main(int argc, char **argv)
 
 
 def build_and_run(main: str, data: bytes, extra_flags: list[str]) -> bytes:
-    """Compile one C file with the host compiler (``HOST_CFLAGS``), feed ``data`` on
-    stdin and as argv[1], return what it writes to stdout or argv[2]."""
-    cc = host_compiler()
-    with tempfile.TemporaryDirectory(prefix="mcuforge-nn-") as tmp:
-        d = Path(tmp)
-        (d / "main.c").write_text(main)
-        exe = d / "main"
-        proc = subprocess.run(
-            [cc, *HOST_CFLAGS, *extra_flags, str(d / "main.c"), "-o", str(exe)],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise ToolchainError(f"host build of the generated network failed:\n{proc.stderr}")
-        (d / "in.bin").write_bytes(data)
-        run = subprocess.run(
-            [str(exe), str(d / "in.bin"), str(d / "out.bin")], input=data, capture_output=True
-        )
-        if run.returncode != 0:
-            raise ToolchainError(f"network harness exited with {run.returncode}")
-        out = d / "out.bin"
-        return out.read_bytes() if out.exists() else run.stdout
+    """Compile one C file with the host compiler and run it (see ``hardware.host``)."""
+    return host_build_and_run({"main.c": main}, data, extra_flags, "generated network")
 
 
 def run_network_host(
