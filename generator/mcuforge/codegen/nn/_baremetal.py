@@ -249,27 +249,9 @@ def run_baremetal(
         if proc.returncode != 0:
             raise ToolchainError(f"bare-metal build failed ({' '.join(cmd)}):\n{proc.stderr}")
         sizes = elf_sizes(elf)
-        qemu = [
-            "qemu-system-arm",
-            "-M",
-            machine,
-            "-nographic",
-            "-monitor",
-            "none",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-            "-kernel",
-            str(elf),
-        ]
-        try:
-            run = subprocess.run(
-                qemu, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ToolchainError(f"QEMU did not finish within {timeout_s:g} s") from exc
-    text = run.stdout + run.stderr
+        from ...hardware.qemu import run_elf
+
+        code, text = run_elf(elf, machine, timeout_s)
     outs = [
         [int(h, 16) for h in m.split()] for m in re.findall(r"^o((?: [0-9a-f]{2})*)$", text, re.M)
     ]
@@ -278,7 +260,7 @@ def run_baremetal(
     ]
     stack = re.search(r"^s ([0-9a-f]{8})$", text, re.M)
     if len(outs) != len(q) or stack is None:
-        raise ToolchainError(f"QEMU run incomplete (exit {run.returncode}):\n{text[-2000:]}")
+        raise ToolchainError(f"QEMU run incomplete (exit {code}):\n{text[-2000:]}")
     return BareMetalRun(
         np.asarray(outs, dtype=np.uint8).astype(np.int8).reshape(len(q), n_out),
         np.asarray([t[0] for t in times], dtype=np.int64),
