@@ -251,7 +251,7 @@ def run_baremetal(
         sizes = elf_sizes(elf)
         from ...hardware.qemu import run_elf
 
-        code, text = run_elf(elf, machine, timeout_s)
+        exit_code, text = run_elf(elf, machine, timeout_s)
     outs = [
         [int(h, 16) for h in m.split()] for m in re.findall(r"^o((?: [0-9a-f]{2})*)$", text, re.M)
     ]
@@ -260,7 +260,7 @@ def run_baremetal(
     ]
     stack = re.search(r"^s ([0-9a-f]{8})$", text, re.M)
     if len(outs) != len(q) or stack is None:
-        raise ToolchainError(f"QEMU run incomplete (exit {code}):\n{text[-2000:]}")
+        raise ToolchainError(f"QEMU run incomplete (exit {exit_code}):\n{text[-2000:]}")
     return BareMetalRun(
         np.asarray(outs, dtype=np.uint8).astype(np.int8).reshape(len(q), n_out),
         np.asarray([t[0] for t in times], dtype=np.int64),
