@@ -17,7 +17,7 @@ UEA dependent DTW; GunPoint, ItalyPowerDemand: UCR DTW with the learned window) 
 ROCKET (Dempster et al., 2020), test accuracy.
 
     .venv/bin/python bench/accuracy.py [--datasets ...] [--budgets m0plus m4f]
-        [--trials 12] [--timeout-min 0.75]
+        [--trials 10] [--timeout-min M] [--recipe auto]
     .venv/bin/python bench/accuracy.py --example     # generate on the bundled example
 """
 
@@ -58,6 +58,10 @@ def _channels(prefix: str, n: int) -> list[str]:
     return [f"{prefix}{i}" for i in range(n)]
 
 
+ZNORM = (
+    "every series is z-normalised in the archive (mean 0, std 1), so its mean, std and rms"
+    " are constant and only its shape separates the classes"
+)
 DATASETS = {
     a.name: a
     for a in (
@@ -79,6 +83,7 @@ DATASETS = {
             [{"name": "hand", "channels": ["x"]}],
             30.0,
             {"1-NN DTW": 0.907, "ROCKET": 1.0},
+            ZNORM,
         ),
         Archive(
             "ItalyPowerDemand",
@@ -87,6 +92,7 @@ DATASETS = {
             [{"name": "load", "channels": ["kw"]}],
             1.0,  # hourly; the spec needs a positive rate, windows are in samples
             {"1-NN DTW": 0.950, "ROCKET": 0.970},
+            ZNORM,
         ),
         Archive(
             "JapaneseVowels",
@@ -162,10 +168,10 @@ def write_spec(
     length: int,
     work: Path,
     trials: int,
-    timeout_min: float,
+    timeout_min: float | None,
     recipe: str = "auto",
 ) -> Path:
-    spec = {
+    spec: dict[str, Any] = {
         "version": 1,
         "name": f"{ds.name.lower()}_{budget.key}",
         "data": {
@@ -178,10 +184,12 @@ def write_spec(
         "task": {"kind": "classification", "metric": "accuracy"},
         "target": budget.target,
         "budgets": {"sram_kb": budget.sram_kb, "flash_kb": budget.flash_kb},
-        "search": {"strategy": "tpe", "trials": trials, "seed": 7, "timeout_min": timeout_min},
+        "search": {"strategy": "tpe", "trials": trials, "seed": 7},
         "recipe": recipe,
         "output": {"dir": f"out-{budget.key}", "test_windows": 8},
     }
+    if timeout_min is not None:  # a time cap makes the result depend on the machine's load
+        spec["search"]["timeout_min"] = timeout_min
     path = work / f"{budget.key}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -235,61 +243,72 @@ def _since(t0: float) -> float:
     return time.perf_counter() - t0
 
 
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, list):
+        return "/".join(_value(i) for i in v)
+    return str(v)
+
+
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in params.items() if k != "runtime")
+
+
 def _model_text(model: dict[str, Any]) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in model.get("params", {}).items())
-    feats = "+".join(model.get("features", {}))
-    return f"{model.get('family', '?')} ({params}); features {feats}"
+    """``family (params); features block(params) + …`` from the report's ``model``."""
+    feats = " + ".join(
+        f"{name}({_params(p)})" if p else name for name, p in model.get("features", {}).items()
+    )
+    return f"{model.get('family', '?')} ({_params(model.get('params', {}))}); {feats}"
 
 
 def _fig(f: dict[str, Any], scale: float, unit: str, digits: int) -> str:
     return f"{f['value'] / scale:.{digits}f} {unit} ({f['source']})"
 
 
-def markdown(
-    rows: list[tuple[Archive, Budget, dict[str, Any]]],
-    command: str,
-    total: float,
-    trials: int,
-    timeout_min: float,
-    recipe: str,
-) -> str:
-    names = sorted({b for ds in DATASETS.values() for b in ds.baselines})
-    lines = [
-        "## Accuracy under microcontroller budgets vs published baselines",
-        "",
-        f"Command: `{command}` ({total:.0f} s).",
-        "",
-        f"`mcuforge.pipeline.generate` with `recipe: {recipe}`, {trials} trials (search capped at"
-        f" {timeout_min:g} min), seed 7, on the archive's train/test split; accuracy on the"
-        " archive's test set. Flash compiled, SRAM (static + stack) and latency emulated"
-        " for the chosen features + model on the budget's target. Baselines: published"
-        " test accuracy (1-NN DTW from the UCR/UEA archives, ROCKET from Dempster et al."
-        " 2020); they run on a PC, not within these budgets.",
-        "",
-        "| data set | budget | test acc | " + " | ".join(names) + " | flash | SRAM | latency"
-        " | C == Python | chosen model | recipe | time |",
-        "| --- | --- | ---: | " + " | ".join("---:" for _ in names) + " | ---: | ---: | ---: | ---:"
-        " | --- | --- | ---: |",
-    ]
-    for ds, budget, r in rows:
-        base = " | ".join(f"{ds.baselines[n]:.3f}" if n in ds.baselines else "—" for n in names)
-        label = f"{ds.name} ({ds.archive})" + (" ¹" if ds.note else "")
-        if "error" in r:
-            lines.append(
-                f"| {label} | {budget.label} | — | {base} | — | — | — | — | {r['error']} | — "
-                f"| {r['seconds']:.0f} s |"
-            )
-            continue
-        par = r["parity"]
-        lines.append(
-            f"| {label} | {budget.label} | {r['score']:.3f} | {base} | "
-            f"{_fig(r['flash'], 1024, 'kB', 2)} | {_fig(r['sram'], 1024, 'kB', 2)} | "
-            f"{_fig(r['latency'], 1, 'ms', 3)} | {par.get('agree')}/{par.get('total')} | "
-            f"{r['model']} | {r['recipe']} | {r['seconds']:.0f} s |"
+BASELINES = sorted({b for ds in DATASETS.values() for b in ds.baselines})
+
+
+def table_head(command: str, trials: int, timeout_min: float | None, recipe: str) -> str:
+    """The section's heading, method and table header (rows follow as runs finish)."""
+    return "\n".join(
+        [
+            "## Accuracy under microcontroller budgets vs published baselines",
+            "",
+            f"Command: `{command}`.",
+            "",
+            f"`mcuforge.pipeline.generate` with `recipe: {recipe}`, {trials} trials"
+            + (f" (search capped at {timeout_min:g} min)" if timeout_min is not None else "")
+            + ", TPE seed 7, on the archive's train/test split;"
+            " accuracy on the archive's test set. Flash compiled, SRAM (static + stack) and"
+            " latency emulated for the chosen features + model on the budget's target."
+            " Baselines: published test accuracy (1-NN DTW from the UCR/UEA archives, ROCKET"
+            " from Dempster et al. 2020); they run on a PC, not within these budgets.",
+            "",
+            "| data set | budget | test acc | " + " | ".join(BASELINES) + " | flash | SRAM"
+            " | latency | C == Python | chosen model | recipe | time |",
+            "| --- | --- | ---: | " + " | ".join("---:" for _ in BASELINES) + " | ---: | ---:"
+            " | ---: | ---: | --- | --- | ---: |",
+        ]
+    )
+
+
+def table_row(ds: Archive, budget: Budget, r: dict[str, Any]) -> str:
+    base = " | ".join(f"{ds.baselines[n]:.3f}" if n in ds.baselines else "—" for n in BASELINES)
+    label = f"{ds.name} ({ds.archive})" + (" *" if ds.note else "")
+    if "error" in r:
+        return (
+            f"| {label} | {budget.label} | — | {base} | — | — | — | — | {r['error']} | — "
+            f"| {r['seconds']:.0f} s |"
         )
-    shown = {ds.name: ds for ds, _, _ in rows}
-    notes = [f"¹ {ds.name}: {ds.note}." for ds in shown.values() if ds.note]
-    return "\n".join([*lines, "", *notes, ""])
+    par = r["parity"]
+    return (
+        f"| {label} | {budget.label} | {r['score']:.3f} | {base} | "
+        f"{_fig(r['flash'], 1024, 'kB', 2)} | {_fig(r['sram'], 1024, 'kB', 2)} | "
+        f"{_fig(r['latency'], 1, 'ms', 3)} | {par.get('agree')}/{par.get('total')} | "
+        f"{r['model']} | {r['recipe']} | {r['seconds']:.0f} s |"
+    )
 
 
 def example_section(trials: int | None, command: str) -> tuple[str, bool]:
@@ -311,16 +330,17 @@ def example_section(trials: int | None, command: str) -> tuple[str, bool]:
         "`mcuforge.pipeline.generate(examples/basicmotions/spec.yaml)` (its default spec,"
         " data path made absolute), cost measured (cross build, unicorn, firmware in QEMU).",
         "",
-        "| trials | wall time | trials/min (whole pipeline) | test acc | flash | SRAM | latency |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| trials | wall time | trials/min (whole pipeline) | test acc | flash | SRAM | latency"
+        " | chosen model |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     if "error" in r:
-        lines.append(f"| {n} | {r['seconds']:.1f} s | — | {r['error']} | — | — | — |")
+        lines.append(f"| {n} | {r['seconds']:.1f} s | — | {r['error']} | — | — | — | — |")
         return "\n".join([*lines, ""]), False
     lines.append(
         f"| {n} | {r['seconds']:.1f} s | {60 * n / r['seconds']:.0f} | {r['score']:.3f} | "
         f"{_fig(r['flash'], 1024, 'kB', 2)} | {_fig(r['sram'], 1024, 'kB', 2)} | "
-        f"{_fig(r['latency'], 1, 'ms', 3)} |"
+        f"{_fig(r['latency'], 1, 'ms', 3)} | {r['model']} ({r['recipe']}) |"
     )
     return "\n".join([*lines, ""]), True
 
@@ -329,8 +349,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     ap.add_argument("--budgets", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
-    ap.add_argument("--trials", type=int, default=12)
-    ap.add_argument("--timeout-min", type=float, default=0.75, help="cap on each search")
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument(
+        "--timeout-min", type=float, default=None, help="cap on each search (load-dependent)"
+    )
     ap.add_argument("--recipe", default="auto", help="recipe name, or auto (all that apply)")
     ap.add_argument("--example", action="store_true", help="time generate on the example")
     ap.add_argument("--example-trials", type=int, default=None)
@@ -342,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         return 0 if ok else 1
     t0 = time.perf_counter()
-    rows: list[tuple[Archive, Budget, dict[str, Any]]] = []
+    # rows are printed as they finish: a run cut short still leaves a partial table
+    print(table_head(command, args.trials, args.timeout_min, args.recipe), flush=True)
+    failed = False
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-accuracy-") as tmp:
         for name in args.datasets:
             ds = DATASETS[name]
@@ -354,9 +378,14 @@ def main(argv: list[str] | None = None) -> int:
                 spec = write_spec(
                     ds, budget, length, work, args.trials, args.timeout_min, args.recipe
                 )
-                rows.append((ds, budget, run_one(spec)))
-    print(markdown(rows, command, _since(t0), args.trials, args.timeout_min, args.recipe))
-    return 1 if any(r.get("failed") for _, _, r in rows) else 0
+                r = run_one(spec)
+                failed = failed or bool(r.get("failed"))
+                print(table_row(ds, budget, r), flush=True)
+    notes = [
+        f"\\* {DATASETS[n].name}: {DATASETS[n].note}." for n in args.datasets if DATASETS[n].note
+    ]
+    print("\n".join(["", *notes, "", f"Total: {_since(t0):.0f} s."]))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ then turned into C three ways:
   ``GaussianBayes``; for the MLP, the sklearn weights copied into a Keras network and
   quantised to full int8 by :func:`mcuforge.compress.int8.quantize_int8`, because
   mcuforge deploys networks only as int8: that row compares our int8 with their float),
-  emitted by ``DeployedModel.emit_c``;
+  emitted by ``DeployedModel.emit_c``; tree models also as ``mcuforge-int16`` (the same
+  trees with int16 thresholds, the ``tree_int16`` compression);
 * **emlearn** 0.23: ``emlearn.convert(model, method="inline", dtype="float")`` (float
   features; its default int16 features give wrong answers on these float features),
   ``leaf_bits=8`` for forests (soft voting, as sklearn); its MLP and naive Bayes only
@@ -76,6 +77,8 @@ LINK = ["--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections"]
 #: Goals of issue 11 (ours / theirs).
 GOALS = {("flash", "emlearn"): 0.8, ("flash", "m2cgen"): 0.5, ("instructions", "emlearn"): 0.8}
 SEED = 0
+#: numpy's error state before emlearn is imported (its import sets all="raise").
+_NP_ERR = np.geterr()
 
 
 @dataclass(frozen=True)
@@ -272,9 +275,10 @@ def _int8_mlp(est: Any, d: Data) -> DeployedModel:
 # --- the three C implementations ---------------------------------------------------------
 
 
-def _argmax_call(fn: str, n_out: int, cast: str) -> str:
+def _m2cgen_call(fn: str, n_out: int) -> str:
+    """m2cgen's ``void fn(double *input, double *output)`` and the argmax of its output."""
     return (
-        f"    double out[{n_out}];\n    int c, best = 0;\n    {fn}({cast}x, out);\n"
+        f"    double out[{n_out}];\n    int c, best = 0;\n    {fn}((double *)x, out);\n"
         f"    for (c = 1; c < {n_out}; ++c) {{ if (out[c] > out[best]) {{ best = c; }} }}\n"
         "    return best;"
     )
@@ -311,9 +315,11 @@ def c_models(case: str, est: Any, d: Data) -> list[CModel]:
     if case in ("dt", "rf10", "rf50"):
         kw = {"leaf_bits": 8} if case != "dt" else {}
         em = emlearn.convert(est, method="inline", dtype="float", **kw)
-        code = em.save(name="em", format="c") if _takes_format(em) else em.save(name="em")
-        out.append(CModel("emlearn", code, "float", f"    return em_predict(x, {k});"))
+        out.append(
+            CModel("emlearn", em.save(name="em"), "float", f"    return em_predict(x, {k});")
+        )
     elif case in ("mlp", "gnb"):
+        # 0.23 generates both as its "loadable" runtime (its inline MLP writer fails)
         em = emlearn.convert(est, method="loadable" if case == "gnb" else "inline")
         out.append(
             CModel(
@@ -332,21 +338,12 @@ def c_models(case: str, est: Any, d: Data) -> list[CModel]:
                 "m2cgen",
                 code,
                 "double",
-                _argmax_call("m2_score", d.n_classes, "(double *)"),
+                _m2cgen_call("m2_score", d.n_classes),
                 note="double",
             )
         )
     np.seterr(**_NP_ERR)
     return out
-
-
-_NP_ERR = np.geterr()
-
-
-def _takes_format(em: Any) -> bool:
-    import inspect
-
-    return "format" in inspect.signature(em.save).parameters
 
 
 def _literal(v: float, ctype: str) -> str:

@@ -80,8 +80,15 @@ SECTIONS = (
         "accuracy",
         "Accuracy under microcontroller budgets vs published baselines",
         "accuracy.py",
-        ("--trials", "10", "--timeout-min", "0.5"),
-        timeout_s=480,
+        ("--trials", "10"),
+        timeout_s=540,
+    ),
+    Section(
+        "accuracy_raw",
+        "Accuracy on the univariate UCR sets with the raw-window CNN recipe",
+        "accuracy.py",
+        ("--datasets", "GunPoint", "ItalyPowerDemand", "--recipe", "raw-cnn1d", "--trials", "6"),
+        timeout_s=300,
     ),
     Section(
         "pipeline",
@@ -94,8 +101,8 @@ SECTIONS = (
         "search",
         "Search: trials per minute, TPE vs random",
         "search.py",
-        ("--trials", "20", "--seeds", "2"),
-        timeout_s=240,
+        ("--trials", "30", "--seeds", "3"),
+        timeout_s=480,
     ),
     Section(
         "features",
@@ -204,11 +211,16 @@ def demote(markdown: str, top: int = 3) -> str:
     return "\n".join(out)
 
 
+#: A script's own bare "Command: `...`" line (with at most its time): run.py writes one.
+_BARE_COMMAND = re.compile(r"Command: `[^`]*`( \(\d+ s\))?\.?")
+
+
 def _drop_title(markdown: str) -> str:
-    """The section's markdown without its own top heading (run.py writes one)."""
+    """The section's markdown without its own top heading and bare command line."""
     lines = markdown.strip().splitlines()
     if lines and lines[0].startswith("#"):
         lines = lines[1:]
+    lines = [line for line in lines if not _BARE_COMMAND.fullmatch(line.strip())]
     return "\n".join(lines).strip()
 
 

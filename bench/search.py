@@ -1,6 +1,6 @@
 """Search benchmark: trials per minute, and best score vs trials for TPE and random.
 
-    .venv/bin/python bench/search.py [--trials 40] [--seeds 3] > bench/RESULTS_search.md
+    .venv/bin/python bench/search.py [--trials 40] [--seeds 3]   (bench/run.py collects it)
 
 Runs the bundled example's spec (BasicMotions, nrf52840 budgets) with each sampler and
 several seeds, in-memory SQLite storages, cost analytic (as inside the search). The

@@ -482,3 +482,24 @@ def test_lock_is_written_followed_and_enforced(tmp_path: Path) -> None:
         text["data"]["files"]["walking/train_000.csv"]
         != lock["data"]["files"]["walking/train_000.csv"]
     )
+
+
+def test_portfolio_keeps_a_raw_window_recipe(tmp_path: Path) -> None:
+    """Raw window vs features is decided by the search: a raw recipe always takes part."""
+    spec = tmp_path / "ts.yaml"
+    spec.write_text(textwrap.dedent(f"""\
+        version: 1
+        name: ts
+        data:
+          format: csv
+          path: {EXAMPLE / 'data'}
+          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], rate_hz: 10}}]
+          window: {{length_s: 10}}
+          split: {{test_files: ["*/test_*.csv"]}}
+        target: nrf52840
+        budgets: {{sram_kb: 16, flash_kb: 64}}
+        """))
+    plan = resolve(load_spec(spec), load_catalog())
+    refs = [r.ref for r in plan.recipes]
+    assert "raw-cnn1d@1" in refs and len(refs) == 6
+    assert any(r.pipeline.features[:1] != ["raw"] for r in plan.recipes)

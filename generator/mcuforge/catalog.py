@@ -71,9 +71,13 @@ class Core(_Strict):
     )
     float_div_instructions: float = Field(gt=0, description="Instructions per float divide/sqrt.")
     float_lib_flash_bytes: int = Field(
-        default=0, ge=0,
+        default=0,
+        ge=0,
         description="Flash of the soft-float library routines (libgcc add, mul, div, compare, "
         "convert, sqrt) that float code pulls in once; 0 with an FPU.",
+    )
+    float_lib_stack_bytes: int = Field(
+        default=0, ge=0, description="Stack those routines use below their caller; 0 with an FPU."
     )
 
 

@@ -209,8 +209,10 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
             decisions.append(Decision(recipe.ref, False, why))
             continue
         if pinned and name not in pinned:
-            why = ("applies, but is not in mcuforge.lock; run `mcuforge lock --update` to "
-                   "let the search use it")
+            why = (
+                "applies, but is not in mcuforge.lock; run `mcuforge lock --update` to "
+                "let the search use it"
+            )
             decisions.append(Decision(recipe.ref, False, why))
             continue
         try:
@@ -235,7 +237,12 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))
     fits.sort(key=lambda t: (t[0], t[1].name))
     chosen = fits[:PORTFOLIO_SIZE]
-    for _, recipe, d in fits[PORTFOLIO_SIZE:]:
+    # raw window vs projected features is decided by measurement (the search), not by
+    # the ranking: keep the best raw-input recipe in the portfolio when one fits
+    raw = [f for f in fits if f[1].pipeline.features[:1] == ["raw"]]
+    if raw and raw[0] not in chosen and len(chosen) == PORTFOLIO_SIZE:
+        chosen = [*chosen[:-1], raw[0]]
+    for _, recipe, d in (f for f in fits if f not in chosen):
         decisions.append(
             Decision(
                 recipe.ref,

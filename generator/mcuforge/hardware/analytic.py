@@ -46,7 +46,12 @@ def analytic_cost(
     mcost = model.cost(cc)
     flash = WRAPPER_FLASH + core.float_lib_flash_bytes + fcost.flash_bytes + mcost.flash_bytes
     vectors = 4 * features.n_outputs + 4 * model.n_outputs
-    sram = WRAPPER_STACK + vectors + max(fcost.sram_bytes, mcost.sram_bytes)
+    sram = (
+        WRAPPER_STACK
+        + vectors
+        + max(fcost.sram_bytes, mcost.sram_bytes)
+        + core.float_lib_stack_bytes
+    )
     instr = fcost.instructions + mcost.instructions + WRAPPER_INSTRUCTIONS
     cost = Cost(
         flash_bytes=Figure(float(flash), "analytic"),
