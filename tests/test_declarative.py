@@ -77,7 +77,7 @@ def cli_run(*args: str) -> tuple[int, str]:
         ),
         (
             lambda s: s.replace('split: {test_files: ["*/test_*.csv"]}', "split: {by: subject}"),
-            r"data.split: `by: subject` needs `subject_column` or `subject_pattern`",
+            r"data.split: `by: subject` needs `subject_column`, `subject_pattern` or `subjects`",
         ),
         (
             lambda s: s.replace(
@@ -363,17 +363,19 @@ def test_wav_npz_and_long_csv_load_the_same_windows(
     assert len(ds2.train.x) + len(ds2.test.x) == 12
     assert ds2.train.files[0].startswith("bm.npz#")
     # long (tidy) CSV gives the same samples as the wide file
-    wide = (EXAMPLE / "data/running/train_000.csv").read_text().splitlines()
-    header = wide[0].split(",")
-    long_rows = ["t,channel,value"] + [
-        f"{t},{h},{v}"
-        for t, ln in enumerate(wide[1:])
-        for h, v in zip(header, ln.split(","), strict=True)
-    ]
+    refs = {}
     for c in ("running", "walking"):
         (tmp_path / "long" / c).mkdir(parents=True)
         for i in range(2):
+            wide = (EXAMPLE / f"data/{c}/train_00{i}.csv").read_text().splitlines()
+            header = wide[0].split(",")
+            long_rows = ["t,channel,value"] + [
+                f"{t},{h},{v}"
+                for t, ln in enumerate(wide[1:])
+                for h, v in zip(header, ln.split(","), strict=True)
+            ]
             (tmp_path / "long" / c / f"{i}.csv").write_text("\n".join(long_rows) + "\n")
+            refs[f"{c}/{i}.csv"] = wide[1:]
     spec3 = write_spec(name="long.yaml", data=str(tmp_path / "long"))
     spec3.write_text(
         spec3.read_text()
@@ -381,7 +383,9 @@ def test_wav_npz_and_long_csv_load_the_same_windows(
         .replace('split: {test_files: ["*/test_*.csv"]}', "split: {test: 0.5}")
     )
     ds3 = load_dataset(load_spec(spec3).spec.data, tmp_path)
-    ref = np.array([[float(v) for v in ln.split(",")] for ln in wide[1:]], np.float32)
+    ref = np.array(
+        [[float(v) for v in ln.split(",")] for ln in refs[ds3.train.files[0]]], np.float32
+    )
     assert np.array_equal(ds3.train.x[0], ref)
 
 

@@ -311,7 +311,11 @@ def test_report_renders_in_chromium(browser: DevTools, pages: dict[str, Path], n
     plots = browser.evaluate(_PLOTS_JS)
     names = {p["name"] for p in plots}
     expected = {"search-history", "pareto-latency", "pareto-flash", "pareto-sram", "memory"}
-    expected |= {"confusion"} if name == "real" else {"confusion", "residuals", "roc"}
+    expected |= (
+        {"confusion", "data-windows", "data-lengths"}
+        if name == "real"
+        else {"confusion", "residuals", "roc"}
+    )
     assert names == expected
     for p in plots:
         assert p["width"] > 100 and p["height"] > 100, p

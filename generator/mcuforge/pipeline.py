@@ -165,6 +165,8 @@ def generate(
         f"data: {len(ds.train.x)} train / {len(ds.test.x)} test windows of {ds.window} samples "
         f"x {len(ds.channels)} channels" + (f", {len(ds.classes)} classes" if ds.classes else "")
     )
+    for line in ds.log_lines():
+        log(line)
     log("recipes: " + ", ".join(r.ref for r in plan.recipes) + f"; target {plan.target.name}")
     settings = SearchSettings(
         trials=0 if from_study else (trials if trials is not None else spec.search.trials),

@@ -7,7 +7,6 @@ header, or a stated default) and a window; every guess is marked in a comment.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import wave
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import data_files
+from .data._files import CsvRows
 from .errors import DataError
 
 TIME_COLUMNS = ("t", "time", "timestamp", "time_s", "time_ms", "ts", "seconds")
@@ -36,6 +37,13 @@ class Guess:
     samples_min: int
     notes: list[str] = field(default_factory=list)
     time_column: str | None = None
+    table: bool = False  # one example per row (`csv.layout: table`)
+
+
+#: Column names taken for the label even when they hold numbers.
+LABEL_COLUMNS = ("label", "class", "target", "y", "activity", "category", "state")
+#: Rows of the first file looked at to guess columns.
+GUESS_ROWS = 2000
 
 
 def _is_number(text: str) -> bool:
@@ -46,20 +54,52 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _head(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the first rows of a CSV file (UTF-8, BOM dropped)."""
+    with CsvRows(path) as rows:
+        body: list[list[str]] = []
+        for _, chunk in rows.chunks():
+            body.extend(chunk)
+            if len(body) >= GUESS_ROWS:
+                break
+        return rows.header, body[:GUESS_ROWS]
+
+
+def _count_rows(path: Path) -> int:
+    with CsvRows(path) as rows:
+        return sum(len(chunk) for _, chunk in rows.chunks())
+
+
+def _label_column(header: list[str], numeric: list[str]) -> str | None:
+    named = next((h for h in header if h.lower() in LABEL_COLUMNS), None)
+    text = [h for h in header if h not in numeric]
+    return named or (text[0] if text else None)
+
+
 def _csv_guess(files: list[Path], root: Path) -> Guess:
     notes: list[str] = []
-    with files[0].open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    if len(rows) < 3:
+    header, body = _head(files[0])
+    if len(body) < 2:
         raise DataError(f"{files[0]}: too few rows to guess anything from")
-    header = [h.strip() for h in rows[0]]
-    body = rows[1:]
     numeric = [h for i, h in enumerate(header) if all(_is_number(r[i]) for r in body[:50])]
-    text_cols = [h for h in header if h not in numeric]
+    in_folders = all(f.parent != root for f in files)
+    label_col = None if in_folders else _label_column(header, numeric)
+    if not in_folders and label_col is None:
+        raise DataError(
+            f"{root}: files are not in class folders and have no text column "
+            "to take labels from; put them in data/<class>/ folders"
+        )
+    li = header.index(label_col) if label_col else -1
+    table = label_col is not None and len({r[li].strip() for r in body}) > 1
     time_col = next((h for h in numeric if h.lower() in TIME_COLUMNS), None)
-    channels = [h for h in numeric if h != time_col]
+    channels = [h for h in numeric if h not in (time_col, label_col)]
     rate = DEFAULT_RATE_HZ
-    if time_col:
+    if table:
+        notes.append(
+            f"one example per row (column {label_col!r} changes within a file): "
+            "`csv.layout: table`, every row is one window"
+        )
+    elif time_col:
         t = np.array([float(r[header.index(time_col)]) for r in body], dtype=np.float64)
         dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
         if dt > 0:
@@ -68,25 +108,21 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
             notes.append(f"rate_hz {rate:g} from the median step of column {time_col!r}")
     else:
         notes.append(f"no time column: rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it")
-    in_folders = all(f.parent != root for f in files)
     labels = "folder"
     classes: list[str] = sorted({f.parent.name for f in files}) if in_folders else []
-    if not in_folders:
-        if not text_cols:
-            raise DataError(
-                f"{root}: files are not in class folders and have no text column "
-                "to take labels from; put them in data/<class>/ folders"
-            )
-        labels = text_cols[0]
+    if label_col is not None:
+        labels = label_col
         values: Counter[str] = Counter()
         for f in files[:200]:
-            with f.open(newline="", encoding="utf-8") as fh:
-                reader = csv.DictReader(fh)
-                values.update(row[labels] for row in reader)
+            head, rows = _head(f) if f != files[0] else (header, body)
+            if label_col in head:
+                values.update(r[head.index(label_col)].strip() for r in rows)
         classes = sorted(values)
         notes.append(f"labels from column {labels!r}")
-    lengths = [sum(1 for _ in f.open(encoding="utf-8")) - 1 for f in files[:200]]
-    return Guess("csv", len(files), channels, labels, classes, rate, min(lengths), notes, time_col)
+    lengths = [_count_rows(f) for f in files[:200]]
+    guess = Guess("csv", len(files), channels, labels, classes, rate, min(lengths), notes, time_col)
+    guess.table = table
+    return guess
 
 
 def _wav_guess(files: list[Path], root: Path) -> Guess:
@@ -118,9 +154,11 @@ def inspect(root: Path) -> Guess:
     """
     if not root.is_dir():
         raise DataError(f"{root} is not a folder")
-    by_ext = {ext: sorted(root.rglob(f"*.{ext}")) for ext in ("csv", "wav", "npz")}
-    fmt = max(by_ext, key=lambda e: len(by_ext[e]))
-    files = by_ext[fmt]
+    by_ext = {ext: data_files(root, f".{ext}") for ext in ("csv", "wav", "npz")}
+    fmt = max(by_ext, key=lambda e: len(by_ext[e][0]) + len(by_ext[e][1]))
+    files, refused = by_ext[fmt]
+    if refused:
+        raise refused[0]
     if not files:
         raise DataError(f"{root}: no .csv, .wav or .npz files found")
     if fmt == "csv":
@@ -155,6 +193,57 @@ def _sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
+def _data_lines(g: Guess, rel: str) -> list[str]:
+    """The ``data:`` section of the starter spec."""
+    labels = "{from: folder}" if g.labels == "folder" else f"{{from: column, column: {g.labels}}}"
+    if g.table:
+        return [
+            "data:",
+            "  format: csv",
+            f"  path: {rel}",
+            "  csv: {layout: table}          # one example per row, its label in a column",
+            "  sensors:",
+            f"    - {{name: features, channels: [{', '.join(g.channels)}]}}",
+            f"  labels: {labels}",
+            "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
+        ]
+    length_s = min(2.0, g.samples_min / g.rate_hz)
+    unit = "  # unit: set it (g, dps, …)"
+    sensors = [
+        f"    - {{name: {s}, channels: [{', '.join(ch)}], rate_hz: {g.rate_hz:g}}}"
+        + (unit if g.fmt != "wav" else "")
+        for s, ch in _sensors(g.channels)
+    ]
+    time = []
+    if g.time_column:
+        ms = ", time_unit: ms" if g.time_column.lower().endswith("ms") else ""
+        time = [
+            f"  csv: {{time_column: {g.time_column}{ms}}}   # not a channel; "
+            "`mcuforge data check` looks for gaps and jitter in it"
+        ]
+    return [
+        "data:",
+        f"  format: {g.fmt}",
+        f"  path: {rel}",
+        "  sensors:",
+        *sensors,
+        f"  labels: {labels}",
+        *time,
+        f"  window: {{length_s: {length_s:g}, stride_s: {length_s / 2:g}}}"
+        f"   # shortest recording: {g.samples_min} samples",
+        "  split: {by: file, test: 0.25, seed: 0}",
+    ]
+
+
+def _task(g: Guess) -> str:
+    numeric = all(_is_number(c) for c in g.classes)
+    if g.table and numeric and len(g.classes) > 20:
+        return "task: {kind: regression, metric: rmse}"
+    if len(g.classes) == 1:
+        return "task: {kind: anomaly, metric: roc_auc}"
+    return "task: {kind: classification, metric: accuracy}"
+
+
 def starter_spec(root: Path, spec_dir: Path) -> str:
     """A commented spec for the data in ``root``, with paths relative to ``spec_dir``."""
     g = inspect(root)
@@ -165,43 +254,24 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
     name = re.sub(r"[^A-Za-z0-9_]", "_", root.resolve().name or "model").strip("_") or "model"
     if not re.match(r"[A-Za-z_]", name):
         name = f"m_{name}"
-    length_s = min(2.0, g.samples_min / g.rate_hz)
-    unit = "  # unit: set it (g, dps, …)"
-    sensors = "\n".join(
-        f"    - {{name: {s}, channels: [{', '.join(ch)}], rate_hz: {g.rate_hz:g}}}"
-        + (unit if g.fmt != "wav" else "")
-        for s, ch in _sensors(g.channels)
-    )
-    labels = "{from: folder}" if g.labels == "folder" else f"{{from: column, column: {g.labels}}}"
     notes = "".join(f"#   - {n}\n" for n in g.notes)
-    kind = "classification" if len(g.classes) != 1 else "anomaly"
     from ._resources import data_dir
 
     schema = os.path.relpath(data_dir("schema") / "spec.schema.json", spec_dir.resolve())
+    task = _task(g)
+    classes = (
+        "" if "regression" in task else f", {len(g.classes)} classes ({', '.join(g.classes[:8])})"
+    )
     lines = [
         f"# yaml-language-server: $schema={schema}",
-        f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} files, "
-        f"{len(g.classes)} classes ({', '.join(g.classes[:8])}).",
+        f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} files"
+        f"{classes}.",
         "# Guesses to check:",
         notes.rstrip("\n") if notes else "#   - none",
         "version: 1",
         f"name: {name}                  # also the C prefix: {name}_predict()",
-        "data:",
-        f"  format: {g.fmt}",
-        f"  path: {rel}",
-        "  sensors:",
-        sensors,
-        f"  labels: {labels}",
-        *(
-            [f"  csv: {{layout: wide}}          # time column {g.time_column!r} is not a channel"]
-            if g.time_column
-            else []
-        ),
-        f"  window: {{length_s: {length_s:g}, stride_s: {length_s / 2:g}}}"
-        "   # shortest recording: "
-        f"{g.samples_min} samples",
-        "  split: {by: file, test: 0.25, seed: 0}",
-        f"task: {{kind: {kind}, metric: {'accuracy' if kind == 'classification' else 'roc_auc'}}}",
+        *_data_lines(g, rel),
+        task,
         "target: nrf52840               # `mcuforge targets list`",
         "budgets: {sram_kb: 16, flash_kb: 64, latency_ms: 20}",
         "search: {trials: 30, seed: 0}",

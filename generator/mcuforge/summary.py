@@ -5,7 +5,9 @@ test_windows, classes, confusion (classification/anomaly), regression (y_true, y
 roc (fpr, tpr, auc; anomaly), parity, cost (each figure ``{value, source}``),
 analytic_cost, measurements (analytic vs measured with error %), notes, budgets,
 recipe, model, target, decisions, search, tried (candidates measured, in order),
-breakdown (flash and SRAM by part), firmware.
+breakdown (flash and SRAM by part), firmware, data_check (the data check: per-class and
+per-split counts, what was dropped or padded, the split, the warnings; as
+``mcuforge data check --json``).
 """
 
 from __future__ import annotations
@@ -136,6 +138,7 @@ def build_report(
             "rate_hz": ds.rate_hz,
             "channels": ds.channels,
         },
+        "data_check": ds.check_json(),
         "breakdown": _breakdown(cand, plan, cost),
         "tradeoff": _tradeoff(result, plan),
         "report_version": REPORT_VERSION,

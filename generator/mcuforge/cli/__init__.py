@@ -8,6 +8,7 @@ import os
 
 from ._base import EXIT_BUDGET, EXIT_FAIL, EXIT_OK, EXIT_USAGE, cli
 from ._catalog import catalog, explain, recipes, schema, targets, validate
+from ._data import data
 from ._run import generate, init, lock, profile, report, search
 
 for _command in (
@@ -23,6 +24,7 @@ for _command in (
     targets,
     recipes,
     catalog,
+    data,
 ):
     cli.add_command(_command)
 

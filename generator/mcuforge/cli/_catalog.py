@@ -17,11 +17,13 @@ from ._base import EXIT_FAIL, catalog_option, catalogs_of
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @catalog_option
 def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
-    """Check a spec: syntax, fields, target, recipes, data folder.
+    """Check a spec: syntax, fields, target, recipes, and the data as generate reads it.
 
-    Prints every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 2.
+    Prints every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 2; the data
+    check's warnings are printed too (`mcuforge data check` shows them all).
     """
     from ..catalog import load_catalog
+    from ..data import preflight
     from ..errors import DataError
     from ..resolver import resolve
     from ..spec import load_spec
@@ -29,13 +31,20 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     loaded = load_spec(spec)
     folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
     plan = resolve(loaded, load_catalog(folders))
-    data_dir = loaded.resolve_path(loaded.spec.data.path)
-    if not data_dir.exists():
-        raise DataError(f"{spec}: data.path: folder {data_dir} does not exist")
+    data_problems = preflight(loaded.spec, loaded.base_dir)
+    if any(p.severity == "error" for p in data_problems):
+        raise DataError("\n".join(str(p) for p in data_problems if p.severity == "error"))
+    warnings = [str(p) for p in data_problems if p.severity == "warning"]
     recipes = [r.ref for r in plan.recipes]
     if as_json:
-        click.echo(json.dumps({"ok": True, "target": plan.target.name, "recipes": recipes}))
+        click.echo(
+            json.dumps(
+                {"ok": True, "target": plan.target.name, "recipes": recipes, "warnings": warnings}
+            )
+        )
     else:
+        for w in warnings:
+            click.echo(f"warning: {w}", err=True)
         click.echo(f"{spec}: ok (target {plan.target.name}, recipes {', '.join(recipes)})")
 
 

@@ -1,7 +1,31 @@
-"""Data loading: CSV (wide or long), NPZ and WAV recordings, windowing, leak-free splits."""
+"""Data loading: CSV (wide, long or a table), NPZ and WAV recordings, windowing with a
+policy for short recordings, leak-free splits, and the data checks."""
 
-from ._csv import Recording, read_csv
-from ._dataset import Dataset, Split, load_dataset
+from ._csv import BadCell, Recording, read_csv, read_table
+from ._dataset import Dataset, Split, Survey, check_json, load_dataset, preflight, survey
+from ._files import data_files
+from ._findings import ClassCount, DataSummary, FileProblem, Finding, SplitInfo, report_lines
 from ._formats import read_npz, read_wav
 
-__all__ = ["Dataset", "Recording", "Split", "load_dataset", "read_csv", "read_npz", "read_wav"]
+__all__ = [
+    "BadCell",
+    "ClassCount",
+    "DataSummary",
+    "Dataset",
+    "FileProblem",
+    "Finding",
+    "Recording",
+    "Split",
+    "SplitInfo",
+    "Survey",
+    "check_json",
+    "data_files",
+    "load_dataset",
+    "preflight",
+    "read_csv",
+    "read_npz",
+    "read_table",
+    "read_wav",
+    "report_lines",
+    "survey",
+]

@@ -1,93 +1,145 @@
-"""CSV recordings: one file per recording with a header row (wide or long layout)."""
+"""CSV recordings: one file per recording (wide or long layout), or one row per example
+(table layout); a header row in every file.
+
+Cells are converted to numbers a chunk of rows at a time (float64, as Python parses
+them, stored as float32 like the windows). A cell that is not a number, or not finite,
+does not stop the reading: it becomes NaN and a :class:`BadCell` with its line, so the
+data check can report every bad cell of every file; loading refuses the data after the
+check. Structural problems (missing columns, another number of columns, two labels in
+one recording) raise :class:`FileProblem` at their line.
+"""
 
 from __future__ import annotations
 
-import csv
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
 from ..spec import CsvOptions
+from ._files import CsvRows
+from ._findings import FileProblem
+
+#: Bad cells a recording keeps (the count goes on).
+KEEP_BAD = 5
+
+
+@dataclass(frozen=True)
+class BadCell:
+    """A cell (or sample) that is not a number or not finite."""
+
+    line: int | None
+    column: str
+    text: str
+    reason: str  # "is not a number" | "is not finite"
+    sample: int | None = None  # NPZ/WAV: the sample index (no line)
+
+    def describe(self) -> str:
+        where = f"sample {self.sample}, " if self.sample is not None else ""
+        return f"{where}column {self.column!r}: {self.text!r} {self.reason}"
 
 
 @dataclass(frozen=True)
 class Recording:
     """One recording in spec channel order, with what is known about it."""
 
-    file: str  # path relative to the data folder, with forward slashes
+    file: str  # name: path relative to the data folder (+ `#i` in an NPZ, `:LINE` a table row)
     label: str | None  # class label (classification, anomaly)
-    samples: np.ndarray  # float64 (time, channels)
+    samples: np.ndarray  # float32 (time, channels); NaN where a cell was bad
     targets: np.ndarray | None = None  # float64 (time,): regression target per sample
     subject: str | None = None
+    source: str = ""  # the file it is read from, relative to the data folder ("" = file)
+    lines: np.ndarray | None = None  # int32 (time,): CSV line of each sample
+    times: np.ndarray | None = None  # float64 (time,): the time column
+    bad: tuple[BadCell, ...] = ()  # the first bad cells
+    n_bad: int = 0  # how many bad cells in all
+
+    @property
+    def path(self) -> str:
+        """The file this recording is read from, relative to the data folder."""
+        return self.source or self.file
 
 
-def _number(path: Path, line_no: int, name: str, cell: str) -> float:
-    cell = cell.strip()
+def _parses(text: str) -> bool:
     try:
-        v = float(cell)
+        float(text)
     except ValueError:
-        raise DataError(f"{path}:{line_no}: column {name!r}: {cell!r} is not a number") from None
-    if not math.isfinite(v):
-        raise DataError(
-            f"{path}:{line_no}: column {name!r}: {cell!r} is not finite; "
-            "remove or interpolate NaN/inf samples"
-        )
-    return v
+        return False
+    return True
 
 
-def _rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+class _Growing:
+    """Rows appended chunk by chunk into one array, grown by half when full: no list of
+    parts to concatenate (which would hold the data twice)."""
+
+    def __init__(self, width: int, dtype: type[np.generic]) -> None:
+        self.buf = np.empty((0, width), dtype=dtype)
+        self.n = 0
+
+    def add(self, block: np.ndarray, expected_more: int) -> None:
+        need = self.n + len(block)
+        if need > len(self.buf):
+            grown = np.empty(
+                (max(need + expected_more, len(self.buf) * 3 // 2), self.buf.shape[1]),
+                self.buf.dtype,
+            )
+            grown[: self.n] = self.buf[: self.n]
+            self.buf = grown
+        self.buf[self.n : need] = block.reshape(len(block), -1)
+        self.n = need
+
+    def array(self) -> np.ndarray:
+        """The rows (a copy when the buffer is much larger, else a view)."""
+        part = self.buf[: self.n]
+        return part.copy() if len(self.buf) > self.n * 1.1 + 16 else part
+
+
+@dataclass
+class _Bad:
+    cells: list[BadCell] = field(default_factory=list)
+    count: int = 0
+
+
+def _floats(
+    lines: list[int], rows: list[list[str]], index: list[int], names: list[str], bad: _Bad
+) -> np.ndarray:
+    """Columns ``index`` of ``rows`` as float64; bad cells become NaN and are counted."""
+    if index == list(range(len(index))) and rows and len(rows[0]) == len(index):
+        cells = rows
+    elif len(index) == 1:
+        cells = [[row[index[0]]] for row in rows]
+    else:
+        pick = itemgetter(*index)
+        cells = [pick(row) for row in rows]
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror}") from exc
-    with handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise DataError(f"{path}:1: empty file; expected a header row") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}:1: not a CSV file ({exc})") from exc
-        rows: list[tuple[int, list[str]]] = []
-        try:
-            for line_no, row in enumerate(reader, start=2):
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise DataError(
-                        f"{path}:{line_no}: expected {len(header)} columns "
-                        f"({', '.join(header)}), found {len(row)}"
-                    )
-                rows.append((line_no, row))
-        except csv.Error as exc:
-            raise DataError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    if not rows:
-        raise DataError(f"{path}: no samples after the header")
-    return header, rows
+        arr = np.array(cells, dtype=np.float64).reshape(len(rows), len(index))
+    except ValueError:
+        arr = np.empty((len(rows), len(index)), dtype=np.float64)
+        for r, row_cells in enumerate(cells):
+            for c, cell in enumerate(row_cells):
+                arr[r, c] = float(cell) if _parses(cell) else np.nan
+    where = np.argwhere(~np.isfinite(arr))
+    bad.count += len(where)
+    for r, c in where[: max(KEEP_BAD - len(bad.cells), 0)]:
+        text = cells[r][c].strip()
+        reason = "is not finite" if _parses(text) else "is not a number"
+        bad.cells.append(BadCell(lines[r], names[c], text, reason))
+    return arr
 
 
-def _need(path: Path, header: list[str], names: list[str], fix: str) -> None:
-    missing = [c for c in names if c not in header]
-    if missing:
-        raise DataError(
-            f"{path}:1: header has no column {', '.join(map(repr, missing))}; "
-            f"found {', '.join(header)}. {fix}"
-        )
-
-
-def _one_value(path: Path, values: list[str], column: str, what: str) -> str:
-    distinct = sorted(set(values))
-    if len(distinct) != 1:
-        raise DataError(
-            f"{path}: column {column!r} holds {len(distinct)} different {what}s "
-            f"({', '.join(distinct[:5])}); one recording per file has one {what}"
-        )
-    return distinct[0]
+def _first_change(path: Path, column: str, values: list[str], lines: list[int], what: str) -> str:
+    first = values[0]
+    for v, ln in zip(values, lines, strict=True):
+        if v != first:
+            raise FileProblem(
+                path,
+                ln,
+                f"column {column!r} changes from {first!r} to {v!r}; one recording (file) "
+                f"has one {what} (for one example per row use `csv.layout: table`)",
+            )
+    return first
 
 
 def read_csv(
@@ -99,73 +151,220 @@ def read_csv(
     folder_label: str | None,
     numeric_label: bool = False,
     subject_column: str | None = None,
-) -> Recording:
-    """Read one recording, checking shape and numbers cell by cell.
+) -> tuple[Recording, str]:
+    """Read one recording (wide or long layout) and the file's SHA-256.
 
     With ``numeric_label`` the label column holds a number per sample (regression).
 
     Raises:
-        DataError: naming the file, the line and the column of the first bad cell.
+        FileProblem: naming the file and the line of the first structural problem.
     """
-    header, rows = _rows(path, options.delimiter)
-    extra = [c for c in (label_column, subject_column) if c]
-    if options.layout == "wide":
-        _need(
-            path,
-            header,
-            [*channels, *extra],
-            "Fix `data.sensors[].channels` (or the label/subject column) or the file.",
-        )
-        index = [header.index(c) for c in channels]
-        samples = np.asarray(
-            [
-                [_number(path, ln, name, row[i]) for i, name in zip(index, channels, strict=True)]
-                for ln, row in rows
-            ],
-            dtype=np.float64,
-        )
-        meta_rows = rows
-    else:
-        cols = [options.channel_column, options.value_column]
-        if options.time_column:
-            cols.append(options.time_column)
-        _need(path, header, [*cols, *extra], "Fix `data.csv` column names or the file.")
-        ci, vi = header.index(options.channel_column), header.index(options.value_column)
-        per: dict[str, list[tuple[float, int, float]]] = {c: [] for c in channels}
-        ti = header.index(options.time_column) if options.time_column else None
-        for order, (ln, row) in enumerate(rows):
-            name = row[ci].strip()
-            if name not in per:
-                continue  # a channel the spec does not use
-            t = _number(path, ln, options.time_column or "", row[ti]) if ti is not None else order
-            per[name].append((t, order, _number(path, ln, options.value_column, row[vi])))
-        lengths = {c: len(v) for c, v in per.items()}
-        if len(set(lengths.values())) != 1 or 0 in lengths.values():
-            raise DataError(
-                f"{path}: long layout needs the same number of samples for every channel; "
-                f"found {', '.join(f'{c}: {n}' for c, n in lengths.items())}"
-            )
-        samples = np.asarray(
-            [[v for _, _, v in sorted(per[c])] for c in channels], dtype=np.float64
-        ).T
-        meta_rows = rows
-    label: str | None = folder_label
-    targets = None
-    if label_column:
-        li = header.index(label_column)
-        if numeric_label:
-            if options.layout == "long":
-                raise DataError(f"{path}: regression targets need the wide CSV layout")
-            targets = np.asarray([_number(path, ln, label_column, row[li]) for ln, row in rows])
-            label = None
+    with CsvRows(path, options.delimiter) as rows:
+        extra = [c for c in (label_column, subject_column, options.time_column) if c]
+        if options.layout == "long":
+            cols = [options.channel_column, options.value_column, *extra]
+            rows.need(cols, "Fix `data.csv` column names or the file.")
+            rec = _long(rows, channels, options, label_column, subject_column)
         else:
-            label = _one_value(
-                path, [row[li].strip() for _, row in meta_rows], label_column, "label"
+            fix = "Fix `data.sensors[].channels` (or the label/subject/time column) or the file."
+            rows.need([*channels, *extra], fix)
+            rec = _wide(
+                rows, channels, options.time_column, label_column, numeric_label, subject_column
             )
-    subject = None
-    if subject_column:
-        si = header.index(subject_column)
-        subject = _one_value(
-            path, [row[si].strip() for _, row in meta_rows], subject_column, "subject"
+        if numeric_label and options.layout == "long":
+            raise FileProblem(path, None, "regression targets need the wide CSV layout")
+        label: str | None = folder_label
+        targets = None
+        if label_column:
+            if numeric_label:
+                targets, label = rec.pop("label_num"), None
+            else:
+                label = rec.pop("label")
+        return Recording(
+            rel,
+            label,
+            rec["samples"],
+            targets,
+            rec.get("subject"),
+            lines=rec["lines"],
+            times=rec.get("times"),
+            bad=tuple(rec["bad"].cells),
+            n_bad=rec["bad"].count,
+        ), rows.sha256()
+
+
+def _wide(
+    rows: CsvRows,
+    channels: list[str],
+    time_column: str | None,
+    label_column: str | None,
+    numeric_label: bool,
+    subject_column: str | None,
+) -> dict[str, Any]:
+    bad = _Bad()
+    index = [rows.column(c) for c in channels]
+    samples = _Growing(len(channels), np.float32)
+    line_no = _Growing(1, np.int32)
+    times = _Growing(1, np.float64)
+    targets = _Growing(1, np.float64)
+    text_label = None if numeric_label else label_column
+    text_cols = {k: c for k, c in (("label", text_label), ("subject", subject_column)) if c}
+    firsts: dict[str, str] = {}
+    for lines, chunk in rows.chunks():
+        more = rows.rows_left(samples.n + len(chunk))
+        samples.add(_floats(lines, chunk, index, channels, bad).astype(np.float32), more)
+        line_no.add(np.asarray(lines, dtype=np.int32), more)
+        if time_column:
+            t = _floats(lines, chunk, [rows.column(time_column)], [time_column], bad)
+            times.add(t, more)
+        if label_column and numeric_label:
+            li = rows.column(label_column)
+            targets.add(_floats(lines, chunk, [li], [label_column], bad), more)
+        for key, col in text_cols.items():
+            ci = rows.column(col)
+            values = [r[ci].strip() for r in chunk]
+            if key in firsts:
+                values.insert(0, firsts[key])
+                lines = [lines[0], *lines]
+            what = "label" if key == "label" else "subject"
+            firsts[key] = _first_change(rows.path, col, values, lines, what)
+    if not samples.n:
+        raise FileProblem(rows.path, None, "no samples after the header")
+    out: dict[str, Any] = {
+        "samples": samples.array(),
+        "lines": line_no.array()[:, 0],
+        "bad": bad,
+        **firsts,
+    }
+    if time_column:
+        out["times"] = times.array()[:, 0]
+    if label_column and numeric_label:
+        out["label_num"] = targets.array()[:, 0]
+    return out
+
+
+def _long(
+    rows: CsvRows,
+    channels: list[str],
+    options: CsvOptions,
+    label_column: str | None,
+    subject_column: str | None,
+) -> dict[str, Any]:
+    bad = _Bad()
+    ci, vi = rows.column(options.channel_column), rows.column(options.value_column)
+    wanted = set(channels)
+    names: list[str] = []
+    values: list[np.ndarray] = []
+    times: list[np.ndarray] = []
+    line_parts: list[int] = []
+    firsts: dict[str, str] = {}
+    text_cols = {k: c for k, c in (("label", label_column), ("subject", subject_column)) if c}
+    for lines, chunk in rows.chunks():
+        keep = [i for i, r in enumerate(chunk) if r[ci].strip() in wanted]
+        sub = [chunk[i] for i in keep]
+        sub_lines = [lines[i] for i in keep]
+        names.extend(r[ci].strip() for r in sub)
+        line_parts.extend(sub_lines)
+        values.append(_floats(sub_lines, sub, [vi], [options.value_column], bad)[:, 0])
+        if options.time_column:
+            ti = rows.column(options.time_column)
+            times.append(_floats(sub_lines, sub, [ti], [options.time_column], bad)[:, 0])
+        for key, col in text_cols.items():
+            if not sub:
+                continue
+            col_i = rows.column(col)
+            vals = [r[col_i].strip() for r in sub]
+            if key in firsts:
+                vals.insert(0, firsts[key])
+                sub_lines = [sub_lines[0], *sub_lines]
+            firsts[key] = _first_change(rows.path, col, vals, sub_lines, key)
+    name_arr = np.asarray(names, dtype=object)
+    value_arr = np.concatenate(values) if values else np.empty(0)
+    line_arr = np.asarray(line_parts, dtype=np.int64)
+    order = np.arange(len(name_arr), dtype=np.float64)
+    time_arr = np.concatenate(times) if times else order
+    per = {c: np.flatnonzero(name_arr == c) for c in channels}
+    lengths = {c: len(v) for c, v in per.items()}
+    if len(set(lengths.values())) != 1 or 0 in lengths.values():
+        raise FileProblem(
+            rows.path,
+            None,
+            "long layout needs the same number of samples for every channel; found "
+            + ", ".join(f"{c}: {n}" for c, n in lengths.items()),
         )
-    return Recording(rel, label, samples, targets, subject)
+    sorted_idx = {c: idx[np.lexsort((order[idx], time_arr[idx]))] for c, idx in per.items()}
+    first = sorted_idx[channels[0]]
+    return {
+        "samples": np.stack([value_arr[sorted_idx[c]] for c in channels], axis=1).astype(
+            np.float32
+        ),
+        "lines": line_arr[first],
+        "times": time_arr[first] if times else None,
+        "bad": bad,
+        **firsts,
+    }
+
+
+def read_table(
+    path: Path,
+    rel: str,
+    channels: list[str],
+    options: CsvOptions,
+    label_column: str,
+    numeric_label: bool = False,
+    subject_column: str | None = None,
+) -> tuple[list[Recording], str]:
+    """Read a table (``csv.layout: table``): one recording of one sample per row.
+
+    Each row's recording is named ``FILE:LINE``; bad cells are kept on their row.
+
+    Raises:
+        FileProblem: missing columns, another number of columns in a row, no rows.
+    """
+    out: list[Recording] = []
+    with CsvRows(path, options.delimiter) as rows:
+        rows.need(
+            [*channels, label_column, *([subject_column] if subject_column else [])],
+            "Fix `data.sensors[].channels` (the table's feature columns) or the label column.",
+        )
+        index = [rows.column(c) for c in channels]
+        li = rows.column(label_column)
+        si = rows.column(subject_column) if subject_column else None
+        checked = [*index, li] if numeric_label else index
+        names = [*channels, label_column] if numeric_label else channels
+        for lines, chunk in rows.chunks():
+            x = _floats(lines, chunk, index, channels, _Bad()).astype(np.float32)
+            y = _floats(lines, chunk, [li], [label_column], _Bad()) if numeric_label else None
+            ok = np.asarray(np.isfinite(x).all(axis=1))
+            if y is not None:
+                ok &= np.isfinite(y[:, 0])
+            for r, (ln, row) in enumerate(zip(lines, chunk, strict=True)):
+                cells = () if ok[r] else _row_bad(row, ln, checked, names)
+                out.append(
+                    Recording(
+                        f"{rel}:{ln}",
+                        None if numeric_label else row[li].strip(),
+                        x[r : r + 1],
+                        None if y is None else y[r],
+                        None if si is None else row[si].strip(),
+                        source=rel,
+                        lines=np.asarray([ln], dtype=np.int64),
+                        bad=cells,
+                        n_bad=len(cells),
+                    )
+                )
+        if not out:
+            raise FileProblem(path, None, "no rows after the header")
+        return out, rows.sha256()
+
+
+def _row_bad(row: list[str], line: int, index: list[int], names: list[str]) -> tuple[BadCell, ...]:
+    """The bad cells of one table row."""
+    cells = []
+    for i, name in zip(index, names, strict=True):
+        text = row[i].strip()
+        if not _parses(text):
+            cells.append(BadCell(line, name, text, "is not a number"))
+        elif not np.isfinite(float(text)):
+            cells.append(BadCell(line, name, text, "is not finite"))
+    return tuple(cells)

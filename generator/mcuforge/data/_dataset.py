@@ -1,19 +1,37 @@
-"""From the spec's data section to windows, targets and a leak-free split."""
+"""From the spec's data section to windows, targets and a leak-free split.
+
+:func:`survey` reads every file, applies the window policy, splits and runs the data
+checks, collecting every problem it finds (``mcuforge data check``, ``validate``);
+:func:`load_dataset` refuses the data when one of them is an error, and otherwise
+writes each side's windows into one preallocated array.
+"""
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import DataError
-from ..spec import Data, Task
-from ._csv import Recording, read_csv
+from ..spec import Data, Spec, Task
+from ._csv import Recording, read_csv, read_table
+from ._files import data_files, file_sha256
+from ._findings import (
+    DataSummary,
+    FileProblem,
+    Finding,
+    SplitInfo,
+    relative,
+    report_lines,
+    shown,
+)
 from ._formats import read_npz, read_wav
+from ._split import subjects_of, test_mask
+from ._survey import policy_text, run_checks, short_findings, summarize
+from ._windows import Cut, fill, plan_cut, window_targets
 
 _SUFFIX = {"csv": ".csv", "npz": ".npz", "wav": ".wav"}
 
@@ -33,7 +51,9 @@ class Dataset:
     """Windows + targets + a split in which no recording is on both sides.
 
     ``classes`` are the class names (classification), ``["normal", "anomaly"]``
-    (anomaly detection) or empty (regression).
+    (anomaly detection) or empty (regression). ``summary`` says what was dropped,
+    padded or resampled and how the data was split; ``findings`` are the data check's
+    warnings (and notes) about it.
     """
 
     train: Split
@@ -46,65 +66,118 @@ class Dataset:
     sha256: str
     file_hashes: dict[str, str]
     task: str = "classification"
+    summary: DataSummary | None = None
+    findings: tuple[Finding, ...] = ()
+
+    def log_lines(self) -> list[str]:
+        """What ``generate`` logs about the data beyond its shape: split, losses, warnings."""
+        lines = [f"data: {line}" for line in (self.summary.lines()[1:] if self.summary else [])]
+        return lines + [f"data: {line}" for line in report_lines(list(self.findings), limit=5)]
+
+    def check_json(self) -> dict[str, Any]:
+        """The data check as the report keeps it (the shape of ``data check --json``)."""
+        return check_json(self.summary, list(self.findings))
 
 
-def _paths(root: Path, fmt: str) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob(f"*{_SUFFIX[fmt]}") if p.is_file())
+def check_json(summary: DataSummary | None, findings: list[Finding]) -> dict[str, Any]:
+    errors = sum(f.severity == "error" for f in findings)
+    return {
+        "ok": errors == 0,
+        "errors": errors,
+        "warnings": sum(f.severity == "warning" for f in findings),
+        "summary": summary.to_json() if summary else None,
+        "findings": [f.to_json() for f in findings],
+    }
 
 
-def _windows(samples: np.ndarray, length: int, stride: int) -> np.ndarray:
-    n = samples.shape[0]
-    if n < length:
-        return np.empty((0, length, *samples.shape[1:]), dtype=samples.dtype)
-    return np.stack([samples[s : s + length] for s in range(0, n - length + 1, stride)])
+@dataclass
+class Survey:
+    """Everything read and decided about the data, with every problem found."""
+
+    root: Path
+    length: int
+    stride: int
+    recordings: list[Recording] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+    cls: list[int] = field(default_factory=list)
+    cuts: list[Cut] = field(default_factory=list)
+    is_test: list[bool] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    summary: DataSummary | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def json(self) -> dict[str, Any]:
+        return check_json(self.summary, self.findings)
 
 
-def _read_all(data: Data, task: Task, root: Path) -> tuple[list[Recording], dict[str, str]]:
-    paths = _paths(root, data.format)
-    if not paths:
-        raise DataError(f"{root}: no {_SUFFIX[data.format]} files found (looked in all subfolders)")
-    recordings: list[Recording] = []
-    hashes: dict[str, str] = {}
+def _folder_label(p: Path, base: Path, data: Data) -> str | None:
+    if data.labels.source != "folder" or (data.format == "npz" and p.parent == base):
+        return None  # an .npz at the top level carries its labels in `y`
+    if p.parent == base:
+        raise FileProblem(
+            p,
+            None,
+            "labels come from folders (`labels: {from: folder}`), but this file is not in a "
+            "class folder; move it into data/<class>/ or use "
+            "`labels: {from: column, column: NAME}`",
+        )
+    return p.parent.name
+
+
+def _read(p: Path, rel: str, data: Data, task: Task, base: Path) -> tuple[list[Recording], str]:
+    folder = _folder_label(p, base, data)
+    numeric = task.kind == "regression"
+    subject_column = data.split.subject_column
+    if data.format == "csv" and data.table:
+        assert data.labels.column is not None
+        return read_table(
+            p, rel, data.channels, data.csv, data.labels.column, numeric, subject_column
+        )
+    if data.format == "csv":
+        rec, sha = read_csv(
+            p, rel, data.channels, data.csv, data.labels.column, folder, numeric, subject_column
+        )
+        return [rec], sha
+    if data.format == "npz":
+        return read_npz(p, rel, data.channels, folder), file_sha256(p)
+    assert folder is not None
+    return [read_wav(p, rel, data.rate_hz, folder, data.channels[0])], file_sha256(p)
+
+
+def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
+    root = s.root
+    paths, problems = data_files(root, _SUFFIX[data.format])
+    s.findings += [Finding.of(p) for p in problems]
+    if data.split.subjects:  # the subjects file is not a recording, even inside the folder
+        mapping = (base_dir / data.split.subjects).resolve()
+        paths = [p for p in paths if p.resolve() != mapping]
+    if not paths and not problems:
+        raise DataError(
+            f"{shown(root)}: no {_SUFFIX[data.format]} files found (looked in all subfolders)"
+        )
     base = root if root.is_dir() else root.parent
     for p in paths:
-        rel = p.relative_to(base).as_posix()
-        folder = None
-        if data.labels.source == "folder" and not (data.format == "npz" and p.parent == base):
-            # an .npz at the top level carries its labels in `y`
-            if p.parent == base:
-                raise DataError(
-                    f"{p}: labels come from folders (`labels: {{from: folder}}`), but this "
-                    "file is not in a class folder; move it into data/<class>/ or use "
-                    "`labels: {from: column, column: NAME}`"
-                )
-            folder = p.parent.name
-        if data.format == "csv":
-            recordings.append(
-                read_csv(
-                    p,
-                    rel,
-                    data.channels,
-                    data.csv,
-                    data.labels.column,
-                    folder,
-                    numeric_label=task.kind == "regression",
-                    subject_column=data.split.subject_column,
-                )
-            )
-        elif data.format == "npz":
-            recordings.extend(read_npz(p, rel, data.channels, folder))
-        else:
-            assert folder is not None
-            recordings.append(read_wav(p, rel, data.rate_hz, folder))
-        hashes[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-    if task.kind == "regression" and any(r.targets is None for r in recordings):
+        rel = relative(p, base)
+        try:
+            recs, sha = _read(p, rel, data, task, base)
+        except FileProblem as exc:
+            s.findings.append(Finding.of(exc))
+            continue
+        s.recordings.extend(recs)
+        s.hashes[rel] = sha
+    if data.split.subjects:
+        mapping = (base_dir / data.split.subjects).resolve()
+        if mapping.is_file():
+            s.hashes[f"split.subjects: {relative(mapping, base)}"] = file_sha256(mapping)
+    if task.kind == "regression" and any(r.targets is None for r in s.recordings):
         raise DataError(
             "regression needs a numeric target per sample: "
             "`labels: {from: column, column: NAME}` with CSV data"
         )
-    return recordings, hashes
 
 
 def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[str], list[int]]:
@@ -117,133 +190,137 @@ def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[
         unknown = sorted(normal - set(labels))
         if unknown:
             raise DataError(
-                f"{root}: `task.normal` names {', '.join(unknown)}, but the data's labels are "
-                f"{', '.join(labels)}"
+                f"{shown(root)}: `task.normal` names {', '.join(unknown)}, but the data's "
+                f"labels are {', '.join(labels)}"
             )
         return ["normal", "anomaly"], [0 if r.label in normal else 1 for r in recordings]
     if len(labels) < 2:
         raise DataError(
-            f"{root}: found {len(labels)} class ({', '.join(labels)}); classification "
+            f"{shown(root)}: found {len(labels)} class ({', '.join(labels)}); classification "
             "needs at least two classes"
         )
-    return labels, [labels.index(str(r.label)) for r in recordings]
+    index = {label: i for i, label in enumerate(labels)}
+    return labels, [index[str(r.label)] for r in recordings]
+
+
+def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
+    """Read, cut, split and check the data, collecting every problem as a finding.
+
+    Raises:
+        DataError: only when nothing can be looked at: the folder is missing or holds no
+            data file, or a regression spec has no targets.
+    """
+    task = task or Task()
+    root = (base_dir / data.path).resolve()
+    if not root.exists():
+        raise DataError(
+            f"data folder {shown(root)} does not exist; fix `data.path` (relative to the spec)"
+        )
+    length, stride = data.window.samples(data.rate_hz)
+    s = Survey(root, length, stride)
+    _read_all(s, data, task, base_dir)
+    if not s.recordings:
+        return s
+    try:
+        s.classes, s.cls = _classes(s.recordings, task, root)
+    except DataError as exc:
+        s.findings.append(Finding.of(exc, "labels"))
+        return s
+    s.cuts = [plan_cut(len(r.samples), length, stride, data.window) for r in s.recordings]
+    folder = root if root.is_dir() else root.parent
+    s.findings += _rebased(short_findings(s, data), folder)
+    subjects, problems = subjects_of(s.recordings, data, base_dir, folder)
+    s.findings += problems
+    kept = [i for i, c in enumerate(s.cuts) if c.n]
+    split: SplitInfo | None = None
+    s.is_test = [False] * len(s.recordings)
+    if kept and not any(f.check == "subjects" and f.severity == "error" for f in problems):
+        try:
+            mask, split = test_mask(
+                [s.recordings[i] for i in kept],
+                data,
+                [s.cls[i] for i in kept],
+                [subjects[i] for i in kept],
+                root,
+            )
+            for i, m in zip(kept, mask, strict=True):
+                s.is_test[i] = m
+        except DataError as exc:
+            s.findings.append(Finding.of(exc, "split"))
+    s.summary = summarize(s, data, task, split, policy_text(data, length))
+    s.findings += _rebased(run_checks(s, data, task, subjects, kept, split is not None), folder)
+    return s
+
+
+def _rebased(findings: list[Finding], folder: Path) -> list[Finding]:
+    """Findings about recordings (named relative to the data folder) as paths are shown."""
+    return [f if f.file is None else replace(f, file=shown(folder / f.file)) for f in findings]
 
 
 def load_dataset(data: Data, base_dir: Path, task: Task | None = None) -> Dataset:
     """Load every recording, window it and split it.
 
     Raises:
-        DataError: missing folder, no files, bad cells, too few classes, recordings
-            shorter than the window, an empty side of the split.
+        DataError: every error the data check finds (missing folder, no files, bad cells,
+            too few classes, too many recordings shorter than the window, the same
+            recording in train and test, an empty side of the split), one a line.
     """
     task = task or Task()
-    root = (base_dir / data.path).resolve()
-    if not root.exists():
-        raise DataError(
-            f"data folder {root} does not exist; fix `data.path` (relative to the spec)"
-        )
-    length, stride = data.window.samples(data.rate_hz)
-    recordings, hashes = _read_all(data, task, root)
-    classes, cls = _classes(recordings, task, root)
-    windows = [_windows(r.samples, length, stride).astype(np.float32) for r in recordings]
-    if all(len(w) == 0 for w in windows):
-        raise DataError(
-            f"{root}: every recording is shorter than the window ({length} samples at "
-            f"{data.rate_hz:g} Hz); shorten `data.window`"
-        )
-    is_test = _test_mask(recordings, data, cls, root)
-    total = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(hashes.items())).encode())
-
-    def side(mask: list[bool], name: str) -> Split:
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
-        gs: list[np.ndarray] = []
-        files: list[str] = []
-        for rec, w, c, m in zip(recordings, windows, cls, mask, strict=True):
-            if not m or len(w) == 0:
-                continue
-            g = len(files)
-            files.append(rec.file)
-            xs.append(w)
-            if task.kind == "regression":
-                assert rec.targets is not None
-                ys.append(_windows(rec.targets, length, stride).mean(axis=1).astype(np.float32))
-            else:
-                ys.append(np.full(len(w), c, dtype=np.int64))
-            gs.append(np.full(len(w), g, dtype=np.int64))
-        if not xs:
-            raise DataError(f"{root}: the {name} split is empty; adjust `data.split`")
-        return Split(np.concatenate(xs), np.concatenate(ys), np.concatenate(gs), files)
-
-    train = side([not t for t in is_test], "train")
-    test = side(is_test, "test")
-    if task.kind == "classification":
-        missing = sorted(set(range(len(classes))) - set(train.y.tolist()))
-        if missing:
-            raise DataError(
-                f"{root}: class {', '.join(classes[i] for i in missing)} has no training "
-                "window; give it more recordings or change the split"
-            )
-    if task.kind == "anomaly" and not (train.y == 0).any():
-        raise DataError(f"{root}: no normal recording in the training split")
+    s = survey(data, base_dir, task)
+    if s.errors:
+        raise DataError("\n".join(str(f) for f in s.errors))
+    total = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(s.hashes.items())).encode())
     return Dataset(
-        train,
-        test,
-        classes,
+        _side(s, data, task, test=False),
+        _side(s, data, task, test=True),
+        s.classes,
         data.channels,
         data.rate_hz,
-        length,
-        stride,
+        s.length,
+        s.stride,
         total.hexdigest(),
-        hashes,
+        s.hashes,
         task.kind,
+        s.summary,
+        tuple(f for f in s.findings if f.severity != "error"),
     )
 
 
-def _subjects(recordings: list[Recording], data: Data) -> list[str]:
-    split = data.split
-    out = []
-    for r in recordings:
-        if split.subject_pattern:
-            m = re.search(split.subject_pattern, r.file)
-            if not m:
-                raise DataError(
-                    f"{r.file}: `subject_pattern` {split.subject_pattern!r} does not "
-                    "match this path"
-                )
-            out.append(m.group(1))
+def _side(s: Survey, data: Data, task: Task, test: bool) -> Split:
+    """One side's windows, written into one array (no concatenation of copies)."""
+    chosen = [
+        i for i, (c, t) in enumerate(zip(s.cuts, s.is_test, strict=True)) if c.n and t == test
+    ]
+    total = sum(s.cuts[i].n for i in chosen)
+    x = np.empty((total, s.length, len(data.channels)), dtype=np.float32)
+    regression = task.kind == "regression"
+    y = np.empty(total, dtype=np.float32 if regression else np.int64)
+    groups = np.empty(total, dtype=np.int64)
+    files: list[str] = []
+    at = 0
+    for g, i in enumerate(chosen):
+        rec, cut = s.recordings[i], s.cuts[i]
+        end = at + cut.n
+        fill(x[at:end], rec.samples, cut, s.length, s.stride, data.window)
+        if regression:
+            assert rec.targets is not None
+            y[at:end] = window_targets(rec.targets, cut, s.length, s.stride, data.window)
         else:
-            if r.subject is None:
-                raise DataError(f"{r.file}: no subject (column {split.subject_column!r})")
-            out.append(r.subject)
-    return out
+            y[at:end] = s.cls[i]
+        groups[at:end] = g
+        files.append(rec.file)
+        at = end
+    return Split(x, y, groups, files)
 
 
-def _test_mask(recordings: list[Recording], data: Data, cls: list[int], root: Path) -> list[bool]:
-    split = data.split
-    if split.test_files is not None:
-        mask = [any(fnmatch.fnmatch(r.file, pat) for pat in split.test_files) for r in recordings]
-        if not any(mask):
-            raise DataError(
-                f"`data.split.test_files` {split.test_files} matches no file; patterns are "
-                "relative to `data.path`, e.g. '*/test_*.csv'"
-            )
-        return mask
-    rng = np.random.default_rng(split.seed)
-    if split.by == "subject":
-        subjects = _subjects(recordings, data)
-        names = sorted(set(subjects))
-        if len(names) < 2:
-            raise DataError(f"{root}: `by: subject` needs two or more subjects; found {names}")
-        n_test = min(max(round(len(names) * split.test), 1), len(names) - 1)
-        held = {names[int(i)] for i in rng.permutation(len(names))[:n_test]}
-        return [s in held for s in subjects]
-    mask = [False] * len(recordings)
-    for c in sorted(set(cls)):
-        idx = [i for i, k in enumerate(cls) if k == c]
-        # at least one file of a class on each side, when it has two or more
-        wanted = round(len(idx) * split.test)
-        n_test = min(max(wanted, 1), len(idx) - 1) if len(idx) >= 2 else 0
-        for i in rng.permutation(idx)[:n_test]:
-            mask[int(i)] = True
-    return mask
+def preflight(spec: Spec, base_dir: Path) -> list[Finding]:
+    """What ``generate`` would find in the data before its search: every error (unreadable
+    files, undeclared channels, a label layout that does not fit, too many recordings
+    shorter than the window, leakage) and every warning of the data check.
+
+    For ``mcuforge validate``; it never raises for a problem of the data.
+    """
+    try:
+        return survey(spec.data, base_dir, spec.task).findings
+    except DataError as exc:
+        return [Finding.of(exc, "data")]

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
-from ._csv import Recording
+from ._csv import KEEP_BAD, BadCell, Recording
+from ._findings import FileProblem
 
 
-def _finite(path: Path, x: np.ndarray) -> None:
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        raise DataError(
-            f"{path}: sample {tuple(int(i) for i in bad[0])} is not finite; "
-            "remove or interpolate NaN/inf samples"
-        )
+def _recording(
+    file: str, label: str | None, x: np.ndarray, channels: list[str], subject: str | None = None
+) -> Recording:
+    """A recording of float64 samples ``x`` (time, channels), its non-finite ones noted."""
+    where = np.argwhere(~np.isfinite(x))
+    bad = tuple(
+        BadCell(None, channels[int(c)], str(x[t, c]), "is not finite", sample=int(t))
+        for t, c in where[:KEEP_BAD]
+    )
+    return Recording(file, label, x.astype(np.float32), None, subject, bad=bad, n_bad=len(where))
 
 
 def read_npz(
@@ -27,15 +31,15 @@ def read_npz(
     or ``x`` (recordings, time, channels) with ``y`` (recordings,); optional ``subject``.
 
     Raises:
-        DataError: missing arrays, wrong shapes, non-finite samples.
+        FileProblem: not an archive, missing arrays, wrong shapes.
     """
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a NumPy .npz archive ({exc})") from exc
+        raise FileProblem(path, None, f"not a NumPy .npz archive ({exc})") from exc
     with archive:
         if "x" not in archive:
-            raise DataError(f"{path}: no array `x`; found {', '.join(archive.files)}")
+            raise FileProblem(path, None, f"no array `x`; found {', '.join(archive.files)}")
         x = np.asarray(archive["x"], dtype=np.float64)
         y = archive.get("y")
         subj = archive.get("subject")
@@ -44,28 +48,31 @@ def read_npz(
         y = None if y is None else np.asarray(y).reshape(1)
         subj = None if subj is None else np.asarray(subj).reshape(1)
     if x.ndim != 3 or x.shape[2] != len(channels):
-        raise DataError(
-            f"{path}: `x` has shape {x.shape}; expected (time, {len(channels)}) or "
-            f"(recordings, time, {len(channels)}) for channels {', '.join(channels)}"
+        raise FileProblem(
+            path,
+            None,
+            f"`x` has shape {x.shape}; expected (time, {len(channels)}) or "
+            f"(recordings, time, {len(channels)}) for channels {', '.join(channels)}",
         )
     if y is None and folder_label is None:
-        raise DataError(f"{path}: no array `y` and no class folder; add labels to the archive")
+        raise FileProblem(path, None, "no array `y` and no class folder; add labels to the archive")
     if y is not None and len(y) != len(x):
-        raise DataError(f"{path}: `y` has {len(y)} entries for {len(x)} recordings in `x`")
-    _finite(path, x)
+        raise FileProblem(path, None, f"`y` has {len(y)} entries for {len(x)} recordings in `x`")
     out = []
     for i in range(len(x)):
         label = str(y[i]) if y is not None else folder_label
         subject = str(subj[i]) if subj is not None else None
-        out.append(Recording(f"{rel}#{i}" if len(x) > 1 else rel, label, x[i], None, subject))
+        name = f"{rel}#{i}" if len(x) > 1 else rel
+        rec = _recording(name, label, x[i], channels, subject)
+        out.append(rec if name == rel else replace(rec, source=rel))
     return out
 
 
-def read_wav(path: Path, rel: str, rate_hz: float, label: str) -> Recording:
+def read_wav(path: Path, rel: str, rate_hz: float, label: str, channel: str) -> Recording:
     """One mono PCM WAV file (8/16/32-bit), scaled to [-1, 1).
 
     Raises:
-        DataError: not a WAV file, not mono, or a sample rate other than ``rate_hz``.
+        FileProblem: not a WAV file, not mono, or a sample rate other than ``rate_hz``.
     """
     try:
         with wave.open(str(path), "rb") as w:
@@ -77,13 +84,15 @@ def read_wav(path: Path, rel: str, rate_hz: float, label: str) -> Recording:
             )
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as exc:
-        raise DataError(f"{path}: not a PCM WAV file ({exc})") from exc
+        raise FileProblem(path, None, f"not a PCM WAV file ({exc})") from exc
     if channels != 1:
-        raise DataError(f"{path}: {channels} channels; mcuforge reads mono WAV files")
+        raise FileProblem(path, None, f"{channels} channels; mcuforge reads mono WAV files")
     if abs(rate - rate_hz) > 1e-6:
-        raise DataError(
-            f"{path}: sample rate {rate} Hz, but the spec says {rate_hz:g} Hz; "
-            "resample the file or fix `rate_hz`"
+        raise FileProblem(
+            path,
+            None,
+            f"sample rate {rate} Hz, but the spec says {rate_hz:g} Hz; "
+            "resample the file or fix `rate_hz`",
         )
     if width == 1:
         x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
@@ -92,7 +101,7 @@ def read_wav(path: Path, rel: str, rate_hz: float, label: str) -> Recording:
     elif width == 4:
         x = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 2147483648.0
     else:
-        raise DataError(f"{path}: {8 * width}-bit samples are not supported; use 16-bit PCM")
+        raise FileProblem(path, None, f"{8 * width}-bit samples are not supported; use 16-bit PCM")
     if len(x) == 0:
-        raise DataError(f"{path}: no samples")
-    return Recording(rel, label, x[:, None])
+        raise FileProblem(path, None, "no samples")
+    return _recording(rel, label, x[:, None], [channel])

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _plots, _sections
+from . import _data, _dataplots, _plots, _sections
 from ._model import (
     COST_KEYS,
     chosen_trial,
@@ -32,6 +32,7 @@ ASSETS = Path(__file__).resolve().parent / "_assets"
 #: Sections of the page, in order: (element id, title); every page has all of them.
 SECTIONS = (
     ("summary", "Summary"),
+    ("data", "Data"),
     ("decisions", "Resolver decisions"),
     ("search", "Search history"),
     ("pareto", "Pareto fronts"),
@@ -68,7 +69,8 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
     ``regression`` (``y_true``, ``y_pred``), ``roc`` (``fpr``, ``tpr``, ``auc``,
     ``operating_point``), ``breakdown``, ``measurements``, ``notes``, ``tried``,
     ``target.sram_kb``/``flash_kb``, ``budgets.app_sram_kb``/``app_flash_kb``,
-    ``search.chosen_trial``/``objectives``/``storage``, ``firmware.qemu``/``dir``/``steps``.
+    ``search.chosen_trial``/``objectives``/``storage``, ``firmware.qemu``/``dir``/``steps``,
+    ``data_check`` (the data section).
 
     Args:
         report: The mapping written as report.json.
@@ -97,6 +99,11 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         plots["roc"] = Markup(
             _plots.roc(roc["fpr"], roc["tpr"], roc.get("auc"), roc.get("operating_point"))
         )
+    if _data.classes(report):
+        plots["data_windows"] = Markup(_dataplots.class_windows(_data.classes(report)))
+    hist = _data.lengths_of(report)
+    if hist is not None:
+        plots["data_lengths"] = Markup(_dataplots.lengths(*hist))
     parts, totals, budgets_kb, memory_rows = _sections.memory(report)
     plots["memory"] = Markup(_plots.memory(parts, totals, budgets_kb))
     context = {
@@ -105,6 +112,7 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         "plots": plots,
         "cards": _sections.cards(report),
         "summary": _sections.summary(report),
+        "data": _data.section(report),
         "decisions": report["decisions"],
         "search_text": _sections.search_text(report, ts),
         "recipes": [

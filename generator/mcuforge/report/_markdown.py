@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import _data
 from ._model import (
     AXES,
     COST_KEYS,
@@ -49,7 +50,8 @@ def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | 
     for d in r["decisions"]:
         mark = "chosen" if d["chosen"] else "rejected"
         lines.append(f"- `{d['recipe']}`: {mark}: {d['reason']}")
-    lines += _search(r, ts) + _tradeoff(r) + _quality(r) + _breakdown(r) + _firmware(r)
+    lines += _search(r, ts) + _tradeoff(r) + _quality(r) + _data.markdown(r)
+    lines += _breakdown(r) + _firmware(r)
     return "\n".join(lines)
 
 

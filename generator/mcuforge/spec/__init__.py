@@ -7,7 +7,7 @@ The JSON Schema in ``schema/spec.schema.json`` is exported from these models
 """
 
 from ._common import C_RESERVED, CoreName, check_c_prefix
-from ._data import CsvOptions, Data, Labels, Sensor, Split, Window
+from ._data import Checks, CsvOptions, Data, Labels, Sensor, Split, Window, default_range
 from ._spec import (
     ERROR_METRICS,
     METRICS_FOR,
@@ -32,6 +32,7 @@ __all__ = [
     "METRICS_FOR",
     "SPEC_VERSION",
     "Budgets",
+    "Checks",
     "CoreName",
     "CsvOptions",
     "Data",
@@ -49,5 +50,6 @@ __all__ = [
     "Task",
     "Window",
     "check_c_prefix",
+    "default_range",
     "load_spec",
 ]

@@ -1,7 +1,9 @@
-"""The ``data`` section: files, sensors and channels, labels, windowing, split."""
+"""The ``data`` section: files, sensors and channels, labels, windowing, split, checks."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -14,12 +16,20 @@ class Sensor(Strict):
 
     name: str = Field(description="Sensor name, e.g. accel.", min_length=1)
     channels: list[str] = Field(
-        description="Channel names: CSV columns (wide), channel values (long), or one name "
-        "for a WAV file's single channel; in firmware order.",
+        description="Channel names: CSV columns (wide, table), channel values (long), or one "
+        "name for a WAV file's single channel; in firmware order.",
         min_length=1,
     )
-    unit: str | None = Field(default=None, description="Physical unit of the samples (g, dps, …).")
-    rate_hz: float = Field(gt=0, description="Sample rate in hertz.")
+    unit: str | None = Field(
+        default=None,
+        description="Physical unit of the samples (g, m/s2, dps, rad/s, …); `data check` "
+        "compares the values with the unit's usual range.",
+    )
+    rate_hz: float | None = Field(
+        default=None,
+        gt=0,
+        description="Sample rate in hertz; required, except with `csv.layout: table`.",
+    )
 
 
 class Labels(Strict):
@@ -29,8 +39,9 @@ class Labels(Strict):
         default="folder",
         alias="from",
         description="`folder`: the name of the folder holding the file; `column`: a column "
-        "of the file (classification: one label per file; regression: a number per sample, "
-        "a window's target is its mean over the window).",
+        "of the file (classification: one label per file, or per row with `csv.layout: "
+        "table`; regression: a number per sample, a window's target is its mean over the "
+        "window).",
     )
     column: str | None = Field(default=None, description="Label column, with `from: column`.")
 
@@ -39,6 +50,9 @@ class Labels(Strict):
         if self.source == "column" and not self.column:
             raise ValueError("`from: column` needs `column: NAME`")
         return self
+
+
+ShortPolicy = Literal["auto", "drop", "pad", "whole"]
 
 
 class Window(Strict):
@@ -50,6 +64,25 @@ class Window(Strict):
     )
     length: int | None = Field(default=None, gt=0, description="Window length in samples.")
     stride: int | None = Field(default=None, gt=0, description="Hop between windows in samples.")
+    short: ShortPolicy = Field(
+        default="auto",
+        description="Recordings shorter than the window. `auto`: dropped, counted and "
+        "reported, and an error when more than `checks.max_dropped` of the recordings "
+        "would go; `drop`: dropped, however many; `pad`: padded at the end to one window "
+        "(with `pad_with`); `whole`: every recording, of any length, becomes exactly one "
+        "window (see `fit`).",
+    )
+    pad_with: float | Literal["edge"] = Field(
+        default="edge",
+        description="Padding of `short: pad` (and `whole` with `fit: pad`): `edge` repeats "
+        "the last sample, a number is written as is (the firmware must pad the same way).",
+    )
+    fit: Literal["resample", "pad"] = Field(
+        default="resample",
+        description="With `short: whole`: how a recording becomes `length` samples. "
+        "`resample`: linear interpolation; `pad`: padded with `pad_with`, and a longer "
+        "recording keeps its first `length` samples (counted as truncated).",
+    )
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Window:
@@ -57,6 +90,13 @@ class Window(Strict):
             raise ValueError("give exactly one of `length_s` (seconds) or `length` (samples)")
         if self.stride_s is not None and self.stride is not None:
             raise ValueError("give at most one of `stride_s` or `stride`; default is the length")
+        if isinstance(self.pad_with, float) and not math.isfinite(self.pad_with):
+            raise ValueError("`pad_with` must be a finite number or `edge`")
+        given = self.model_fields_set
+        if "pad_with" in given and self.short not in ("pad", "whole"):
+            raise ValueError("`pad_with` needs `short: pad` (or `short: whole, fit: pad`)")
+        if "fit" in given and self.short != "whole":
+            raise ValueError("`fit` needs `short: whole`")
         return self
 
     def samples(self, rate_hz: float) -> tuple[int, int]:
@@ -76,8 +116,9 @@ class Split(Strict):
 
     by: Literal["file", "subject"] = Field(
         default="file",
-        description="Unit of the split: whole files (recordings), or subjects (all files "
-        "of one subject on one side; needs `subject_column` or `subject_pattern`).",
+        description="Unit of the split: whole files (recordings; rows with `csv.layout: "
+        "table`), or subjects (all files of one subject on one side; needs "
+        "`subject_column`, `subject_pattern` or `subjects`).",
     )
     test: float = Field(
         default=0.25,
@@ -92,21 +133,33 @@ class Split(Strict):
         "overrides `test`, e.g. the archive's own split.",
     )
     subject_column: str | None = Field(
-        default=None, description="CSV column holding the subject id (same in every row of a file)."
+        default=None,
+        description="CSV column holding the subject id (same in every row of a file; per "
+        "row with `csv.layout: table`).",
     )
     subject_pattern: str | None = Field(
         default=None,
         description="Regular expression on the file path (relative to `data.path`) whose "
         "first group is the subject id, e.g. `subject(\\d+)`.",
     )
+    subjects: str | None = Field(
+        default=None,
+        description="A CSV file (relative to the spec) mapping files to subjects: columns "
+        "`file` (relative to `data.path`) and `subject`.",
+    )
 
     @model_validator(mode="after")
     def _subject(self) -> Split:
-        if self.by == "subject" and not (self.subject_column or self.subject_pattern):
-            raise ValueError("`by: subject` needs `subject_column` or `subject_pattern`")
+        sources = [s for s in (self.subject_column, self.subject_pattern, self.subjects) if s]
+        if self.by == "subject" and not sources:
+            raise ValueError(
+                "`by: subject` needs `subject_column`, `subject_pattern` or `subjects`"
+            )
+        if len(sources) > 1:
+            raise ValueError(
+                "give one of `subject_column`, `subject_pattern` or `subjects`, not several"
+            )
         if self.subject_pattern is not None:
-            import re
-
             try:
                 if re.compile(self.subject_pattern).groups < 1:
                     raise ValueError("`subject_pattern` needs one (group) for the subject id")
@@ -120,17 +173,73 @@ class Split(Strict):
 class CsvOptions(Strict):
     """How CSV files are laid out."""
 
-    layout: Literal["wide", "long"] = Field(
+    layout: Literal["wide", "long", "table"] = Field(
         default="wide",
         description="`wide`: one row per sample, one column per channel. `long` (tidy): one "
-        "row per sample and channel, with the channel name and the value in two columns.",
+        "row per sample and channel, with the channel name and the value in two columns. "
+        "`table`: tabular data, one row per example (a feature vector, the channels are "
+        "its columns) with its label in a column; every row is a window of length 1.",
     )
     channel_column: str = Field(default="channel", description="Long layout: channel name column.")
     value_column: str = Field(default="value", description="Long layout: value column.")
     time_column: str | None = Field(
-        default=None, description="Long layout: rows are ordered by this column (else file order)."
+        default=None,
+        description="Time stamp column: the long layout orders rows by it; `data check` "
+        "looks for gaps, jitter and a rate other than `rate_hz` in it.",
     )
+    time_unit: Literal["s", "ms", "us"] = Field(default="s", description="Unit of `time_column`.")
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="Field separator.")
+
+
+class Checks(Strict):
+    """Thresholds of the data checks (`mcuforge data check`, `validate`, `generate`)."""
+
+    max_dropped: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Share of recordings that may be dropped as shorter than the window "
+        "before it is an error (with `window.short: auto`).",
+    )
+    min_recordings: int = Field(
+        default=3, ge=1, description="A class with fewer recordings is a warning."
+    )
+    max_imbalance: float = Field(
+        default=4.0,
+        ge=1,
+        description="A warning when the class with most windows has more than this many "
+        "times the windows of the class with fewest.",
+    )
+    max_jitter: float = Field(
+        default=0.2,
+        gt=0,
+        description="A warning when a sample interval (from `csv.time_column`) deviates from "
+        "the file's mean interval by more than this share of it (gaps aside).",
+    )
+    gap: float = Field(
+        default=2.0,
+        gt=1,
+        description="An interval longer than this many median intervals is a gap (a warning).",
+    )
+    rate_tolerance: float = Field(
+        default=0.05,
+        gt=0,
+        description="A warning when a file's rate (from its time column) differs from "
+        "`rate_hz` by more than this share.",
+    )
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Expected [min, max] per sensor or channel name, e.g. `accel: [-8, 8]`; "
+        "default from the unit (g: ±16, m/s2: ±160, dps: ±2000, rad/s: ±35).",
+    )
+
+    @field_validator("ranges")
+    @classmethod
+    def _ordered(cls, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (lo, hi) in ranges.items():
+            if not lo < hi:
+                raise ValueError(f"range of {name!r}: [{lo:g}, {hi:g}] needs min < max")
+        return ranges
 
 
 class Data(Strict):
@@ -138,21 +247,27 @@ class Data(Strict):
 
     format: Literal["csv", "npz", "wav"] = Field(
         default="csv",
-        description="`csv`: one file per recording with a header row; `npz`: NumPy archives "
-        "with `x` (samples, channels) or (recordings, samples, channels) and optional `y`; "
-        "`wav`: one mono PCM file per recording, one folder per class.",
+        description="`csv`: one file per recording with a header row (or one table, see "
+        "`csv.layout`); `npz`: NumPy archives with `x` (samples, channels) or (recordings, "
+        "samples, channels) and optional `y`; `wav`: one mono PCM file per recording, one "
+        "folder per class.",
     )
-    path: str = Field(description="Folder (or one .npz file) with the data, relative to the spec.")
+    path: str = Field(description="Folder (or one file) with the data, relative to the spec.")
     sensors: list[Sensor] = Field(min_length=1, description="Sensors and their channels.")
     labels: Labels = Field(default_factory=Labels, description="Where the labels come from.")
     csv: CsvOptions = Field(default_factory=CsvOptions, description="CSV layout options.")
-    window: Window = Field(description="Window length and stride.")
+    window: Window = Field(
+        default_factory=lambda: Window(length=1),
+        description="Window length and stride; required, except with `csv.layout: table` "
+        "(every row is one window).",
+    )
     split: Split = Field(default_factory=Split, description="Train/test split.")
+    checks: Checks = Field(default_factory=Checks, description="Data check thresholds.")
 
     @field_validator("sensors")
     @classmethod
     def _same_rate(cls, sensors: list[Sensor]) -> list[Sensor]:
-        rates = {s.rate_hz for s in sensors}
+        rates = {s.rate_hz for s in sensors if s.rate_hz is not None}
         if len(rates) > 1:
             raise ValueError(
                 f"sensors have different rates {sorted(rates)} Hz; resample the data to one rate"
@@ -172,7 +287,38 @@ class Data(Strict):
                 raise ValueError(
                     "`format: wav` takes labels from folders (`labels: {from: folder}`)"
                 )
+        if self.table:
+            self._table_rules()
+            return self
+        if "window" not in self.model_fields_set:
+            raise ValueError("`window` is required: give `window: {length_s: ...}` or `length`")
+        missing = [s.name for s in self.sensors if s.rate_hz is None]
+        if missing:
+            raise ValueError(f"sensor {', '.join(missing)}: `rate_hz` is required")
         return self
+
+    def _table_rules(self) -> None:
+        if self.format != "csv":
+            raise ValueError("`csv.layout: table` needs `format: csv`")
+        if self.labels.source != "column":
+            raise ValueError(
+                "`csv.layout: table` takes each row's label from a column: "
+                "`labels: {from: column, column: NAME}`"
+            )
+        if self.window.samples(1.0)[0] != 1 or self.window.short != "auto":
+            raise ValueError(
+                "`csv.layout: table`: every row is one window of length 1; remove `data.window`"
+            )
+        if self.split.subject_pattern:
+            raise ValueError(
+                "`csv.layout: table`: rows have no path of their own for `subject_pattern`; "
+                "use `subject_column` or `subjects`"
+            )
+
+    @property
+    def table(self) -> bool:
+        """True for tabular data (`csv.layout: table`): one row, one window of length 1."""
+        return self.format == "csv" and self.csv.layout == "table"
 
     @property
     def channels(self) -> list[str]:
@@ -180,14 +326,33 @@ class Data(Strict):
 
     @property
     def rate_hz(self) -> float:
-        return self.sensors[0].rate_hz
+        """The sensors' rate (1 Hz for tabular data, where it has no meaning)."""
+        return next((s.rate_hz for s in self.sensors if s.rate_hz is not None), 1.0)
 
     @property
     def modality(self) -> str:
-        """``audio`` for WAV data, ``imu`` when a sensor looks inertial, else ``timeseries``."""
+        """``audio`` for WAV data, ``tabular`` for a table, ``imu`` when a sensor looks
+        inertial, else ``timeseries``."""
         if self.format == "wav":
             return "audio"
+        if self.table:
+            return "tabular"
         inertial = {"g", "m/s2", "m/s^2", "dps", "deg/s", "rad/s"}
         if any((s.unit or "").lower() in inertial for s in self.sensors):
             return "imu"
         return "timeseries"
+
+
+def default_range(unit: str | None) -> tuple[float, float] | None:
+    """The usual full-scale range of a unit, or None when there is no usual one."""
+    return _UNIT_RANGES.get((unit or "").lower())
+
+
+_UNIT_RANGES: dict[str, tuple[float, float]] = {
+    "g": (-16.0, 16.0),
+    "m/s2": (-160.0, 160.0),
+    "m/s^2": (-160.0, 160.0),
+    "dps": (-2000.0, 2000.0),
+    "deg/s": (-2000.0, 2000.0),
+    "rad/s": (-35.0, 35.0),
+}

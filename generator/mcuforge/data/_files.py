@@ -1,0 +1,196 @@
+"""The files of a data folder, and CSV text read line by line.
+
+Listing: every file with the format's suffix below the folder, in sorted order; a
+symbolic link whose target is outside the folder is refused, never opened (a data
+folder must not pull in, or print a line of, a file elsewhere on the machine).
+
+Reading: :class:`CsvRows` reads a CSV file in binary, one physical line at a time, so a
+byte that is not UTF-8 is reported at its own line; a UTF-8 byte order mark is dropped;
+rows come in chunks with their line numbers, so a large file never has to be held as
+Python strings at once; the file's SHA-256 is computed on the way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from ._findings import FileProblem
+
+#: Rows converted to numbers at a time: bounds the Python strings alive at once.
+CHUNK_ROWS = 8192
+
+
+def data_files(root: Path, suffix: str) -> tuple[list[Path], list[FileProblem]]:
+    """Files ending in ``suffix`` under ``root`` (or ``root`` itself when it is a file).
+
+    Returns:
+        The usable files, sorted, and one problem per symbolic link that leaves the
+        folder (or is broken).
+    """
+    if root.is_file():
+        return [root], []
+    real_root = root.resolve()
+    files: list[Path] = []
+    problems: list[FileProblem] = []
+    for p in sorted(root.rglob(f"*{suffix}")):
+        if p.is_symlink() or any(q.is_symlink() for q in p.relative_to(root).parents if q.name):
+            try:
+                target = p.resolve(strict=True)
+            except (OSError, RuntimeError):
+                problems.append(FileProblem(p, None, "a broken symbolic link; remove it"))
+                continue
+            if not target.is_relative_to(real_root):
+                problems.append(
+                    FileProblem(
+                        p,
+                        None,
+                        "a symbolic link to a file outside the data folder; mcuforge does "
+                        "not follow it: copy the file into the folder instead",
+                    )
+                )
+                continue
+        if p.is_file():
+            files.append(p)
+    return files, problems
+
+
+def _text(path: Path, handle: BinaryIO, digest: hashlib._Hash, seen: list[int]) -> Iterator[str]:
+    """Lines of ``handle`` as text, each decoded alone so an error names its line;
+    ``seen[0]`` counts the bytes read."""
+    for number, raw in enumerate(handle, start=1):
+        digest.update(raw)
+        seen[0] += len(raw)
+        if number == 1:
+            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                raise FileProblem(path, 1, "UTF-16 text; save the file as UTF-8")
+            if raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileProblem(
+                path,
+                number,
+                f"byte {exc.start + 1} of the line ({raw[exc.start]:#04x}) is not UTF-8 "
+                "text; save the file as UTF-8",
+            ) from None
+
+
+class CsvRows:
+    """A CSV file's header and its rows in chunks, with line numbers (a context manager).
+
+    Raises:
+        FileProblem: the file cannot be opened, is empty, is not UTF-8 text (at the line),
+            is malformed CSV (at the line), or a row has another number of columns.
+    """
+
+    def __init__(self, path: Path, delimiter: str = ",") -> None:
+        self.path = path
+        self.digest = hashlib.sha256()
+        try:
+            self._handle: BinaryIO = path.open("rb")
+        except OSError as exc:
+            raise FileProblem(path, None, f"cannot read: {exc.strerror}") from exc
+        self._seen = [0]
+        lines = _text(path, self._handle, self.digest, self._seen)
+        self._reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        try:
+            first = next(self._reader)
+        except StopIteration:
+            self.close()
+            raise FileProblem(path, 1, "empty file; expected a header row") from None
+        except csv.Error as exc:
+            self.close()
+            raise FileProblem(path, 1, f"not a CSV file ({exc})") from exc
+        except FileProblem:
+            self.close()
+            raise
+        self.header = [h.strip() for h in first]
+
+    def rows_left(self, rows_read: int) -> int:
+        """An estimate of the rows still to come, from the bytes per row so far."""
+        size = os.fstat(self._handle.fileno()).st_size
+        per_row = self._seen[0] / max(rows_read, 1)
+        return int((size - self._seen[0]) / max(per_row, 1.0))
+
+    def column(self, name: str) -> int:
+        return self.header.index(name)
+
+    def need(self, names: list[str], fix: str) -> None:
+        """Every name is a column of the header, once.
+
+        Raises:
+            FileProblem: at line 1, naming the missing or repeated columns.
+        """
+        missing = [c for c in names if c not in self.header]
+        if missing:
+            raise FileProblem(
+                self.path,
+                1,
+                f"header has no column {', '.join(map(repr, missing))}; found "
+                f"{', '.join(self.header)}. {fix}",
+            )
+        twice = sorted({c for c in names if self.header.count(c) > 1})
+        if twice:
+            raise FileProblem(
+                self.path, 1, f"column {', '.join(map(repr, twice))} appears twice in the header"
+            )
+
+    def chunks(self) -> Iterator[tuple[list[int], list[list[str]]]]:
+        """Rows (blank ones skipped) and the line each ends on, :data:`CHUNK_ROWS` at a time."""
+        width = len(self.header)
+        lines: list[int] = []
+        rows: list[list[str]] = []
+        reader = self._reader
+        try:
+            for row in reader:
+                if not row or (not row[0].strip() and all(not c.strip() for c in row)):
+                    continue
+                if len(row) != width:
+                    raise FileProblem(
+                        self.path,
+                        reader.line_num,
+                        f"expected {width} columns ({', '.join(self.header)}), found {len(row)}",
+                    )
+                rows.append(row)
+                lines.append(reader.line_num)
+                if len(rows) == CHUNK_ROWS:
+                    yield lines, rows
+                    lines, rows = [], []
+        except csv.Error as exc:
+            raise FileProblem(self.path, reader.line_num, f"malformed CSV: {exc}") from exc
+        if rows:
+            yield lines, rows
+
+    def sha256(self) -> str:
+        """The file's SHA-256 (read the rest of the file first, if any)."""
+        for raw in self._handle:
+            self.digest.update(raw)
+        return self.digest.hexdigest()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> CsvRows:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -1,0 +1,200 @@
+"""What the data checks find, and what the data turned into: findings and a summary.
+
+A :class:`Finding` is one problem (or fact) at a place: ``error`` stops ``generate``
+(and makes ``data check`` and ``validate`` exit 2), ``warning`` is printed by
+``validate``, ``generate`` and ``data check`` and kept in the report, ``info`` says
+what a policy did (a recording padded). A :class:`DataSummary` is what the report
+and ``data check`` show about the data: counts per class and split, the split itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import DataError, Located
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+def shown(path: Path | str) -> str:
+    """A path as messages show it: relative to the working directory when inside it."""
+    p = Path(path)
+    try:
+        return p.relative_to(Path.cwd()).as_posix() if p.is_absolute() else p.as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+class FileProblem(DataError):
+    """A data file that cannot be used, at a line when there is one."""
+
+    def __init__(self, path: Path | str, line: int | None, detail: str) -> None:
+        self.file = shown(path)
+        self.line = line
+        self.detail = detail
+        super().__init__(f"{self.file}:{line}: {detail}" if line else f"{self.file}: {detail}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or fact) about the data, located at a file and line when known."""
+
+    severity: Severity
+    check: str  # e.g. non_finite, too_short, leakage (the JSON key of the kind)
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.message
+        return (
+            f"{self.file}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.file}: {self.message}"
+        )
+
+    def located(self) -> Located:
+        """As a located problem (``file:line: data.CHECK: message``)."""
+        return Located(self.file or "", self.line, None, f"data.{self.check}", self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, exc: DataError, check: str = "unreadable") -> Finding:
+        """An error finding from a raised :class:`DataError`."""
+        if isinstance(exc, FileProblem):
+            return cls("error", check, exc.detail, exc.file, exc.line)
+        return cls("error", check, str(exc))
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    """Recordings and windows of one class (or of everything, for regression)."""
+
+    name: str
+    recordings: int = 0
+    short: int = 0  # shorter than the window
+    dropped: int = 0
+    padded: int = 0
+    resampled: int = 0
+    truncated: int = 0
+    train_recordings: int = 0
+    test_recordings: int = 0
+    train_windows: int = 0
+    test_windows: int = 0
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """The train/test split as the report states it."""
+
+    mode: str  # test_files | file | row | subject
+    text: str  # one line for people
+    held_out: list[str] = field(default_factory=list)  # test subjects, or test files
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What the data became: counts per class and split, lengths, the split."""
+
+    files: int
+    recordings: int
+    window: int
+    stride: int
+    policy: str
+    classes: list[ClassCount]
+    split: SplitInfo | None
+    lengths: dict[str, Any]  # min, median, max and a histogram (edges, counts)
+    unit: str = "recordings"  # "rows" for a table
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def totals(self) -> ClassCount:
+        keys = [k for k in ClassCount.__dataclass_fields__ if k != "name"]
+        return ClassCount("total", **{k: sum(getattr(c, k) for c in self.classes) for k in keys})
+
+    def dropped_text(self) -> str | None:
+        """``3 recordings dropped as shorter than the window (walking 2, running 1)``."""
+        return _lost(self.classes, "dropped", "dropped as shorter than the window")
+
+    def lines(self) -> list[str]:
+        """The summary as a few lines of text (``data check``, ``generate``'s log)."""
+        t = self.totals()
+        out = [
+            f"{self.files} file{'s' if self.files != 1 else ''}, {self.recordings} {self.unit}; "
+            f"window {self.window} samples, "
+            f"stride {self.stride}; shorter recordings: {self.policy}"
+        ]
+        if self.split is not None:
+            out.append(f"split: {self.split.text}")
+        for key, what in (
+            ("dropped", "dropped as shorter than the window"),
+            ("padded", "padded to the window"),
+            ("resampled", "resampled to the window"),
+            ("truncated", "cut to the window"),
+        ):
+            text = _lost(self.classes, key, what)
+            if text and getattr(t, key):
+                out.append(text)
+        return out
+
+    def table(self) -> list[str]:
+        """Per class: recordings, short, dropped or padded, windows in train and test."""
+        head = ("class", "recordings", "short", "dropped", "padded", "train win", "test win")
+        rows = [
+            (
+                c.name,
+                c.recordings,
+                c.short,
+                c.dropped,
+                c.padded + c.resampled + c.truncated,
+                c.train_windows,
+                c.test_windows,
+            )
+            for c in [*self.classes, self.totals()]
+        ]
+        width = max(len(head[0]), *(len(str(r[0])) for r in rows))
+        fmt = f"{{:<{width}}}" + "".join(f" {{:>{len(h)}}}" for h in head[1:])
+        return [fmt.format(*head), *(fmt.format(*r) for r in rows)]
+
+
+def _lost(classes: list[ClassCount], key: str, what: str) -> str | None:
+    n = sum(getattr(c, key) for c in classes)
+    if not n:
+        return None
+    per = ", ".join(f"{c.name} {getattr(c, key)}" for c in classes if getattr(c, key))
+    return f"{n} recording{'s' if n != 1 else ''} {what} ({per})"
+
+
+def report_lines(findings: list[Finding], limit: int = 10, infos: bool = False) -> list[str]:
+    """Findings as ``severity: file:line: message`` lines, at most ``limit`` per check."""
+    out: list[str] = []
+    shown_per: dict[tuple[str, str], int] = {}
+    hidden: dict[tuple[str, str], int] = {}
+    for f in sorted(findings, key=lambda f: SEVERITIES.index(f.severity)):
+        if f.severity == "info" and not infos:
+            continue
+        key = (f.severity, f.check)
+        if shown_per.get(key, 0) >= limit:
+            hidden[key] = hidden.get(key, 0) + 1
+            continue
+        shown_per[key] = shown_per.get(key, 0) + 1
+        out.append(f"{f.severity}: {f}")
+    for (severity, check), n in hidden.items():
+        out.append(f"{severity}: ... and {n} more {check} findings (`mcuforge data check --json`)")
+    return out
+
+
+def relative(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when inside it (forward slashes), else as shown."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return os.fspath(path)

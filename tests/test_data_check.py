@@ -1,0 +1,435 @@
+"""The data check (`mcuforge data check`, in validate, generate and the report), the window
+policy for short recordings, tabular data and subjects from a mapping file."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from mcuforge.cli import cli
+from mcuforge.data import Dataset, Survey, _files, load_dataset, survey
+from mcuforge.errors import DataError, SpecError
+from mcuforge.spec import load_spec
+
+from ._datafolders import folder, rows, spec, write_csv
+
+
+def run(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(cli, list(args))
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.output
+
+
+def _survey(path: Path) -> Survey:
+    loaded = load_spec(path)
+    return survey(loaded.spec.data, loaded.base_dir, loaded.spec.task)
+
+
+def _load(path: Path) -> Dataset:
+    loaded = load_spec(path)
+    return load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
+
+
+# --- the injected flaws of issue 20 ------------------------------------------------
+
+
+def _flawed(root: Path) -> Path:
+    """Four classes; a NaN row, a 40 %-jitter file, a short recording, a class of two
+    recordings, and a training file copied into the test set."""
+    data = root / "data"
+    seed = 0
+    for c, n in (("idle", 5), ("walk", 5), ("run", 5), ("jump", 2)):
+        for i in range(n):
+            name = "test_r0.csv" if i == 0 and c != "jump" else f"r{i}.csv"
+            write_csv(data / c / name, rows(seed, n=40, time=True), header="t,ax,ay")
+            seed += 1
+    nan = data / "idle" / "r2.csv"
+    lines = nan.read_text().splitlines()
+    lines[17] = lines[17].split(",")[0] + ",nan,nan"
+    nan.write_text("\n".join(lines) + "\n")
+    jitter = data / "walk" / "r3.csv"
+    t = np.cumsum(0.1 * (1 + 0.4 * np.where(np.arange(40) % 2, 1, -1)))
+    noisy = zip(t, rows(77, n=40, time=True), strict=True)
+    body = [f"{ts:.4f},{r.split(',', 1)[1]}" for ts, r in noisy]
+    write_csv(jitter, body, header="t,ax,ay")
+    write_csv(data / "run" / "r4.csv", rows(88, n=6, time=True), header="t,ax,ay")
+    (data / "run" / "test_copy.csv").write_bytes((data / "run" / "r1.csv").read_bytes())
+    return spec(
+        root,
+        extra="csv: {time_column: t}\n",
+        length=10,
+        split='{test_files: ["*/test_*.csv"]}',
+    )
+
+
+def test_data_check_reports_each_injected_flaw_with_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _flawed(tmp_path)
+    code, out = run("data", "check", str(path), "--json")
+    assert code == 2
+    report = json.loads(out)
+    found = {(f["check"], f["file"], f["line"], f["severity"]) for f in report["findings"]}
+    assert ("non_finite", "data/idle/r2.csv", 18, "error") in found
+    assert ("leakage", "data/run/r1.csv", None, "error") in found
+    jitter = next(f for f in report["findings"] if f["check"] == "jitter")
+    assert jitter["file"] == "data/walk/r3.csv" and jitter["line"] is not None
+    assert re.search(r"deviates by up to 4\d% from its mean \(0.10?\d* s", jitter["message"])
+    short = next(f for f in report["findings"] if f["check"] == "too_short")
+    assert (short["file"], short["line"]) == ("data/run/r4.csv", 7)
+    assert (
+        "6 samples (the last on this line), shorter than the window (10): dropped"
+        in (short["message"])
+    )
+    few = next(f for f in report["findings"] if f["check"] == "few_recordings")
+    assert few["file"] == "data/jump" and "'jump' has 2 recordings" in few["message"]
+    assert report["errors"] == 2 and not report["ok"]
+    counts = {c["name"]: c for c in report["summary"]["classes"]}
+    assert counts["run"]["dropped"] == 1 and counts["run"]["short"] == 1
+    assert counts["jump"]["test_windows"] == 0
+    # the same as a table on the terminal
+    code, out = run("data", "check", str(path))
+    assert code == 2
+    assert re.search(r"^run\s+6\s+1\s+1\s+0\s+\d+\s+\d+$", out, re.M), out
+    assert "error: data/idle/r2.csv:18: column 'ax': 'nan' is not finite" in out
+    assert "2 errors," in out
+    # validate stops on the errors, generate's loader too
+    code, out = run("validate", str(path))
+    assert code == 2 and "data/idle/r2.csv:18" in out and "data/run/r1.csv" in out
+    with pytest.raises(DataError, match=r"r2\.csv:18"):
+        _load(path)
+
+
+def test_every_bad_cell_of_every_file_is_reported(tmp_path: Path) -> None:
+    data = folder(tmp_path)
+    for name, line in (("a/r1.csv", 3), ("b/r2.csv", 11)):
+        p = data / name
+        text = p.read_text().splitlines()
+        text[line - 1] = "nan,inf"
+        text[line] = "x,0"
+        p.write_text("\n".join(text) + "\n")
+    s = _survey(spec(tmp_path))
+    bad = sorted(str(f) for f in s.errors if f.check == "non_finite")
+    assert len(bad) == 2
+    assert re.search(r"a/r1.csv:3: column 'ax': 'nan' is not finite \(and 2 more bad", bad[0])
+    assert "on lines 3, 4" in bad[0]
+
+
+def test_warnings_ranges_constant_duplicates_imbalance(tmp_path: Path) -> None:
+    data = folder(tmp_path, {"a": 12, "b": 2}, test_prefix=True)
+    write_csv(data / "a" / "r3.csv", [f"{r.split(',')[0]},0.5" for r in rows(3)])
+    write_csv(data / "a" / "r4.csv", [f"20.5,{r.split(',')[1]}" for r in rows(4)])
+    (data / "a" / "r5.csv").write_bytes((data / "a" / "r6.csv").read_bytes())
+    s = _survey(spec(tmp_path, split='{test_files: ["*/test_*.csv"]}'))
+    by = {f.check: f for f in s.findings}
+    assert "channel 'ay' is constant (0.5) over all 12 samples" in str(by["constant"])
+    assert re.search(r"r4.csv:2: channel 'ax': 20.5 is outside \[-16, 16\]", str(by["range"]))
+    assert str(by["duplicate"]).endswith("a/r5.csv: the same samples as a/r6.csv")
+    assert "class 'a' has 36 windows, 6.0 times the 6 of 'b'" in by["imbalance"].message
+    assert "class 'b' has 2 recordings" in by["few_recordings"].message
+    assert not s.errors
+
+
+def test_a_subject_on_both_sides_of_a_split_by_file_is_a_warning(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for c in ("a", "b"):
+        for i in range(4):
+            write_csv(
+                data / c / f"r{i}.csv",
+                [f"{r},s{i % 2}" for r in rows(i + (10 if c == "b" else 0))],
+                header="ax,ay,who",
+            )
+    s = _survey(spec(tmp_path, split="{test: 0.5, seed: 0, subject_column: who}"))
+    leak = [f for f in s.findings if f.check == "leakage"]
+    assert leak and "subjects are in both train and test (s0, s1)" in leak[0].message
+
+
+# --- the window policy --------------------------------------------------------------
+
+
+def _short_folder(root: Path) -> Path:
+    """Class a: 4 recordings of 20 samples and one of 7; class b: 5 of 20."""
+    data = folder(root, {"a": 4, "b": 5}, n=20)
+    write_csv(data / "a" / "short.csv", rows(50, n=7))
+    return data
+
+
+@pytest.mark.parametrize(
+    ("policy", "windows", "counts"),
+    [
+        ("{length: 10, short: drop}", 18, {"dropped": 1}),
+        ("{length: 10, short: pad}", 19, {"padded": 1}),
+        ("{length: 10, short: pad, pad_with: 0}", 19, {"padded": 1}),
+        ("{length: 16, short: whole}", 10, {"resampled": 5}),
+        ("{length: 16, short: whole, fit: pad, pad_with: -1}", 10, {"padded": 1, "truncated": 4}),
+    ],
+)
+def test_window_policies(tmp_path: Path, policy: str, windows: int, counts: dict[str, int]) -> None:
+    _short_folder(tmp_path)
+    path = spec(tmp_path, split="{test: 0.2, seed: 3}")
+    text = re.sub(r"window: \{[^}]*\}", f"window: {policy}", path.read_text())
+    path.write_text(text)
+    ds = _load(path)
+    assert len(ds.train.x) + len(ds.test.x) == windows
+    a = next(c for c in ds.summary.classes if c.name == "a")
+    for key in ("dropped", "padded", "resampled", "truncated"):
+        assert getattr(a, key) == counts.get(key, 0), key
+    if "drop" in policy:
+        assert "a/short.csv" not in ds.train.files + ds.test.files
+        return
+    short_rows = np.array([[float(v) for v in r.split(",")] for r in rows(50, n=7)], np.float32)
+    side = ds.train if "a/short.csv" in ds.train.files else ds.test
+    w = side.x[side.groups == side.files.index("a/short.csv")][0]
+    if "resample" in str(counts):
+        # the ends are kept, the inside is interpolated linearly
+        assert np.array_equal(w[[0, -1]], short_rows[[0, -1]])
+        assert np.allclose(w[1], short_rows[0] + (short_rows[1] - short_rows[0]) * 6 / 15)
+        return
+    assert np.array_equal(w[:7], short_rows)
+    if "pad_with" not in policy:
+        assert np.array_equal(w[7:], np.tile(short_rows[-1], (3, 1)))  # edge
+    else:
+        assert (w[7:] == float(policy.split("pad_with: ")[1].rstrip("}"))).all()
+
+
+def test_auto_policy_drops_a_few_with_a_warning_and_counts(tmp_path: Path) -> None:
+    data = folder(tmp_path, {"a": 10, "b": 10}, n=20)
+    write_csv(data / "a" / "r9.csv", rows(60, n=6))
+    ds = _load(spec(tmp_path, length=10))
+    assert ds.summary.dropped_text() == "1 recording dropped as shorter than the window (a 1)"
+    assert any(f.check == "too_short" and f.severity == "warning" for f in ds.findings)
+    log = "\n".join(ds.log_lines())
+    assert "data: 1 recording dropped as shorter than the window (a 1)" in log
+    assert "data: split: by recording, seed 1" in log
+    # the same number of drops above checks.max_dropped is an error naming the policies
+    path = spec(tmp_path, length=10, extra="checks: {max_dropped: 0.02}\n")
+    with pytest.raises(DataError, match=r"choose `data.window.short`: `pad`.*`whole`.*`drop`"):
+        _load(path)
+
+
+def test_regression_targets_follow_their_samples(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for i in range(4):
+        n = 5 if i == 0 else 10
+        body = [f"{r},{i + t}" for t, r in enumerate(rows(i, n=n))]
+        write_csv(data / f"r{i}.csv", body, header="ax,ay,speed")
+    path = spec(
+        tmp_path,
+        extra="labels: {from: column, column: speed}\n",
+        length=10,
+        kind="regression",
+        split="{test: 0.25, seed: 0}",
+    )
+    path.write_text(path.read_text().replace("stride: 10}", "stride: 10, short: pad}"))
+    ds = _load(path)
+    side = ds.train if "r0.csv" in ds.train.files else ds.test
+    y = side.y[side.groups == side.files.index("r0.csv")]
+    assert y.tolist() == [pytest.approx((0 + 1 + 2 + 3 + 4 + 4 * 5) / 10)]  # edge-padded targets
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def test_bom_is_stripped_and_chunks_keep_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_files, "CHUNK_ROWS", 5)
+    data = folder(tmp_path, n=23)
+    p = data / "a" / "r0.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    q = data / "b" / "r1.csv"
+    text = q.read_text().splitlines()
+    text[18] = "0.25,nan"
+    q.write_text("\n".join(text) + "\n")
+    s = _survey(spec(tmp_path))
+    assert [str(f) for f in s.errors] == [
+        f"{data / 'b' / 'r1.csv'}: ".replace(f"{data}/", f"{data}/")[:0]
+        + f"{data / 'b' / 'r1.csv'}:19: column 'ay': 'nan' is not finite; remove or "
+        "interpolate NaN/inf samples"
+    ]
+    rec = next(r for r in s.recordings if r.file == "a/r0.csv")
+    assert rec.samples.shape == (23, 2) and rec.lines is not None
+    assert rec.lines.tolist() == list(range(2, 25))
+
+
+def test_a_symlink_inside_the_folder_is_read(tmp_path: Path) -> None:
+    data = folder(tmp_path)
+    write_csv(tmp_path / "data" / "extra" / "x.csv", rows(30))
+    (data / "a" / "linked.csv").symlink_to(data / "extra" / "x.csv")
+    (data / "extra" / "x.csv").rename(data / "extra" / "x.txt")
+    (data / "a" / "linked.csv").unlink()
+    (data / "a" / "linked.csv").symlink_to(data / "extra" / "x.txt")
+    s = _survey(spec(tmp_path))
+    assert not s.errors and any(r.file == "a/linked.csv" for r in s.recordings)
+
+
+# --- tabular data -------------------------------------------------------------------
+
+
+def _table(root: Path, n: int = 60, label: str = "kind") -> Path:
+    rng = np.random.default_rng(0)
+    body = []
+    for i in range(n):
+        k = i % 3
+        x = rng.normal(k, 0.3, 3)
+        body.append(f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{['x', 'y', 'z'][k]},s{i % 4}")
+    return write_csv(root / "table" / "rows.csv", body, header=f"f1,f2,f3,{label},who")
+
+
+TABLE_SPEC = """\
+version: 1
+name: tab
+data:
+  path: table
+  csv: {{layout: table}}
+  sensors: [{{name: features, channels: [f1, f2, f3]}}]
+  labels: {{from: column, column: kind}}
+  split: {split}
+target: nrf52840
+budgets: {{sram_kb: 16, flash_kb: 64}}
+search: {{trials: 3, seed: 0}}
+output: {{dir: out, test_windows: 4}}
+"""
+
+
+def test_a_table_is_one_window_per_row(tmp_path: Path) -> None:
+    _table(tmp_path)
+    path = spec(tmp_path, text=TABLE_SPEC.format(split="{test: 0.25, seed: 0}"))
+    loaded = load_spec(path)
+    assert loaded.spec.data.modality == "tabular" and loaded.spec.data.rate_hz == 1.0
+    ds = _load(path)
+    assert ds.window == 1 and ds.train.x.shape[1:] == (1, 3)
+    assert len(ds.train.x) + len(ds.test.x) == 60 and len(ds.test.x) == 15
+    assert ds.train.files[0].startswith("rows.csv:")
+    first = (tmp_path / "table" / "rows.csv").read_text().splitlines()[1].split(",")[:3]
+    i = ds.train.files.index("rows.csv:2") if "rows.csv:2" in ds.train.files else None
+    if i is not None:
+        assert ds.train.x[ds.train.groups == i][0, 0].tolist() == pytest.approx(
+            [float(v) for v in first]
+        )
+    assert ds.summary.unit == "rows" and ds.summary.split.mode == "row"
+    # subjects per row
+    path.write_text(TABLE_SPEC.format(split="{by: subject, subject_column: who, test: 0.25}"))
+    ds = _load(path)
+    (held,) = ds.summary.split.held_out
+    assert _subjects(ds.test.files, tmp_path) == {held}
+    assert held not in _subjects(ds.train.files, tmp_path)
+
+
+def _subjects(files: list[str], root: Path) -> set[str]:
+    lines = (root / "table" / "rows.csv").read_text().splitlines()
+    return {lines[int(f.split(":")[1]) - 1].rsplit(",", 1)[1] for f in files}
+
+
+def test_table_spec_rules(tmp_path: Path) -> None:
+    _table(tmp_path)
+    text = TABLE_SPEC.format(split="{test: 0.25}")
+    with pytest.raises(SpecError, match="every row is one window of length 1"):
+        load_spec(spec(tmp_path, text=text.replace("  split:", "  window: {length: 4}\n  split:")))
+    with pytest.raises(SpecError, match=r"`labels: \{from: column"):
+        load_spec(spec(tmp_path, text=text.replace("  labels: {from: column, column: kind}\n", "")))
+    wide = text.replace("  csv: {layout: table}\n", "")
+    with pytest.raises(SpecError, match="`window` is required"):
+        load_spec(spec(tmp_path, text=wide))
+    with pytest.raises(SpecError, match="sensor features: `rate_hz` is required"):
+        load_spec(spec(tmp_path, text=wide.replace("  split:", "  window: {length: 4}\n  split:")))
+    text = spec(tmp_path).read_text()
+    padded = re.sub(r"window: \{[^}]*\}", "window: {length: 4, pad_with: 0}", text)
+    with pytest.raises(SpecError, match="`pad_with` needs `short: pad`"):
+        load_spec(spec(tmp_path, text=padded))
+
+
+def test_init_recognises_a_table(tmp_path: Path) -> None:
+    _table(tmp_path)
+    code, out = run("init", str(tmp_path / "table"))
+    assert code == 0, out
+    data = yaml.safe_load(out)["data"]
+    assert data["csv"] == {"layout": "table"} and "window" not in data
+    assert data["labels"] == {"from": "column", "column": "kind"}
+    assert data["sensors"] == [{"name": "features", "channels": ["f1", "f2", "f3"]}]
+    (tmp_path / "spec.yaml").write_text(out.replace(f"path: {data['path']}", "path: table"))
+    assert run("validate", str(tmp_path / "spec.yaml"))[0] == 0
+
+
+@pytest.mark.slow
+def test_generate_on_a_table_gives_c_equal_to_python(tmp_path: Path) -> None:
+    _table(tmp_path, n=90)
+    path = spec(tmp_path, text=TABLE_SPEC.format(split="{test: 0.3, seed: 1}"))
+    code, out = run("generate", str(path), "--no-measure", "--force", "-q")
+    assert code == 0, out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["recipe"].startswith("tabular-")
+    assert report["parity"]["agree"] == report["parity"]["total"] == 27
+    assert report["data_check"]["summary"]["unit"] == "rows"
+
+
+# --- subjects from a mapping file ---------------------------------------------------
+
+
+def test_split_by_subject_from_a_mapping_file(tmp_path: Path) -> None:
+    data = folder(tmp_path, {"a": 6, "b": 6})
+    mapping = ["file,subject"] + [
+        f"{c}/r{i}.csv,{['ann', 'bob', 'cy'][i % 3]}" for c in ("a", "b") for i in range(6)
+    ]
+    (data / "subjects.csv").write_text("\n".join(mapping) + "\n")  # inside the data folder
+    path = spec(tmp_path, split="{by: subject, subjects: data/subjects.csv, test: 0.34, seed: 2}")
+    ds = _load(path)
+    who = {ln.split(",")[0]: ln.split(",")[1] for ln in mapping[1:]}
+    train = {who[f] for f in ds.train.files}
+    test = {who[f] for f in ds.test.files}
+    assert train.isdisjoint(test) and len(test) == 1
+    assert ds.summary.split.mode == "subject" and ds.summary.split.held_out == sorted(test)
+    assert f"1 of 3 subjects held out for test: {sorted(test)[0]}" in ds.summary.split.text
+    assert any(k.startswith("split.subjects: ") for k in ds.file_hashes)
+    assert "subjects.csv" not in " ".join(ds.train.files + ds.test.files)
+
+
+# --- validate and the report --------------------------------------------------------
+
+
+def test_validate_prints_data_warnings(tmp_path: Path) -> None:
+    data = folder(tmp_path, n=20)
+    write_csv(data / "a" / "r0.csv", [f"30,{r.split(',')[1]}" for r in rows(0, n=20)])
+    path = spec(tmp_path)
+    code, out = run("validate", str(path))
+    assert code == 0 and "warning: " in out and "is outside [-16, 16]" in out
+    code, out = run("validate", str(path), "--json")
+    assert code == 0 and any("outside" in w for w in json.loads(out)["warnings"])
+
+
+def test_report_renders_the_data_section() -> None:
+    from mcuforge.report import _data
+
+    check = {
+        "summary": {
+            "files": 3,
+            "recordings": 3,
+            "window": 10,
+            "stride": 5,
+            "policy": "dropped",
+            "unit": "recordings",
+            "classes": [
+                {"name": "a", "recordings": 2, "dropped": 1, "train_windows": 4, "test_windows": 0},
+                {"name": "b", "recordings": 1, "train_windows": 2, "test_windows": 3},
+            ],
+            "split": {"mode": "subject", "text": "by subject: 1 of 2 held out", "held_out": ["x"]},
+            "lengths": {"min": 4, "median": 20, "max": 30, "edges": [4, 17, 30], "counts": [1, 2]},
+        },
+        "findings": [
+            {"severity": "warning", "check": "gap", "message": "a gap", "file": "f.csv", "line": 3}
+        ],
+    }
+    md = "\n".join(_data.markdown({"data_check": check}))
+    assert "- **split**: by subject: 1 of 2 held out" in md
+    assert "| class | recordings | dropped | train windows | test windows |" in md
+    assert "| total | 3 | 1 | 6 | 3 |" in md
+    assert "- warning: f.csv:3: a gap" in md
+    assert _data.markdown({}) == []
