@@ -94,7 +94,9 @@ def main() -> None:
         )
     r = json.loads(out.stdout)
     over = r["peak_mb"] - r["base_mb"]
-    print("| CSV | windows (float32) | RSS after import | peak RSS | peak - import | ratio | load |")
+    print(
+        "| CSV | windows (float32) | RSS after import | peak RSS | peak - import | ratio | load |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     print(
         f"| {size:.0f} MB | {r['windows_mb']:.0f} MB ({r['n']} windows) | {r['base_mb']:.0f} MB "

@@ -126,6 +126,13 @@ SECTIONS = (
         ("--trials", "4"),
         timeout_s=240,
     ),
+    Section("data_memory", "Peak memory of loading a 125 MB CSV", "data_memory.py", timeout_s=240),
+    Section(
+        "data_policies",
+        "Short recordings: what each window policy keeps of PLAID",
+        "data_policies.py",
+        timeout_s=180,
+    ),
 )
 
 

@@ -18,6 +18,7 @@ from mcuforge.errors import DataError, SpecError
 from mcuforge.spec import load_spec
 
 from ._datafolders import folder, rows, spec, write_csv
+from .conftest import ROOT
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -119,8 +120,8 @@ def test_every_bad_cell_of_every_file_is_reported(tmp_path: Path) -> None:
     s = _survey(spec(tmp_path))
     bad = sorted(str(f) for f in s.errors if f.check == "non_finite")
     assert len(bad) == 2
-    assert re.search(r"a/r1.csv:3: column 'ax': 'nan' is not finite \(and 2 more bad", bad[0])
-    assert "on lines 3, 4" in bad[0]
+    assert re.search(r"a/r1.csv:3: column 'ax': 'nan' is not finite \(3 bad cells in this", bad[0])
+    assert "file, lines 3, 4)" in bad[0]
 
 
 def test_warnings_ranges_constant_duplicates_imbalance(tmp_path: Path) -> None:
@@ -433,3 +434,31 @@ def test_report_renders_the_data_section() -> None:
     assert "| total | 3 | 1 | 6 | 3 |" in md
     assert "- warning: f.csv:3: a gap" in md
     assert _data.markdown({}) == []
+
+
+# --- the flawed example ------------------------------------------------------------
+
+
+def test_flawed_example_readme_shows_the_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out = run("data", "check", "examples/flawed/spec.yaml")
+    assert code == 2
+    readme = (ROOT / "examples" / "flawed" / "README.md").read_text()
+    shown = readme.split("$ mcuforge data check examples/flawed/spec.yaml\n", 1)[1]
+    assert shown.split("\n```", 1)[0] == out.rstrip("\n")
+
+
+def test_flawed_example_data_is_what_make_data_writes(tmp_path: Path) -> None:
+    import importlib.util
+
+    script = ROOT / "examples" / "flawed" / "make_data.py"
+    loader = importlib.util.spec_from_file_location("make_flawed", script)
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    module.make(tmp_path / "data")
+    committed = ROOT / "examples" / "flawed" / "data"
+    names = sorted(p.relative_to(committed) for p in committed.rglob("*.csv"))
+    assert names == sorted(p.relative_to(tmp_path / "data") for p in tmp_path.rglob("*.csv"))
+    for name in names:
+        assert (committed / name).read_bytes() == (tmp_path / "data" / name).read_bytes(), name

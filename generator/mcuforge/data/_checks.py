@@ -48,9 +48,10 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
         first = cells[0]
         more = ""
         if total > 1:
-            lines = sorted({c.line for c in cells[1:] if c.line is not None})
-            on = f", on lines {', '.join(map(str, lines[:5]))}" if lines else ""
-            more = f" (and {total - 1} more bad cells in this file{on})"
+            lines = sorted({c.line for c in cells if c.line is not None})
+            listed = ", ".join(map(str, lines)) + (", …" if total > len(cells) else "")
+            at = f", line{'s' if len(lines) > 1 else ''} {listed}" if lines else ""
+            more = f" ({total} bad cells in this file{at})"
         out.append(
             Finding(
                 "error",
@@ -183,7 +184,7 @@ def timing(recordings: Sequence[Recording], data: Data) -> list[Finding]:
                 )
             )
             continue
-        median = float(np.median(dt))
+        median = _typical(dt)
         gaps = np.flatnonzero(dt > checks.gap * median)
         if len(gaps):
             big = int(gaps[np.argmax(dt[gaps])])
@@ -192,8 +193,8 @@ def timing(recordings: Sequence[Recording], data: Data) -> list[Finding]:
                     "warning",
                     "gap",
                     f"a gap of {dt[big]:.4g} s before this sample ({dt[big] / median:.1f} "
-                    f"intervals); {len(gaps)} gap{'s' if len(gaps) != 1 else ''} longer than "
-                    f"{checks.gap:g} intervals in this file",
+                    f"typical intervals); {len(gaps)} gap{'s' if len(gaps) != 1 else ''} "
+                    f"longer than {checks.gap:g} intervals in this file",
                     r.path,
                     _where(r, big + 1),
                 )
@@ -227,6 +228,14 @@ def timing(recordings: Sequence[Recording], data: Data) -> list[Finding]:
                 )
             )
     return out
+
+
+def _typical(dt: np.ndarray) -> float:
+    """The typical sample interval: the mean of the middle half of the intervals (robust
+    to gaps, and to a clock alternating between two intervals, where a median is not)."""
+    lo, hi = np.percentile(dt, [25, 75])
+    middle = dt[(dt >= lo) & (dt <= hi)]
+    return float(middle.mean()) if len(middle) else float(np.median(dt))
 
 
 def _digest(r: Recording) -> str:
