@@ -206,9 +206,12 @@ def test_auto_policy_drops_a_few_with_a_warning_and_counts(tmp_path: Path) -> No
     write_csv(data / "a" / "r9.csv", rows(60, n=6))
     ds = _load(spec(tmp_path, length=10))
     assert ds.summary.dropped_text() == "1 recording dropped as shorter than the window (a 1)"
-    assert any(f.check == "too_short" and f.severity == "warning" for f in ds.findings)
+    assert any(f.check == "too_short" and f.severity == "info" for f in ds.findings)
+    (warning,) = [f for f in ds.findings if f.severity == "warning"]
+    assert warning.message.startswith("1 recording dropped as shorter than the window (a 1)")
     log = "\n".join(ds.log_lines())
-    assert "data: 1 recording dropped as shorter than the window (a 1)" in log
+    dropped = r"1 recording dropped as shorter than the window \(a 1\); `data.window.short: auto`"
+    assert re.search(rf"^data: warning: .*data: {dropped}$", log, re.M), log
     assert "data: split: by recording, seed 1" in log
     # the same number of drops above checks.max_dropped is an error naming the policies
     path = spec(tmp_path, length=10, extra="checks: {max_dropped: 0.02}\n")

@@ -19,7 +19,7 @@ def data() -> None:
 @data.command("check")
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--all", "show_all", is_flag=True, help="Every finding, notes included.")
+@click.option("--all", "show_all", is_flag=True, help="Every finding (default: 10 of a kind).")
 def check(spec: Path, as_json: bool, show_all: bool) -> None:
     """Check the data of SPEC: what each class and split holds, and every problem.
 
@@ -55,7 +55,7 @@ def check(spec: Path, as_json: bool, show_all: bool) -> None:
             click.echo("")
             click.echo("\n".join(s.summary.table()))
             click.echo("")
-        lines = report_lines(s.findings, limit=10**9 if show_all else 10, infos=show_all)
+        lines = report_lines(s.findings, limit=10**9 if show_all else 10, infos=True)
         if lines:
             click.echo("\n".join(lines))
             click.echo("")
@@ -64,7 +64,6 @@ def check(spec: Path, as_json: bool, show_all: bool) -> None:
             f"{counts['error']} error{'s' if counts['error'] != 1 else ''}, "
             f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}, "
             f"{counts['info']} note{'s' if counts['info'] != 1 else ''}"
-            + ("" if show_all or not counts["info"] else " (`--all` lists the notes)")
         )
     if s.errors:
         sys.exit(EXIT_USAGE)

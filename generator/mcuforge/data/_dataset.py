@@ -70,7 +70,8 @@ class Dataset:
     findings: tuple[Finding, ...] = ()
 
     def log_lines(self) -> list[str]:
-        """What ``generate`` logs about the data beyond its shape: split, losses, warnings."""
+        """What ``generate`` logs about the data beyond its shape: the split, and the data
+        check's warnings (among them what was dropped, with the count per class)."""
         lines = [f"data: {line}" for line in (self.summary.lines()[1:] if self.summary else [])]
         return lines + [f"data: {line}" for line in report_lines(list(self.findings), limit=5)]
 
@@ -228,7 +229,7 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
         return s
     s.cuts = [plan_cut(len(r.samples), length, stride, data.window) for r in s.recordings]
     folder = root if root.is_dir() else root.parent
-    s.findings += _rebased(short_findings(s, data), folder)
+    s.findings += _rebased(short_findings(s, data, task), folder)
     subjects, problems = subjects_of(s.recordings, data, base_dir, folder)
     s.findings += problems
     kept = [i for i, c in enumerate(s.cuts) if c.n]

@@ -126,7 +126,6 @@ class DataSummary:
 
     def lines(self) -> list[str]:
         """The summary as a few lines of text (``data check``, ``generate``'s log)."""
-        t = self.totals()
         out = [
             f"{self.files} file{'s' if self.files != 1 else ''}, {self.recordings} {self.unit}; "
             f"window {self.window} samples, "
@@ -134,15 +133,6 @@ class DataSummary:
         ]
         if self.split is not None:
             out.append(f"split: {self.split.text}")
-        for key, what in (
-            ("dropped", "dropped as shorter than the window"),
-            ("padded", "padded to the window"),
-            ("resampled", "resampled to the window"),
-            ("truncated", "cut to the window"),
-        ):
-            text = _lost(self.classes, key, what)
-            if text and getattr(t, key):
-                out.append(text)
         return out
 
     def table(self) -> list[str]:

@@ -3,13 +3,14 @@ and split, and the checks that need the split."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..spec import Data, Task
 from . import _checks
-from ._findings import ClassCount, DataSummary, Finding, Severity, SplitInfo
+from ._findings import ClassCount, DataSummary, Finding, SplitInfo
 
 if TYPE_CHECKING:
     from ._dataset import Survey
@@ -19,6 +20,13 @@ _DONE = {
     "padded": "padded to one window",
     "resampled": "resampled to one window",
     "truncated": "cut to one window",
+}
+#: The same, said of many recordings at once.
+_DONE_ALL = {
+    "dropped": "dropped as shorter than the window",
+    "padded": "padded to the window",
+    "resampled": "resampled to the window length",
+    "truncated": "cut to the window length",
 }
 
 
@@ -40,15 +48,16 @@ def policy_text(data: Data, length: int) -> str:
     )
 
 
-def short_findings(s: Survey, data: Data) -> list[Finding]:
-    """A finding per recording shorter than the window, and the error when ``auto`` would
+def short_findings(s: Survey, data: Data, task: Task) -> list[Finding]:
+    """A note per recording shorter than the window (what the policy did to it), one
+    warning with the count per class of those dropped, and the error when ``auto`` would
     drop more than ``checks.max_dropped`` of them (saying which policy to choose)."""
     out: list[Finding] = []
-    if data.window.short == "whole":
-        return out
-    severity: Severity = "warning" if data.window.short == "auto" else "info"
+    lost: dict[str, Counter[str]] = {k: Counter() for k in _DONE}
     for r, cut in zip(s.recordings, s.cuts, strict=True):
-        if len(r.samples) >= s.length:
+        if cut.status != "ok":
+            lost[cut.status]["all" if task.kind == "regression" else str(r.label)] += 1
+        if len(r.samples) >= s.length or data.window.short == "whole":
             continue
         file, line = _checks.place(r)
         last = ""
@@ -56,7 +65,7 @@ def short_findings(s: Survey, data: Data) -> list[Finding]:
             line, last = int(r.lines[-1]), " (the last on this line)"
         out.append(
             Finding(
-                severity,
+                "info",
                 "too_short",
                 f"{len(r.samples)} samples{last}, shorter than the window ({s.length}): "
                 f"{_DONE[cut.status]}",
@@ -64,14 +73,31 @@ def short_findings(s: Survey, data: Data) -> list[Finding]:
                 line,
             )
         )
+    for status, per in lost.items():
+        if per:
+            n = sum(per.values())
+            classes = ", ".join(f"{k} {v}" for k, v in sorted(per.items()))
+            out.append(
+                Finding(
+                    "warning" if status == "dropped" else "info",
+                    status,
+                    f"{n} recording{'s' if n != 1 else ''} {_DONE_ALL[status]} ({classes}); "
+                    f"`data.window.short: {data.window.short}`",
+                    str(s.root),
+                )
+            )
+    out += _too_many_dropped(s, data, sum(lost["dropped"].values()))
+    return out
+
+
+def _too_many_dropped(s: Survey, data: Data, dropped: int) -> list[Finding]:
     lengths = np.asarray([len(r.samples) for r in s.recordings])
-    dropped = sum(c.status == "dropped" for c in s.cuts)
     shape = (
         f"the window is {s.length} samples; the shortest recording has {lengths.min()}, "
         f"the median {np.median(lengths):g}"
     )
     if dropped == len(s.recordings):
-        out.append(
+        return [
             Finding(
                 "error",
                 "too_short",
@@ -79,9 +105,9 @@ def short_findings(s: Survey, data: Data) -> list[Finding]:
                 "or set `data.window.short: pad` or `whole`",
                 str(s.root),
             )
-        )
-    elif data.window.short == "auto" and dropped > data.checks.max_dropped * len(s.recordings):
-        out.append(
+        ]
+    if data.window.short == "auto" and dropped > data.checks.max_dropped * len(s.recordings):
+        return [
             Finding(
                 "error",
                 "too_short",
@@ -92,8 +118,8 @@ def short_findings(s: Survey, data: Data) -> list[Finding]:
                 "or shorten the window",
                 str(s.root),
             )
-        )
-    return out
+        ]
+    return []
 
 
 def summarize(
