@@ -107,6 +107,12 @@ def test_data_check_reports_each_injected_flaw_with_file_and_line(
     assert code == 2 and "data/idle/r2.csv:18" in out and "data/run/r1.csv" in out
     with pytest.raises(DataError, match=r"r2\.csv:18"):
         _load(path)
+    # copies across the split can be accepted knowingly (a published archive split)
+    path.write_text(
+        path.read_text().replace("  window:", "  checks: {allow_copies: true}\n  window:")
+    )
+    leak = next(f for f in _survey(path).findings if f.check == "leakage")
+    assert leak.severity == "warning" and "accepted: `checks.allow_copies`" in leak.message
 
 
 def test_every_bad_cell_of_every_file_is_reported(tmp_path: Path) -> None:

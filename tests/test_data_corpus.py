@@ -43,6 +43,13 @@ def symlink_broken(root: Path) -> tuple[Path, str]:
     return spec(root), r"data/a/gone\.csv: a broken symbolic link"
 
 
+def folder_link_out(root: Path) -> tuple[Path, str]:
+    data = folder(root)
+    write_csv(root / "elsewhere" / "x.csv", rows(20))
+    (data / "a" / "more").symlink_to(root / "elsewhere", target_is_directory=True)
+    return spec(root), r"data/a/more: a symbolic link to a folder outside the data folder"
+
+
 def not_utf8(root: Path) -> tuple[Path, str]:
     data = folder(root, n=120)
     bad = data / "a" / "r1.csv"
@@ -198,6 +205,18 @@ def npz_shape(root: Path) -> tuple[Path, str]:
     return spec(root, text=text), r"x\.npz: `x` has shape \(4, 10, 3\); expected"
 
 
+def npz_corrupt(root: Path) -> tuple[Path, str]:
+    (root / "x.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    text = spec(root, data="x.npz").read_text().replace("  path:", "  format: npz\n  path:", 1)
+    return spec(root, text=text), r"x\.npz: not a NumPy \.npz archive of numbers"
+
+
+def npz_text(root: Path) -> tuple[Path, str]:
+    np.savez(root / "x.npz", x=np.array([["a", "b"]] * 8), y=np.array(["a"] * 8))
+    text = spec(root, data="x.npz").read_text().replace("  path:", "  format: npz\n  path:", 1)
+    return spec(root, text=text), r"x\.npz: not a NumPy \.npz archive of numbers"
+
+
 def wav_rate(root: Path) -> tuple[Path, str]:
     for c in ("yes", "no"):
         for i in range(3):
@@ -265,6 +284,7 @@ def missing_folder(root: Path) -> tuple[Path, str]:
 CASES: list[Case] = [
     symlink_out,
     symlink_broken,
+    folder_link_out,
     not_utf8,
     utf16,
     column_count,
@@ -289,6 +309,8 @@ CASES: list[Case] = [
     subjects_file_missing,
     subject_pattern,
     npz_shape,
+    npz_corrupt,
+    npz_text,
     wav_rate,
     long_unequal,
     table_bad_row,

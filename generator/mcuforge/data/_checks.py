@@ -245,7 +245,7 @@ def _digest(r: Recording) -> str:
 
 
 def duplicates(
-    recordings: Sequence[Recording], is_test: Sequence[bool], table: bool
+    recordings: Sequence[Recording], is_test: Sequence[bool], table: bool, allow: bool = False
 ) -> list[Finding]:
     """Recordings with the same samples; across train and test it is leakage (an error,
     unless the recording is constant: silent recordings are alike by nature). Table rows
@@ -275,11 +275,11 @@ def duplicates(
             tested = [r.file for r, i in zip(recs, idx, strict=True) if is_test[i]]
             out.append(
                 Finding(
-                    "error",
+                    "warning" if allow else "error",
                     "leakage",
                     f"a training recording whose samples are also in the test set as "
                     f"{', '.join(tested[:3])}{differ}: the test score would be too good; "
-                    "remove the copy",
+                    "remove the copy" + (" (accepted: `checks.allow_copies`)" if allow else ""),
                     train.file,
                 )
             )

@@ -32,15 +32,28 @@ def data_files(root: Path, suffix: str) -> tuple[list[Path], list[FileProblem]]:
 
     Returns:
         The usable files, sorted, and one problem per symbolic link that leaves the
-        folder (or is broken).
+        folder (or is broken), and per linked folder outside it that holds such files
+        (never followed).
     """
     if root.is_file():
         return [root], []
     real_root = root.resolve()
     files: list[Path] = []
     problems: list[FileProblem] = []
+    for d in sorted(root.rglob("*")):
+        if d.is_symlink() and d.is_dir():
+            target = d.resolve()
+            if not target.is_relative_to(real_root) and next(target.rglob(f"*{suffix}"), None):
+                problems.append(
+                    FileProblem(
+                        d,
+                        None,
+                        f"a symbolic link to a folder outside the data folder, with {suffix} "
+                        "files; mcuforge does not follow it: copy the files into the folder",
+                    )
+                )
     for p in sorted(root.rglob(f"*{suffix}")):
-        if p.is_symlink() or any(q.is_symlink() for q in p.relative_to(root).parents if q.name):
+        if p.is_symlink():
             try:
                 target = p.resolve(strict=True)
             except (OSError, RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wave
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,14 +36,17 @@ def read_npz(
     """
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise FileProblem(path, None, f"not a NumPy .npz archive ({exc})") from exc
-    with archive:
-        if "x" not in archive:
-            raise FileProblem(path, None, f"no array `x`; found {', '.join(archive.files)}")
-        x = np.asarray(archive["x"], dtype=np.float64)
-        y = archive.get("y")
-        subj = archive.get("subject")
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("one array, not an archive of named arrays")
+        with archive:
+            if "x" not in archive:
+                found = ", ".join(archive.files) or "nothing"
+                raise FileProblem(path, None, f"no array `x`; found {found}")
+            x = np.asarray(archive["x"], dtype=np.float64)
+            y = archive.get("y")
+            subj = archive.get("subject")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise FileProblem(path, None, f"not a NumPy .npz archive of numbers ({exc})") from exc
     if x.ndim == 2:
         x = x[None]
         y = None if y is None else np.asarray(y).reshape(1)

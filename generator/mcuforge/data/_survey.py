@@ -178,13 +178,14 @@ def run_checks(
         return out
     kept_recs = [recs[i] for i in kept]
     kept_test = [s.is_test[i] for i in kept]
-    out += _checks.duplicates(kept_recs, kept_test, data.table)
+    out += _checks.duplicates(kept_recs, kept_test, data.table, data.checks.allow_copies)
     out += _checks.subject_leak([subjects[i] for i in kept], kept_test, data.split.by)
     classification = task.kind == "classification"
     folders = {}
     if data.labels.source == "folder":
         folders = {str(r.label): r.path.rsplit("/", 1)[0] for r in recs if "/" in r.path}
-    out += _checks.balance(s.summary.classes, data, classification, folders)
+    if task.kind != "regression":
+        out += _checks.balance(s.summary.classes, data, classification, folders)
     t = s.summary.totals()
     where = str(s.root)
     for side, n in (("train", t.train_windows), ("test", t.test_windows)):

@@ -227,6 +227,12 @@ class Checks(Strict):
         description="A warning when a file's rate (from its time column) differs from "
         "`rate_hz` by more than this share.",
     )
+    allow_copies: bool = Field(
+        default=False,
+        description="Accept recordings whose samples are in both train and test (a warning "
+        "instead of an error), e.g. to compare with published results on an archive split "
+        "that has such copies.",
+    )
     ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
         description="Expected [min, max] per sensor or channel name, e.g. `accel: [-8, 8]`; "
