@@ -471,3 +471,15 @@ def test_flawed_example_data_is_what_make_data_writes(tmp_path: Path) -> None:
     assert names == sorted(p.relative_to(tmp_path / "data") for p in tmp_path.rglob("*.csv"))
     for name in names:
         assert (committed / name).read_bytes() == (tmp_path / "data" / name).read_bytes(), name
+
+
+def test_data_plots_draw_windows_per_class_and_lengths() -> None:
+    from mcuforge.report import _dataplots
+
+    svg = _dataplots.class_windows(
+        [{"name": "a", "train_windows": 4, "test_windows": 1}, {"name": "b", "train_windows": 2}]
+    )
+    for gid in ("train-0", "train-1", "test-0", "test-1"):
+        assert f'id="data-windows-{gid}"' in svg
+    svg = _dataplots.lengths([4.0, 17.0, 30.0], [1, 2], 10)
+    assert 'id="data-lengths-window"' in svg and 'data-plot="data-lengths"' in svg

@@ -122,7 +122,6 @@ def test_real_report_plots_are_drawn(real_html: str) -> None:
         "confusion",
         "memory",
         "data-windows",
-        "data-lengths",
     }
     for svg in found.values():
         assert_drawn(svg)

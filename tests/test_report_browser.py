@@ -312,9 +312,7 @@ def test_report_renders_in_chromium(browser: DevTools, pages: dict[str, Path], n
     names = {p["name"] for p in plots}
     expected = {"search-history", "pareto-latency", "pareto-flash", "pareto-sram", "memory"}
     expected |= (
-        {"confusion", "data-windows", "data-lengths"}
-        if name == "real"
-        else {"confusion", "residuals", "roc"}
+        {"confusion", "data-windows"} if name == "real" else {"confusion", "residuals", "roc"}
     )
     assert names == expected
     for p in plots:

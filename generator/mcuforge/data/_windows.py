@@ -83,7 +83,9 @@ def fill(
     out: np.ndarray, x: np.ndarray, cut: Cut, length: int, stride: int, window: Window
 ) -> None:
     """Write the ``cut.n`` windows of ``x`` (n, channels) into ``out`` (cut.n, length, channels)."""
-    if cut.status == "ok":
+    if cut.status == "ok" and len(x) == length:  # one window: the recording (a table row)
+        out[0] = x
+    elif cut.status == "ok":
         view = sliding_window_view(x, length, axis=0)[::stride]  # (k, channels, length)
         out[...] = view.transpose(0, 2, 1)
     elif cut.n:
@@ -94,6 +96,8 @@ def window_targets(
     targets: np.ndarray, cut: Cut, length: int, stride: int, window: Window
 ) -> np.ndarray:
     """Each window's regression target: the mean of its samples' targets (float64)."""
+    if cut.status == "ok" and len(targets) == length:
+        return np.asarray([targets.mean()])
     if cut.status == "ok":
         return np.asarray(sliding_window_view(targets, length)[::stride].mean(axis=1))
     if not cut.n:

@@ -60,13 +60,7 @@ def section(r: Mapping[str, Any]) -> dict[str, Any]:
             f"{s['files']} files, {s['recordings']} {s.get('unit', 'recordings')}",
         ),
         ("window", f"{s['window']} samples, stride {s['stride']}"),
-        (
-            "recording lengths",
-            f"{lengths.get('min', '?')} to {lengths.get('max', '?')} samples "
-            f"(median {lengths.get('median', '?'):g})"
-            if isinstance(lengths.get("median"), (int, float))
-            else "-",
-        ),
+        ("recording lengths", _lengths_text(lengths)),
         ("shorter than the window", s.get("policy", "-")),
     ]
     split = s.get("split")
@@ -87,6 +81,14 @@ def section(r: Mapping[str, Any]) -> dict[str, Any]:
         "findings": [_finding(f) for f in found[:SHOWN]],
         "more": max(len(found) - SHOWN, 0),
     }
+
+
+def _lengths_text(h: Mapping[str, Any]) -> str:
+    if not isinstance(h.get("median"), (int, float)):
+        return "-"
+    if h.get("min") == h.get("max"):
+        return f"all {h['min']} samples"
+    return f"{h.get('min')} to {h.get('max')} samples (median {h['median']:g})"
 
 
 def _finding(f: Mapping[str, Any]) -> dict[str, str]:
@@ -123,6 +125,6 @@ def lengths_of(r: Mapping[str, Any]) -> tuple[Sequence[float], Sequence[int], in
         return None
     s = c["summary"]
     h = s.get("lengths") or {}
-    if not h.get("counts"):
-        return None
+    if not h.get("counts") or h.get("min") == h.get("max"):
+        return None  # nothing to see: every recording has the same length
     return h["edges"], h["counts"], int(s["window"])
