@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -110,6 +111,12 @@ class SearchParam(_Strict):
     log: bool = Field(default=False, description="Sample on a log scale.")
     choice: list[Any] | None = Field(default=None, description="One of these values.")
     subset: list[str] | None = Field(default=None, description="A non-empty subset of these.")
+    default: Any = Field(
+        default=None,
+        description="The value tried first (the recipe's default configuration, run before "
+        "the sampler takes over). Default: the middle of a range, the first choice, the "
+        "whole subset.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SearchParam:
@@ -125,7 +132,36 @@ class SearchParam(_Strict):
             raise ValueError("choice needs at least one value")
         if self.subset is not None and not self.subset:
             raise ValueError("subset needs at least one value")
+        if self.default is not None and not self._admits(self.default):
+            raise ValueError(f"default {self.default!r} is not a value of this dimension")
         return self
+
+    def _admits(self, value: Any) -> bool:
+        if self.int_ is not None:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            return ok and self.int_[0] <= value <= self.int_[1]
+        if self.float_ is not None:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            return ok and self.float_[0] <= value <= self.float_[1]
+        if self.choice is not None:
+            return any(value == c and type(value) is type(c) for c in self.choice)
+        assert self.subset is not None
+        return isinstance(value, list) and bool(value) and set(value) <= set(self.subset)
+
+    def default_value(self) -> Any:
+        """The value of the default configuration (see ``default``)."""
+        if self.default is not None:
+            return self.default
+        if self.int_ is not None:
+            lo, hi = self.int_
+            return round(math.sqrt(lo * hi)) if self.log else (lo + hi) // 2
+        if self.float_ is not None:
+            lo_f, hi_f = self.float_
+            return math.sqrt(lo_f * hi_f) if self.log else (lo_f + hi_f) / 2
+        if self.choice is not None:
+            return self.choice[0]
+        assert self.subset is not None
+        return list(self.subset)
 
     def smallest(self) -> Any:
         """The value that gives the smallest model (low end of ranges, first choice)."""

@@ -41,7 +41,7 @@ from .search import (
     storage_url,
     trial_rows,
 )
-from .spec import LoadedSpec, load_spec
+from .spec import LoadedSpec, Search, load_spec
 from .summary import build_report, trials_csv
 
 Log = Callable[[str], None]
@@ -113,6 +113,39 @@ def prepare(
     return Prepared(loaded, catalog, plan, dataset, old or now, old is not None, notes, calibration)
 
 
+def search_settings(
+    search: Search,
+    out_dir: Path,
+    *,
+    trials: int | None,
+    time_budget_s: float | None,
+    storage: str | None,
+    jobs: int | None,
+    force: bool,
+    verbose: bool,
+) -> SearchSettings:
+    """The spec's ``search`` section with the command line's overrides applied.
+
+    A trial total and a time budget may both be given (the first reached ends the
+    search); with neither, the default time budget applies.
+    """
+    effective = search.model_copy(
+        update={
+            "trials": trials if trials is not None else search.trials,
+            "time_budget": time_budget_s if time_budget_s is not None else search.time_budget,
+        }
+    )
+    return SearchSettings(
+        trials=effective.trials,
+        storage=storage_url(storage or search.storage, out_dir),
+        jobs=jobs or search.jobs,
+        force=force,
+        time_budget_s=effective.budget_s,
+        trial_timeout_s=effective.trial_timeout_s,
+        verbose=verbose,
+    )
+
+
 def _check_output(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputError(f"output {out} exists and is not a directory")
@@ -155,6 +188,7 @@ def generate(
     jobs: int | None = None,
     from_study: bool = False,
     verbose: bool = False,
+    time_budget_s: float | None = None,
 ) -> GenerateResult:
     """Run the whole pipeline for one spec; see the module docstring."""
     p = prepare(spec_path, catalogs, locked, log)
@@ -166,12 +200,14 @@ def generate(
         f"x {len(ds.channels)} channels" + (f", {len(ds.classes)} classes" if ds.classes else "")
     )
     log("recipes: " + ", ".join(r.ref for r in plan.recipes) + f"; target {plan.target.name}")
-    settings = SearchSettings(
-        trials=0 if from_study else (trials if trials is not None else spec.search.trials),
-        storage=storage_url(storage or spec.search.storage, out_dir),
-        jobs=jobs or spec.search.jobs,
+    settings = search_settings(
+        spec.search,
+        out_dir,
+        trials=0 if from_study else trials,
+        time_budget_s=time_budget_s,
+        storage=storage,
+        jobs=jobs,
         force=force,
-        timeout_s=spec.search.timeout_min * 60 if spec.search.timeout_min else None,
         verbose=verbose,
     )
     working = default_storage(out_dir)
@@ -312,16 +348,22 @@ def search_only(
     force: bool,
     catalogs: list[Path] | None,
     log: Log,
+    time_budget_s: float | None = None,
+    verbose: bool = False,
 ) -> SearchResult:
     """``mcuforge search``: run trials into a (shared) study, generate nothing."""
     p = prepare(spec_path, catalogs, False, log)
     spec = p.loaded.spec
     out_dir = p.loaded.resolve_path(spec.output.dir)
-    settings = SearchSettings(
-        trials if trials is not None else spec.search.trials,
-        storage_url(storage or spec.search.storage, out_dir),
-        jobs or spec.search.jobs,
-        force,
+    settings = search_settings(
+        spec.search,
+        out_dir,
+        trials=trials,
+        time_budget_s=time_budget_s,
+        storage=storage,
+        jobs=jobs,
+        force=force,
+        verbose=verbose,
     )
     return run_search(p.plan, p.dataset, settings, log, p.loaded.path, catalogs)
 
@@ -340,4 +382,12 @@ def update_lock(spec_path: Path, catalogs: list[Path] | None = None) -> tuple[Pa
     return loaded.lock_path, diff
 
 
-__all__ = ["GenerateResult", "Prepared", "generate", "prepare", "search_only", "update_lock"]
+__all__ = [
+    "GenerateResult",
+    "Prepared",
+    "generate",
+    "prepare",
+    "search_only",
+    "search_settings",
+    "update_lock",
+]

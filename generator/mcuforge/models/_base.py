@@ -97,6 +97,9 @@ class ModelFamily(ABC):
     name: ClassVar[str]
     task: ClassVar[str] = "classification"
     compressions: ClassVar[tuple[str, ...]] = ("none",)
+    #: How costly training is, for ordering the search's first trials: 0 closed form,
+    #: 1 trees and other classic models, 2 neural networks (trained by epochs).
+    training_cost: ClassVar[int] = 1
 
     @abstractmethod
     def fit(

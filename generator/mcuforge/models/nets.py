@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._deadline import critical
 from .._lazy import keras
 from ..compress.int8 import quantize_int8
 from ..errors import DataError
@@ -121,14 +122,16 @@ def _autoencoder(params: dict[str, Any], n_in: int, qat: bool) -> keras.Model:
 
 def _deploy(fitted: Fitted, representative: np.ndarray, task: str, seed: int) -> Int8Model:
     """Full-int8 conversion (calibrated on ``representative`` rows) into the C's form."""
-    tflite = quantize_int8(fitted.model, representative, seed)
-    return Int8Model(tflite, task=task)
+    with critical():  # a conversion torn by the trial limit leaves TensorFlow unusable
+        tflite = quantize_int8(fitted.model, representative, seed)
+        return Int8Model(tflite, task=task)
 
 
 class _NetFamily(ModelFamily):
     """Shared fit for the classifier and regressor networks."""
 
     compressions = COMPRESSIONS
+    training_cost = 2
     needs_shape: ClassVar[int] = 0  # rank of input_shape required (0: a flat vector)
     #: how inputs are standardised: per feature, per channel (last axis) or globally
     scaling: ClassVar[str] = "feature"
@@ -259,6 +262,7 @@ class AutoencoderFamily(ModelFamily):
     held out), ``validation`` (0.25 of the normal rows), and the training parameters.
     """
 
+    training_cost = 2
     name = "autoencoder"
     task = "anomaly"
     compressions = COMPRESSIONS
