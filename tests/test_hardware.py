@@ -351,9 +351,7 @@ def test_chain_measures_flash_sram_and_latency(tmp_path: Path) -> None:
     ]
     row = m.rows[0]
     assert row["error_pct"] == pytest.approx(100 * (500 - row["measured"]) / row["measured"])
-    assert m.notes == [
-        "no QEMU machine emulates cortex-m4f: the firmware was not run; figures from unicorn"
-    ]
+    assert m.notes == ["qemu not run: no QEMU machine emulates cortex-m4f"]
 
 
 def test_no_cross_compiler_keeps_analytic_and_names_the_packages(
@@ -364,6 +362,7 @@ def test_no_cross_compiler_keeps_analytic_and_names_the_packages(
     assert m.cost == analytic()
     assert m.rows == []
     assert len(m.notes) == 1
+    assert m.notes[0].startswith("compiled not run: arm-none-eabi-gcc not found")
     assert "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi" in m.notes[0]
     assert m.notes[0].endswith("cost is analytic")
 
@@ -381,8 +380,8 @@ def test_core_no_emulator_covers_falls_back_and_says_so(
     assert m.cost.flash_bytes.source == "compiled"
     assert m.cost.sram_bytes.source == m.cost.latency_ms.source == "analytic"
     assert m.notes == [
-        "unicorn does not emulate cortex-m4f; no QEMU machine emulates cortex-m4f; "
-        "SRAM and latency are analytic"
+        "emulated not run: unicorn does not emulate cortex-m4f; qemu not run: no QEMU "
+        "machine emulates cortex-m4f; SRAM, instructions and latency stay analytic"
     ]
 
 

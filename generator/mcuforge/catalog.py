@@ -80,6 +80,11 @@ class Core(_Strict):
     float_lib_stack_bytes: int = Field(
         default=0, ge=0, description="Stack those routines use below their caller; 0 with an FPU."
     )
+    profilers: list[str] | None = Field(
+        default=None,
+        description="Profilers (registry names) that measure this core, in order; default: "
+        "the table's `profilers`.",
+    )
 
 
 class QemuMachine(_Strict):
@@ -97,6 +102,10 @@ class QemuMachine(_Strict):
 
 class CoreTable(_Strict):
     version: Literal[1]
+    profilers: list[str] = Field(
+        default_factory=list,
+        description="The profiler chain of every core without its own `profilers`, in order.",
+    )
     qemu_machines: dict[str, QemuMachine] = Field(default_factory=dict)
     cores: dict[str, Core]
 
@@ -278,6 +287,7 @@ class Catalog:
     targets: dict[str, Target] = field(default_factory=dict)
     cores: dict[str, Core] = field(default_factory=dict)
     qemu_machines: dict[str, QemuMachine] = field(default_factory=dict)
+    default_profilers: list[str] = field(default_factory=list)
     recipes: dict[str, list[Recipe]] = field(default_factory=dict)
     sources: dict[str, Entry] = field(default_factory=dict)
 
@@ -323,6 +333,11 @@ class Catalog:
             datasheet="inline in the spec",
         )
 
+    def profilers(self, core: str) -> list[str]:
+        """The profiler chain (registry names, in order) that measures ``core``."""
+        c = self.core(core)
+        return list(c.profilers if c.profilers is not None else self.default_profilers)
+
     def sha256(self, key: str) -> str:
         return self.sources[key].sha256 if key in self.sources else ""
 
@@ -354,6 +369,8 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
             table, sha = got
             cat.cores.update(table.cores)
             cat.qemu_machines.update(table.qemu_machines)
+            if table.profilers:
+                cat.default_profilers = list(table.profilers)
             cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha)
     for path in sorted((root / "targets").glob("*.yaml")):
         got = _load(path, Target, problems)

@@ -331,6 +331,7 @@ class UnicornProfiler(Profiler):
 
     name = "emulated"
     source = "emulated"
+    measures = ("instructions", "latency_ms", "sram_bytes")
 
     def unavailable(self, work: Workload) -> str | None:
         if work.core.gcc_flags is None:

@@ -204,10 +204,12 @@ class Search(Strict):
 class Hardware(Strict):
     """How candidates are measured (the closed loop of search and hardware)."""
 
-    profiler: Literal["auto", "analytic", "device"] = Field(
+    profiler: str = Field(
         default="auto",
-        description="`auto`: compile and emulate what the tools here allow; `analytic`: "
-        "estimates only; `device`: also measure on a board over `port`.",
+        pattern=r"^[a-z][a-z0-9_\-]*$",
+        description="`auto`: the core's profilers (compile and emulate what the tools here "
+        "allow); `analytic`: estimates only; `device`: also measure on a board over `port`; "
+        "or the name of any other registered profiler (a plugin), run after the core's.",
     )
     top_k: int = Field(
         default=3,
