@@ -485,7 +485,8 @@ def test_lock_is_written_followed_and_enforced(tmp_path: Path) -> None:
 
 
 def test_portfolio_keeps_a_raw_window_recipe(tmp_path: Path) -> None:
-    """Raw window vs features is decided by the search: a raw recipe always takes part."""
+    """Raw window vs features is decided by the search: a raw recipe always takes part,
+    also on IMU data, where more than six recipes rank before the raw ones."""
     spec = tmp_path / "ts.yaml"
     spec.write_text(textwrap.dedent(f"""\
         version: 1
@@ -493,7 +494,7 @@ def test_portfolio_keeps_a_raw_window_recipe(tmp_path: Path) -> None:
         data:
           format: csv
           path: {EXAMPLE / 'data'}
-          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], rate_hz: 10}}]
+          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], unit: g, rate_hz: 10}}]
           window: {{length_s: 10}}
           split: {{test_files: ["*/test_*.csv"]}}
         target: nrf52840
