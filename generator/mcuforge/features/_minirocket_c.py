@@ -27,16 +27,16 @@ COUNT_OVERHEAD = 17.5  # per bias: load, branch, counter update
 
 
 def _tables(kn: Kernels, fn: str, channels: int) -> list[str]:
-    q = kn.scale is not None
+    q = kn.quant is not None
     nf_t = smallest_int_type(0, max(kn.per_dilation))
     out = [
         c_array(f"{fn}_BIAS", "int32_t" if q else "float", kn.biases.tolist()),
         c_array(f"{fn}_DIL", smallest_int_type(0, max(kn.dilations)), kn.dilations),
         c_array(f"{fn}_NF", nf_t, kn.per_dilation),
     ]
-    if q:
-        assert kn.scale is not None
-        out.append(c_array(f"{fn}_SCALE", "float", kn.scale.tolist()))
+    if kn.quant is not None:
+        out.append(c_array(f"{fn}_OFFSET", "float", kn.quant.offset.tolist()))
+        out.append(c_array(f"{fn}_SCALE", "float", kn.quant.scale.tolist()))
     if channels > 1:
         index = [c for s in kn.subsets for c in s]
         offsets = [0]
@@ -96,7 +96,7 @@ def _kernel_loop(fn: str, channels: int, val: str) -> list[str]:
 
 def emit(kn: Kernels, length: int, channels: int, fn: str) -> CFunction:
     """``static void fn(const float *x, float *out)``: the PPV features of one window."""
-    q = kn.scale is not None
+    q = kn.quant is not None
     val = "int32_t" if q else "float"
     zero = "0" if q else "0.0f"
     three = "3" if q else "3.0f"
@@ -110,7 +110,7 @@ def emit(kn: Kernels, length: int, channels: int, fn: str) -> CFunction:
             "        int i, c;",
             "        for (i = 0; i < LEN; ++i) {",
             "            for (c = 0; c < CH; ++c) {",
-            f"                float v = x[i * CH + c] * {fn}_SCALE[c];",
+            f"                float v = (x[i * CH + c] - {fn}_OFFSET[c]) * {fn}_SCALE[c];",
             f"                if (v > {lim}) {{ v = {lim}; }}",
             f"                if (v < -{lim}) {{ v = -{lim}; }}",
             "                q[i * CH + c] = (int16_t)v;",
@@ -192,8 +192,8 @@ def cost(
     compare = 1.0 if q15 else min(core.float_op, SOFT_COMPARE) + 1
     n_feat = N_KERNELS * sum(per_dilation)
     instr = 0.0
-    if q15:  # quantise each sample once: multiply, two clamps, convert
-        instr += length * channels * (4 * core.float_op + 8)
+    if q15:  # quantise each sample once: subtract, multiply, two clamps, convert
+        instr += length * channels * (5 * core.float_op + 10)
     for di, (d, nf) in enumerate(zip(dilations, per_dilation, strict=True)):
         inner = max(length - 8 * d, 0)
         # per position and channel: nine taps (bounds, load, x3, store) and the 8 adds of S

@@ -27,9 +27,11 @@ subsets, the window per kernel) comes from ``numpy.random.default_rng(seed)``, s
 block is deterministic; ``seed`` is a block parameter (default 0).
 
 ``numeric: q15`` is the integer variant for cores without an FPU: each sample is
-scaled per channel (``x * s``, ``s = 16383 / max |x|`` over the training windows, so
-samples up to twice the training range keep their value), clamped to ±32767 and
-truncated to an integer, once per window; taps, sums, ``conv`` (int32) and the
+centred and scaled per channel, ``(x - m) * s`` in float32 (``m``: the channel's mean
+over the training windows, ``s = 16383 / max |x - m|``, so samples up to twice the
+training range keep their value; the kernels' weights sum to zero, so the offset
+matters only where taps fall outside the window), clamped to ±32767 and truncated to
+an integer, once per window; taps, sums, ``conv`` (int32) and the
 comparisons are exact integer arithmetic, with each bias rounded down to an integer
 (``conv > b`` ⟺ ``conv > floor(b)`` for an integer ``conv``). Both variants are
 bit-exact between numpy and C.
@@ -55,7 +57,7 @@ N_KERNELS = len(KERNELS)
 #: The order in which the nine taps are summed into ``S``: the centre first.
 SUM_ORDER = (4, 0, 1, 2, 3, 5, 6, 7, 8)
 Q_MAX = 32767  # q15: samples are clamped to ±Q_MAX
-Q_FULL = 16383.0  # q15: the largest |training sample| maps here (2x headroom)
+Q_FULL = 16383.0  # q15: the largest |training sample - mean| maps here (2x headroom)
 PARAMS = ("features", "max_dilations", "seed", "numeric")
 NUMERICS = ("float32", "q15")
 CHUNK = 256  # windows transformed at once (bounds the memory of the taps)
@@ -92,6 +94,28 @@ def channel_subsets(channels: int, combinations: int, rng: np.random.Generator) 
 
 
 @dataclass(frozen=True)
+class Quantiser:
+    """q15: ``trunc(clamp((x - offset) * scale, ±Q_MAX))`` per channel, float32."""
+
+    offset: np.ndarray  # float32 (channels,)
+    scale: np.ndarray  # float32 (channels,)
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> Quantiser:
+        x64 = x.astype(np.float64).reshape(-1, x.shape[2])
+        offset = x64.mean(axis=0).astype(F32)
+        peak = np.abs(x64 - offset.astype(np.float64)).max(axis=0)
+        scale = np.where(peak > 0, Q_FULL / np.where(peak > 0, peak, 1.0), 1.0)
+        return cls(offset, scale.astype(F32))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """int32 samples of float32 windows (n, length, channels)."""
+        v = (x - self.offset[None, None, :]) * self.scale[None, None, :]
+        q: np.ndarray = np.clip(v, F32(-Q_MAX), F32(Q_MAX)).astype(F32).astype(np.int32)
+        return q
+
+
+@dataclass(frozen=True)
 class Kernels:
     """Everything the transform needs: dilations, biases, channel subsets, scales."""
 
@@ -99,7 +123,7 @@ class Kernels:
     per_dilation: list[int]  # features per (kernel, dilation), one entry per dilation
     subsets: list[list[int]]  # per (dilation, kernel), dilation-major
     biases: np.ndarray  # float32 (features,), int32 for q15; (dilation, kernel, nf) order
-    scale: np.ndarray | None = None  # q15: float32 per channel
+    quant: Quantiser | None = None  # q15 only
 
     @property
     def n_features(self) -> int:
@@ -156,15 +180,15 @@ class MiniRocketBlock(FeatureBlock):
             raise ValueError("minirocket: the kernels do not match this block's size")
         self.dilations, self.per_dilation = list(kernels.dilations), list(kernels.per_dilation)
         self.subsets = [list(s) for s in kernels.subsets]
-        self.numeric = "float32" if kernels.scale is None else "q15"
+        self.numeric = "float32" if kernels.quant is None else "q15"
         self.kernels = kernels
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
         x = np.ascontiguousarray(x, dtype=F32)
         if len(x) == 0:
             raise FeatureParamError("minirocket needs training windows to fit its biases")
-        scale = self._fit_scale(x) if self.numeric == "q15" else None
-        v = self._quantise(x, scale) if scale is not None else x
+        quant = Quantiser.fit(x) if self.numeric == "q15" else None
+        v = quant.apply(x) if quant is not None else x
         rng = np.random.default_rng()
         rng.bit_generator.state = self._rng_state
         q = quantiles(self.n_outputs).astype(np.float64)
@@ -178,27 +202,16 @@ class MiniRocketBlock(FeatureBlock):
                 one = _Prepared(prepared.t3[:, k : k + 1], prepared.s[k : k + 1])
                 conv = one.conv(k, self.subsets[di * N_KERNELS + k])[0]
                 cut = np.quantile(conv.astype(np.float64), q[start : start + nf])
-                biases.append(np.floor(cut) if scale is not None else cut)
+                biases.append(np.floor(cut) if quant is not None else cut)
                 start += nf
-        dtype = np.int32 if scale is not None else F32
+        dtype = np.int32 if quant is not None else F32
         self.kernels = Kernels(
             list(self.dilations),
             list(self.per_dilation),
             [list(s) for s in self.subsets],
             np.concatenate(biases).astype(dtype),
-            scale,
+            quant,
         )
-
-    def _fit_scale(self, x: np.ndarray) -> np.ndarray:
-        peak = np.abs(x.astype(np.float64)).max(axis=(0, 1))
-        return np.where(peak > 0, Q_FULL / np.where(peak > 0, peak, 1.0), 1.0).astype(F32)
-
-    @staticmethod
-    def _quantise(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """int32 samples: ``x * s`` (float32), clamped to ±Q_MAX, truncated toward 0."""
-        v = np.clip(x * scale[None, None, :], F32(-Q_MAX), F32(Q_MAX)).astype(F32)
-        q: np.ndarray = v.astype(np.int32)
-        return q
 
     # -- reference -------------------------------------------------------------------
 
@@ -213,7 +226,7 @@ class MiniRocketBlock(FeatureBlock):
     def _transform(self, x: np.ndarray) -> np.ndarray:
         assert self.kernels is not None
         kn = self.kernels
-        v = self._quantise(x, kn.scale) if kn.scale is not None else x
+        v = kn.quant.apply(x) if kn.quant is not None else x
         out = np.zeros((len(x), self.n_outputs), dtype=F32)
         start = 0
         for di, d in enumerate(kn.dilations):
