@@ -60,7 +60,7 @@ Q_MAX = 32767  # q15: samples are clamped to ±Q_MAX
 Q_FULL = 16383.0  # q15: the largest |training sample - mean| maps here (2x headroom)
 PARAMS = ("features", "max_dilations", "seed", "numeric")
 NUMERICS = ("float32", "q15")
-CHUNK = 256  # windows transformed at once (bounds the memory of the taps)
+CHUNK_SAMPLES = 1 << 20  # samples transformed at once (bounds the memory of the taps)
 
 
 def dilations_for(length: int, features: int, max_dilations: int) -> tuple[list[int], list[int]]:
@@ -218,7 +218,8 @@ class MiniRocketBlock(FeatureBlock):
     def transform(self, x: np.ndarray) -> np.ndarray:
         need_fitted(self.name, self.kernels is not None)
         x = np.ascontiguousarray(x, dtype=F32)
-        parts = [self._transform(x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
+        chunk = max(1, CHUNK_SAMPLES // (self.length * len(self.channels)))
+        parts = [self._transform(x[i : i + chunk]) for i in range(0, len(x), chunk)]
         if not parts:
             return np.zeros((0, self.n_outputs), dtype=F32)
         return np.concatenate(parts)
