@@ -494,7 +494,7 @@ def test_portfolio_takes_every_recipe_that_applies_and_fits(tmp_path: Path) -> N
         data:
           format: csv
           path: {EXAMPLE / 'data'}
-          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], rate_hz: 10}}]
+          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], unit: g, rate_hz: 10}}]
           window: {{length_s: 10}}
           split: {{test_files: ["*/test_*.csv"]}}
         target: nrf52840

@@ -11,6 +11,7 @@ FEATURES: Registry[FeatureBlock] = Registry(
         "stats": "mcuforge.features.stats:StatsBlock",
         "raw": "mcuforge.features.raw:RawBlock",
         "spectral": "mcuforge.features.spectral:SpectralBlock",
+        "minirocket": "mcuforge.features.minirocket:MiniRocketBlock",
         "mfe": "mcuforge.features.audio:MfeBlock",
         "mfcc": "mcuforge.features.audio:MfccBlock",
         "standardize": "mcuforge.features.projection:StandardizeBlock",

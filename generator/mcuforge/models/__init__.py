@@ -19,6 +19,7 @@ MODELS: Registry[ModelFamily] = Registry(
         "isolation_forest": "mcuforge.models.isolation:IsolationForestFamily",
         "logistic_regression": "mcuforge.models.linear:LogisticRegressionFamily",
         "linear_svm": "mcuforge.models.linear:LinearSvmFamily",
+        "ridge_classifier": "mcuforge.models.linear:RidgeClassifierFamily",
         "linear_regression": "mcuforge.models.linear:LinearRegressionFamily",
         "gaussian_nb": "mcuforge.models.bayes:GaussianNaiveBayesFamily",
         "knn": "mcuforge.models.knn:KNearestFamily",
