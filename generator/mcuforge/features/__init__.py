@@ -1,7 +1,7 @@
 """Feature blocks: Python reference + C emitter + cost, keyed by name."""
 
 from ..registry import Registry
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ._base import BlockCase, BlockCost, CFunction, CoreCosts, FeatureBlock
 from ._pipeline import FeaturePipeline
 
 FEATURES: Registry[FeatureBlock] = Registry(
@@ -20,4 +20,12 @@ FEATURES: Registry[FeatureBlock] = Registry(
     },
 )
 
-__all__ = ["FEATURES", "BlockCost", "CFunction", "CoreCosts", "FeatureBlock", "FeaturePipeline"]
+__all__ = [
+    "FEATURES",
+    "BlockCase",
+    "BlockCost",
+    "CFunction",
+    "CoreCosts",
+    "FeatureBlock",
+    "FeaturePipeline",
+]

@@ -1,7 +1,7 @@
 """Model families: search space + training + deployed form + cost, keyed by name."""
 
 from ..registry import Registry
-from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._base import DeployedModel, EpochCallback, ModelCase, ModelCost, ModelFamily
 from ._checks import check_labels
 
 MODELS: Registry[ModelFamily] = Registry(
@@ -31,4 +31,12 @@ MODELS: Registry[ModelFamily] = Registry(
     },
 )
 
-__all__ = ["MODELS", "DeployedModel", "EpochCallback", "ModelCost", "ModelFamily", "check_labels"]
+__all__ = [
+    "MODELS",
+    "DeployedModel",
+    "EpochCallback",
+    "ModelCase",
+    "ModelCost",
+    "ModelFamily",
+    "check_labels",
+]

@@ -31,7 +31,7 @@ from .._lazy import keras
 from ..compress.int8 import quantize_int8
 from ..errors import DataError
 from ._anomaly import pick_threshold, split_anomaly
-from ._base import DeployedModel, EpochCallback, ModelFamily
+from ._base import DeployedModel, EpochCallback, ModelCase, ModelFamily
 from ._checks import check_classes, check_features, validation_split
 from ._keras import (
     COMPRESSIONS,
@@ -135,6 +135,14 @@ class _NetFamily(ModelFamily):
     needs_shape: ClassVar[int] = 0  # rank of input_shape required (0: a flat vector)
     #: how inputs are standardised: per feature, per channel (last axis) or globally
     scaling: ClassVar[str] = "feature"
+
+    @classmethod
+    def conformance_case(cls) -> ModelCase:
+        return ModelCase(
+            {"epochs": 3, "units": 8, "layers": 1, "filters": 4, "blocks": 1},
+            (16, 3) if cls.needs_shape else (12,),
+            60,
+        )
 
     def _build(self, params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
         return _mlp(params, int(np.prod(shape)), n_out, qat)
@@ -266,6 +274,10 @@ class AutoencoderFamily(ModelFamily):
     name = "autoencoder"
     task = "anomaly"
     compressions = COMPRESSIONS
+
+    @classmethod
+    def conformance_case(cls) -> ModelCase:
+        return ModelCase({"epochs": 3, "units": 8, "bottleneck": 2}, (12,), 60)
 
     def fit(
         self,
