@@ -205,7 +205,7 @@ def _recipe(name: str, version: int, model: str = "decision_tree", extra: str = 
                 "targets/weird.yaml": "version: 1\nname: weird\ncore: z80\nclock_mhz: 4\n"
                 "sram_kb: 1\nflash_kb: 16\n"
             },
-            r"weird.yaml:3:7: core: Input should be 'avr'",
+            r"weird.yaml:3:7: core: core 'z80' is not in the core table \(cores.yaml\)",
         ),
         ({"a.yaml": "name: [unclosed\n"}, r"a.yaml:2:1: YAML syntax error"),
     ],

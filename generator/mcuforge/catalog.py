@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._resources import data_dir
 from ._validate import validate_located
-from ._yaml import load_file
+from ._yaml import Marks, load_file, locate
 from .errors import CatalogError, Located, SpecError
 from .spec import CoreName, InlineTarget, RecipeOverrides
 
@@ -64,6 +64,12 @@ class Core(_Strict):
         description="arm-none-eabi-gcc CPU flags; null: no GCC port here."
     )
     qemu_machine: str | None = Field(default=None, description="QEMU machine emulating this core.")
+    unicorn_cpu: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9_]+$",
+        description="unicorn CPU model (`UC_CPU_ARM_<model>`) that runs this core's code; "
+        "null: unicorn does not emulate it.",
+    )
     cpi: float = Field(
         gt=0, description="Mean cycles per instruction on ML kernels (analytic model)."
     )
@@ -273,6 +279,7 @@ class Entry:
 
     path: Path
     sha256: str
+    marks: Marks = field(default_factory=dict, compare=False, repr=False)
 
 
 def _close(name: str, names: list[str]) -> str:
@@ -316,7 +323,10 @@ class Catalog:
         try:
             return self.cores[name]
         except KeyError:
-            raise CatalogError(f"core {name!r} is not in the core table (cores.yaml)") from None
+            hint = _close(name, list(self.cores)) or f"known: {', '.join(sorted(self.cores))}"
+            raise CatalogError(
+                f"core {name!r} is not in the core table (cores.yaml); {hint}"
+            ) from None
 
     def target_from(self, ref: str | InlineTarget) -> Target:
         if isinstance(ref, str):
@@ -342,7 +352,9 @@ class Catalog:
         return self.sources[key].sha256 if key in self.sources else ""
 
 
-def _load(path: Path, model: type[BaseModel], problems: list[Located]) -> tuple[Any, str] | None:
+def _load(
+    path: Path, model: type[BaseModel], problems: list[Located]
+) -> tuple[Any, str, Marks] | None:
     """Validate one file; append its problems and return None when it is invalid."""
     try:
         raw = path.read_bytes()
@@ -358,7 +370,7 @@ def _load(path: Path, model: type[BaseModel], problems: list[Located]) -> tuple[
         return None
     obj, errs = validate_located(model, data, marks, str(path))
     problems.extend(errs)
-    return None if obj is None else (obj, hashlib.sha256(raw).hexdigest())
+    return None if obj is None else (obj, hashlib.sha256(raw).hexdigest(), marks)
 
 
 def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
@@ -366,7 +378,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
     if cores_file.is_file():
         got = _load(cores_file, CoreTable, problems)
         if got:
-            table, sha = got
+            table, sha, _ = got
             cat.cores.update(table.cores)
             cat.qemu_machines.update(table.qemu_machines)
             if table.profilers:
@@ -375,7 +387,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
     for path in sorted((root / "targets").glob("*.yaml")):
         got = _load(path, Target, problems)
         if got:
-            target, sha = got
+            target, sha, marks = got
             if path.stem != target.name:
                 problems.append(
                     Located(
@@ -387,7 +399,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
                     )
                 )
             cat.targets[target.name] = target
-            cat.sources[f"target:{target.name}"] = Entry(path, sha)
+            cat.sources[f"target:{target.name}"] = Entry(path, sha, marks)
     seen: dict[str, Path] = {}
     for path in sorted(root.glob("*.yaml")):
         if path.name == "cores.yaml":
@@ -395,7 +407,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
         got = _load(path, Recipe, problems)
         if not got:
             continue
-        recipe, sha = got
+        recipe, sha, _ = got
         if recipe.ref in seen:
             problems.append(
                 Located(
@@ -429,10 +441,16 @@ def _cross_checks(cat: Catalog, problems: list[Located]) -> None:
             )
     for name, target in cat.targets.items():
         if target.core not in cat.cores:
-            src = cat.sources[f"target:{name}"].path
+            src = cat.sources[f"target:{name}"]
+            line, col = locate(src.marks, ("core",))
+            hint = _close(target.core, list(cat.cores)) or f"known: {', '.join(sorted(cat.cores))}"
             problems.append(
                 Located(
-                    str(src), None, None, "core", f"core {target.core!r} is missing from cores.yaml"
+                    str(src.path),
+                    line,
+                    col,
+                    "core",
+                    f"core {target.core!r} is not in the core table (cores.yaml); {hint}",
                 )
             )
 
