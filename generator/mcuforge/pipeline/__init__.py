@@ -27,7 +27,7 @@ from ..errors import BudgetError
 from ..lock import differences, dump_lock, lock_data, read_lock, write_atomic
 from ..resolver import resolve
 from ..search import SearchResult, run_search
-from ..spec import load_spec
+from ..spec import LoadedSpec, load_spec
 from ..summary import build_report
 from ._materialize import Materialized, materialize
 from ._measure import MEASURE_TEMPLATE, Measurement, measure
@@ -78,7 +78,7 @@ def _report(p: Prepared, m: Measurement, result: SearchResult) -> dict[str, Any]
 
 
 def generate(
-    spec_path: Path,
+    spec_path: Path | LoadedSpec,
     out: Path | None = None,
     trials: int | None = None,
     force: bool = False,
@@ -126,7 +126,7 @@ def generate(
 
 
 def search_only(
-    spec_path: Path,
+    spec_path: Path | LoadedSpec,
     storage: str | None,
     trials: int | None,
     jobs: int | None,
@@ -149,7 +149,8 @@ def search_only(
         force=force,
         verbose=verbose,
     )
-    return run_search(p.plan, p.dataset, settings, log, p.loaded.path, catalogs)
+    spec_file = p.loaded.path if p.loaded.path.is_file() else None  # workers reread it
+    return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
 
 
 def update_lock(spec_path: Path, catalogs: list[Path] | None = None) -> tuple[Path, list[str]]:

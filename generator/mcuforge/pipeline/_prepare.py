@@ -34,7 +34,7 @@ class Prepared:
 
 
 def prepare(
-    spec_path: Path,
+    spec_path: Path | LoadedSpec,
     catalogs: list[Path] | None = None,
     locked: bool = False,
     log: Log = lambda s: None,
@@ -45,7 +45,7 @@ def prepare(
         LockError: with ``locked``, the lock is missing or differs (listing what).
         ProfilerError: the spec or the core table names a profiler nobody registered.
     """
-    loaded = load_spec(spec_path)
+    loaded = spec_path if isinstance(spec_path, LoadedSpec) else load_spec(spec_path)
     spec = loaded.spec
     folders = [*(catalogs or []), *(loaded.resolve_path(c) for c in spec.catalogs)]
     catalog = load_catalog(folders)
@@ -53,7 +53,7 @@ def prepare(
     if locked and old is None:
         raise LockError(
             f"--locked: no lock at {loaded.lock_path}; run `mcuforge lock "
-            f"{spec_path}` (or generate once without --locked) and commit it"
+            f"{loaded.path}` (or generate once without --locked) and commit it"
         )
     plan = resolve(loaded, catalog, pins(old))
     calibration = None

@@ -55,7 +55,8 @@ def search(
     local = settings.storage == storage_url(None, out_dir)
     if local and not working.exists() and (out_dir / "study.db").is_file():
         shutil.copy2(out_dir / "study.db", working)  # resume the study of the last output
-    return run_search(p.plan, p.dataset, settings, log, p.loaded.path, catalogs)
+    spec_file = p.loaded.path if p.loaded.path.is_file() else None  # workers reread it
+    return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
 
 
 __all__ = ["search", "search_settings"]

@@ -382,7 +382,10 @@ def run_search(
     t0 = time.monotonic()
     if settings.jobs > 1:
         if spec_path is None:
-            raise SearchError("parallel jobs need the spec path")
+            raise SearchError(
+                "parallel jobs (--jobs) read the spec from its file; give a spec file, "
+                "not a mapping"
+            )
         ctx = multiprocessing.get_context("spawn")
         procs = [
             ctx.Process(

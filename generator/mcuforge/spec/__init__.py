@@ -22,6 +22,7 @@ from ._spec import (
     Spec,
     Task,
     load_spec,
+    load_spec_data,
 )
 
 SPEC_VERSION = 1
@@ -50,4 +51,5 @@ __all__ = [
     "Window",
     "check_c_prefix",
     "load_spec",
+    "load_spec_data",
 ]

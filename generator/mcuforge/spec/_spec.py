@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -376,4 +377,22 @@ def load_spec(path: Path) -> LoadedSpec:
         raise SpecError(problems)
     return LoadedSpec(
         spec=spec, path=path.resolve(), sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
+
+
+def load_spec_data(data: Any, base_dir: Path, name: str = "<spec>") -> LoadedSpec:
+    """Validate a spec given as a mapping (the Python API); paths in it are relative to
+    ``base_dir``, where the lock is kept too (``base_dir/mcuforge.lock``).
+
+    Raises:
+        SpecError: every problem, located by field (``name: field: message``).
+    """
+    if not isinstance(data, dict):
+        raise SpecError([Located(name, None, None, "", "a spec is a mapping of its sections")])
+    spec, problems = validate_located(Spec, data, {}, name)
+    if spec is None:
+        raise SpecError(problems)
+    text = json.dumps(data, sort_keys=True, default=str).encode()
+    return LoadedSpec(
+        spec=spec, path=(base_dir / "spec.yaml").resolve(), sha256=hashlib.sha256(text).hexdigest()
     )
