@@ -167,8 +167,8 @@ def write_spec(
     budget: Budget,
     length: int,
     work: Path,
-    trials: int,
-    timeout_min: float | None,
+    trials: int | None,
+    time_budget: str | None,
     recipe: str = "auto",
 ) -> Path:
     spec: dict[str, Any] = {
@@ -184,12 +184,14 @@ def write_spec(
         "task": {"kind": "classification", "metric": "accuracy"},
         "target": budget.target,
         "budgets": {"sram_kb": budget.sram_kb, "flash_kb": budget.flash_kb},
-        "search": {"strategy": "tpe", "trials": trials, "seed": 7},
+        "search": {"strategy": "tpe", "seed": 7},
         "recipe": recipe,
         "output": {"dir": f"out-{budget.key}", "test_windows": 8},
     }
-    if timeout_min is not None:  # a time cap makes the result depend on the machine's load
-        spec["search"]["timeout_min"] = timeout_min
+    if trials is not None:
+        spec["search"]["trials"] = trials
+    if time_budget is not None:  # a time cap makes the result depend on the machine's load
+        spec["search"]["time_budget"] = time_budget
     path = work / f"{budget.key}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -270,7 +272,7 @@ def _fig(f: dict[str, Any], scale: float, unit: str, digits: int) -> str:
 BASELINES = sorted({b for ds in DATASETS.values() for b in ds.baselines})
 
 
-def table_head(command: str, trials: int, timeout_min: float | None, recipe: str) -> str:
+def table_head(command: str, trials: int | None, time_budget: str | None, recipe: str) -> str:
     """The section's heading, method and table header (rows follow as runs finish)."""
     return "\n".join(
         [
@@ -278,8 +280,10 @@ def table_head(command: str, trials: int, timeout_min: float | None, recipe: str
             "",
             f"Command: `{command}`.",
             "",
-            f"`mcuforge.pipeline.generate` with `recipe: {recipe}`, {trials} trials"
-            + (f" (search capped at {timeout_min:g} min)" if timeout_min is not None else "")
+            f"`mcuforge.pipeline.generate` with `recipe: {recipe}`"
+            + (f", {trials} trials" if trials is not None else "")
+            + (f", search time budget {time_budget}" if time_budget is not None else "")
+            + (" (the default time budget)" if trials is None and time_budget is None else "")
             + ", TPE seed 7, on the archive's train/test split;"
             " accuracy on the archive's test set. Flash compiled, SRAM (static + stack) and"
             " latency emulated for the chosen features + model on the budget's target."
@@ -317,7 +321,7 @@ def example_section(trials: int | None, command: str) -> tuple[str, bool]:
     spec["data"]["path"] = str(EXAMPLE / spec["data"]["path"])
     if trials is not None:
         spec["search"]["trials"] = trials
-    n = int(spec["search"]["trials"])
+    n = int(spec["search"].get("trials") or 0)
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-example-") as tmp:
         path = Path(tmp) / "spec.yaml"
         path.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -349,9 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     ap.add_argument("--budgets", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
-    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--trials", type=int, default=None, help="default: the time budget")
     ap.add_argument(
-        "--timeout-min", type=float, default=None, help="cap on each search (load-dependent)"
+        "--time-budget", default=None, help="search wall time, e.g. 3m (load-dependent)"
     )
     ap.add_argument("--recipe", default="auto", help="recipe name, or auto (all that apply)")
     ap.add_argument("--example", action="store_true", help="time generate on the example")
@@ -365,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     t0 = time.perf_counter()
     # rows are printed as they finish: a run cut short still leaves a partial table
-    print(table_head(command, args.trials, args.timeout_min, args.recipe), flush=True)
+    print(table_head(command, args.trials, args.time_budget, args.recipe), flush=True)
     failed = False
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-accuracy-") as tmp:
         for name in args.datasets:
@@ -376,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 budget = BUDGETS[key]
                 print(f"accuracy: {name} {key}", file=sys.stderr, flush=True)
                 spec = write_spec(
-                    ds, budget, length, work, args.trials, args.timeout_min, args.recipe
+                    ds, budget, length, work, args.trials, args.time_budget, args.recipe
                 )
                 r = run_one(spec)
                 failed = failed or bool(r.get("failed"))

@@ -180,6 +180,8 @@ IMU_CASES: list[Case] = [
     ("spectral", {"fft_size": 32, "bands": 4, "band_scale": "log",
                   "filter": {"kind": "lowpass", "order": 4, "cutoff_hz": 3.0}}),
     ("raw", {"decimate": 2, "normalize": True}),
+    ("minirocket", {}),
+    ("minirocket", {"numeric": "q15"}),
     ("standardize", {}),
     ("pca", {"n_components": 8}),
     ("lda", {}),

@@ -205,7 +205,7 @@ def _recipe(name: str, version: int, model: str = "decision_tree", extra: str = 
                 "targets/weird.yaml": "version: 1\nname: weird\ncore: z80\nclock_mhz: 4\n"
                 "sram_kb: 1\nflash_kb: 16\n"
             },
-            r"weird.yaml:3:7: core: Input should be 'avr'",
+            r"weird.yaml:3:7: core: core 'z80' is not in the core table \(cores.yaml\)",
         ),
         ({"a.yaml": "name: [unclosed\n"}, r"a.yaml:2:1: YAML syntax error"),
     ],
@@ -488,8 +488,9 @@ def test_lock_is_written_followed_and_enforced(tmp_path: Path) -> None:
     )
 
 
-def test_portfolio_keeps_a_raw_window_recipe(tmp_path: Path) -> None:
-    """Raw window vs features is decided by the search: a raw recipe always takes part."""
+def test_portfolio_takes_every_recipe_that_applies_and_fits(tmp_path: Path) -> None:
+    """Raw window vs features is decided by the search: every recipe that can fit takes
+    part, raw-window ones included, and explain gives each rejected one its reason."""
     spec = tmp_path / "ts.yaml"
     spec.write_text(textwrap.dedent(f"""\
         version: 1
@@ -497,7 +498,7 @@ def test_portfolio_keeps_a_raw_window_recipe(tmp_path: Path) -> None:
         data:
           format: csv
           path: {EXAMPLE / 'data'}
-          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], rate_hz: 10}}]
+          sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], unit: g, rate_hz: 10}}]
           window: {{length_s: 10}}
           split: {{test_files: ["*/test_*.csv"]}}
         target: nrf52840
@@ -505,5 +506,10 @@ def test_portfolio_keeps_a_raw_window_recipe(tmp_path: Path) -> None:
         """))
     plan = resolve(load_spec(spec), load_catalog())
     refs = [r.ref for r in plan.recipes]
-    assert "raw-cnn1d@1" in refs and len(refs) == 6
+    assert "raw-cnn1d@1" in refs
     assert any(r.pipeline.features[:1] != ["raw"] for r in plan.recipes)
+    chosen = {d.recipe for d in plan.decisions if d.chosen}
+    assert chosen == set(refs)
+    rejected = [d for d in plan.decisions if not d.chosen]
+    assert rejected and all(d.reason for d in rejected)
+    assert not any("recipes fit better" in d.reason for d in rejected)

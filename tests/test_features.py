@@ -418,7 +418,7 @@ def test_spectral_needs_a_rate(ds: Dataset) -> None:
 
 
 def test_every_block_is_consistent_and_costs_more_without_fpu(ds: Dataset) -> None:
-    for name in ("stats", "raw", "spectral", "standardize", "pca", "lda"):
+    for name in ("stats", "raw", "spectral", "minirocket", "standardize", "pca", "lda"):
         block = _block(name, {}, ds)
         if block.input == "vector":
             v = _block("stats", {}, ds).transform(ds.train.x)
@@ -436,7 +436,14 @@ def test_every_block_is_consistent_and_costs_more_without_fpu(ds: Dataset) -> No
 def test_recipes_name_real_blocks_and_parameters(ds: Dataset) -> None:
     """Every new recipe's feature space builds and fits on BasicMotions (or audio)."""
     cat = load_catalog()
-    for ref in ("imu-spectral-forest", "imu-pca-tree", "raw-cnn1d", "audio-mfcc-dscnn"):
+    for ref in (
+        "imu-spectral-forest",
+        "imu-pca-tree",
+        "raw-cnn1d",
+        "audio-mfcc-dscnn",
+        "minirocket-ridge",
+        "raw-knn",
+    ):
         recipe = cat.recipe(ref)
         audio = "audio" in recipe.applies.modality
         length, chans, rate = (

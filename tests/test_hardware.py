@@ -137,11 +137,13 @@ def test_thumb_count_tells_16_from_32_bit_instructions() -> None:
     assert thumb_count(code) == 4
 
 
-def test_unicorn_cpu_comes_from_the_gcc_flags() -> None:
-    assert unicorn_cpu(M4F) == "CORTEX_M4"
-    assert unicorn_cpu("-mcpu=cortex-m0plus -mthumb") == "CORTEX_M0"
-    assert unicorn_cpu("-mcpu=cortex-m55 -mthumb") is None
-    assert unicorn_cpu(None) is None
+def test_unicorn_cpu_comes_from_the_core_table() -> None:
+    cat = load_catalog()
+    assert unicorn_cpu(cat.core("cortex-m4f")) == "CORTEX_M4"
+    assert unicorn_cpu(cat.core("cortex-m0plus")) == "CORTEX_M0"  # ARMv6-M of the M0 model
+    assert unicorn_cpu(cat.core("avr")) is None
+    for name, core in cat.cores.items():  # every core a GCC here builds for is covered
+        assert (core.unicorn_cpu is None) == (core.gcc_flags is None), name
 
 
 IT_DEMO = """\
@@ -351,9 +353,7 @@ def test_chain_measures_flash_sram_and_latency(tmp_path: Path) -> None:
     ]
     row = m.rows[0]
     assert row["error_pct"] == pytest.approx(100 * (500 - row["measured"]) / row["measured"])
-    assert m.notes == [
-        "no QEMU machine emulates cortex-m4f: the firmware was not run; figures from unicorn"
-    ]
+    assert m.notes == ["qemu not run: no QEMU machine emulates cortex-m4f"]
 
 
 def test_no_cross_compiler_keeps_analytic_and_names_the_packages(
@@ -364,6 +364,7 @@ def test_no_cross_compiler_keeps_analytic_and_names_the_packages(
     assert m.cost == analytic()
     assert m.rows == []
     assert len(m.notes) == 1
+    assert m.notes[0].startswith("compiled not run: arm-none-eabi-gcc not found")
     assert "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi" in m.notes[0]
     assert m.notes[0].endswith("cost is analytic")
 
@@ -372,17 +373,15 @@ def test_no_cross_compiler_keeps_analytic_and_names_the_packages(
 def test_core_no_emulator_covers_falls_back_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(emulate_mod, "UNICORN_CPUS", {})
     work = work_for("nrf52840", tmp_path)
-    work = Workload(
-        work.prefix, work.sources, work.test_vectors, work.target, work.core, tmp_path, None
-    )
+    core = work.core.model_copy(update={"unicorn_cpu": None})  # a core unicorn lacks
+    work = Workload(work.prefix, work.sources, work.test_vectors, work.target, core, tmp_path)
     m = run_chain(work, analytic())
     assert m.cost.flash_bytes.source == "compiled"
     assert m.cost.sram_bytes.source == m.cost.latency_ms.source == "analytic"
     assert m.notes == [
-        "unicorn does not emulate cortex-m4f; no QEMU machine emulates cortex-m4f; "
-        "SRAM and latency are analytic"
+        "emulated not run: unicorn does not emulate cortex-m4f; qemu not run: no QEMU "
+        "machine emulates cortex-m4f; SRAM, instructions and latency stay analytic"
     ]
 
 

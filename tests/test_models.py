@@ -161,6 +161,8 @@ CLASSIFIERS = [
     ("gradient_boosting", {"n_estimators": 10, "max_depth": 2, "thresholds": "int16"}, 0.9),
     ("logistic_regression", {"C": 1.0}, 0.9),
     ("linear_svm", {"C": 0.5}, 0.9),
+    ("ridge_classifier", {"alpha": 1.0}, 0.9),
+    ("ridge_classifier", {"alpha": 100.0}, 0.8),
     ("gaussian_nb", {}, 0.8),
     ("knn", {"n_neighbors": 3, "max_prototypes": 12}, 0.9),
     ("knn", {"n_neighbors": 1, "max_prototypes": 8, "prototypes": "random"}, 0.8),
@@ -260,6 +262,7 @@ def test_binary_and_missing_classes(classify: Task) -> None:
     keep = classify.y_train <= 1  # two of the four classes
     for family, params in [
         ("logistic_regression", {}),
+        ("ridge_classifier", {}),
         ("gradient_boosting", {"n_estimators": 5}),
         ("gaussian_nb", {}),
         ("random_forest", {"n_estimators": 4}),
@@ -306,7 +309,13 @@ def test_fit_is_deterministic_per_seed(classify: Task) -> None:
 
 def test_bad_training_data_is_a_clear_data_error(classify: Task, anomaly: Task) -> None:
     one_class = np.zeros(len(classify.f_train), dtype=np.int64)
-    for family in ("decision_tree", "logistic_regression", "gradient_boosting", "knn"):
+    for family in (
+        "decision_tree",
+        "logistic_regression",
+        "ridge_classifier",
+        "gradient_boosting",
+        "knn",
+    ):
         with pytest.raises(DataError, match="single class"):
             MODELS.get(family)().fit(classify.f_train, one_class, 4, {}, 0)
     with pytest.raises(DataError, match="too few for a validation split"):

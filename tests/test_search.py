@@ -326,4 +326,114 @@ def test_two_workers_share_one_postgres_study(
 
     expected = collect(study, p.plan, _settings(tmp_path, 8))
     assert report["search"]["chosen_trial"] == expected.best_trial
-    assert report["search"]["trials"] == len(study.trials)
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert report["search"]["trials"] == sum("duplicate_of" not in t.user_attrs for t in finished)
+
+
+# --- how the search spends its time (issue 14 §2) -------------------------------------
+
+
+def _spec_with(write_spec: Callable[..., Path], search: str, recipe: str = "") -> Path:
+    spec = write_spec()
+    text = spec.read_text().replace("search: {trials: 4, seed: 3}", f"search: {search}")
+    spec.write_text(text + (f"recipe: {recipe}\n" if recipe else ""))
+    return spec
+
+
+def test_warm_start_runs_every_recipe_default_first_cheapest_first(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    from mcuforge.models import MODELS
+    from mcuforge.search._space import default_params
+
+    p = prepare(write_spec())
+    n = len(p.plan.recipes)
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, n), lambda s: None)
+    first = res.trials[:n]
+    assert sorted(t.recipe for t in first) == sorted(r.ref for r in p.plan.recipes)
+    by_ref = {r.ref: r for r in p.plan.recipes}
+    for t in first:  # each is exactly the recipe's default configuration
+        assert t.params == default_params(by_ref[t.recipe], n > 1)
+    costs = [MODELS.get(by_ref[t.recipe].pipeline.model).training_cost for t in first]
+    assert costs == sorted(costs)  # networks after the classic models
+
+
+def test_time_budget_ends_the_search(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
+    res = run_search(
+        p.plan, p.dataset, _settings(tmp_path, None, time_budget_s=2.0), lambda s: None
+    )
+    assert res.stopped_by == "time budget" and res.trials
+
+
+def test_a_trial_past_its_limit_is_stopped_with_the_reason(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = prepare(_spec_with(write_spec, "{trials: 2, seed: 3}", "imu-stats-tree"))
+    with pytest.raises(BudgetError, match="no trial finished"):
+        run_search(p.plan, p.dataset, _settings(tmp_path, 2, trial_timeout_s=1e-4), print)
+    study = optuna.load_study(study_name="demo", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    pruned = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
+    assert len(pruned) == 2 and all(t.user_attrs["reason"] for t in pruned)
+    assert any("time limit" in t.user_attrs["reason"] for t in pruned)
+
+
+def test_a_small_space_is_never_run_twice(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    recipe = (
+        "{name: imu-stats-tree, overrides: {space: {max_depth: {choice: [2, 3]}, "
+        "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std]}}}"
+    )
+    p = prepare(_spec_with(write_spec, "{trials: 6, seed: 3}", recipe))
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, 6), lambda s: None)
+    assert sorted(t.params["imu-stats-tree/max_depth"] for t in res.trials) == [2, 3]
+    assert res.stopped_by.startswith("search space exhausted")
+
+
+def test_resumed_study_samples_new_parameters(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    from mcuforge.search._control import param_key
+
+    p = prepare(_spec_with(write_spec, "{trials: 4, seed: 3}", "imu-stats-tree"))
+    run_search(p.plan, p.dataset, _settings(tmp_path, 3), lambda s: None)
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, 7), lambda s: None)
+    keys = [param_key(t.params) for t in res.trials]
+    assert len(res.trials) == 7 and len(set(keys)) == 7
+
+
+def test_deadline_interrupts_python_but_not_a_critical_section() -> None:
+    from mcuforge._deadline import Deadline, TrialTimeout, critical
+
+    with pytest.raises(TrialTimeout), Deadline(0.05):
+        while True:
+            pass
+    reached = False
+    with pytest.raises(TrialTimeout), Deadline(0.05), critical():
+        end = time.monotonic() + 0.2
+        while time.monotonic() < end:
+            pass
+        reached = True  # the expiry waited for the section to end
+    assert reached
+
+
+def test_durations_in_the_spec_and_on_the_command_line(write_spec: Callable[..., Path]) -> None:
+    from click.testing import CliRunner
+
+    from mcuforge.cli import cli
+    from mcuforge.spec import load_spec
+
+    spec = _spec_with(write_spec, "{time_budget: 1h30m, trial_timeout: 90s}")
+    s = load_spec(spec).spec.search
+    assert (s.time_budget, s.trial_timeout, s.budget_s, s.trial_timeout_s) == (
+        5400.0,
+        90.0,
+        5400.0,
+        90.0,
+    )
+    bad = _spec_with(write_spec, "{time_budget: 5 minutes}")
+    res = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert res.exit_code == 2
+    assert f"{bad}:14:23: search.time_budget:" in res.output
+    assert "not a duration; write e.g. 5m" in res.output
+    res = CliRunner().invoke(cli, ["generate", str(spec), "--time-budget", "soon"])
+    assert res.exit_code == 2 and "'soon' is not a duration" in res.output

@@ -43,8 +43,11 @@ def quiet_native_stderr() -> Iterator[None]:
             os.dup2(saved, fd)
             os.close(saved)
             tmp.seek(0)
-            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines()
-                    if ln.strip() and not _NOISE.match(ln)]
+            kept = [
+                ln
+                for ln in tmp.read().decode(errors="replace").splitlines()
+                if ln.strip() and not _NOISE.match(ln)
+            ]
             if kept:
                 sys.stderr.write("\n".join(kept) + "\n")
 

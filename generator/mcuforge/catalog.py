@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._resources import data_dir
 from ._validate import validate_located
-from ._yaml import load_file
+from ._yaml import Marks, load_file, locate
 from .errors import CatalogError, Located, SpecError
 from .spec import CoreName, InlineTarget, RecipeOverrides
 
@@ -63,6 +64,12 @@ class Core(_Strict):
         description="arm-none-eabi-gcc CPU flags; null: no GCC port here."
     )
     qemu_machine: str | None = Field(default=None, description="QEMU machine emulating this core.")
+    unicorn_cpu: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9_]+$",
+        description="unicorn CPU model (`UC_CPU_ARM_<model>`) that runs this core's code; "
+        "null: unicorn does not emulate it.",
+    )
     cpi: float = Field(
         gt=0, description="Mean cycles per instruction on ML kernels (analytic model)."
     )
@@ -78,6 +85,11 @@ class Core(_Strict):
     )
     float_lib_stack_bytes: int = Field(
         default=0, ge=0, description="Stack those routines use below their caller; 0 with an FPU."
+    )
+    profilers: list[str] | None = Field(
+        default=None,
+        description="Profilers (registry names) that measure this core, in order; default: "
+        "the table's `profilers`.",
     )
 
 
@@ -96,6 +108,10 @@ class QemuMachine(_Strict):
 
 class CoreTable(_Strict):
     version: Literal[1]
+    profilers: list[str] = Field(
+        default_factory=list,
+        description="The profiler chain of every core without its own `profilers`, in order.",
+    )
     qemu_machines: dict[str, QemuMachine] = Field(default_factory=dict)
     cores: dict[str, Core]
 
@@ -110,6 +126,12 @@ class SearchParam(_Strict):
     log: bool = Field(default=False, description="Sample on a log scale.")
     choice: list[Any] | None = Field(default=None, description="One of these values.")
     subset: list[str] | None = Field(default=None, description="A non-empty subset of these.")
+    default: Any = Field(
+        default=None,
+        description="The value tried first (the recipe's default configuration, run before "
+        "the sampler takes over). Default: the middle of a range, the first choice, the "
+        "whole subset.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SearchParam:
@@ -125,7 +147,36 @@ class SearchParam(_Strict):
             raise ValueError("choice needs at least one value")
         if self.subset is not None and not self.subset:
             raise ValueError("subset needs at least one value")
+        if self.default is not None and not self._admits(self.default):
+            raise ValueError(f"default {self.default!r} is not a value of this dimension")
         return self
+
+    def _admits(self, value: Any) -> bool:
+        if self.int_ is not None:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            return ok and self.int_[0] <= value <= self.int_[1]
+        if self.float_ is not None:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            return ok and self.float_[0] <= value <= self.float_[1]
+        if self.choice is not None:
+            return any(value == c and type(value) is type(c) for c in self.choice)
+        assert self.subset is not None
+        return isinstance(value, list) and bool(value) and set(value) <= set(self.subset)
+
+    def default_value(self) -> Any:
+        """The value of the default configuration (see ``default``)."""
+        if self.default is not None:
+            return self.default
+        if self.int_ is not None:
+            lo, hi = self.int_
+            return round(math.sqrt(lo * hi)) if self.log else (lo + hi) // 2
+        if self.float_ is not None:
+            lo_f, hi_f = self.float_
+            return math.sqrt(lo_f * hi_f) if self.log else (lo_f + hi_f) / 2
+        if self.choice is not None:
+            return self.choice[0]
+        assert self.subset is not None
+        return list(self.subset)
 
     def smallest(self) -> Any:
         """The value that gives the smallest model (low end of ranges, first choice)."""
@@ -228,6 +279,7 @@ class Entry:
 
     path: Path
     sha256: str
+    marks: Marks = field(default_factory=dict, compare=False, repr=False)
 
 
 def _close(name: str, names: list[str]) -> str:
@@ -242,6 +294,7 @@ class Catalog:
     targets: dict[str, Target] = field(default_factory=dict)
     cores: dict[str, Core] = field(default_factory=dict)
     qemu_machines: dict[str, QemuMachine] = field(default_factory=dict)
+    default_profilers: list[str] = field(default_factory=list)
     recipes: dict[str, list[Recipe]] = field(default_factory=dict)
     sources: dict[str, Entry] = field(default_factory=dict)
 
@@ -270,7 +323,10 @@ class Catalog:
         try:
             return self.cores[name]
         except KeyError:
-            raise CatalogError(f"core {name!r} is not in the core table (cores.yaml)") from None
+            hint = _close(name, list(self.cores)) or f"known: {', '.join(sorted(self.cores))}"
+            raise CatalogError(
+                f"core {name!r} is not in the core table (cores.yaml); {hint}"
+            ) from None
 
     def target_from(self, ref: str | InlineTarget) -> Target:
         if isinstance(ref, str):
@@ -287,11 +343,18 @@ class Catalog:
             datasheet="inline in the spec",
         )
 
+    def profilers(self, core: str) -> list[str]:
+        """The profiler chain (registry names, in order) that measures ``core``."""
+        c = self.core(core)
+        return list(c.profilers if c.profilers is not None else self.default_profilers)
+
     def sha256(self, key: str) -> str:
         return self.sources[key].sha256 if key in self.sources else ""
 
 
-def _load(path: Path, model: type[BaseModel], problems: list[Located]) -> tuple[Any, str] | None:
+def _load(
+    path: Path, model: type[BaseModel], problems: list[Located]
+) -> tuple[Any, str, Marks] | None:
     """Validate one file; append its problems and return None when it is invalid."""
     try:
         raw = path.read_bytes()
@@ -307,7 +370,7 @@ def _load(path: Path, model: type[BaseModel], problems: list[Located]) -> tuple[
         return None
     obj, errs = validate_located(model, data, marks, str(path))
     problems.extend(errs)
-    return None if obj is None else (obj, hashlib.sha256(raw).hexdigest())
+    return None if obj is None else (obj, hashlib.sha256(raw).hexdigest(), marks)
 
 
 def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
@@ -315,14 +378,16 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
     if cores_file.is_file():
         got = _load(cores_file, CoreTable, problems)
         if got:
-            table, sha = got
+            table, sha, _ = got
             cat.cores.update(table.cores)
             cat.qemu_machines.update(table.qemu_machines)
+            if table.profilers:
+                cat.default_profilers = list(table.profilers)
             cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha)
     for path in sorted((root / "targets").glob("*.yaml")):
         got = _load(path, Target, problems)
         if got:
-            target, sha = got
+            target, sha, marks = got
             if path.stem != target.name:
                 problems.append(
                     Located(
@@ -334,7 +399,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
                     )
                 )
             cat.targets[target.name] = target
-            cat.sources[f"target:{target.name}"] = Entry(path, sha)
+            cat.sources[f"target:{target.name}"] = Entry(path, sha, marks)
     seen: dict[str, Path] = {}
     for path in sorted(root.glob("*.yaml")):
         if path.name == "cores.yaml":
@@ -342,7 +407,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
         got = _load(path, Recipe, problems)
         if not got:
             continue
-        recipe, sha = got
+        recipe, sha, _ = got
         if recipe.ref in seen:
             problems.append(
                 Located(
@@ -376,10 +441,16 @@ def _cross_checks(cat: Catalog, problems: list[Located]) -> None:
             )
     for name, target in cat.targets.items():
         if target.core not in cat.cores:
-            src = cat.sources[f"target:{name}"].path
+            src = cat.sources[f"target:{name}"]
+            line, col = locate(src.marks, ("core",))
+            hint = _close(target.core, list(cat.cores)) or f"known: {', '.join(sorted(cat.cores))}"
             problems.append(
                 Located(
-                    str(src), None, None, "core", f"core {target.core!r} is missing from cores.yaml"
+                    str(src.path),
+                    line,
+                    col,
+                    "core",
+                    f"core {target.core!r} is not in the core table (cores.yaml); {hint}",
                 )
             )
 

@@ -12,11 +12,13 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
+from .errors import CatalogError
+
 T = TypeVar("T")
 
 
-class RegistryError(LookupError):
-    """A name is unknown, or defined twice."""
+class RegistryError(CatalogError, LookupError):
+    """A name is unknown, or defined twice (a plugin clashing with a built-in)."""
 
 
 class Registry(Generic[T]):

@@ -22,9 +22,6 @@ from .hardware.calibrate import Calibration
 from .models import MODELS
 from .spec import LoadedSpec, RecipeRef
 
-#: At most this many recipes take part in one search (best fit first).
-PORTFOLIO_SIZE = 6
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -236,22 +233,9 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         )
         fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))
     fits.sort(key=lambda t: (t[0], t[1].name))
-    chosen = fits[:PORTFOLIO_SIZE]
-    # raw window vs projected features is decided by measurement (the search), not by
-    # the ranking: keep the best raw-input recipe in the portfolio when one fits
-    raw = [f for f in fits if f[1].pipeline.features[:1] == ["raw"]]
-    if raw and raw[0] not in chosen and len(chosen) == PORTFOLIO_SIZE:
-        chosen = [*chosen[:-1], raw[0]]
-    for _, recipe, d in (f for f in fits if f not in chosen):
-        decisions.append(
-            Decision(
-                recipe.ref,
-                False,
-                f"fits, but {PORTFOLIO_SIZE} recipes fit better",
-                d.min_flash_bytes,
-                d.min_sram_bytes,
-            )
-        )
+    # every recipe that applies and can fit takes part: which one wins (raw window or
+    # projected features, trees or networks) is decided by measurement, in the search
+    chosen = fits
     decisions = [d for _, _, d in chosen] + decisions
     if not chosen:
         sized = [d for d in decisions if d.min_flash_bytes is not None]

@@ -187,6 +187,9 @@ def build_report(
             "chosen_trial": trial,
             "pareto": result.pareto,
             "storage": result.storage.split("://", 1)[0],
+            "stopped_by": result.stopped_by,
+            "pruned": sum(r.state == "PRUNED" for r in result.trials),
+            "failed": sum(r.state == "FAIL" for r in result.trials),
         },
         "tried": tried,
         "firmware": {

@@ -79,3 +79,29 @@ def logger(quiet: bool, verbose: bool = False) -> Callable[[str], None]:
             click.echo(msg, err=True)
 
     return log
+
+
+class DurationType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A duration such as ``5m``, ``90s``, ``1h30m`` or a number of seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            return value
+        from ..spec._common import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+time_budget_option = click.option(
+    "--time-budget",
+    "time_budget",
+    type=DurationType(),
+    default=None,
+    help="Wall time of the search, e.g. 5m or 90s (overrides search.time_budget; with "
+    "--trials too, the first reached ends the search).",
+)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._base import catalog_option, catalogs_of, logger
+from ._base import catalog_option, catalogs_of, logger, time_budget_option
 
 
 @click.command()
@@ -51,9 +51,14 @@ from ._base import catalog_option, catalogs_of, logger
     is_flag=True,
     help="Run no new trials: generate from the study's finished trials.",
 )
+@time_budget_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
-@click.option("-v", "--verbose", is_flag=True,
-              help="A line per trial even on a terminal (instead of the progress bar).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="A line per trial (pruned and failed ones with why) instead of the progress line.",
+)
 @catalog_option
 def generate(
     spec: Path,
@@ -65,6 +70,7 @@ def generate(
     storage: str | None,
     jobs: int | None,
     from_study: bool,
+    time_budget: float | None,
     quiet: bool,
     verbose: bool,
     catalogs: tuple[Path, ...],
@@ -91,6 +97,7 @@ def generate(
         jobs=jobs,
         from_study=from_study,
         verbose=verbose and not quiet,
+        time_budget_s=time_budget,
     )
     r = res.report
     c = r["cost"]
@@ -113,7 +120,9 @@ def generate(
     "--jobs", type=click.IntRange(min=1), default=None, help="Local parallel worker processes."
 )
 @click.option("--force", is_flag=True, help="Replace a study made for another spec.")
+@time_budget_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per trial, with why for pruned ones.")
 @catalog_option
 def search(
     spec: Path,
@@ -121,7 +130,9 @@ def search(
     trials: int | None,
     jobs: int | None,
     force: bool,
+    time_budget: float | None,
     quiet: bool,
+    verbose: bool,
     catalogs: tuple[Path, ...],
 ) -> None:
     """Run search trials into a study without generating anything (a worker).
@@ -132,7 +143,17 @@ def search(
     """
     from ..pipeline import search_only
 
-    res = search_only(spec, storage, trials, jobs, force, catalogs_of(catalogs), logger(quiet))
+    res = search_only(
+        spec,
+        storage,
+        trials,
+        jobs,
+        force,
+        catalogs_of(catalogs),
+        logger(quiet),
+        time_budget_s=time_budget,
+        verbose=verbose and not quiet,
+    )
     best = next(t for t in res.trials if t.number == res.best_trial)
     click.echo(
         f"study {res.study_name}: {len(res.trials)} trials, "

@@ -1,7 +1,7 @@
 """Feature blocks: Python reference + C emitter + cost, keyed by name."""
 
 from ..registry import Registry
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ._base import BlockCase, BlockCost, CFunction, CoreCosts, FeatureBlock
 from ._pipeline import FeaturePipeline
 
 FEATURES: Registry[FeatureBlock] = Registry(
@@ -11,6 +11,7 @@ FEATURES: Registry[FeatureBlock] = Registry(
         "stats": "mcuforge.features.stats:StatsBlock",
         "raw": "mcuforge.features.raw:RawBlock",
         "spectral": "mcuforge.features.spectral:SpectralBlock",
+        "minirocket": "mcuforge.features.minirocket:MiniRocketBlock",
         "mfe": "mcuforge.features.audio:MfeBlock",
         "mfcc": "mcuforge.features.audio:MfccBlock",
         "standardize": "mcuforge.features.projection:StandardizeBlock",
@@ -19,4 +20,12 @@ FEATURES: Registry[FeatureBlock] = Registry(
     },
 )
 
-__all__ = ["FEATURES", "BlockCost", "CFunction", "CoreCosts", "FeatureBlock", "FeaturePipeline"]
+__all__ = [
+    "FEATURES",
+    "BlockCase",
+    "BlockCost",
+    "CFunction",
+    "CoreCosts",
+    "FeatureBlock",
+    "FeaturePipeline",
+]

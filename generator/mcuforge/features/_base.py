@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,6 +24,17 @@ class CoreCosts:
 
     float_op: float  # instructions per float add/mul/compare
     float_div: float  # instructions per float divide or square root
+
+
+@dataclass(frozen=True)
+class BlockCase:
+    """One configuration the conformance suite (:mod:`mcuforge.testing`) checks a block in:
+    its parameters and the window it runs on (vector blocks get statistics first)."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    length: int = 128
+    channels: tuple[str, ...] = ("x", "y", "z")
+    rate_hz: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,12 @@ class FeatureBlock(ABC):
     def output_shape(self) -> tuple[int, ...]:
         """Shape of one output, e.g. ``(frames, n_mfcc)``; flat in memory (row-major)."""
         return (self.n_outputs,)
+
+    @classmethod
+    def conformance_cases(cls) -> list[BlockCase]:
+        """Configurations :class:`mcuforge.testing.FeatureBlockSuite` checks this block in
+        (default: its default parameters on a 128-sample, 3-channel window at 50 Hz)."""
+        return [BlockCase()]
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Learn parameters from training inputs (window or vector) and labels."""

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..codegen.c import c_array, c_float, smallest_int_type
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ._base import BlockCase, BlockCost, CFunction, CoreCosts, FeatureBlock
 from ._fft import RealFFT, emit_ln, ln_f32, window_table
 from ._params import FeatureParamError, check_unknown, get_float, get_int, need_rate
 
@@ -90,6 +90,10 @@ class _AudioBlock(FeatureBlock):
     """Shared framing, FFT, mel filterbank and log of ``mfe`` and ``mfcc``."""
 
     extra: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def conformance_cases(cls) -> list[BlockCase]:
+        return [BlockCase({}, 4000, ("mic",), 16000.0)]
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float

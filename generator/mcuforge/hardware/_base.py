@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 from ..catalog import Core, QemuMachine, Target
 from ..registry import Registry
+from ..spec import Hardware
 from .cost import Cost, Source
 
 
@@ -116,10 +117,24 @@ class Profiler(ABC):
       when a tool it needs fails, and :class:`~mcuforge.errors.ParityError` when the
       code computes something else than the Python reference on a test window.
     * A profiler writes only below ``workload.workdir``.
+    * The chain that runs for a core is data (``profilers`` in ``recipes/cores.yaml``);
+      :meth:`configure` builds each from the spec, so a plugin profiler registered
+      under the ``mcuforge.profilers`` entry-point group can be named there or in a
+      spec's ``hardware.profiler`` without any other change.
     """
 
     name: ClassVar[str]
     source: ClassVar[Source]
+    #: The cost figures this profiler can measure.
+    measures: ClassVar[tuple[str, ...]] = ()
+    #: Run only for the final check of the chosen candidate (a costly whole-firmware
+    #: run), unless a figure it measures is still analytic at its turn in the chain.
+    final_only: ClassVar[bool] = False
+
+    @classmethod
+    def configure(cls, hardware: Hardware) -> Profiler:
+        """An instance set up from the spec's ``hardware`` section (port, baud rate…)."""
+        return cls()
 
     @abstractmethod
     def unavailable(self, work: Workload) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Source = Literal["analytic", "compiled", "emulated", "device"]
@@ -46,7 +46,3 @@ class Cost:
             self.flash_bytes.value - flash_kb * 1024,
             (self.latency_ms.value - latency_ms) if latency_ms is not None else -1.0,
         ]
-
-
-def as_dict(cost: Cost) -> dict[str, Any]:
-    return asdict(cost)

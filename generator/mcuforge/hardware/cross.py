@@ -233,6 +233,7 @@ class CompiledProfiler(Profiler):
 
     name = "compiled"
     source = "compiled"
+    measures = ("flash_bytes",)
 
     def unavailable(self, work: Workload) -> str | None:
         if work.core.gcc_flags is None:

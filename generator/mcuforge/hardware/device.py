@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParityError, ToolchainError
+from ..spec import Hardware
 from ._base import Profile, Profiler, Workload
 from .calibrate import CALIBRATION_FILE, Calibration
 from .cost import Cost, Figure
@@ -486,6 +487,18 @@ class DeviceProfiler(Profiler):
 
     name = "device"
     source = "device"
+    measures = ("latency_ms", "sram_bytes")
+
+    @classmethod
+    def configure(cls, hardware: Hardware) -> DeviceProfiler:
+        """From ``hardware.port``, ``flash_command`` and ``baudrate``.
+
+        Raises:
+            DeviceError: no ``port`` in the spec.
+        """
+        if not hardware.port:
+            raise DeviceError("the device profiler needs `hardware.port` in the spec")
+        return cls(hardware.port, hardware.flash_command, hardware.baudrate)
 
     def __init__(
         self,

@@ -22,7 +22,6 @@ word of the painted stack that the call overwrote (as the firmware measures it).
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,24 +29,12 @@ from typing import Any
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from ..catalog import Core
 from ..errors import ParityError, ToolchainError
 from ._base import Profile, Profiler, Workload, latency_ms
 from .cost import Cost, Figure
 from .cross import INSTALL_HINT, cross_compiler, workload_build
 
-#: gcc ``-mcpu`` → unicorn CPU model (constant ``UC_CPU_ARM_<model>``). The M0+ and
-#: M1 execute the ARMv6-M instruction set of the M0 model; instruction counts match.
-UNICORN_CPUS = {
-    "cortex-m0": "CORTEX_M0",
-    "cortex-m0plus": "CORTEX_M0",
-    "cortex-m0.small-multiply": "CORTEX_M0",
-    "cortex-m0plus.small-multiply": "CORTEX_M0",
-    "cortex-m1": "CORTEX_M0",
-    "cortex-m3": "CORTEX_M3",
-    "cortex-m4": "CORTEX_M4",
-    "cortex-m7": "CORTEX_M7",
-    "cortex-m33": "CORTEX_M33",
-}
 STACK_PAINT = b"\xc3\xa5\xc3\xa5"  # 0xA5C3A5C3 little-endian, as the firmware paints
 STACK_SIZE = 0x10000
 #: Stack, return page: in the SRAM region of the M-profile memory map (executable),
@@ -80,10 +67,9 @@ def unicorn_installed() -> bool:
     return True
 
 
-def unicorn_cpu(gcc_flags: str | None) -> str | None:
-    """The unicorn CPU model for a core's gcc flags, or None if unicorn lacks it."""
-    m = re.search(r"-mcpu=(\S+)", gcc_flags or "")
-    return UNICORN_CPUS.get(m.group(1)) if m else None
+def unicorn_cpu(core: Core) -> str | None:
+    """The unicorn CPU model of ``core`` (``unicorn_cpu`` in cores.yaml), or None."""
+    return core.unicorn_cpu
 
 
 def thumb_count(code: bytes) -> int:
@@ -110,7 +96,7 @@ class Emulator:
 
     Args:
         elf: a statically linked Thumb ELF (cross build or firmware).
-        cpu: unicorn CPU model name, e.g. ``"CORTEX_M4"`` (see :data:`UNICORN_CPUS`).
+        cpu: unicorn CPU model name, e.g. ``"CORTEX_M4"`` (the core's ``unicorn_cpu``).
 
     Raises:
         ToolchainError: unicorn is not installed, or the ELF cannot be mapped.
@@ -331,13 +317,14 @@ class UnicornProfiler(Profiler):
 
     name = "emulated"
     source = "emulated"
+    measures = ("instructions", "latency_ms", "sram_bytes")
 
     def unavailable(self, work: Workload) -> str | None:
         if work.core.gcc_flags is None:
             return f"no cross compiler for {work.target.core} here"
         if cross_compiler() is None:
             return f"arm-none-eabi-gcc not found ({INSTALL_HINT})"
-        if unicorn_cpu(work.core.gcc_flags) is None:
+        if unicorn_cpu(work.core) is None:
             return f"unicorn does not emulate {work.target.core}"
         if not unicorn_installed():
             return f"unicorn is not installed ({PIP_HINT})"
@@ -347,7 +334,7 @@ class UnicornProfiler(Profiler):
 
     def profile(self, work: Workload, base: Cost) -> Profile:
         build = workload_build(work)
-        cpu = unicorn_cpu(work.core.gcc_flags)
+        cpu = unicorn_cpu(work.core)
         assert build.bench is not None and cpu is not None
         run = emulate_elf(build.bench, work.prefix, cpu)
         if run.agree != run.total:

@@ -1,14 +1,18 @@
 """Measure a candidate: a chain of profilers, each replacing the figures it can measure.
 
-* flash: ``compiled`` (ELF of features + model for the target core, see :mod:`.cross`);
-* SRAM: static SRAM from the ELF + the stack high-water mark of one inference,
-  painted and read back in unicorn (``emulated``, :mod:`.emulate`);
-* instructions and latency: exact instruction count of the worst test window in
-  unicorn, times the core's CPI, over its clock (``emulated``);
-* the firmware itself runs in QEMU (when the core has a QEMU machine): its
-  predictions must agree with Python's; its SysTick count (``-icount``) is the
-  fallback for instructions and SRAM where unicorn is missing, and a cross-check;
-* a board over a serial port (``device``, :mod:`.device`) when asked for.
+The chain is data: the core's ``profilers`` in ``recipes/cores.yaml`` (by default
+``compiled``, ``emulated``, ``qemu``), plus the one a spec names in
+``hardware.profiler`` (e.g. ``device``), each looked up in :data:`PROFILERS` (plugins
+included) and built with :meth:`Profiler.configure`. In order, each profiler that can
+run here replaces the figures it measures:
+
+* ``compiled``: flash of features + model from the cross-compiled ELF;
+* ``emulated``: instructions of the worst test window and the stack high-water mark in
+  unicorn (SRAM = static + stack; latency = instructions x CPI / clock);
+* ``qemu``: the whole firmware in QEMU; its predictions must agree with Python's. It
+  runs for the final check of the chosen candidate, or earlier when no profiler
+  before it measured the instructions (then its SysTick count is the figure);
+* ``device``: a board over a serial port.
 
 Whatever cannot be measured here keeps its analytic figure, and a note says why.
 """
@@ -16,28 +20,60 @@ Whatever cannot be measured here keeps its analytic figure, and a note says why.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..errors import McuforgeError
 from ..resolver import Plan
-from ._base import Firmware, Profile, Profiler, Workload
+from ..spec import Hardware
+from ._base import PROFILERS, Firmware, Profiler, Workload
 from .calibrate import Calibration
 from .cost import Cost, Figure
-from .cross import CompiledProfiler
-from .emulate import UnicornProfiler
-from .qemu import QemuProfiler, qemu_details
 
-if TYPE_CHECKING:
-    from .device import DeviceProfiler
+#: The chain when a caller names none (tests, tools): what ``cores.yaml`` gives by default.
+DEFAULT_CHAIN = ("compiled", "emulated", "qemu")
+#: Figures in the order the report lists them.
+FIGURES = ("flash_bytes", "sram_bytes", "instructions", "latency_ms")
 
-#: Largest |QEMU - unicorn| instruction difference that is not worth a note: one
-#: SysTick tick (40 instructions on mps2, 62.5 on microbit) of quantisation, plus
-#: the instructions of reading the timer around the call (measured: 10-50), plus 2 %
-#: for the build: the firmware is compiled without -fno-math-errno and times
-#: PREFIX_run, the cross build with it and unicorn runs PREFIX_predict.
-CROSS_CHECK_SLACK = 120
-CROSS_CHECK_REL = 0.02
+
+class ProfilerError(McuforgeError):
+    """A profiler named in the spec or the core table is not registered."""
+
+    exit_code = 2
+
+
+def chain_names(core_chain: Sequence[str], hardware: Hardware) -> list[str]:
+    """The profiler names that measure a candidate: the core's chain, plus the spec's
+    ``hardware.profiler`` unless it is ``auto``; none for ``analytic``."""
+    if hardware.profiler == "analytic":
+        return []
+    names = list(core_chain)
+    if hardware.profiler != "auto" and hardware.profiler not in names:
+        names.append(hardware.profiler)
+    return names
+
+
+def build_chain(names: Sequence[str], hardware: Hardware) -> list[Profiler]:
+    """Registered profilers for ``names``, configured from the spec.
+
+    Raises:
+        ProfilerError: a name no installed profiler has (with the known ones).
+    """
+    out = []
+    for name in names:
+        if name not in PROFILERS:
+            from difflib import get_close_matches
+
+            close = get_close_matches(name, PROFILERS.names(), n=2)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise ProfilerError(
+                f"hardware.profiler: unknown profiler {name!r}; {hint}known: "
+                f"auto, analytic, {', '.join(PROFILERS.names())}"
+            )
+        out.append(PROFILERS.get(name).configure(hardware))
+    return out
 
 
 @dataclass
@@ -70,7 +106,7 @@ def error_rows(analytic: Cost, measured: Cost) -> list[dict[str, Any]]:
     """Estimated vs measured for every figure that was measured (error in %)."""
     return [
         _row(name, getattr(analytic, name).value, getattr(measured, name))
-        for name in ("flash_bytes", "sram_bytes", "instructions", "latency_ms")
+        for name in FIGURES
         if getattr(measured, name).source != "analytic"
     ]
 
@@ -99,63 +135,56 @@ def workload(
 def run_chain(
     work: Workload,
     analytic: Cost,
+    profilers: Sequence[Profiler] | None = None,
     firmware_run: bool = True,
-    device: DeviceProfiler | None = None,
 ) -> Measured:
-    """Run the profilers on ``work`` (see the module docstring)."""
+    """Run ``profilers`` (default: :data:`DEFAULT_CHAIN`) on ``work`` in order.
+
+    Args:
+        firmware_run: also run the ``final_only`` profilers (the whole firmware) when
+            earlier ones already measured their figures; the closed loop skips them for
+            candidates that are not kept.
+    """
+    if profilers is None:
+        profilers = [PROFILERS.get(n)() for n in DEFAULT_CHAIN]
     out = Measured(analytic)
     cost = analytic
-
-    def step(p: Profiler) -> Profile:
-        nonlocal cost
+    missing: list[str] = []
+    for p in profilers:
+        why = p.unavailable(work)
+        if why is not None:
+            missing.append(f"{p.name} not run: {why}")
+            continue
+        pending = [f for f in p.measures if getattr(cost, f).source == "analytic"]
+        if p.final_only and not firmware_run and not pending:
+            continue
         prof = p.profile(work, cost)
         cost = prof.cost
         out.notes.extend(prof.notes)
         if prof.details:
             out.details[p.name] = prof.details
-        return prof
-
-    compiled = CompiledProfiler()
-    why = compiled.unavailable(work)
-    if why is not None:
-        out.notes.append(f"{why}; cost is analytic")
-        return out
-    step(compiled)
-    unicorn, qemu = UnicornProfiler(), QemuProfiler()
-    why_unicorn = unicorn.unavailable(work)
-    if why_unicorn is None:
-        step(unicorn)
-    why_qemu = qemu.unavailable(work)
-    if why_qemu is None and (firmware_run or why_unicorn is not None):
-        if why_unicorn is None:
-            run = qemu.run(work)  # the firmware check: QEMU agrees, figures from unicorn
-            out.qemu = qemu_details(work, run)
-            qemu_check = qemu.profile(work, cost)
-            diff = qemu_check.cost.instructions.value - cost.instructions.value
-            out.details["qemu"] = {**out.qemu, "instructions_minus_unicorn": diff}
-            if abs(diff) > CROSS_CHECK_SLACK + CROSS_CHECK_REL * cost.instructions.value:
-                out.notes.append(
-                    f"QEMU counted {qemu_check.cost.instructions.value:.0f} instructions, "
-                    f"unicorn {cost.instructions.value:.0f}: the firmware and the cross "
-                    "build differ"
-                )
+    out.qemu = out.details.get("qemu")
+    left = [_WORDS[f] for f in FIGURES if getattr(cost, f).source == "analytic"]
+    if missing:
+        if len(left) == len(FIGURES):
+            suffix = "; cost is analytic"
+        elif left:
+            suffix = f"; {', '.join(left[:-1])}{' and ' if len(left) > 1 else ''}{left[-1]} "
+            suffix += "stay analytic"
         else:
-            out.notes.append(f"{why_unicorn}; instructions and stack from QEMU")
-            step(qemu)
-            out.qemu = out.details["qemu"]
-    elif why_unicorn is not None:
-        out.notes.append(f"{why_unicorn}; {why_qemu}; SRAM and latency are analytic")
-    elif why_qemu is not None and firmware_run:
-        out.notes.append(f"{why_qemu}: the firmware was not run; figures from unicorn")
-    if device is not None:
-        why_device = device.unavailable(work)
-        if why_device is not None:
-            out.notes.append(f"device not profiled: {why_device}")
-        else:
-            step(device)
+            suffix = ""
+        out.notes.insert(0, "; ".join(missing) + suffix)
     out.cost = cost
     out.rows = error_rows(analytic, cost)
     return out
+
+
+_WORDS = {
+    "flash_bytes": "flash",
+    "sram_bytes": "SRAM",
+    "instructions": "instructions",
+    "latency_ms": "latency",
+}
 
 
 def measure(
@@ -166,17 +195,15 @@ def measure(
     plan: Plan,
     analytic: Cost,
     *,
+    profilers: Sequence[Profiler] | None = None,
     firmware_run: bool = True,
-    device: DeviceProfiler | None = None,
     calibration: Calibration | None = None,
 ) -> Measured:
     """Replace analytic figures by measured ones where the tools allow it.
 
     Args:
-        firmware_run: also build and run the firmware in QEMU (the firmware check)
-            when unicorn already measured; the closed loop skips it for candidates
-            that are not kept.
-        device: measure on a board too (last in the chain).
+        profilers: the chain (see :func:`build_chain`); default :data:`DEFAULT_CHAIN`.
+        firmware_run: see :func:`run_chain`.
         calibration: correct the analytic figures of this target first (figures that
             cannot be measured stay calibrated estimates).
     """
@@ -185,6 +212,6 @@ def measure(
         base = analytic
         if calibration is not None:
             base = calibration.apply(plan.target.name, plan.target.core, analytic)
-        out = run_chain(work, base, firmware_run, device)
+        out = run_chain(work, base, profilers, firmware_run)
         out.rows = error_rows(analytic, out.cost)
         return out

@@ -1,7 +1,7 @@
 """Model families: search space + training + deployed form + cost, keyed by name."""
 
 from ..registry import Registry
-from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._base import DeployedModel, EpochCallback, ModelCase, ModelCost, ModelFamily
 from ._checks import check_labels
 
 MODELS: Registry[ModelFamily] = Registry(
@@ -19,6 +19,7 @@ MODELS: Registry[ModelFamily] = Registry(
         "isolation_forest": "mcuforge.models.isolation:IsolationForestFamily",
         "logistic_regression": "mcuforge.models.linear:LogisticRegressionFamily",
         "linear_svm": "mcuforge.models.linear:LinearSvmFamily",
+        "ridge_classifier": "mcuforge.models.linear:RidgeClassifierFamily",
         "linear_regression": "mcuforge.models.linear:LinearRegressionFamily",
         "gaussian_nb": "mcuforge.models.bayes:GaussianNaiveBayesFamily",
         "knn": "mcuforge.models.knn:KNearestFamily",
@@ -30,4 +31,12 @@ MODELS: Registry[ModelFamily] = Registry(
     },
 )
 
-__all__ = ["MODELS", "DeployedModel", "EpochCallback", "ModelCost", "ModelFamily", "check_labels"]
+__all__ = [
+    "MODELS",
+    "DeployedModel",
+    "EpochCallback",
+    "ModelCase",
+    "ModelCost",
+    "ModelFamily",
+    "check_labels",
+]

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..features import CoreCosts
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    """What the conformance suite (:mod:`mcuforge.testing`) fits a family on: parameters
+    (small and quick) and the shape of one input (a feature vector, or a window)."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    input_shape: tuple[int, ...] = (12,)
+    rows: int = 90
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,15 @@ class ModelFamily(ABC):
     name: ClassVar[str]
     task: ClassVar[str] = "classification"
     compressions: ClassVar[tuple[str, ...]] = ("none",)
+
+    @classmethod
+    def conformance_case(cls) -> ModelCase:
+        """What :class:`mcuforge.testing.ModelFamilySuite` fits this family on."""
+        return ModelCase()
+
+    #: How costly training is, for ordering the search's first trials: 0 closed form,
+    #: 1 trees and other classic models, 2 neural networks (trained by epochs).
+    training_cost: ClassVar[int] = 1
 
     @abstractmethod
     def fit(

@@ -5,10 +5,12 @@ their training rows (at least one each). Per class they are chosen by a seeded
 method: ``kmeans`` (k-means centroids on standardised features, ``random_state`` =
 seed) or ``random`` (a seeded subsample of the rows).
 
-Distance: ``Σ_j ((x_j - p_j) * s_j)²`` with ``s_j = 1 / std_j`` (float32), summed over
-features in order, each operation rounded to float32 in Python and C alike, so every
-distance is bit-exact. The ``k`` nearest prototypes are kept in order of distance;
-**ties in distance go to the prototype stored first** (a stable sort in Python, an
+Distance: ``Σ_j ((x_j - p_j) * s_j)²`` with ``s_j = 1 / std_j`` (float32; ``scaling:
+standardize``, the default) or ``s_j = 1`` (``scaling: none``: the plain Euclidean
+distance, e.g. 1-NN on the raw window), summed over features in order, each operation
+rounded to float32 in Python and C alike, so every distance is bit-exact. The ``k``
+nearest prototypes are kept in order of distance; **ties in distance go to the
+prototype stored first** (a stable sort in Python, an
 insertion that never passes an equal distance in C). Each of the ``k`` votes for its
 class; ``out[c]`` is the vote count and the class with the most votes wins, **ties in
 votes to the lowest class index**.
@@ -132,7 +134,7 @@ def _share(counts: np.ndarray, total: int) -> np.ndarray:
 
 class KNearestFamily(ModelFamily):
     """k-NN on prototypes. Params: ``n_neighbors`` (k, 1), ``max_prototypes`` (32),
-    ``prototypes`` (kmeans|random)."""
+    ``prototypes`` (kmeans|random), ``scaling`` (standardize|none)."""
 
     name = "knn"
 
@@ -152,9 +154,12 @@ class KNearestFamily(ModelFamily):
         method = str(params.get("prototypes", "kmeans"))
         if method not in ("kmeans", "random"):
             raise ValueError(f"prototypes must be kmeans or random, got {method!r}")
+        scaling = str(params.get("scaling", "standardize"))
+        if scaling not in ("standardize", "none"):
+            raise ValueError(f"scaling must be standardize or none, got {scaling!r}")
         x64 = np.asarray(x, dtype=np.float64)
         std = x64.std(axis=0)
-        std = np.where(std > 0, std, 1.0)
+        std = np.where(std > 0, std, 1.0) if scaling == "standardize" else np.ones_like(std)
         counts = np.array([(y == c).sum() for c in present])
         per_class = _share(counts, int(params.get("max_prototypes", 32)))
         rng = np.random.default_rng(seed)

@@ -1,4 +1,4 @@
-"""Linear models: logistic regression, linear SVM, ridge regression.
+"""Linear models: logistic regression, linear SVM, ridge classifier, ridge regression.
 
 The deployed form :class:`LinearModel` is a float32 weight matrix ``w`` (outputs,
 features) and bias ``b``: ``out[c] = b[c] + w[c][0]*f[0] + w[c][1]*f[1] + …``,
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.svm import LinearSVC
 
 from ..codegen.c import c_array
@@ -187,6 +187,30 @@ class LinearSvmFamily(ModelFamily):
             random_state=seed,
         )
         return _classifier(sk, x, y, n_classes)
+
+
+class RidgeClassifierFamily(ModelFamily):
+    """Ridge classifier: least squares on ±1 targets per class (one-vs-rest), L2
+    penalty. Params: ``alpha`` (1.0). The linear head MiniRocket is made for: fast and
+    robust with many features and few training windows."""
+
+    name = "ridge_classifier"
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        params: dict[str, Any],
+        seed: int,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        on_epoch: EpochCallback | None = None,
+    ) -> DeployedModel:
+        alpha = float(params.get("alpha", 1.0))
+        if not alpha >= 0:
+            raise ValueError(f"ridge_classifier.alpha must be >= 0, got {alpha}")
+        return _classifier(RidgeClassifier(alpha=alpha), x, y, n_classes)
 
 
 class LinearRegressionFamily(ModelFamily):

@@ -26,11 +26,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._deadline import critical
 from .._lazy import keras
 from ..compress.int8 import quantize_int8
 from ..errors import DataError
 from ._anomaly import pick_threshold, split_anomaly
-from ._base import DeployedModel, EpochCallback, ModelFamily
+from ._base import DeployedModel, EpochCallback, ModelCase, ModelFamily
 from ._checks import check_classes, check_features, validation_split
 from ._keras import (
     COMPRESSIONS,
@@ -121,17 +122,27 @@ def _autoencoder(params: dict[str, Any], n_in: int, qat: bool) -> keras.Model:
 
 def _deploy(fitted: Fitted, representative: np.ndarray, task: str, seed: int) -> Int8Model:
     """Full-int8 conversion (calibrated on ``representative`` rows) into the C's form."""
-    tflite = quantize_int8(fitted.model, representative, seed)
-    return Int8Model(tflite, task=task)
+    with critical():  # a conversion torn by the trial limit leaves TensorFlow unusable
+        tflite = quantize_int8(fitted.model, representative, seed)
+        return Int8Model(tflite, task=task)
 
 
 class _NetFamily(ModelFamily):
     """Shared fit for the classifier and regressor networks."""
 
     compressions = COMPRESSIONS
+    training_cost = 2
     needs_shape: ClassVar[int] = 0  # rank of input_shape required (0: a flat vector)
     #: how inputs are standardised: per feature, per channel (last axis) or globally
     scaling: ClassVar[str] = "feature"
+
+    @classmethod
+    def conformance_case(cls) -> ModelCase:
+        return ModelCase(
+            {"epochs": 3, "units": 8, "layers": 1, "filters": 4, "blocks": 1},
+            (16, 3) if cls.needs_shape else (12,),
+            60,
+        )
 
     def _build(self, params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
         return _mlp(params, int(np.prod(shape)), n_out, qat)
@@ -259,9 +270,14 @@ class AutoencoderFamily(ModelFamily):
     held out), ``validation`` (0.25 of the normal rows), and the training parameters.
     """
 
+    training_cost = 2
     name = "autoencoder"
     task = "anomaly"
     compressions = COMPRESSIONS
+
+    @classmethod
+    def conformance_case(cls) -> ModelCase:
+        return ModelCase({"epochs": 3, "units": 8, "bottleneck": 2}, (12,), 60)
 
     def fit(
         self,

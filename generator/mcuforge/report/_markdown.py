@@ -141,7 +141,9 @@ def _search(r: Mapping[str, Any], ts: list[Trial] | None) -> list[str]:
         "## Search",
         "",
         f"{s['trials']} trials ({s['feasible']} within budget), sampler {s['strategy']}, "
-        f"seed {s['seed']}; best trial #{s['best_trial']}"
+        f"seed {s['seed']}"
+        + (f", stopped by {s['stopped_by']}" if s.get("stopped_by") else "")
+        + f"; best trial #{s['best_trial']}"
         + ("" if chosen == s["best_trial"] else f", chosen trial #{chosen}")
         + ". Every trial: `trials.csv`.",
     ]

@@ -134,6 +134,7 @@ def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
         + f"; sampler {s['strategy']}, seed {s['seed']}"
         + (f", storage {s['storage']}" if s.get("storage") else "")
         + (f"; objectives: {', '.join(objectives)}" if len(objectives) > 1 else "")
+        + (f"; stopped by {s['stopped_by']}" if s.get("stopped_by") else "")
         + f". Chosen: trial #{chosen}"
     )
     if s.get("best_trial") is not None and s["best_trial"] != chosen:

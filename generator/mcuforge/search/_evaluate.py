@@ -149,7 +149,11 @@ def _splitter(ds: Dataset, folds: int, seed: int) -> GroupKFold | StratifiedGrou
 
 
 def cross_validate(
-    config: CandidateConfig, cache: FeatureCache, plan: Plan, on_epoch: OnEpoch | None = None
+    config: CandidateConfig,
+    cache: FeatureCache,
+    plan: Plan,
+    on_epoch: OnEpoch | None = None,
+    check: Callable[[], None] | None = None,
 ) -> float:
     """Mean grouped-CV score of the deployed model on the training recordings.
 
@@ -157,7 +161,7 @@ def cross_validate(
     ``on_epoch`` (pruning) sees the epochs of the first fold only. For anomaly
     detection with ``roc_auc``, folds whose validation part has one class only are
     skipped; when every fold is, the score is the share of validation windows
-    classified correctly.
+    classified correctly. ``check`` runs before each fold (it may raise to stop).
     """
     ds = cache.dataset
     v = cache.window_features(cache.pipeline(config), "train")
@@ -169,6 +173,8 @@ def cross_validate(
     for fold, (tr, va) in enumerate(
         _splitter(ds, plan.spec.spec.search.folds, plan.seed).split(v, y, groups)
     ):
+        if check is not None:
+            check()
         pipe = cache.pipeline(config)
         pipe.fit_vector(v[tr], y[tr])
         model = _fit(

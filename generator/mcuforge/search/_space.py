@@ -62,6 +62,21 @@ def sample_config(trial: optuna.Trial, recipes: list[Recipe]) -> CandidateConfig
     return CandidateConfig(recipe, model_params, block_params)
 
 
+def default_params(recipe: Recipe, with_recipe: bool) -> dict[str, Any]:
+    """The Optuna parameters of ``recipe``'s default configuration (for ``enqueue_trial``);
+    ``with_recipe``: the recipe is itself a parameter (several recipes in the search)."""
+    params: dict[str, Any] = {"recipe": recipe.ref} if with_recipe else {}
+    for key, p in recipe.search.space.items():
+        name = f"{recipe.name}/{key}"
+        value = p.default_value()
+        if p.subset is not None:
+            for o in p.subset:
+                params[f"{name}.{o}"] = o in value
+        else:
+            params[name] = value
+    return params
+
+
 def config_from_params(
     params: dict[str, Any], recipes: list[Recipe], number: int = 0
 ) -> CandidateConfig:

@@ -26,9 +26,19 @@ from typing import Any
 import optuna
 
 from ..data import Dataset
-from ..errors import BudgetError
+from ..errors import BudgetError, McuforgeError
 from ..resolver import Plan
+from ._control import (
+    FINISHED,
+    Deadline,
+    StopRule,
+    TrialTimeout,
+    counted,
+    duplicate_of,
+    warm_start,
+)
 from ._evaluate import FeatureCache, build, cross_validate
+from ._progress import Progress
 from ._space import CandidateConfig, config_from_params, grid_space, sample_config
 from ._storage import SearchError, differences, fingerprint, open_storage, storage_url
 
@@ -45,6 +55,7 @@ class TrialRecord:
     cost: dict[str, Any] | None
     feasible: bool
     state: str
+    reason: str = ""  # why a trial was pruned or failed (time limit, duplicate, error)
 
 
 @dataclass
@@ -57,17 +68,20 @@ class SearchResult:
     pareto: list[int] = field(default_factory=list)  # feasible non-dominated trial numbers
     storage: str = ""
     study_name: str = ""
+    stopped_by: str = ""  # what ended the search: trials, time budget, exhausted space
 
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """How to run: trial total, storage, workers, and whether to replace another study."""
+    """How to run: trial total and time budget (the first reached ends the search),
+    per-trial limit, storage, workers, and whether to replace another study."""
 
-    trials: int
+    trials: int | None
     storage: str
     jobs: int = 1
     force: bool = False
-    timeout_s: float | None = None
+    time_budget_s: float | None = None
+    trial_timeout_s: float | None = None
     verbose: bool = False  # a line per trial even where a progress bar is shown
 
 
@@ -186,18 +200,9 @@ def open_study(
     if "fingerprint" not in study.user_attrs:
         study.set_user_attr("fingerprint", fp)
         study.set_user_attr("parts", parts)
+    if study.trials:  # a resumed study (or another worker's): a fresh stream of samples
+        study.sampler = _sampler(plan, seed + len(study.trials), parallel)
     return study
-
-
-_DONE = (
-    optuna.trial.TrialState.COMPLETE,
-    optuna.trial.TrialState.PRUNED,
-    optuna.trial.TrialState.FAIL,
-)
-
-
-def _finished(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=_DONE))
 
 
 def _fail_stale(study: optuna.Study) -> int:
@@ -208,40 +213,85 @@ def _fail_stale(study: optuna.Study) -> int:
     return len(stale)
 
 
-def make_objective(plan: Plan, dataset: Dataset, log: Log) -> Callable[[optuna.Trial], Any]:
+def make_objective(
+    plan: Plan,
+    dataset: Dataset,
+    limit_s: Callable[[], float | None],
+    on_start: Callable[[int, str], None] | None = None,
+) -> Callable[[optuna.Trial], Any]:
+    """The trial function: sample, skip repeats, build, cost, cross-validate in a time limit.
+
+    ``limit_s()`` gives the time the trial may take (its limit, or what is left of the
+    search's budget); past it the trial is pruned with the reason.
+    """
     spec = plan.spec.spec
     budgets = spec.budgets
     cache = FeatureCache(dataset)
     extra = [FIGURES[o] for o in spec.search.objectives[1:]]
+    single = len(spec.search.objectives) == 1
 
-    def objective(trial: optuna.Trial) -> Any:
-        config = sample_config(trial, plan.recipes)
+    def run(trial: optuna.Trial, config: CandidateConfig, deadline: Deadline) -> Any:
         cand = build(config, cache, plan)
         violations = cand.cost.violations(budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
-        trial.set_user_attr("constraints", violations)
-        trial.set_user_attr("cost", cand.cost.to_json())
-        trial.set_user_attr("recipe", config.recipe.ref)
-        trial.set_user_attr("model", cand.model.describe())
+        with deadline.critical():
+            trial.set_user_attr("constraints", violations)
+            trial.set_user_attr("cost", cand.cost.to_json())
+            trial.set_user_attr("model", cand.model.describe())
 
         def on_epoch(epoch: int, value: float) -> None:
-            trial.report(value, epoch)
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+            with deadline.critical():
+                trial.report(value, epoch)
+                prune = trial.should_prune()
+            if prune:
+                raise optuna.TrialPruned(f"pruned at epoch {epoch} (score {value:.3f})")
 
-        single = len(spec.search.objectives) == 1
-        value = cross_validate(config, cache, plan, on_epoch if single else None)
-        ok = "fits" if all(v <= 0 for v in violations) else "over budget"
-        log(
-            f"trial #{trial.number}: {config.recipe.ref} cv {spec.task.resolved_metric} "
-            f"{value:.3f}, flash {cand.cost.flash_bytes.value:.0f} B, "
-            f"sram {cand.cost.sram_bytes.value:.0f} B, "
-            f"latency {cand.cost.latency_ms.value:.3f} ms ({ok})"
-        )
+        deadline.check()
+        value = cross_validate(config, cache, plan, on_epoch if single else None, deadline.check)
         if not extra:
             return value
         return (value, *(float(cand.cost.to_json()[k]["value"]) for k in extra))
 
+    def objective(trial: optuna.Trial) -> Any:
+        try:
+            config = sample_config(trial, plan.recipes)
+        except optuna.TrialPruned as exc:  # e.g. an empty subset of statistics
+            trial.set_user_attr("recipe", str(trial.params.get("recipe", plan.recipes[0].ref)))
+            trial.set_user_attr("reason", str(exc))
+            raise
+        trial.set_user_attr("recipe", config.recipe.ref)
+        if on_start is not None:
+            on_start(trial.number, config.recipe.ref)
+        same = duplicate_of(trial.study, trial)
+        if same is not None:
+            trial.set_user_attr("duplicate_of", same)
+            trial.set_user_attr("reason", f"same parameters as trial #{same}; not run again")
+            raise optuna.TrialPruned(f"duplicate of trial #{same}")
+        deadline = Deadline(limit_s())
+        try:
+            with deadline:
+                return run(trial, config, deadline)
+        except TrialTimeout as exc:
+            trial.set_user_attr("reason", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        except optuna.TrialPruned as exc:
+            trial.set_user_attr("reason", str(exc) or "pruned")
+            raise
+
     return objective
+
+
+#: Errors a trial may raise that fail that trial only (recorded with the reason).
+TRIAL_ERRORS = (ValueError, ArithmeticError, McuforgeError)
+
+
+def _limit(settings: SearchSettings, end: float | None) -> Callable[[], float | None]:
+    def limit() -> float | None:
+        left = None if end is None else max(end - time.time(), 1.0)
+        if settings.trial_timeout_s is None:
+            return left
+        return settings.trial_timeout_s if left is None else min(left, settings.trial_timeout_s)
+
+    return limit
 
 
 def _worker(
@@ -249,8 +299,7 @@ def _worker(
     catalogs: list[str],
     settings: SearchSettings,
     seed: int,
-    n_trials: int,
-    total: int,
+    end: float | None,
 ) -> None:
     """A local worker process: rebuild the plan and data, join the study, run trials."""
     from ..catalog import load_catalog
@@ -263,53 +312,28 @@ def _worker(
     plan = resolve(loaded, load_catalog([Path(c) for c in catalogs]))
     dataset = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
     study = open_study(plan, dataset, settings, seed, lambda s: None)
-    cb = optuna.study.MaxTrialsCallback(total, states=_DONE)
+    stop = StopRule(settings.trials, end)
     study.optimize(
-        make_objective(plan, dataset, lambda s: None),
-        n_trials=n_trials,
-        callbacks=[cb],
-        catch=(ValueError, ArithmeticError),
+        make_objective(plan, dataset, _limit(settings, end)),
+        timeout=None if end is None else max(end - time.time(), 0.0),
+        callbacks=[stop],
+        catch=TRIAL_ERRORS,
+        gc_after_trial=False,
     )
 
 
-class _Progress:
-    """A one-line progress bar on a terminal; plain log lines otherwise."""
+def _portfolio_order(plan: Plan) -> list[str]:
+    """Recipes cheapest to train first (family training cost, then smallest model)."""
+    from ..models import MODELS
 
-    def __init__(self, total: int, done: int, log: Log, tty: bool) -> None:
-        self.total, self.start_done, self.log, self.tty = total, done, log, tty
-        self.t0 = time.monotonic()
-
-    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        trials = study.get_trials(deepcopy=False)
-        done = sum(t.state.is_finished() for t in trials)
-        feasible = [
-            t
-            for t in trials
-            if t.state == optuna.trial.TrialState.COMPLETE
-            and all(v <= 0 for v in t.user_attrs.get("constraints", [1]))
-        ]
-        best = ""
-        if feasible:
-            sign = 1 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1
-            b = max(feasible, key=lambda t: sign * t.values[0])
-            c = b.user_attrs["cost"]
-            best = (
-                f", best {b.values[0]:.3f} ({c['flash_bytes']['value'] / 1024:.1f} kB flash, "
-                f"{c['latency_ms']['value']:.3f} ms)"
-            )
-        rate = (time.monotonic() - self.t0) / max(done - self.start_done, 1)
-        left = max(self.total - done, 0) * rate
-        width = 20
-        filled = int(width * min(done, self.total) / max(self.total, 1))
-        line = (
-            f"[{'#' * filled}{'-' * (width - filled)}] {done}/{self.total} trials, "
-            f"{len(feasible)} feasible{best}, ~{left:.0f} s left"
+    size = {d.recipe: d.min_flash_bytes or 0.0 for d in plan.decisions}
+    return [
+        r.ref
+        for r in sorted(
+            plan.recipes,
+            key=lambda r: (MODELS.get(r.pipeline.model).training_cost, size.get(r.ref, 0.0)),
         )
-        if self.tty:
-            sys.stderr.write("\r" + line[:160].ljust(160))
-            sys.stderr.flush()
-            if done >= self.total:
-                sys.stderr.write("\n")
+    ]
 
 
 def run_search(
@@ -320,24 +344,49 @@ def run_search(
     spec_path: Path | None = None,
     catalogs: list[Path] | None = None,
 ) -> SearchResult:
-    """Run (or resume) the study up to ``settings.trials`` finished trials and pick the best."""
+    """Run (or resume) the study until its trial total, time budget or an exhausted space,
+    then pick the best (see the module docstring of :mod:`._control`)."""
     optuna.logging.set_verbosity(logging.WARNING)
     seed = plan.spec.spec.search.seed
     study = open_study(plan, dataset, settings, seed, log)
     local_sqlite = settings.storage.startswith("sqlite") and settings.jobs == 1
     if local_sqlite and (n := _fail_stale(study)):
         log(f"search: {n} trial(s) of an interrupted run marked failed; resuming")
-    done = _finished(study)
-    missing = max(settings.trials - done, 0)
+    done = counted(study)
+    if settings.trials is not None and done >= settings.trials:
+        return collect(study, plan, settings, "trials already in the study")
+    budget = settings.time_budget_s
+    end = None if budget is None else time.time() + budget
+    grid = isinstance(study.sampler, optuna.samplers.GridSampler)  # the grid covers it all
+    queued = 0 if grid else warm_start(study, plan.recipes, _portfolio_order(plan))
+    what = [f"{settings.trials - done} more trials" if settings.trials is not None else ""]
+    what.append(f"{budget:.0f} s" if budget is not None else "")
     if done:
-        log(f"search: study has {done} finished trials; running {missing} more")
+        more = " or ".join(w for w in what if w)
+        log(f"search: study has {done} finished trials; running {more}")
+    if queued:
+        log(f"search: {queued} recipe default(s) first, then {type(study.sampler).__name__}")
     tty = sys.stderr.isatty() and not settings.verbose
-    progress = _Progress(settings.trials, done, log, tty)
-    if missing and settings.jobs > 1:
+    spec = plan.spec.spec
+    progress = Progress(
+        log,
+        spec.task.resolved_metric,
+        spec.task.maximize,
+        settings.trials,
+        budget,
+        tty,
+        settings.verbose,
+    )
+    progress.done = done
+    stop = StopRule(settings.trials, end)
+    t0 = time.monotonic()
+    if settings.jobs > 1:
         if spec_path is None:
-            raise SearchError("parallel jobs need the spec path")
+            raise SearchError(
+                "parallel jobs (--jobs) read the spec from its file; give a spec file, "
+                "not a mapping"
+            )
         ctx = multiprocessing.get_context("spawn")
-        share = math.ceil(missing / settings.jobs)
         procs = [
             ctx.Process(
                 target=_worker,
@@ -345,9 +394,8 @@ def run_search(
                     str(spec_path),
                     [str(c) for c in catalogs or []],
                     settings,
-                    seed + 1 + i,
-                    share,
-                    settings.trials,
+                    seed + 1 + i + len(study.trials),
+                    end,
                 ),
             )
             for i in range(settings.jobs)
@@ -359,27 +407,33 @@ def run_search(
         bad = [p.exitcode for p in procs if p.exitcode]
         if bad:
             raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
-    elif missing:
-        objective = make_objective(plan, dataset, (lambda s: None) if tty else log)
-        # other workers may share the study: stop once it holds `trials` finished trials
-        enough = optuna.study.MaxTrialsCallback(settings.trials, states=_DONE)
-        study.optimize(
-            objective,
-            n_trials=missing,
-            timeout=settings.timeout_s,
-            callbacks=[progress, enough],
-            gc_after_trial=False,
-        )
-    return collect(study, plan, settings)
+        why = "the workers finished"
+    else:
+        objective = make_objective(plan, dataset, _limit(settings, end), progress.start_trial)
+        with progress:
+            study.optimize(
+                objective,
+                timeout=budget,
+                callbacks=[progress, stop],
+                catch=TRIAL_ERRORS,
+                gc_after_trial=False,
+            )
+        why = stop.why or "time budget"
+    log(f"search: stopped by {why} after {time.monotonic() - t0:.0f} s, {counted(study)} trials")
+    return collect(study, plan, settings, why)
 
 
-def collect(study: optuna.Study, plan: Plan, settings: SearchSettings) -> SearchResult:
+def collect(
+    study: optuna.Study, plan: Plan, settings: SearchSettings, stopped_by: str = ""
+) -> SearchResult:
     """Trial records, the ranking of feasible trials and the final choice."""
     spec = plan.spec.spec
     budgets = spec.budgets
     sign = 1.0 if spec.task.maximize else -1.0
     records: list[TrialRecord] = []
-    for t in study.trials:
+    for t in study.get_trials(deepcopy=False, states=FINISHED):
+        if "duplicate_of" in t.user_attrs:
+            continue  # never run: the same parameters as an earlier trial
         feasible = t.state == optuna.trial.TrialState.COMPLETE and all(
             v <= 0 for v in t.user_attrs.get("constraints", [1.0])
         )
@@ -393,6 +447,7 @@ def collect(study: optuna.Study, plan: Plan, settings: SearchSettings) -> Search
                 t.user_attrs.get("cost"),
                 feasible,
                 t.state.name,
+                str(t.user_attrs.get("reason") or t.system_attrs.get("fail_reason", "")),
             )
         )
     ranked = sorted(
@@ -423,6 +478,7 @@ def collect(study: optuna.Study, plan: Plan, settings: SearchSettings) -> Search
         pareto,
         settings.storage,
         study.study_name,
+        stopped_by,
     )
 
 
@@ -483,6 +539,7 @@ def trial_rows(result: SearchResult) -> list[dict[str, Any]]:
             "feasible": r.feasible,
             "pareto": r.number in pareto,
             "params": json.dumps(r.params, sort_keys=True),
+            "reason": r.reason,
         }
         if r.cost:
             for k, fig in r.cost.items():

@@ -22,6 +22,7 @@ from ._spec import (
     Spec,
     Task,
     load_spec,
+    load_spec_data,
 )
 
 SPEC_VERSION = 1
@@ -52,4 +53,5 @@ __all__ = [
     "check_c_prefix",
     "default_range",
     "load_spec",
+    "load_spec_data",
 ]

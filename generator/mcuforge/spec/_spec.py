@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,7 @@ from pydantic import (
 from .._validate import validate_located
 from .._yaml import load_file
 from ..errors import Located, SpecError
-from ._common import CoreName, Strict, check_c_prefix
+from ._common import CoreName, Duration, Strict, check_c_prefix
 from ._data import Data
 
 Objective = Literal["score", "latency", "flash", "sram"]
@@ -114,6 +115,13 @@ class Budgets(Strict):
     )
 
 
+#: Search wall time when the spec gives neither `trials` nor `time_budget`.
+DEFAULT_TIME_BUDGET_S = 180.0
+#: Shortest default per-trial limit, and the default when only `trials` is given.
+MIN_TRIAL_TIMEOUT_S = 30.0
+NO_BUDGET_TRIAL_TIMEOUT_S = 600.0
+
+
 class Search(Strict):
     """The search for the best candidate."""
 
@@ -127,9 +135,28 @@ class Search(Strict):
         description="What the search optimises: the task metric, and optionally the cost "
         "figures (minimised); several give a Pareto front.",
     )
-    trials: int = Field(default=30, ge=1, description="Number of trials (the study's total).")
-    timeout_min: float | None = Field(default=None, gt=0, description="Stop the search after this.")
-    seed: int = Field(default=0, description="Seed of the search and of every model.")
+    trials: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Number of trials (the study's total). With `time_budget` too, the first "
+        "reached ends the search; with neither, the search runs for the default time budget.",
+    )
+    time_budget: Duration | None = Field(
+        default=None,
+        description="Wall time of the search, e.g. `5m`, `90s`, `1h30m` (or seconds). "
+        f"Default: {DEFAULT_TIME_BUDGET_S / 60:g}m when `trials` is not given.",
+    )
+    trial_timeout: Duration | None = Field(
+        default=None,
+        description="The most one trial may take (it is then stopped and recorded with the "
+        "reason). Default: a quarter of the time budget, at least "
+        f"{MIN_TRIAL_TIMEOUT_S:g} s ({NO_BUDGET_TRIAL_TIMEOUT_S / 60:g} min without a time "
+        "budget).",
+    )
+    seed: int = Field(
+        default=0, ge=0, le=2**32 - 1, description="Seed of the search and of every model."
+    )
     folds: int = Field(default=3, ge=2, le=10, description="Cross-validation folds (by recording).")
     storage: str | None = Field(
         default=None,
@@ -148,6 +175,23 @@ class Search(Strict):
         "final choice is made on measured cost.",
     )
 
+    @property
+    def budget_s(self) -> float | None:
+        """The search's wall-time budget in seconds (the default one when no trial count)."""
+        if self.time_budget is not None:
+            return self.time_budget
+        return DEFAULT_TIME_BUDGET_S if self.trials is None else None
+
+    @property
+    def trial_timeout_s(self) -> float:
+        """The per-trial limit in force."""
+        if self.trial_timeout is not None:
+            return self.trial_timeout
+        budget = self.budget_s
+        if budget is None:
+            return NO_BUDGET_TRIAL_TIMEOUT_S
+        return max(budget / 4, MIN_TRIAL_TIMEOUT_S)
+
     @field_validator("objectives")
     @classmethod
     def _score_first(cls, v: list[str]) -> list[str]:
@@ -161,10 +205,12 @@ class Search(Strict):
 class Hardware(Strict):
     """How candidates are measured (the closed loop of search and hardware)."""
 
-    profiler: Literal["auto", "analytic", "device"] = Field(
+    profiler: str = Field(
         default="auto",
-        description="`auto`: compile and emulate what the tools here allow; `analytic`: "
-        "estimates only; `device`: also measure on a board over `port`.",
+        pattern=r"^[a-z][a-z0-9_\-]*$",
+        description="`auto`: the core's profilers (compile and emulate what the tools here "
+        "allow); `analytic`: estimates only; `device`: also measure on a board over `port`; "
+        "or the name of any other registered profiler (a plugin), run after the core's.",
     )
     top_k: int = Field(
         default=3,
@@ -331,4 +377,22 @@ def load_spec(path: Path) -> LoadedSpec:
         raise SpecError(problems)
     return LoadedSpec(
         spec=spec, path=path.resolve(), sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+    )
+
+
+def load_spec_data(data: Any, base_dir: Path, name: str = "<spec>") -> LoadedSpec:
+    """Validate a spec given as a mapping (the Python API); paths in it are relative to
+    ``base_dir``, where the lock is kept too (``base_dir/mcuforge.lock``).
+
+    Raises:
+        SpecError: every problem, located by field (``name: field: message``).
+    """
+    if not isinstance(data, dict):
+        raise SpecError([Located(name, None, None, "", "a spec is a mapping of its sections")])
+    spec, problems = validate_located(Spec, data, {}, name)
+    if spec is None:
+        raise SpecError(problems)
+    text = json.dumps(data, sort_keys=True, default=str).encode()
+    return LoadedSpec(
+        spec=spec, path=(base_dir / "spec.yaml").resolve(), sha256=hashlib.sha256(text).hexdigest()
     )

@@ -1,0 +1,129 @@
+"""How the search spends its time: warm start, per-trial limits, no repeats, when to stop.
+
+* **Warm start**: every recipe's default configuration (``SearchParam.default``) is
+  enqueued before the sampler takes over, cheapest family first, so that each recipe
+  has a score early and the sampler starts from good points.
+* **Per-trial limit**: a trial runs under a :class:`Deadline`; past it the trial is
+  stopped (``SIGALRM`` in the main thread, never inside a storage call) and recorded
+  as pruned with the reason.
+* **No repeats**: a sampled parameter set already in the study (finished, pruned or
+  running) is not trained again: the trial is pruned as a duplicate and does not
+  count towards ``--trials``. A run of duplicates means the space is exhausted.
+* **Stopping**: :class:`StopRule` ends the search at the trial total (duplicates not
+  counted), the wall-time budget, or an exhausted space, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from .._deadline import Deadline, TrialTimeout
+from ..catalog import Recipe
+from ._space import default_params
+
+#: This many duplicates in a row mean the sampler finds nothing new: stop.
+EXHAUSTED_AFTER = 25
+
+FINISHED = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.FAIL,
+)
+
+
+def param_key(params: dict[str, Any]) -> str:
+    """A canonical text of a trial's parameters (equal parameters, equal keys)."""
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
+    """The number of an earlier trial with the same parameters, if any.
+
+    Failed trials do not count (an interrupted trial is run again), nor do trials that
+    were themselves duplicates.
+    """
+    key = param_key(trial.params)
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.PRUNED,
+        optuna.trial.TrialState.RUNNING,
+    )
+    for t in study.get_trials(deepcopy=False, states=states):
+        if t.number == trial.number or "duplicate_of" in t.user_attrs:
+            continue
+        if param_key(t.params) == key:
+            return t.number
+    return None
+
+
+def counted(study: optuna.Study) -> int:
+    """Finished trials that count towards the trial total (duplicates do not)."""
+    return sum(
+        "duplicate_of" not in t.user_attrs
+        for t in study.get_trials(deepcopy=False, states=FINISHED)
+    )
+
+
+def warm_start(study: optuna.Study, recipes: list[Recipe], order: list[str]) -> int:
+    """Enqueue each recipe's default configuration, in ``order`` (recipe refs);
+    return how many were enqueued (those already in the study are skipped)."""
+    by_ref = {r.ref: r for r in recipes}
+    known = {param_key(t.params) for t in study.get_trials(deepcopy=False)}
+    waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    enqueued = 0
+    for ref in order:
+        params = default_params(by_ref[ref], len(recipes) > 1)
+        if param_key(params) in known or any(t.params == params for t in waiting):
+            continue
+        study.enqueue_trial(params)
+        known.add(param_key(params))
+        enqueued += 1
+    return enqueued
+
+
+@dataclass
+class StopRule:
+    """An Optuna callback that stops the study; ``why`` says what stopped it."""
+
+    trials: int | None
+    end: float | None  # time.time() past which no trial starts
+    why: str = ""
+    _run_of_duplicates: int = field(default=0, repr=False)
+
+    def remaining_s(self) -> float | None:
+        return None if self.end is None else self.end - time.time()
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if "duplicate_of" in trial.user_attrs:
+            self._run_of_duplicates += 1
+        else:
+            self._run_of_duplicates = 0
+        if self.trials is not None and counted(study) >= self.trials:
+            self.why = f"{self.trials} trials"
+        elif self.end is not None and time.time() >= self.end:
+            self.why = "time budget"
+        elif self._run_of_duplicates >= EXHAUSTED_AFTER:
+            self.why = (
+                f"search space exhausted ({EXHAUSTED_AFTER} sampled configurations in a row "
+                "were already in the study)"
+            )
+        if self.why:
+            study.stop()
+
+
+__all__ = [
+    "EXHAUSTED_AFTER",
+    "FINISHED",
+    "Deadline",
+    "StopRule",
+    "TrialTimeout",
+    "counted",
+    "duplicate_of",
+    "param_key",
+    "warm_start",
+]
