@@ -84,7 +84,8 @@ def load(name: str) -> Split:
 
 def default_config(recipe: Recipe) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Block and model parameters of the recipe's default configuration."""
-    values = {**recipe.search.fixed, **{k: p.default_value() for k, p in recipe.search.space.items()}}
+    space = recipe.search.space
+    values = {**recipe.search.fixed, **{k: p.default_value() for k, p in space.items()}}
     blocks: dict[str, dict[str, Any]] = {}
     model: dict[str, Any] = {}
     for key, value in values.items():

@@ -30,7 +30,7 @@ def test_readme_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        exec(compile(_readme_example(), "README.md", "exec"), {})  # noqa: S102
+        exec(compile(_readme_example(), "README.md", "exec"), {})
     finally:
         os.chdir(cwd)
     out = capsys.readouterr().out

@@ -1,0 +1,363 @@
+"""mcuforge with its defaults beside the plain baselines, on the same splits (issue 14).
+
+For each data set sktime ships offline (the archive's own train/test split) and for the
+spoken-keyword example, one run:
+
+* ``mcuforge generate`` with its defaults: ``recipe: auto``, no trial count (the default
+  time budget), cost measured, under a Cortex-M4F budget (nrf52840: 64 kB SRAM, 256 kB
+  flash) and a Cortex-M0+ budget (atsamd21g18: 8 kB, 32 kB); test accuracy, the chosen
+  recipe, measured cost and the wall time of the whole ``generate``;
+* on the PC, no budget, the same windows: RandomForest on the raw window, RandomForest
+  on per-channel statistics, 1-NN Euclidean, 1-NN DTW (sktime) and MiniRocket + ridge
+  (sktime), each with the exact configuration printed under the table.
+
+Variable-length series (JapaneseVowels, PLAID) are written one recording per file and
+read by mcuforge with its window policy (``whole``: resampled to the median length);
+the PC baselines get the same resampled windows.
+
+    .venv/bin/python bench/baselines.py [--datasets ...] [--budgets m4f m0plus]
+        [--no-generate] [--dtw-limit-s 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import BUDGETS, Budget, run_one
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Set:
+    name: str
+    loader: str  # sktime.datasets function, or "keywords"
+    sensors: list[dict[str, Any]]
+    rate_hz: float
+    published_dtw: float | None = None  # the archive's 1-NN DTW (for the record)
+
+
+def _ch(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+SETS = {
+    s.name: s
+    for s in (
+        Set(
+            "BasicMotions",
+            "load_basic_motions",
+            [
+                {"name": "accel", "channels": ["ax", "ay", "az"], "unit": "g"},
+                {"name": "gyro", "channels": ["gx", "gy", "gz"], "unit": "dps"},
+            ],
+            10.0,
+            0.975,
+        ),
+        Set("GunPoint", "load_gunpoint", [{"name": "hand", "channels": ["x"]}], 30.0, 0.907),
+        Set(
+            "ItalyPowerDemand",
+            "load_italy_power_demand",
+            [{"name": "load", "channels": ["kw"]}],
+            1.0,
+            0.950,
+        ),
+        Set(
+            "JapaneseVowels",
+            "load_japanese_vowels",
+            [{"name": "lpc", "channels": _ch("c", 12)}],
+            1.0,
+            0.949,
+        ),
+        Set("ArrowHead", "load_arrow_head", [{"name": "outline", "channels": ["d"]}], 1.0, 0.703),
+        Set("OSULeaf", "load_osuleaf", [{"name": "outline", "channels": ["d"]}], 1.0, 0.591),
+        Set("PLAID", "load_plaid", [{"name": "current", "channels": ["i"]}], 1.0, 0.840),
+        Set("keywords", "keywords", [{"name": "mic", "channels": ["mic"]}], 16000.0),
+    )
+}
+
+
+@dataclass
+class Split:
+    """Recordings of one side (each ``(samples, channels)``, lengths may differ)."""
+
+    x: list[np.ndarray]
+    y: np.ndarray
+
+
+def load(ds: Set, work: Path) -> tuple[Split, Split]:
+    """The archive's train/test split (the keyword example: made with espeak-ng)."""
+    if ds.loader == "keywords":
+        return _keywords(work)
+    import sktime.datasets
+
+    fn: Callable[..., Any] = getattr(sktime.datasets, ds.loader)
+    out = []
+    for split in ("train", "test"):
+        try:
+            x, y = fn(split=split, return_X_y=True, return_type="numpy3D")
+            recs = [np.asarray(r, dtype=np.float64).T for r in x]
+        except ValueError:  # unequal lengths: sktime's nested frame
+            x, y = fn(split=split, return_X_y=True)
+            recs = [
+                np.stack([np.asarray(x.iloc[i, j], dtype=np.float64) for j in range(x.shape[1])], 1)
+                for i in range(len(x))
+            ]
+        out.append(Split(recs, np.asarray(y).astype(str)))
+    return out[0], out[1]
+
+
+def _keywords(work: Path) -> tuple[Split, Split]:
+    import importlib.util
+    import wave
+
+    spec = importlib.util.spec_from_file_location(
+        "make_data", ROOT / "examples/keywords/make_data.py"
+    )
+    assert spec and spec.loader
+    md = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(md)
+    folder = work / "keywords-data"
+    md.make(folder)
+    sides: dict[str, tuple[list[np.ndarray], list[str]]] = {"train": ([], []), "test": ([], [])}
+    for p in sorted(folder.rglob("*.wav")):
+        with wave.open(str(p)) as w:
+            a = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+        side = "test" if p.name.startswith("test_") else "train"
+        sides[side][0].append(a[:, None] / 32768.0)
+        sides[side][1].append(p.parent.name)
+    return tuple(Split(xs, np.asarray(ys)) for xs, ys in sides.values())  # type: ignore[return-value]
+
+
+def equal_length(train: Split, test: Split) -> tuple[np.ndarray, np.ndarray, int]:
+    """Both sides at one length: as they are, or resampled to the median training length
+    (linear interpolation per channel), what mcuforge's ``whole`` window policy does."""
+    lengths = {len(r) for r in [*train.x, *test.x]}
+    if len(lengths) == 1:
+        n = lengths.pop()
+        return np.stack(train.x), np.stack(test.x), n
+    n = int(np.median([len(r) for r in train.x]))
+
+    def fit(r: np.ndarray) -> np.ndarray:
+        src = np.linspace(0, 1, len(r))
+        dst = np.linspace(0, 1, n)
+        return np.stack([np.interp(dst, src, r[:, c]) for c in range(r.shape[1])], 1)
+
+    return np.stack([fit(r) for r in train.x]), np.stack([fit(r) for r in test.x]), n
+
+
+# ------------------------------------------------------------------ the PC baselines
+
+STATS = ("mean", "std", "min", "max", "rms", "ptp")
+
+
+def stats(x: np.ndarray) -> np.ndarray:
+    """Per-channel mean, std, min, max, rms, peak-to-peak of (n, samples, channels)."""
+    parts = [
+        x.mean(1),
+        x.std(1),
+        x.min(1),
+        x.max(1),
+        np.sqrt((x**2).mean(1)),
+        x.max(1) - x.min(1),
+    ]
+    return np.concatenate(parts, axis=1)
+
+
+PEERS = {
+    "RF raw": "sklearn RandomForestClassifier(n_estimators=100, random_state=0) on the "
+    "flattened window",
+    "RF stats": "sklearn RandomForestClassifier(n_estimators=100, random_state=0) on the "
+    f"per-channel {', '.join(STATS)}",
+    "1-NN Eucl.": "sklearn KNeighborsClassifier(n_neighbors=1) on the flattened window",
+    "1-NN DTW": "sktime KNeighborsTimeSeriesClassifier(n_neighbors=1, distance='dtw') "
+    "(full window, no warping limit)",
+    "MiniRocket": "sktime MiniRocketMultivariate(random_state=0) (10,000 features) + "
+    "StandardScaler(with_mean=False) + RidgeClassifierCV(alphas=logspace(-3, 3, 10))",
+}
+
+
+def baselines(
+    xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np.ndarray, dtw_limit_s: float
+) -> dict[str, str]:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import RidgeClassifierCV
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    flat_tr, flat_te = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
+    out: dict[str, str] = {}
+
+    def acc(model: Any, a: np.ndarray, b: np.ndarray) -> str:
+        model.fit(a, ytr)
+        return f"{float(np.mean(model.predict(b) == yte)):.3f}"
+
+    out["RF raw"] = acc(RandomForestClassifier(n_estimators=100, random_state=0), flat_tr, flat_te)
+    out["RF stats"] = acc(
+        RandomForestClassifier(n_estimators=100, random_state=0), stats(xtr), stats(xte)
+    )
+    out["1-NN Eucl."] = acc(KNeighborsClassifier(n_neighbors=1), flat_tr, flat_te)
+    from sktime.classification.distance_based import KNeighborsTimeSeriesClassifier
+    from sktime.transformations.panel.rocket import MiniRocketMultivariate
+
+    panel_tr, panel_te = np.transpose(xtr, (0, 2, 1)), np.transpose(xte, (0, 2, 1))
+    cells = len(xtr) * len(xte) * xtr.shape[1] ** 2 * xtr.shape[2]
+    if cells > dtw_limit_s * 4e8:  # ~4e8 DTW cells a second here: skip what would not finish
+        out["1-NN DTW"] = f"— ({cells:.1e} cells)"
+    else:
+        out["1-NN DTW"] = acc(
+            KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw"), panel_tr, panel_te
+        )
+    rocket = MiniRocketMultivariate(random_state=0).fit(panel_tr)
+    ftr, fte = rocket.transform(panel_tr), rocket.transform(panel_te)
+    ridge = make_pipeline(
+        StandardScaler(with_mean=False), RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))
+    )
+    out["MiniRocket"] = acc(ridge, np.asarray(ftr), np.asarray(fte))
+    return out
+
+
+# ------------------------------------------------------------------ mcuforge itself
+
+
+def export(ds: Set, train: Split, test: Split, folder: Path) -> None:
+    """One CSV file per recording: ``data/<class>/<train|test>_<i>.csv``."""
+    names = [c for s in ds.sensors for c in s["channels"]]
+    for side, split in (("train", train), ("test", test)):
+        for i, (rec, label) in enumerate(zip(split.x, split.y, strict=True)):
+            d = folder / str(label)
+            d.mkdir(parents=True, exist_ok=True)
+            np.savetxt(
+                d / f"{side}_{i:04d}.csv",
+                rec,
+                delimiter=",",
+                header=",".join(names),
+                comments="",
+                fmt="%.7g",
+            )
+
+
+def write_spec(ds: Set, budget: Budget, length: int, variable: bool, work: Path) -> Path:
+    window: dict[str, Any] = {"length": length, "stride": length}
+    if variable:
+        window["short"] = "whole"  # every recording one window, resampled to the length
+    spec: dict[str, Any] = {
+        "version": 1,
+        "name": f"{ds.name.lower()}_{budget.key}",
+        "data": {
+            "format": "csv",
+            "path": "data/",
+            "sensors": [{**s, "rate_hz": ds.rate_hz} for s in ds.sensors],
+            "labels": {"from": "folder"},
+            "window": window,
+            "split": {"test_files": ["*/test_*"]},
+        },
+        "task": {"kind": "classification", "metric": "accuracy"},
+        "target": budget.target,
+        "budgets": {"sram_kb": budget.sram_kb, "flash_kb": budget.flash_kb},
+        "search": {"seed": 7},
+        "output": {"dir": f"out-{budget.key}", "test_windows": 4},
+    }
+    path = work / f"{budget.key}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="+", default=list(SETS), choices=list(SETS))
+    ap.add_argument("--budgets", nargs="+", default=["m4f", "m0plus"], choices=list(BUDGETS))
+    ap.add_argument("--no-generate", action="store_true", help="the PC baselines only")
+    ap.add_argument("--dtw-limit-s", type=float, default=600.0)
+    args = ap.parse_args(argv)
+    command = " ".join([".venv/bin/python bench/baselines.py", *(argv or sys.argv[1:])])
+    t0 = time.perf_counter()
+    cols = ["RF raw", "RF stats", "1-NN Eucl.", "1-NN DTW", "MiniRocket"]
+    heads = [f"mcuforge {BUDGETS[b].label}" for b in args.budgets]
+    print(
+        "\n".join(
+            [
+                "## mcuforge with its defaults beside the plain baselines",
+                "",
+                f"Command: `{command}`.",
+                "",
+                "Test accuracy on the archive's own split (keywords: the example's split)."
+                " mcuforge: `generate` with its defaults (`recipe: auto`, the default time"
+                " budget, cost measured), the chosen recipe, its measured flash and SRAM and the"
+                " wall time of the whole run. Baselines: on the PC, no budget, the same windows.",
+                "",
+                "| data set | n train/test, length x channels | "
+                + " | ".join(heads)
+                + " | "
+                + " | ".join(cols)
+                + " | published 1-NN DTW |",
+                "| --- | --- | "
+                + " | ".join("---" for _ in heads)
+                + " | "
+                + " | ".join("---:" for _ in cols)
+                + " | ---: |",
+            ]
+        ),
+        flush=True,
+    )
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="mcuforge-bench-baselines-") as tmp:
+        for name in args.datasets:
+            ds = SETS[name]
+            work = Path(tmp) / name
+            work.mkdir()
+            print(f"baselines: {name}", file=sys.stderr, flush=True)
+            train, test = load(ds, work)
+            variable = len({len(r) for r in [*train.x, *test.x]}) > 1
+            xtr, xte, length = equal_length(train, test)
+            base = baselines(xtr, train.y, xte, test.y, args.dtw_limit_s)
+            cells = []
+            if not args.no_generate:
+                export(ds, train, test, work / "data")
+                for key in args.budgets:
+                    print(f"baselines: {name} {key}", file=sys.stderr, flush=True)
+                    r = run_one(write_spec(ds, BUDGETS[key], length, variable, work))
+                    failed = failed or bool(r.get("failed"))
+                    cells.append(_cell(r))
+            resampled = " (resampled)" if variable else ""
+            shape = f"{len(xtr)}/{len(xte)}, {length}{resampled} x {xtr.shape[2]}"
+            pub = f"{ds.published_dtw:.3f}" if ds.published_dtw else "—"
+            print(
+                f"| {name} | {shape} | "
+                + " | ".join(cells)
+                + (" | " if cells else "")
+                + " | ".join(base[c] for c in cols)
+                + f" | {pub} |",
+                flush=True,
+            )
+    print("\nPeers, exact configuration:\n")
+    for c in cols:
+        print(f"- {c}: {PEERS[c]}")
+    print(f"\nTotal: {time.perf_counter() - t0:.0f} s.")
+    return 1 if failed else 0
+
+
+def _cell(r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"{r['error']} ({r['seconds']:.0f} s)"
+    return (
+        f"**{r['score']:.3f}** {r['recipe']}, {r['flash']['value'] / 1024:.1f} kB flash "
+        f"({r['flash']['source']}), {r['sram']['value'] / 1024:.1f} kB SRAM "
+        f"({r['sram']['source']}), {r['seconds']:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
