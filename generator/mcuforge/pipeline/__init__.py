@@ -17,7 +17,7 @@ Each step takes and returns typed objects (:class:`Prepared`, ``SearchResult``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from ..data import load_dataset
 from ..errors import BudgetError
 from ..lock import differences, dump_lock, lock_data, read_lock, write_atomic
 from ..resolver import resolve
-from ..search import SearchResult, run_search
+from ..search import CandidateConfig, FeatureCache, SearchResult, cross_validate, run_search
+from ..search._evaluate import augmentation
 from ..spec import LoadedSpec, load_spec
 from ..summary import build_report
 from ._materialize import Materialized, materialize
@@ -74,7 +75,27 @@ def _report(p: Prepared, m: Measurement, result: SearchResult) -> dict[str, Any]
     )
     report["hardware"] = measured.details
     report["test_vectors"] = chosen.vectors
+    effect = augmentation_effect(p, chosen.cand.config, result, chosen.trial)
+    if effect is not None:
+        report["search"]["augment"] = effect
     return report
+
+
+def augmentation_effect(
+    p: Prepared, config: CandidateConfig, result: SearchResult, trial: int
+) -> dict[str, Any] | None:
+    """The chosen candidate's CV score with its augmentation and without (same folds)."""
+    aug = augmentation(config)
+    if not aug.active:
+        return None
+    blocks = {**config.block_params, "augment": {**config.block_params["augment"], "copies": 0}}
+    plain = replace(config, block_params=blocks)
+    with_ = next(r.score for r in result.trials if r.number == trial)
+    return {
+        "params": dict(vars(aug)),
+        "cv_with": with_,
+        "cv_without": cross_validate(plain, FeatureCache(p.dataset), p.plan),
+    }
 
 
 def generate(

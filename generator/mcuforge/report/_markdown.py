@@ -26,6 +26,7 @@ from ._model import (
     search_pareto,
     task_kind,
 )
+from ._sections import augment_text
 
 
 def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | None = None) -> str:
@@ -147,6 +148,8 @@ def _search(r: Mapping[str, Any], ts: list[Trial] | None) -> list[str]:
         + ("" if chosen == s["best_trial"] else f", chosen trial #{chosen}")
         + ". Every trial: `trials.csv`.",
     ]
+    if s.get("augment"):
+        lines += ["", augment_text(s["augment"], r["metric"])]
     tried = r.get("tried") or []
     if any(t.get("over_budget") for t in tried):
         lines += ["", "Measured in turn until one fitted:", ""]

@@ -123,6 +123,15 @@ def _plain(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+def augment_text(a: Mapping[str, Any], metric: str) -> str:
+    """One sentence: the chosen candidate's CV score with and without its augmentation."""
+    params = ", ".join(f"{k} {v:g}" for k, v in a["params"].items())
+    return (
+        f"Training windows augmented ({params}): cv {metric} {a['cv_with']:.3f} with, "
+        f"{a['cv_without']:.3f} without (the chosen candidate, same folds)."
+    )
+
+
 def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
     s = r["search"]
     failed = sum(t.score is None for t in ts)
@@ -142,6 +151,8 @@ def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
             f" (the best trial, #{s['best_trial']}, broke a budget once measured: see "
             "Estimated and measured cost)"
         )
+    if s.get("augment"):
+        text += ". " + augment_text(s["augment"], r["metric"]).rstrip(".")
     return text + ". Costs of trials are the search's analytic estimates."
 
 
@@ -375,6 +386,7 @@ def steps(r: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 __all__ = [
+    "augment_text",
     "cards",
     "cost_rows",
     "measurements",

@@ -17,6 +17,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
 from ..data import Dataset
+from ..data.augment import Augment, augment
 from ..features import FEATURES, FeatureBlock, FeaturePipeline
 from ..hardware.analytic import analytic_cost
 from ..hardware.cost import Cost
@@ -124,15 +125,42 @@ def _fit(
     )
 
 
+def augmentation(config: CandidateConfig) -> Augment:
+    """The candidate's training-window augmentation (``augment.*`` parameters)."""
+    return Augment.from_params(config.block_params.get("augment", {}))
+
+
+def _with_copies(
+    pipe: FeaturePipeline,
+    v: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    aug: Augment,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window features ``v`` of windows ``x`` with those of their augmented copies."""
+    if not aug.active:
+        return v, y
+    xa, ya = augment(x, y, aug, seed)
+    return np.concatenate([v, pipe.window_features(xa)]), np.concatenate([y, ya])
+
+
 def build(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> Candidate:
-    """Fit ``config`` on all training windows and cost it (analytic)."""
+    """Fit ``config`` on all training windows (and their augmented copies) and cost it."""
     ds = cache.dataset
     pipe = cache.pipeline(config)
-    v = cache.window_features(pipe, "train")
-    pipe.fit_vector(v, ds.train.y)
+    v, y = _with_copies(
+        pipe,
+        cache.window_features(pipe, "train"),
+        ds.train.x,
+        ds.train.y,
+        augmentation(config),
+        plan.seed,
+    )
+    pipe.fit_vector(v, y)
     family = MODELS.get(config.recipe.pipeline.model)()
     model = _fit(
-        family, pipe.transform_vector(v), ds.train.y, ds, config, plan.seed, None, pipe.output_shape
+        family, pipe.transform_vector(v), y, ds, config, plan.seed, None, pipe.output_shape
     )
     cost = analytic_cost(pipe, model, plan.target, plan.core, calibration=plan.calibration)
     return Candidate(config, pipe, model, cost)
@@ -166,6 +194,7 @@ def cross_validate(
     ds = cache.dataset
     v = cache.window_features(cache.pipeline(config), "train")
     y, groups = ds.train.y, ds.train.groups
+    aug = augmentation(config)
     family = MODELS.get(config.recipe.pipeline.model)()
     metric = plan.spec.spec.task.resolved_metric
     scores: list[float] = []
@@ -176,11 +205,13 @@ def cross_validate(
         if check is not None:
             check()
         pipe = cache.pipeline(config)
-        pipe.fit_vector(v[tr], y[tr])
+        # augmented copies of the training fold only: the validation fold stays as it is
+        v_tr, y_tr = _with_copies(pipe, v[tr], ds.train.x[tr], y[tr], aug, plan.seed + 1 + fold)
+        pipe.fit_vector(v_tr, y_tr)
         model = _fit(
             family,
-            pipe.transform_vector(v[tr]),
-            y[tr],
+            pipe.transform_vector(v_tr),
+            y_tr,
             ds,
             config,
             plan.seed,
