@@ -12,14 +12,14 @@ kept beside the output, so an interrupted run resumes).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import __version__
+from ._output import OutputLock, clean_stale, commit, discard, replace_problem, stage
 from .catalog import Catalog, load_catalog
 from .data import Dataset, load_dataset
 from .errors import BudgetError, OutputError
@@ -28,7 +28,8 @@ from .hardware.calibrate import Calibration
 from .hardware.closed_loop import Budgets as LoopBudgets
 from .hardware.closed_loop import pick_measured
 from .hardware.cost import Cost
-from .lock import LockError, differences, dump_lock, lock_data, pins, read_lock, write_atomic
+from .lock import LockError, differences, dump_lock, lock_data, read_lock, write_atomic
+from .preflight import preflight
 from .realize import Materialized, materialize
 from .report import write_reports
 from .resolver import Plan, resolve
@@ -65,6 +66,7 @@ class Prepared:
     lock_existed: bool
     notes: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
+    out_dir: Path | None = None  # where the output goes (checked: not an input)
 
 
 def prepare(
@@ -72,30 +74,17 @@ def prepare(
     catalogs: list[Path] | None = None,
     locked: bool = False,
     log: Log = lambda s: None,
+    out: Path | None = None,
 ) -> Prepared:
-    """Load and check everything the search needs; follow the lock beside the spec.
+    """Check everything (see ``preflight``), load the data; follow the lock beside the spec.
 
     Raises:
         LockError: with ``locked``, the lock is missing or differs (listing what).
     """
-    loaded = load_spec(spec_path)
+    checked = preflight(spec_path, catalogs, locked, out)
+    loaded, catalog, plan, old = checked.loaded, checked.catalog, checked.plan, checked.lock
+    calibration = checked.calibration
     spec = loaded.spec
-    folders = [*(catalogs or []), *(loaded.resolve_path(c) for c in spec.catalogs)]
-    catalog = load_catalog(folders)
-    old = read_lock(loaded.lock_path)
-    if locked and old is None:
-        raise LockError(
-            f"--locked: no lock at {loaded.lock_path}; run `mcuforge lock "
-            f"{spec_path}` (or generate once without --locked) and commit it"
-        )
-    plan = resolve(loaded, catalog, pins(old))
-    calibration = None
-    if spec.hardware.calibration:
-        calibration = Calibration.load(loaded.resolve_path(spec.hardware.calibration))
-        plan = replace(plan, calibration=calibration)
-    from .scaffold import check_template
-
-    check_template(spec.output.firmware, plan.target, plan.core)
     dataset = load_dataset(spec.data, loaded.base_dir, spec.task)
     now = lock_data(plan, catalog, dataset)
     notes: list[str] = []
@@ -110,25 +99,23 @@ def prepare(
         for d in diff:
             notes.append(f"lock: {d} (run `mcuforge lock --update` to record it)")
             log(notes[-1])
-    return Prepared(loaded, catalog, plan, dataset, old or now, old is not None, notes, calibration)
+    return Prepared(
+        loaded,
+        catalog,
+        plan,
+        dataset,
+        old or now,
+        old is not None,
+        notes,
+        calibration,
+        checked.out_dir,
+    )
 
 
 def _check_output(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputError(f"output directory {out} is not empty; pass --force to replace it")
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move ``tmp`` to ``out``, replacing ``out`` only once ``tmp`` is complete."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
+    why = replace_problem(out, force)
+    if why:
+        raise OutputError(why)
 
 
 #: Measurement always builds the bare-metal project: the other templates need their
@@ -157,10 +144,42 @@ def generate(
     verbose: bool = False,
 ) -> GenerateResult:
     """Run the whole pipeline for one spec; see the module docstring."""
-    p = prepare(spec_path, catalogs, locked, log)
+    p = prepare(spec_path, catalogs, locked, log, out)
+    assert p.out_dir is not None
+    _check_output(p.out_dir, force)
+    with OutputLock(p.out_dir):  # one run per output (and per local study)
+        for note in clean_stale(p.out_dir):
+            log(note)
+        _check_output(p.out_dir, force)
+        return _generate(
+            p,
+            p.out_dir,
+            trials,
+            force,
+            log,
+            measure_cost,
+            catalogs,
+            storage,
+            jobs,
+            from_study,
+            verbose,
+        )
+
+
+def _generate(
+    p: Prepared,
+    out_dir: Path,
+    trials: int | None,
+    force: bool,
+    log: Log,
+    measure_cost: bool,
+    catalogs: list[Path] | None,
+    storage: str | None,
+    jobs: int | None,
+    from_study: bool,
+    verbose: bool,
+) -> GenerateResult:
     plan, ds, spec = p.plan, p.dataset, p.loaded.spec
-    out_dir = (out if out is not None else p.loaded.resolve_path(spec.output.dir)).resolve()
-    _check_output(out_dir, force)
     log(
         f"data: {len(ds.train.x)} train / {len(ds.test.x)} test windows of {ds.window} samples "
         f"x {len(ds.channels)} channels" + (f", {len(ds.classes)} classes" if ds.classes else "")
@@ -173,6 +192,7 @@ def generate(
         force=force,
         timeout_s=spec.search.timeout_min * 60 if spec.search.timeout_min else None,
         verbose=verbose,
+        exclusive=storage is None and spec.search.storage is None,  # locked by generate()
     )
     working = default_storage(out_dir)
     local = storage is None and spec.search.storage is None
@@ -240,9 +260,12 @@ def generate(
             else chosen.test_score > spec.task.min_score
         )
         if worse:
-            raise BudgetError(
-                f"test {spec.task.resolved_metric} {chosen.test_score:.4f} does "
-                f"not reach task.min_score {spec.task.min_score}"
+            raise BudgetError.at(
+                p.loaded.problem(
+                    ("task", "min_score"),
+                    f"test {spec.task.resolved_metric} {chosen.test_score:.4f} does "
+                    f"not reach task.min_score {spec.task.min_score}",
+                )
             )
     notes = [*p.notes, *m.notes]
     for note in m.notes:
@@ -277,8 +300,7 @@ def generate(
     if p.calibration is not None:
         calibration = p.calibration.merge(calibration)
     lock_text = dump_lock(lock_data(plan, p.catalog, ds) if not p.lock_existed else p.lock)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp = stage(out_dir, {"mcuforge": __version__, "spec": str(p.loaded.path)})
     try:
         render(spec.output.firmware, chosen.variables, chosen.files, tmp / "firmware")
         rows = trial_rows(result)
@@ -292,11 +314,11 @@ def generate(
             calibration.save(tmp / "calibration.json")
         if local and working.is_file():
             shutil.copy2(working, tmp / "study.db")
-        _replace_dir(tmp, out_dir)
+        commit(tmp, out_dir)
         # the study now lives in the output (an interrupted run keeps the working copy)
         working.unlink(missing_ok=True)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
     if not p.lock_existed:
         write_atomic(p.loaded.lock_path, lock_text)
@@ -316,14 +338,18 @@ def search_only(
     """``mcuforge search``: run trials into a (shared) study, generate nothing."""
     p = prepare(spec_path, catalogs, False, log)
     spec = p.loaded.spec
-    out_dir = p.loaded.resolve_path(spec.output.dir)
+    assert p.out_dir is not None
     settings = SearchSettings(
         trials if trials is not None else spec.search.trials,
-        storage_url(storage or spec.search.storage, out_dir),
+        storage_url(storage or spec.search.storage, p.out_dir),
         jobs or spec.search.jobs,
         force,
+        exclusive=not (storage or spec.search.storage),
     )
-    return run_search(p.plan, p.dataset, settings, log, p.loaded.path, catalogs)
+    if storage or spec.search.storage:  # a shared study: workers join it at will
+        return run_search(p.plan, p.dataset, settings, log, p.loaded.path, catalogs)
+    with OutputLock(p.out_dir):  # the local SQLite study beside the output: one run at once
+        return run_search(p.plan, p.dataset, settings, log, p.loaded.path, catalogs)
 
 
 def update_lock(spec_path: Path, catalogs: list[Path] | None = None) -> tuple[Path, list[str]]:

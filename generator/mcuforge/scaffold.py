@@ -21,6 +21,7 @@ JSON, C) can hold (:func:`_check`).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shutil
@@ -180,11 +181,6 @@ def context(
         raise OutputError(f"unknown task {task!r}; one of: {', '.join(TASKS)}")
     if stride is not None and stride < 1:
         raise OutputError(f"stride must be a positive number of samples (got {stride})")
-    boards = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
-    pio_board = boards["board_platformio"]
-    pio_platform = target.boards.get("platformio_platform", "") or _pio_platforms().get(
-        pio_board, ""
-    )
     return {
         "project_slug": prefix,
         "prefix": prefix,
@@ -199,8 +195,7 @@ def context(
         "fpu": target.fpu,
         "qemu_machine": core.qemu_machine or "",
         "platform": qemu.platform if qemu is not None and fits_qemu(target, qemu) else "board",
-        **boards,
-        "platformio_platform": pio_platform if pio_board else "",
+        **_board_variables(target),
         "task": task,
         "stride": str(stride or 0),
         "spec_sha256": spec_sha256,
@@ -208,6 +203,16 @@ def context(
         "seed": str(seed),
         "mcuforge_version": __version__,
     }
+
+
+def _board_variables(target: Target) -> dict[str, str]:
+    """``board_<framework>`` for each framework, and the PlatformIO platform of its board."""
+    boards = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
+    pio_board = boards["board_platformio"]
+    pio_platform = target.boards.get("platformio_platform", "") or _pio_platforms().get(
+        pio_board, ""
+    )
+    return {**boards, "platformio_platform": pio_platform if pio_board else ""}
 
 
 def qemu_context(variables: dict[str, str], target: Target, qemu: QemuMachine) -> dict[str, str]:
@@ -278,18 +283,24 @@ def check_template(template: str, target: Target, core: Core) -> None:
     """
     names = templates()
     if template not in names:
-        raise OutputError(f"unknown firmware template {template!r}; available: {', '.join(names)}")
+        close = difflib.get_close_matches(template, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise OutputError(
+            f"unknown firmware template {template!r}; {hint}available: {', '.join(names)}"
+        )
     info = template_info(template)
-    variables = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
-    variables["target_name"] = target.name
-    variables["gcc_cpu_flags"] = core.gcc_flags or ""
-    missing = [k for k in info.requires if not str(variables.get(k, "x"))]
+    variables = {
+        **_board_variables(target),
+        "target_name": target.name,
+        "gcc_cpu_flags": core.gcc_flags or "",
+    }
+    missing = [k for k in info.requires if not variables.get(k)]
     if missing:
-        others = [t for t in supported_templates({**variables}) if t != template]
+        others = [t for t in supported_templates(variables) if t != template]
         need = "; ".join(info.requires[k] for k in missing)
         raise OutputError(
-            f"output.firmware: template {template!r} cannot be used for target "
-            f"{target.name!r}: it needs {need}. Templates that support {target.name!r}: "
+            f"template {template!r} cannot be used for target {target.name!r}: it needs "
+            f"{need}. Templates that support {target.name!r}: "
             f"{', '.join(others) if others else 'none'}"
         )
 

@@ -17,21 +17,25 @@ from ._base import EXIT_FAIL, catalog_option, catalogs_of
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @catalog_option
 def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
-    """Check a spec: syntax, fields, target, recipes, data folder.
+    """Check a spec as `generate` does before reading the data.
 
-    Prints every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 2.
+    Syntax and fields, ranges, catalogs and lock, target, recipes and budgets, the
+    firmware template for the target, the calibration file, the data path and the
+    output folder. Prints every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 2
+    (3 when nothing can fit the budgets); with --json prints
+    {"ok": false, "errors": [{"file", "line", "col", "field", "message"}, ...]} on stdout.
     """
-    from ..catalog import load_catalog
-    from ..errors import DataError
-    from ..resolver import resolve
-    from ..spec import load_spec
+    from ..errors import McuforgeError
+    from ..preflight import preflight
 
-    loaded = load_spec(spec)
-    folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
-    plan = resolve(loaded, load_catalog(folders))
-    data_dir = loaded.resolve_path(loaded.spec.data.path)
-    if not data_dir.exists():
-        raise DataError(f"{spec}: data.path: folder {data_dir} does not exist")
+    try:
+        checked = preflight(spec, catalogs_of(catalogs))
+    except McuforgeError as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps({"ok": False, "errors": exc.records()}, indent=2))
+        sys.exit(exc.exit_code)
+    plan = checked.plan
     recipes = [r.ref for r in plan.recipes]
     if as_json:
         click.echo(json.dumps({"ok": True, "target": plan.target.name, "recipes": recipes}))

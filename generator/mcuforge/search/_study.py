@@ -8,6 +8,11 @@ with latency, flash and SRAM (minimised) for a Pareto front.
 
 The final choice: the best score among trials meeting every budget; ties go to lower
 latency, then lower flash, then the earlier trial.
+
+Trials that did not finish (Ctrl-C, a killed or dead worker) are failed and their
+parameters queued again, so the next run re-runs them first; they do not count
+towards the study's total. Ctrl-C keeps every finished trial and prints no Optuna
+traceback (the command line prints one line).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from ..data import Dataset
 from ..errors import BudgetError
 from ..resolver import Plan
 from ._evaluate import FeatureCache, build, cross_validate
+from ._resume import Enough, fail_stale, finished, optimize_quietly, stop_workers
 from ._space import CandidateConfig, config_from_params, grid_space, sample_config
 from ._storage import SearchError, differences, fingerprint, open_storage, storage_url
 
@@ -69,6 +75,7 @@ class SearchSettings:
     force: bool = False
     timeout_s: float | None = None
     verbose: bool = False  # a line per trial even where a progress bar is shown
+    exclusive: bool = False  # no other run uses the storage (the locked local study)
 
 
 def study_parts(plan: Plan, dataset: Dataset) -> dict[str, Any]:
@@ -189,25 +196,6 @@ def open_study(
     return study
 
 
-_DONE = (
-    optuna.trial.TrialState.COMPLETE,
-    optuna.trial.TrialState.PRUNED,
-    optuna.trial.TrialState.FAIL,
-)
-
-
-def _finished(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=_DONE))
-
-
-def _fail_stale(study: optuna.Study) -> int:
-    """Mark trials left RUNNING by an interrupted local run as failed; return how many."""
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    for t in stale:
-        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-    return len(stale)
-
-
 def make_objective(plan: Plan, dataset: Dataset, log: Log) -> Callable[[optuna.Trial], Any]:
     spec = plan.spec.spec
     budgets = spec.budgets
@@ -253,23 +241,24 @@ def _worker(
     total: int,
 ) -> None:
     """A local worker process: rebuild the plan and data, join the study, run trials."""
-    from ..catalog import load_catalog
     from ..data import load_dataset
-    from ..resolver import resolve
-    from ..spec import load_spec
+    from ..preflight import preflight
 
     optuna.logging.set_verbosity(logging.WARNING)
-    loaded = load_spec(Path(spec_path))
-    plan = resolve(loaded, load_catalog([Path(c) for c in catalogs]))
-    dataset = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
-    study = open_study(plan, dataset, settings, seed, lambda s: None)
-    cb = optuna.study.MaxTrialsCallback(total, states=_DONE)
-    study.optimize(
-        make_objective(plan, dataset, lambda s: None),
-        n_trials=n_trials,
-        callbacks=[cb],
-        catch=(ValueError, ArithmeticError),
-    )
+    try:  # the same plan as the parent's (the lock's pins, the spec's catalogs)
+        plan = preflight(Path(spec_path), [Path(c) for c in catalogs]).plan
+        spec = plan.spec.spec
+        dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
+        study = open_study(plan, dataset, settings, seed, lambda s: None)
+        optimize_quietly(
+            study,
+            make_objective(plan, dataset, lambda s: None),
+            n_trials=n_trials,
+            callbacks=[Enough(total)],
+            catch=(ValueError, ArithmeticError),
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)  # the parent reports the interruption
 
 
 class _Progress:
@@ -324,10 +313,9 @@ def run_search(
     optuna.logging.set_verbosity(logging.WARNING)
     seed = plan.spec.spec.search.seed
     study = open_study(plan, dataset, settings, seed, log)
-    local_sqlite = settings.storage.startswith("sqlite") and settings.jobs == 1
-    if local_sqlite and (n := _fail_stale(study)):
-        log(f"search: {n} trial(s) of an interrupted run marked failed; resuming")
-    done = _finished(study)
+    if n := fail_stale(study, settings.exclusive):
+        log(f"search: {n} trial(s) of an interrupted run marked failed; re-running them")
+    done = finished(study)
     missing = max(settings.trials - done, 0)
     if done:
         log(f"search: study has {done} finished trials; running {missing} more")
@@ -354,16 +342,21 @@ def run_search(
         ]
         for p in procs:
             p.start()
-        for p in procs:
-            p.join()
+        try:
+            for p in procs:
+                p.join()
+        except KeyboardInterrupt:
+            stop_workers(procs)
+            raise
         bad = [p.exitcode for p in procs if p.exitcode]
         if bad:
             raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
     elif missing:
         objective = make_objective(plan, dataset, (lambda s: None) if tty else log)
         # other workers may share the study: stop once it holds `trials` finished trials
-        enough = optuna.study.MaxTrialsCallback(settings.trials, states=_DONE)
-        study.optimize(
+        enough = Enough(settings.trials)
+        optimize_quietly(
+            study,
             objective,
             n_trials=missing,
             timeout=settings.timeout_s,

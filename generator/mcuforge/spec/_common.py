@@ -30,10 +30,17 @@ CoreName = Literal[
 ]
 
 
-class Strict(BaseModel):
-    """Base of every spec model: unknown keys are errors; values are immutable."""
+#: Largest seed: every library seeded from it (NumPy, scikit-learn, TensorFlow, Optuna)
+#: takes it, also plus a worker's index.
+MAX_SEED = 2**31 - 1
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors; values are immutable and finite."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def check_c_prefix(value: str) -> str:

@@ -96,7 +96,7 @@ def check_ops(tflite: bytes) -> list[str]:
     try:
         inp, out, skip = _boundary(graph)
     except UnsupportedOpError as exc:
-        return exc.problems
+        return exc.reasons
     problems = []
     for t in (inp, out):
         if graph.tensor(t).dtype != "int8":
