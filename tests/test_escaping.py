@@ -105,11 +105,12 @@ def test_every_user_string_in_generated_c_compiles_pedantic_and_keeps_its_bytes(
     expected: list[bytes] = []
     calls = []
     headers = []
-    for i, text in enumerate(CASES):
+    per_model = 5  # two channel names and three class labels
+    for i in range(0, len(CASES), per_model):
         p = f"u{i}"
-        other = CASES[(i + 7) % len(CASES)]
-        channels, classes = [text, other], [other, text, f"{text}{other}"]
-        prov = Provenance(text, "0" * 64, text, i, other)
+        texts = [CASES[(i + k) % len(CASES)] for k in range(per_model)]
+        channels, classes = texts[:2], texts[2:]
+        prov = Provenance(texts[0], "0" * 64, texts[1], i, texts[2])
         files.update(emit_model(p, pipe, model, classes, channels, 8, 10.0, prov))  # type: ignore[arg-type]
         headers.append(f'#include "{p}_model.h"')
         calls.append(
@@ -140,15 +141,15 @@ def test_every_user_string_in_generated_c_compiles_pedantic_and_keeps_its_bytes(
     got = [bytes.fromhex(line) for line in out.decode().splitlines()]
     assert got == expected
     # no comment was closed early: with the comments stripped, nothing injected is left
-    for i in range(len(CASES)):
-        pre = subprocess.run(
-            [host_compiler(), "-E", "-P", "-std=c99", "-"],
-            input=files[f"u{i}_model.h"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert "injected" not in pre and "#error" not in pre and "stdio" not in pre
+    headers_text = "\n".join(t for name, t in files.items() if name.endswith("_model.h"))
+    pre = subprocess.run(
+        [host_compiler(), "-E", "-P", "-std=c99", "-"],
+        input=headers_text,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "injected" not in pre and "#error" not in pre and "stdio" not in pre
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
@@ -188,3 +189,19 @@ def test_codegen_has_no_other_escaping() -> None:
             if re.search(r"replace\(\s*['\"](\\\\\\\\|\\\\\"|\*/|/\*)", text):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_starter_spec_quotes_names_from_the_data(tmp_path: Path) -> None:
+    """`mcuforge init` writes YAML: a column name cannot break out of its value."""
+    from mcuforge._yaml import load_located
+    from mcuforge.starter import starter_spec
+
+    names = ["a, b]", "x: y", "#c", "true", "q\"'"]
+    header = ",".join('"' + n.replace('"', '""') + '"' for n in names)
+    for cls in ("one", "two"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        rows = [header] + [",".join(str(i + j) for j in range(len(names))) for i in range(60)]
+        (tmp_path / "data" / cls / "r.csv").write_text("\n".join(rows) + "\n")
+    text = starter_spec(tmp_path / "data", tmp_path)
+    spec, _ = load_located(text, "spec.yaml")
+    assert [c for s in spec["data"]["sensors"] for c in s["channels"]] == names

@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import optuna
@@ -30,6 +31,8 @@ from mcuforge._output import (
     replace_problem,
     stage,
 )
+from mcuforge.pipeline import prepare
+from mcuforge.search import SearchSettings, _storage, run_search
 
 from .conftest import EXAMPLE, ROOT
 
@@ -141,6 +144,8 @@ _FALLBACK = """
 import os, signal, sys
 from pathlib import Path
 from mcuforge import _output
+from mcuforge.pipeline import prepare
+from mcuforge.search import SearchSettings, _storage, run_search
 out = Path(sys.argv[1])
 _output._exchange = lambda a, b: False  # a file system without RENAME_EXCHANGE
 tmp = _output.stage(out, {})
@@ -180,6 +185,33 @@ def test_exchange_swaps_two_folders_in_one_step(tmp_path: Path) -> None:
     if not _output._exchange(a, b):
         pytest.skip("this file system cannot exchange folders (the two-rename fallback is used)")
     assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
+
+
+@pytest.mark.slow
+def test_a_dead_workers_trial_is_failed_by_its_heartbeat_and_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared study: no lock, the heartbeat tells a dead worker's trial from a live one."""
+    monkeypatch.setattr(_storage, "HEARTBEAT_S", 1)
+    monkeypatch.setattr(_storage, "GRACE_S", 1)
+    p = prepare(_spec(tmp_path))
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    run_search(p.plan, p.dataset, SearchSettings(trials=1, storage=url), lambda s: None)
+    study = optuna.load_study(study_name="tiny", storage=_storage.open_storage(url))
+    with warnings.catch_warnings():  # Optuna: heartbeats are meant for optimize()
+        warnings.simplefilter("ignore", UserWarning)
+        dead = study.ask(fixed_distributions=study.trials[0].distributions)  # its worker dies
+    study._storage.record_heartbeat(dead._trial_id)
+    time.sleep(1.5)
+    logs: list[str] = []
+    res = run_search(p.plan, p.dataset, SearchSettings(trials=2, storage=url), logs.append)
+    assert "search: 1 trial(s) of an interrupted run marked failed; re-running them" in logs
+    states = {t.number: t.state for t in res.trials}
+    assert states[dead.number] == "FAIL"
+    trials = optuna.load_study(study_name="tiny", storage=url).trials
+    redo = [t for t in trials if t.system_attrs.get("failed_trial") == dead.number]
+    assert len(redo) == 1 and redo[0].state.name == "COMPLETE"
+    assert redo[0].params == trials[dead.number].params
 
 
 # ---------------------------------------------------------------- end to end

@@ -8,6 +8,7 @@ header, or a stated default) and a window; every guess is marked in a comment.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import wave
@@ -155,6 +156,22 @@ def _sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
+_KEYWORDS = ("true", "false", "null", "yes", "no", "on", "off")
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML flow scalar: plain when safe, else a double-quoted string."""
+    if _PLAIN.match(text) and text.lower() not in _KEYWORDS:
+        return text
+    return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
+
+
+def _comment(line: str) -> str:
+    """A line (or a comment) with no line break from the data in it."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)
+
+
 def starter_spec(root: Path, spec_dir: Path) -> str:
     """A commented spec for the data in ``root``, with paths relative to ``spec_dir``."""
     g = inspect(root)
@@ -168,32 +185,43 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
     length_s = min(2.0, g.samples_min / g.rate_hz)
     unit = "  # unit: set it (g, dps, …)"
     sensors = "\n".join(
-        f"    - {{name: {s}, channels: [{', '.join(ch)}], rate_hz: {g.rate_hz:g}}}"
-        + (unit if g.fmt != "wav" else "")
+        f"    - {{name: {_scalar(s)}, channels: [{', '.join(map(_scalar, ch))}], "
+        f"rate_hz: {g.rate_hz:g}}}" + (unit if g.fmt != "wav" else "")
         for s, ch in _sensors(g.channels)
     )
-    labels = "{from: folder}" if g.labels == "folder" else f"{{from: column, column: {g.labels}}}"
-    notes = "".join(f"#   - {n}\n" for n in g.notes)
+    labels = (
+        "{from: folder}"
+        if g.labels == "folder"
+        else f"{{from: column, column: {_scalar(g.labels)}}}"
+    )
+    notes = "".join(f"#   - {_comment(n)}\n" for n in g.notes)
     kind = "classification" if len(g.classes) != 1 else "anomaly"
     from ._resources import data_dir
 
     schema = os.path.relpath(data_dir("schema") / "spec.schema.json", spec_dir.resolve())
     lines = [
         f"# yaml-language-server: $schema={schema}",
-        f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} files, "
-        f"{len(g.classes)} classes ({', '.join(g.classes[:8])}).",
+        _comment(
+            f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} "
+            f"files, {len(g.classes)} classes ({', '.join(g.classes[:8])})."
+        ),
         "# Guesses to check:",
         notes.rstrip("\n") if notes else "#   - none",
         "version: 1",
         f"name: {name}                  # also the C prefix: {name}_predict()",
         "data:",
         f"  format: {g.fmt}",
-        f"  path: {rel}",
+        f"  path: {_scalar(rel)}",
         "  sensors:",
         sensors,
         f"  labels: {labels}",
         *(
-            [f"  csv: {{layout: wide}}          # time column {g.time_column!r} is not a channel"]
+            [
+                _comment(
+                    f"  csv: {{layout: wide}}          # time column {g.time_column!r} "
+                    "is not a channel"
+                )
+            ]
             if g.time_column
             else []
         ),
