@@ -270,7 +270,7 @@ class _Progress:
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         trials = study.get_trials(deepcopy=False)
-        done = sum(t.state.is_finished() for t in trials)
+        done = finished(study)
         feasible = [
             t
             for t in trials
