@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from mcuforge.catalog import load_catalog
+from mcuforge.catalog import Core, load_catalog
 from mcuforge.data import load_dataset
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware.cross import elf_sizes
@@ -393,10 +393,12 @@ def host_predictions(m: CModel, d: Path, x: np.ndarray) -> list[int]:
     return [int(s) for s in _run([str(exe)]).split()]
 
 
-def measure(m: CModel, d: Path, flags: str, x: np.ndarray, expected: np.ndarray) -> Measured:
+def measure(m: CModel, d: Path, core: Core, x: np.ndarray, expected: np.ndarray) -> Measured:
     """Cross sizes, emulated instructions and stack, host and target parity."""
     d.mkdir(parents=True, exist_ok=True)
     _write_program(m, d, x.shape[1])
+    flags = core.gcc_flags
+    assert flags is not None
     inc = [f"-I{p}" for p in m.include_dirs]
     elfs = {}
     for tag in ("with", "without"):
@@ -406,7 +408,7 @@ def measure(m: CModel, d: Path, flags: str, x: np.ndarray, expected: np.ndarray)
         _run([*cmd, "-o", str(elf), "-lm"])
         elfs[tag] = elf_sizes(elf)
     w, wo = elfs["with"], elfs["without"]
-    cpu = unicorn_cpu(flags)
+    cpu = unicorn_cpu(core)
     assert cpu is not None
     emu = Emulator(d / "with.elf", cpu)
     addr, _ = emu.symbol("bench_x")
@@ -547,10 +549,9 @@ def main(argv: list[str] | None = None) -> int:
             accuracy[case] = float(np.mean(expected == d.y_test))
             models = c_models(case, est, d)
             for core in args.cores:
-                flags = catalog.core(core).gcc_flags
-                assert flags is not None
+                spec = catalog.core(core)
                 results[core][case] = {
-                    m.impl: measure(m, Path(tmp) / core / case / m.impl, flags, d.x_test, expected)
+                    m.impl: measure(m, Path(tmp) / core / case / m.impl, spec, d.x_test, expected)
                     for m in models
                 }
             print(f"peers: {case} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)

@@ -278,7 +278,8 @@ def no_files(root: Path) -> tuple[Path, str]:
 
 
 def missing_folder(root: Path) -> tuple[Path, str]:
-    return spec(root, data="nowhere"), r"data folder nowhere does not exist"
+    # load_dataset: "data folder nowhere does not exist"; validate locates it in the spec
+    return spec(root, data="nowhere"), r"(data folder |data.path: \S*)nowhere does not exist"
 
 
 CASES: list[Case] = [

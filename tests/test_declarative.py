@@ -96,8 +96,8 @@ def cli_run(*args: str) -> tuple[int, str]:
         ),
         (
             lambda s: s.replace("budgets: {sram_kb: 4,", "budgets: {sram_kb: 4, app_sram_kb: 300,"),
-            r"budgets: SRAM for the model \(304 kB with the application's\) exceeds what "
-            r"nrf52840 has \(256 kB\)",
+            r"spec.yaml:13:\d+: budgets.sram_kb: SRAM for the model \(304 kB with the "
+            r"application's\) exceeds what nrf52840 has \(256 kB\)",
         ),
         (
             lambda s: s.replace(
@@ -117,7 +117,7 @@ def cli_run(*args: str) -> tuple[int, str]:
         ),
         (
             lambda s: s.replace("target: nrf52840", "target: nrf52840\ncatalogs: [no-such-dir]"),
-            r"no-such-dir: catalog folder does not exist",
+            r"spec.yaml:13:\d+: catalogs.0: catalog folder .*no-such-dir does not exist",
         ),
         (
             lambda s: s.replace(
@@ -172,7 +172,7 @@ def _recipe(name: str, version: int, model: str = "decision_tree", extra: str = 
         ),
         (
             {"a.yaml": _recipe("a", 1, model="transformer")},
-            r"a.yaml: pipeline.model: unknown model family 'transformer'",
+            r"a.yaml:\d+:\d+: pipeline.model: unknown model family 'transformer'",
         ),
         (
             {"a.yaml": _recipe("a", 1).replace("pipeline:", "pipelin:")},

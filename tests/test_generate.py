@@ -147,8 +147,11 @@ def test_non_empty_output_is_refused_without_force(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("mine")
     code, text = generate(str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "1")
     assert code == 2
-    assert "not empty; pass --force" in text
+    assert "is not empty and was not written by mcuforge" in text
     assert (out / "keep.txt").read_text() == "mine"
+    (out / ".mcuforge-output").write_text("{}\n")  # an earlier output: --force replaces it
+    code, text = generate(str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "1")
+    assert code == 2 and "not empty; pass --force" in text
 
 
 def _leftovers(parent: Path) -> list[str]:
@@ -189,10 +192,14 @@ def test_force_replaces_a_previous_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    code, text = generate(
-        str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "2", "--force", "--no-measure"
-    )
+    args = [str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "2", "--force", "--no-measure"]
+    code, text = generate(*args)
+    assert code == 2 and "was not written by mcuforge" in text  # --force replaces only ours
+    assert (out / "old.txt").read_text() == "old"
+    (out / ".mcuforge-output").write_text("{}\n")  # as an earlier run leaves it
+    code, text = generate(*args)
     assert code == 0, text
     assert not (out / "old.txt").exists() and (out / "report.json").is_file()
+    assert (out / ".mcuforge-output").is_file()
     assert _leftovers(tmp_path) == []
     assert np.isfinite(json.loads((out / "report.json").read_text())["score"])

@@ -282,7 +282,7 @@ def test_unsupported_operators_are_named_with_their_layer() -> None:
     with pytest.raises(UnsupportedOpError) as err:
         emit_network(tflite, "nn")
     assert "LEAKY_RELU" in str(err.value) and "MUL" in str(err.value)
-    assert err.value.problems == problems
+    assert err.value.reasons == problems
     assert check_ops(trained("mlp")) == []
 
 

@@ -58,10 +58,14 @@ def test_interrupted_trials_are_failed_then_resumed(
     study = optuna.load_study(study_name="demo", storage=f"sqlite:///{tmp_path / 'study.db'}")
     study.ask()  # a trial left RUNNING, as a killed run leaves it
     logs: list[str] = []
-    res = run_search(p.plan, p.dataset, _settings(tmp_path, 4), logs.append)
-    assert any("interrupted run marked failed" in m for m in logs)
-    assert [t.state for t in res.trials].count("FAIL") == 1
-    assert sum(t.state == "COMPLETE" for t in res.trials) == 3
+    # exclusive: the local study under generate's lock, where no other run can be running
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, 4, exclusive=True), logs.append)
+    assert any("interrupted run marked failed; re-running them" in m for m in logs)
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    assert states.count(optuna.trial.TrialState.FAIL) == 1  # in the study, not in the result
+    assert "FAIL" not in [t.state for t in res.trials]
+    # the failed trial does not count: 4 finished trials, its parameters queued again
+    assert sum(t.state == "COMPLETE" for t in res.trials) == 4
 
 
 def test_study_of_another_spec_is_refused_unless_forced(

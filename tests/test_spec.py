@@ -120,7 +120,8 @@ def test_validate_ok_exit_0() -> None:
                 "target: nrf52840",
                 "target: {core: cortex-m9, clock_mhz: 48, sram_kb: 32, flash_kb: 256}",
             ),
-            r"core 'cortex-m9' is not in the core table \(cores.yaml\); did you mean cortex-m7",
+            r"spec.yaml:12:\d+: target.core: core 'cortex-m9' is not in the core table "
+            r"\(cores.yaml\); did you mean 'cortex-m7'\?",
         ),
         # window given twice
         (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from typing import Any, TypeVar
@@ -13,6 +14,9 @@ from ._yaml import Marks, locate
 from .errors import Located
 
 M = TypeVar("M", bound=BaseModel)
+
+#: Keys an earlier spec format had, and what replaced them.
+RENAMED = {"timeout_min": "time_budget"}
 
 _HINTS = {
     "float_parsing": "write a plain number; the unit is in the field name (e.g. `sram_kb: 32`)",
@@ -81,15 +85,25 @@ def to_located(
     """Convert each pydantic error into a :class:`Located` problem."""
     problems: list[Located] = []
     seen: set[tuple[Any, ...]] = set()
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # a misspelt key also makes the field it stands for missing: report the typo only
+    typos = {
+        (tuple(e["loc"][:-1]), close[0])
+        for e in errors
+        if e["type"] == "extra_forbidden"
+        and (close := _suggest(str(e["loc"][-1]), allowed_keys(model, tuple(e["loc"]))))
+    }
+    for err in errors:
         loc = tuple(err["loc"])
         doc_loc = _doc_path(marks, loc)
         kind = err["type"]
         msg = str(err["msg"])
+        if kind == "missing" and (loc[:-1], loc[-1]) in typos:
+            continue
         if kind == "extra_forbidden":
             key = str(loc[-1])
             choices = allowed_keys(model, loc)
-            close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+            close = [RENAMED[key]] if key in RENAMED else _suggest(key, choices)
             msg = f"unknown key {key!r}"
             msg += (
                 f"; did you mean {close[0]!r}?"
@@ -102,7 +116,11 @@ def to_located(
                 msg = msg[len("Value error, ") :]
             hint = _HINTS.get(kind)
             if kind != "missing" and "input" in err and not isinstance(err["input"], dict | list):
-                msg += f" (got {err['input']!r})"
+                msg += f" (got {_shown(err['input'])})"
+            if kind == "literal_error" and isinstance(err.get("input"), str):
+                options = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+                close = difflib.get_close_matches(err["input"], options, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else hint
             if hint:
                 msg += f"; {hint}"
             line, col = locate(marks, loc)
@@ -113,6 +131,16 @@ def to_located(
         seen.add(dedup)
         problems.append(Located(file, line, col, field, msg))
     return problems
+
+
+def _suggest(name: str, choices: list[str]) -> list[str]:
+    return difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _doc_path(marks: Marks, loc: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._resources import data_dir
 from ._validate import validate_located
@@ -25,9 +26,16 @@ from ._yaml import Marks, load_file, locate
 from .errors import CatalogError, Located, SpecError
 from .spec import CoreName, InlineTarget, RecipeOverrides
 
+#: Characters a board name may hold: it lands in CMake, INI and YAML files unquoted.
+BOARD_PATTERN = r"^[A-Za-z0-9_@/:.+\-]+$"
+#: Keys of a target's ``boards``: a board per framework, and PlatformIO's platform.
+BOARD_KEYS = ("platformio", "zephyr", "arduino", "platformio_platform")
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class TargetMemory(_Strict):
@@ -52,18 +60,36 @@ class Target(_Strict):
     memory: TargetMemory = Field(default_factory=TargetMemory, description="Memory map.")
     boards: dict[str, str] = Field(
         default_factory=dict,
-        description="Board name per firmware framework (platformio, zephyr, arduino).",
+        description="Board name per firmware framework (platformio, zephyr, arduino), and "
+        "platformio_platform.",
     )
     datasheet: str = Field(default="", description="Where these facts come from.")
+
+    @field_validator("boards")
+    @classmethod
+    def _boards(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, board in v.items():
+            if key not in BOARD_KEYS:
+                close = difflib.get_close_matches(key, BOARD_KEYS, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(BOARD_KEYS)}"
+                raise ValueError(f"unknown framework {key!r}; {hint}")
+            if not re.match(BOARD_PATTERN, board):
+                raise ValueError(
+                    f"board {board!r} ({key}) may hold only letters, digits and _@/:.+-"
+                )
+        return v
 
 
 class Core(_Strict):
     """How to compile for a CPU core and what it costs to run on it."""
 
     gcc_flags: str | None = Field(
-        description="arm-none-eabi-gcc CPU flags; null: no GCC port here."
+        pattern=r"^[A-Za-z0-9_=+.,/ \-]*$",
+        description="arm-none-eabi-gcc CPU flags; null: no GCC port here.",
     )
-    qemu_machine: str | None = Field(default=None, description="QEMU machine emulating this core.")
+    qemu_machine: str | None = Field(
+        default=None, pattern=r"^[a-z0-9.\-]+$", description="QEMU machine emulating this core."
+    )
     unicorn_cpu: str | None = Field(
         default=None,
         pattern=r"^[A-Z0-9_]+$",
@@ -287,6 +313,12 @@ def _close(name: str, names: list[str]) -> str:
     return f"did you mean {', '.join(close)}?" if close else ""
 
 
+def _close_core(name: str, names: list[str]) -> str:
+    """``did you mean 'x'?`` for a core name (an enumerated field), else the known ones."""
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(names))}"
+
+
 @dataclass
 class Catalog:
     """Targets, cores and recipes loaded from the built-in and user folders."""
@@ -323,7 +355,7 @@ class Catalog:
         try:
             return self.cores[name]
         except KeyError:
-            hint = _close(name, list(self.cores)) or f"known: {', '.join(sorted(self.cores))}"
+            hint = _close_core(name, list(self.cores))
             raise CatalogError(
                 f"core {name!r} is not in the core table (cores.yaml); {hint}"
             ) from None
@@ -443,7 +475,7 @@ def _cross_checks(cat: Catalog, problems: list[Located]) -> None:
         if target.core not in cat.cores:
             src = cat.sources[f"target:{name}"]
             line, col = locate(src.marks, ("core",))
-            hint = _close(target.core, list(cat.cores)) or f"known: {', '.join(sorted(cat.cores))}"
+            hint = _close_core(target.core, list(cat.cores))
             problems.append(
                 Located(
                     str(src.path),

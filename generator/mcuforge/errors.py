@@ -1,8 +1,10 @@
 """The one exception hierarchy of mcuforge.
 
 Every error a user can cause derives from :class:`McuforgeError` and carries a
-message that names where the problem is and what would fix it. The command line
-prints ``str(error)`` and exits with ``error.exit_code``; no traceback.
+message that names where the problem is and what would fix it, and, where a file
+caused it, the located problems (``file:line:col: field: message``; ``validate --json``
+prints them as records). The command line prints ``str(error)`` and exits with
+``error.exit_code``; no traceback.
 """
 
 from __future__ import annotations
@@ -31,9 +33,31 @@ class Located:
 
 
 class McuforgeError(Exception):
-    """Base class of every error mcuforge reports to its user."""
+    """Base class of every error mcuforge reports to its user.
+
+    Args:
+        message: the text shown; default: the problems, one per line.
+        problems: where in which file the error lies (empty when no file caused it).
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", problems: list[Located] | None = None) -> None:
+        self.problems: list[Located] = list(problems or [])
+        super().__init__(message or "\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, problem: Located) -> McuforgeError:
+        """This error for one located problem (its message is the problem's line)."""
+        return cls(str(problem), [problem])
+
+    def records(self) -> list[dict[str, object]]:
+        """The problems as JSON records (one unlocated record when there is none)."""
+        problems = self.problems or [Located("", None, None, "", str(self))]
+        return [
+            {"file": p.file, "line": p.line, "col": p.col, "field": p.field, "message": p.message}
+            for p in problems
+        ]
 
 
 class SpecError(McuforgeError):
@@ -42,18 +66,17 @@ class SpecError(McuforgeError):
     exit_code = 2
 
     def __init__(self, problems: list[Located]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__("", problems)
+
+    @classmethod
+    def at(cls, problem: Located) -> SpecError:
+        return cls([problem])
 
 
 class CatalogError(McuforgeError):
     """A recipe or target catalog file is invalid, or a name is not in the catalog."""
 
     exit_code = 2
-
-    def __init__(self, message: str, problems: list[Located] | None = None) -> None:
-        self.problems = problems or []
-        super().__init__(message)
 
 
 class DataError(McuforgeError):

@@ -19,9 +19,11 @@ from typing import Any
 import yaml
 
 from . import __version__
+from ._output import current_umask
+from ._yaml import load_file, locate
 from .catalog import Catalog
 from .data import Dataset
-from .errors import McuforgeError
+from .errors import Located, McuforgeError, SpecError
 from .resolver import Plan
 
 LOCK_VERSION = 1
@@ -80,17 +82,43 @@ def read_lock(path: Path) -> dict[str, Any] | None:
     """
     if not path.is_file():
         return None
+    fix = "; run `mcuforge lock --update` to rewrite it"
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise LockError(
-            f"{path}: not a valid lock file ({exc}); delete it or run `mcuforge lock --update`"
-        ) from exc
-    if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
-        raise LockError(
-            f"{path}: not an mcuforge lock of version {LOCK_VERSION}; run `mcuforge lock --update`"
-        )
+        data, marks = load_file(path)
+    except SpecError as exc:
+        raise LockError(f"{exc}{fix}", exc.problems) from None
+    problem = _lock_problem(data)
+    if problem is not None:
+        where, message = problem
+        line, col = locate(marks, where)
+        raise LockError.at(Located(str(path), line, col, ".".join(map(str, where)), message + fix))
+    assert isinstance(data, dict)
     return data
+
+
+def _lock_problem(data: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """Where a lock's layout is wrong, and how; None when it is a lock of this version."""
+    if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
+        return (("version",), f"not an mcuforge lock of version {LOCK_VERSION}")
+    recipes = data.get("recipes", [])
+    if not isinstance(recipes, list):
+        return (("recipes",), "must be a list of {name, version, sha256}")
+    for i, r in enumerate(recipes):
+        ok = (
+            isinstance(r, dict)
+            and isinstance(r.get("name"), str)
+            and isinstance(r.get("version"), int)
+            and not isinstance(r.get("version"), bool)
+            and isinstance(r.get("sha256", ""), str)
+        )
+        if not ok:
+            return (("recipes", i), "must be {name: NAME, version: NUMBER, sha256: HASH}")
+    for key in ("target", "data", "seeds", "spec"):
+        if not isinstance(data.get(key, {}), dict):
+            return ((key,), "must be a mapping")
+    if not isinstance(data.get("data", {}).get("files", {}), dict):
+        return (("data", "files"), "must be a mapping of file to sha256")
+    return None
 
 
 def pins(lock: dict[str, Any] | None) -> dict[str, int]:
@@ -134,6 +162,7 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a lock is shared
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, path)

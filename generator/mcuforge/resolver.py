@@ -9,12 +9,14 @@ Every decision carries its reason (``mcuforge explain``).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ._yaml import load_file, locate
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
 from .errors import BudgetError, CatalogError, Located, McuforgeError
 from .features import FEATURES, CoreCosts, FeatureBlock
@@ -143,17 +145,20 @@ def check_budgets(loaded: LoadedSpec, target: Target) -> None:
     """Budgets plus what the application needs must fit the part.
 
     Raises:
-        BudgetError: naming the figure and the part.
+        BudgetError: naming the figure and the part, located in the spec.
     """
     b = loaded.spec.budgets
-    for what, need, have in (
-        ("SRAM", b.sram_kb + b.app_sram_kb, target.sram_kb),
-        ("flash", b.flash_kb + b.app_flash_kb, target.flash_kb),
+    for what, key, need, have in (
+        ("SRAM", "sram_kb", b.sram_kb + b.app_sram_kb, target.sram_kb),
+        ("flash", "flash_kb", b.flash_kb + b.app_flash_kb, target.flash_kb),
     ):
         if need > have:
-            raise BudgetError(
-                f"{loaded.path}: budgets: {what} for the model ({need:g} kB with the "
-                f"application's) exceeds what {target.name} has ({have:g} kB)"
+            raise BudgetError.at(
+                loaded.problem(
+                    ("budgets", key),
+                    f"{what} for the model ({need:g} kB with the application's) exceeds "
+                    f"what {target.name} has ({have:g} kB)",
+                )
             )
 
 
@@ -171,36 +176,58 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
             budgets exceed the part.
     """
     spec = loaded.spec
-    target = catalog.target_from(spec.target)
-    core = catalog.core(target.core)
+    try:
+        target = catalog.target_from(spec.target)
+    except CatalogError as exc:
+        raise CatalogError.at(loaded.problem(("target",), str(exc))) from None
+    try:
+        core = catalog.core(target.core)
+    except CatalogError as exc:  # an inline target's core (a catalog's is checked on load)
+        where = ("target", "core") if not isinstance(spec.target, str) else ("target",)
+        raise CatalogError.at(loaded.problem(where, str(exc))) from None
     qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
     check_budgets(loaded, target)
     pinned = pinned or {}
     if spec.recipe != "auto":
-        ref = spec.recipe_ref
-        if "@" not in ref and ref in pinned:
-            ref = f"{ref}@{pinned[ref]}"
-        recipe = catalog.recipe(ref)
-        if isinstance(spec.recipe, RecipeRef):
-            try:
-                recipe = recipe.with_overrides(spec.recipe.overrides)
-            except ValidationError as exc:
-                lines = []
-                for e in exc.errors(include_url=False):
-                    where = ".".join(str(x) for x in e["loc"] if x != "search")
-                    msg = str(e["msg"]).removeprefix("Value error, ")
-                    lines.append(f"{loaded.path}: recipe.overrides.{where}: {msg}")
-                raise CatalogError("\n".join(lines)) from exc
+        recipe = _pinned_recipe(loaded, catalog, pinned)
         why = _mismatch(recipe, loaded, target)
         if why:
-            raise CatalogError(f"recipe {recipe.ref} cannot be used: it {why}")
+            raise CatalogError.at(
+                loaded.problem(("recipe",), f"recipe {recipe.ref} cannot be used: it {why}")
+            )
+        try:
+            flash, sram = _lower_bound(recipe, loaded, core)
+        except (McuforgeError, ValueError) as exc:
+            raise CatalogError.at(
+                loaded.problem(("recipe",), f"recipe {recipe.ref} cannot run on this data: {exc}")
+            ) from None
+        over = _over_budget(flash, sram, loaded)
+        if over:
+            raise BudgetError.at(
+                loaded.problem(
+                    ("budgets",),
+                    f"recipe {recipe.ref} cannot fit the budgets even at its smallest "
+                    f"configuration: {over}",
+                )
+            )
         return Plan(
             loaded, target, core, [recipe], [Decision(recipe.ref, True, "pinned in the spec")], qemu
         )
     decisions: list[Decision] = []
     fits: list[tuple[float, Recipe, Decision]] = []
     for name in sorted(catalog.recipes):
-        recipe = catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
+        try:
+            recipe = catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
+        except CatalogError as exc:
+            raise CatalogError.at(
+                Located(
+                    str(loaded.lock_path),
+                    None,
+                    None,
+                    "recipes",
+                    f"{exc}, but the lock pins it; run `mcuforge lock --update`",
+                )
+            ) from None
         why = _mismatch(recipe, loaded, target)
         if why:
             decisions.append(Decision(recipe.ref, False, why))
@@ -241,17 +268,52 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         sized = [d for d in decisions if d.min_flash_bytes is not None]
         if sized:
             best = min(sized, key=lambda d: max(d.min_flash_bytes or 0, d.min_sram_bytes or 0))
-            raise BudgetError(
-                "no recipe fits the budgets even at its smallest configuration; the smallest "
-                f"is {best.recipe}: flash_kb >= {(best.min_flash_bytes or 0) / 1024:.2f}, "
-                f"sram_kb >= {(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
-                + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions)
+            raise BudgetError.at(
+                loaded.problem(
+                    ("budgets",),
+                    "no recipe fits the budgets even at its smallest configuration; the "
+                    f"smallest is {best.recipe}: flash_kb >= "
+                    f"{(best.min_flash_bytes or 0) / 1024:.2f}, sram_kb >= "
+                    f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
+                    + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+                )
             )
-        raise CatalogError(
-            "no recipe applies to this spec: "
-            + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions)
+        raise CatalogError.at(
+            loaded.problem(
+                ("task",),
+                "no recipe applies to this spec: "
+                + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+            )
         )
     return Plan(loaded, target, core, [r for _, r, _ in chosen], decisions, qemu)
+
+
+def _pinned_recipe(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int]) -> Recipe:
+    """The recipe the spec names (at the lock's version unless pinned), with its overrides.
+
+    Raises:
+        CatalogError: unknown name or version, or invalid overrides; located in the spec.
+    """
+    spec = loaded.spec
+    ref = spec.recipe_ref
+    if "@" not in ref and ref in pinned:
+        ref = f"{ref}@{pinned[ref]}"
+    at: tuple[str, ...] = ("recipe",) if isinstance(spec.recipe, str) else ("recipe", "name")
+    try:
+        recipe = catalog.recipe(ref)
+    except CatalogError as exc:
+        raise CatalogError.at(loaded.problem(at, str(exc))) from None
+    if not isinstance(spec.recipe, RecipeRef):
+        return recipe
+    try:
+        return recipe.with_overrides(spec.recipe.overrides)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            where = tuple(str(x) for x in e["loc"] if x != "search")
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(loaded.problem(("recipe", "overrides", *where), msg))
+        raise CatalogError("", problems) from exc
 
 
 def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:
@@ -265,24 +327,28 @@ def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:
             for block in r.pipeline.features:
                 if block not in FEATURES:
                     out.append(
-                        Located(
-                            str(src),
-                            None,
-                            None,
-                            "pipeline.features",
-                            f"unknown feature block {block!r}; known: "
-                            f"{', '.join(FEATURES.names())}",
-                        )
+                        _unknown(src, "pipeline.features", "feature block", block, FEATURES.names())
                     )
             if r.pipeline.model not in MODELS:
                 out.append(
-                    Located(
-                        str(src),
-                        None,
-                        None,
-                        "pipeline.model",
-                        f"unknown model family {r.pipeline.model!r}; known: "
-                        f"{', '.join(MODELS.names())}",
+                    _unknown(
+                        src, "pipeline.model", "model family", r.pipeline.model, MODELS.names()
                     )
                 )
     return out
+
+
+def _unknown(src: Path, field: str, what: str, name: str, known: list[str]) -> Located:
+    """An unknown registry name in a recipe file, located, with a suggestion."""
+    line, col = _mark_of(src, field)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+    return Located(str(src), line, col, field, f"unknown {what} {name!r}; {hint}")
+
+
+def _mark_of(src: Path, field: str) -> tuple[int | None, int | None]:
+    try:
+        _, marks = load_file(src)
+    except McuforgeError:
+        return None, None
+    return locate(marks, tuple(field.split(".")))

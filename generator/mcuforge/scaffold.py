@@ -12,11 +12,16 @@ also describes, under the private key ``_mcuforge``, how the project is assemble
 * ``requires``: the variables that must be non-empty for a target, each with what it
   means (e.g. ``board_zephyr``: a Zephyr board in the target catalog).
 
-Templates are data: adding one is adding a folder, not code here.
+Templates are data: adding one is adding a folder, not code here. Every template lists
+``mcuforge.scaffold.CFilters`` in its ``_extensions``: the ``c_string`` and ``c_comment``
+filters of :mod:`mcuforge.codegen.c`, the one escaping path for text in generated C. Every
+variable is also checked against the characters the files it lands in (CMake, INI, YAML,
+JSON, C) can hold (:func:`_check`).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shutil
@@ -27,10 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from cookiecutter.main import cookiecutter
+from jinja2 import Environment
+from jinja2.ext import Extension
 
 from . import __version__
 from ._resources import data_dir
-from .catalog import Core, QemuMachine, Target
+from .catalog import BOARD_PATTERN, Core, QemuMachine, Target
+from .codegen.c import c_comment, c_identifier, c_string
 from .errors import OutputError
 
 MODEL_DIR = Path("src") / "model"
@@ -39,9 +47,33 @@ TASKS = ("classification", "regression", "anomaly")
 #: Frameworks a target's ``boards`` names a board for, and the variable holding it.
 BOARD_FIELDS = ("platformio", "zephyr", "arduino")
 
-_C_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_BOARD = re.compile(r"^[A-Za-z0-9_@/:.+\-]+$")
+_BOARD = re.compile(BOARD_PATTERN)
+#: What each variable may hold: no quote, newline, ``#``, ``;``, ``$`` or ``*/`` can reach
+#: a build file, an INI/YAML/JSON value or a C comment through any of them.
+_SAFE = {
+    "target_name": r"^[a-z0-9][a-z0-9_\-]*$",
+    "core": r"^[a-z0-9][a-z0-9\-]*$",
+    "recipe": r"^[a-z0-9][a-z0-9\-]*@[0-9]+$",
+    "seed": r"^[0-9]+$",
+    "gcc_cpu_flags": r"^[A-Za-z0-9_=+.,/ \-]*$",
+    "qemu_machine": r"^[a-z0-9.\-]*$",
+    "platformio_platform": r"^[A-Za-z0-9_.\-]*$",
+    "model_include": r"^[A-Za-z0-9_/]*$",
+    "fpu": r"^(none|single|double)$",
+    "platform": r"^[a-z0-9]+$",
+    "mcuforge_version": r"^[A-Za-z0-9.+\-]+$",
+}
+_NUMBER = re.compile(r"^(0x[0-9A-F]{8}|[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?)$")
+
+
+class CFilters(Extension):
+    """Jinja filters for the templates: ``c_string`` and ``c_comment`` (see codegen.c)."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["c_string"] = lambda v: c_string(str(v))
+        environment.filters["c_comment"] = lambda v: c_comment(str(v))
 
 
 @dataclass(frozen=True)
@@ -149,11 +181,6 @@ def context(
         raise OutputError(f"unknown task {task!r}; one of: {', '.join(TASKS)}")
     if stride is not None and stride < 1:
         raise OutputError(f"stride must be a positive number of samples (got {stride})")
-    boards = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
-    pio_board = boards["board_platformio"]
-    pio_platform = target.boards.get("platformio_platform", "") or _pio_platforms().get(
-        pio_board, ""
-    )
     return {
         "project_slug": prefix,
         "prefix": prefix,
@@ -168,8 +195,7 @@ def context(
         "fpu": target.fpu,
         "qemu_machine": core.qemu_machine or "",
         "platform": qemu.platform if qemu is not None and fits_qemu(target, qemu) else "board",
-        **boards,
-        "platformio_platform": pio_platform if pio_board else "",
+        **_board_variables(target),
         "task": task,
         "stride": str(stride or 0),
         "spec_sha256": spec_sha256,
@@ -177,6 +203,16 @@ def context(
         "seed": str(seed),
         "mcuforge_version": __version__,
     }
+
+
+def _board_variables(target: Target) -> dict[str, str]:
+    """``board_<framework>`` for each framework, and the PlatformIO platform of its board."""
+    boards = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
+    pio_board = boards["board_platformio"]
+    pio_platform = target.boards.get("platformio_platform", "") or _pio_platforms().get(
+        pio_board, ""
+    )
+    return {**boards, "platformio_platform": pio_platform if pio_board else ""}
 
 
 def qemu_context(variables: dict[str, str], target: Target, qemu: QemuMachine) -> dict[str, str]:
@@ -203,12 +239,17 @@ def supported_templates(variables: dict[str, Any]) -> list[str]:
 def _check(info: FirmwareTemplate, variables: dict[str, Any]) -> None:
     """Refuse variables that would give a broken or unsafe project."""
     for key in ("project_slug", "prefix"):
+        c_identifier(str(variables.get(key, "")), key)
+    for key, pattern in _SAFE.items():
         value = str(variables.get(key, ""))
-        if not _C_IDENT.match(value):
+        if key in variables and not re.match(pattern, value):
             raise OutputError(
-                f"{key} {value!r} is not a safe name: use letters, digits and underscores, "
-                "starting with a letter (it names files, folders and C symbols)"
+                f"{key} {value!r} has characters the firmware project cannot hold safely"
             )
+    for key in ("flash_origin", "flash_kb", "ram_origin", "sram_kb", "clock_mhz"):
+        value = str(variables.get(key, "0"))
+        if not _NUMBER.match(value):
+            raise OutputError(f"{key} {value!r} is not a plain number")
     sha = str(variables.get("spec_sha256", ""))
     if not _SHA256.match(sha):
         raise OutputError(f"spec_sha256 {sha!r} is not 64 lowercase hex digits")
@@ -242,18 +283,24 @@ def check_template(template: str, target: Target, core: Core) -> None:
     """
     names = templates()
     if template not in names:
-        raise OutputError(f"unknown firmware template {template!r}; available: {', '.join(names)}")
+        close = difflib.get_close_matches(template, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise OutputError(
+            f"unknown firmware template {template!r}; {hint}available: {', '.join(names)}"
+        )
     info = template_info(template)
-    variables = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
-    variables["target_name"] = target.name
-    variables["gcc_cpu_flags"] = core.gcc_flags or ""
-    missing = [k for k in info.requires if not str(variables.get(k, "x"))]
+    variables = {
+        **_board_variables(target),
+        "target_name": target.name,
+        "gcc_cpu_flags": core.gcc_flags or "",
+    }
+    missing = [k for k in info.requires if not variables.get(k)]
     if missing:
-        others = [t for t in supported_templates({**variables}) if t != template]
+        others = [t for t in supported_templates(variables) if t != template]
         need = "; ".join(info.requires[k] for k in missing)
         raise OutputError(
-            f"output.firmware: template {template!r} cannot be used for target "
-            f"{target.name!r}: it needs {need}. Templates that support {target.name!r}: "
+            f"template {template!r} cannot be used for target {target.name!r}: it needs "
+            f"{need}. Templates that support {target.name!r}: "
             f"{', '.join(others) if others else 'none'}"
         )
 

@@ -7,6 +7,7 @@ header, or a stated default) and a window; every guess is marked in a comment.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import wave
@@ -193,38 +194,60 @@ def _sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./\-]*$")
+_KEYWORDS = ("true", "false", "null", "yes", "no", "on", "off")
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML flow scalar: plain when safe, else a double-quoted string."""
+    if _PLAIN.match(text) and text.lower() not in _KEYWORDS:
+        return text
+    return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
+
+
+def _comment(line: str) -> str:
+    """A line (or a comment) with no line break from the data in it."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line)
+
+
 def _data_lines(g: Guess, rel: str) -> list[str]:
-    """The ``data:`` section of the starter spec."""
-    labels = "{from: folder}" if g.labels == "folder" else f"{{from: column, column: {g.labels}}}"
+    """The ``data:`` section of the starter spec (names from the data quoted as needed)."""
+    labels = (
+        "{from: folder}"
+        if g.labels == "folder"
+        else f"{{from: column, column: {_scalar(g.labels)}}}"
+    )
     if g.table:
         return [
             "data:",
             "  format: csv",
-            f"  path: {rel}",
+            f"  path: {_scalar(rel)}",
             "  csv: {layout: table}          # one example per row, its label in a column",
             "  sensors:",
-            f"    - {{name: features, channels: [{', '.join(g.channels)}]}}",
+            f"    - {{name: features, channels: [{', '.join(map(_scalar, g.channels))}]}}",
             f"  labels: {labels}",
             "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
         ]
     length_s = min(2.0, g.samples_min / g.rate_hz)
     unit = "  # unit: set it (g, dps, …)"
     sensors = [
-        f"    - {{name: {s}, channels: [{', '.join(ch)}], rate_hz: {g.rate_hz:g}}}"
-        + (unit if g.fmt != "wav" else "")
+        f"    - {{name: {_scalar(s)}, channels: [{', '.join(map(_scalar, ch))}], "
+        f"rate_hz: {g.rate_hz:g}}}" + (unit if g.fmt != "wav" else "")
         for s, ch in _sensors(g.channels)
     ]
     time = []
     if g.time_column:
         ms = ", time_unit: ms" if g.time_column.lower().endswith("ms") else ""
         time = [
-            f"  csv: {{time_column: {g.time_column}{ms}}}   # not a channel; "
-            "`mcuforge data check` looks for gaps and jitter in it"
+            _comment(
+                f"  csv: {{time_column: {_scalar(g.time_column)}{ms}}}   # not a channel; "
+                "`mcuforge data check` looks for gaps and jitter in it"
+            )
         ]
     return [
         "data:",
         f"  format: {g.fmt}",
-        f"  path: {rel}",
+        f"  path: {_scalar(rel)}",
         "  sensors:",
         *sensors,
         f"  labels: {labels}",
@@ -254,7 +277,7 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
     name = re.sub(r"[^A-Za-z0-9_]", "_", root.resolve().name or "model").strip("_") or "model"
     if not re.match(r"[A-Za-z_]", name):
         name = f"m_{name}"
-    notes = "".join(f"#   - {n}\n" for n in g.notes)
+    notes = "".join(f"#   - {_comment(n)}\n" for n in g.notes)
     from ._resources import data_dir
 
     schema = os.path.relpath(data_dir("schema") / "spec.schema.json", spec_dir.resolve())
@@ -264,8 +287,10 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
     )
     lines = [
         f"# yaml-language-server: $schema={schema}",
-        f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} files"
-        f"{classes}.",
+        _comment(
+            f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} "
+            f"files{classes}."
+        ),
         "# Guesses to check:",
         notes.rstrip("\n") if notes else "#   - none",
         "version: 1",

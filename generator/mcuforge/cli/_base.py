@@ -33,9 +33,11 @@ class Group(click.Group):
             click.echo(f"{prefix} {text}" if "\n" not in text else text, err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
+            if sys.stderr.isatty():
+                click.echo("", err=True)  # end a progress bar's line
             click.echo(
-                "interrupted; nothing was written (the search study is kept and "
-                "resumes on the next run)",
+                "interrupted: no output was written; the finished search trials are kept "
+                "and the next run resumes the study (re-running the interrupted trial)",
                 err=True,
             )
             sys.exit(130)

@@ -17,23 +17,33 @@ from ._base import EXIT_FAIL, catalog_option, catalogs_of
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @catalog_option
 def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
-    """Check a spec: syntax, fields, target, recipes, and the data as generate reads it.
+    """Check a spec as `generate` does before its search.
 
-    Prints every problem as FILE:LINE:COL: FIELD: MESSAGE and exits 2; the data
-    check's warnings are printed too (`mcuforge data check` shows them all).
+    Syntax and fields, ranges, catalogs and lock, target, recipes and budgets, the
+    firmware template for the target, the profilers, the calibration file, the output
+    folder, and the data as generate reads it (the data check's warnings are printed
+    too; `mcuforge data check` shows everything). Prints every problem as
+    FILE:LINE:COL: FIELD: MESSAGE and exits 2 (3 when nothing can fit the budgets); with
+    --json prints {"ok": false, "errors": [{"file", "line", "col", "field", "message"},
+    ...]} on stdout.
     """
-    from ..catalog import load_catalog
-    from ..data import preflight
-    from ..errors import DataError
-    from ..resolver import resolve
-    from ..spec import load_spec
+    from ..data import preflight as data_preflight
+    from ..errors import DataError, McuforgeError
+    from ..preflight import preflight
 
-    loaded = load_spec(spec)
-    folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
-    plan = resolve(loaded, load_catalog(folders))
-    data_problems = preflight(loaded.spec, loaded.base_dir)
-    if any(p.severity == "error" for p in data_problems):
-        raise DataError("\n".join(str(p) for p in data_problems if p.severity == "error"))
+    try:
+        checked = preflight(spec, catalogs_of(catalogs))
+        loaded = checked.loaded
+        data_problems = data_preflight(loaded.spec, loaded.base_dir)
+        errors = [p for p in data_problems if p.severity == "error"]
+        if errors:
+            raise DataError("\n".join(map(str, errors)), [e.located() for e in errors])
+    except McuforgeError as exc:
+        if not as_json:
+            raise
+        click.echo(json.dumps({"ok": False, "errors": exc.records()}, indent=2))
+        sys.exit(exc.exit_code)
+    plan = checked.plan
     warnings = [str(p) for p in data_problems if p.severity == "warning"]
     recipes = [r.ref for r in plan.recipes]
     if as_json:

@@ -21,12 +21,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .._output import OutputLock, clean_stale
 from ..catalog import load_catalog
 from ..data import load_dataset
 from ..errors import BudgetError
 from ..lock import differences, dump_lock, lock_data, read_lock, write_atomic
 from ..resolver import resolve
-from ..search import CandidateConfig, FeatureCache, SearchResult, cross_validate, run_search
+from ..search import (
+    CandidateConfig,
+    FeatureCache,
+    SearchResult,
+    SearchSettings,
+    cross_validate,
+    run_search,
+)
 from ..search._evaluate import augmentation
 from ..spec import LoadedSpec, load_spec
 from ..summary import build_report
@@ -50,9 +58,12 @@ def _check_min_score(p: Prepared, m: Measurement) -> None:
         return
     score = m.chosen.test_score
     if score < task.min_score if task.maximize else score > task.min_score:
-        raise BudgetError(
-            f"test {task.resolved_metric} {score:.4f} does not reach task.min_score "
-            f"{task.min_score}"
+        raise BudgetError.at(
+            p.loaded.problem(
+                ("task", "min_score"),
+                f"test {task.resolved_metric} {score:.4f} does not reach task.min_score "
+                f"{task.min_score}",
+            )
         )
 
 
@@ -113,11 +124,40 @@ def generate(
     verbose: bool = False,
     time_budget_s: float | None = None,
 ) -> GenerateResult:
-    """Run the whole pipeline for one spec; see the module docstring."""
-    p = prepare(spec_path, catalogs, locked, log)
-    ds, spec = p.dataset, p.loaded.spec
-    out_dir = (out if out is not None else p.loaded.resolve_path(spec.output.dir)).resolve()
-    check_output(out_dir, force)
+    """Run the whole pipeline for one spec; see the module docstring.
+
+    One run per output folder: a second one stops at once (:class:`OutputLock`).
+    """
+    p = prepare(spec_path, catalogs, locked, log, out)
+    assert p.out_dir is not None
+    check_output(p.out_dir, force)
+    with OutputLock(p.out_dir):  # one run per output (and per local study)
+        for note in clean_stale(p.out_dir):
+            log(note)
+        check_output(p.out_dir, force)
+        settings = search_settings(
+            p.loaded.spec.search,
+            p.out_dir,
+            trials=0 if from_study else trials,
+            time_budget_s=time_budget_s,
+            storage=storage,
+            jobs=jobs,
+            force=force,
+            verbose=verbose,
+            exclusive=storage is None and p.loaded.spec.search.storage is None,
+        )
+        return _generate(p, p.out_dir, settings, log, measure_cost, catalogs)
+
+
+def _generate(
+    p: Prepared,
+    out_dir: Path,
+    settings: SearchSettings,
+    log: Log,
+    measure_cost: bool,
+    catalogs: list[Path] | None,
+) -> GenerateResult:
+    ds = p.dataset
     log(
         f"data: {len(ds.train.x)} train / {len(ds.test.x)} test windows of {ds.window} samples "
         f"x {len(ds.channels)} channels" + (f", {len(ds.classes)} classes" if ds.classes else "")
@@ -125,16 +165,6 @@ def generate(
     for line in ds.log_lines():
         log(line)
     log("recipes: " + ", ".join(r.ref for r in p.plan.recipes) + f"; target {p.plan.target.name}")
-    settings = search_settings(
-        spec.search,
-        out_dir,
-        trials=0 if from_study else trials,
-        time_budget_s=time_budget_s,
-        storage=storage,
-        jobs=jobs,
-        force=force,
-        verbose=verbose,
-    )
     result = search(p, out_dir, settings, log, catalogs)
     use_tools = measure_cost and bool(p.profilers)
     m = measure(p, result, use_tools, log)
@@ -162,18 +192,24 @@ def search_only(
     """``mcuforge search``: run trials into a (shared) study, generate nothing."""
     p = prepare(spec_path, catalogs, False, log)
     spec = p.loaded.spec
+    assert p.out_dir is not None
+    shared = bool(storage or spec.search.storage)
     settings = search_settings(
         spec.search,
-        p.loaded.resolve_path(spec.output.dir),
+        p.out_dir,
         trials=trials,
         time_budget_s=time_budget_s,
         storage=storage,
         jobs=jobs,
         force=force,
         verbose=verbose,
+        exclusive=not shared,
     )
     spec_file = p.loaded.path if p.loaded.path.is_file() else None  # workers reread it
-    return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
+    if shared:  # a shared study: workers join it at will
+        return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
+    with OutputLock(p.out_dir):  # the local SQLite study beside the output: one run at once
+        return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
 
 
 def update_lock(spec_path: Path, catalogs: list[Path] | None = None) -> tuple[Path, list[str]]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalog import Catalog, load_catalog
+from ..catalog import Catalog
 from ..data import Dataset, load_dataset
 from ..hardware.calibrate import Calibration
-from ..hardware.measure import build_chain, chain_names
-from ..lock import LockError, differences, lock_data, pins, read_lock
-from ..resolver import Plan, resolve
-from ..spec import LoadedSpec, load_spec
+from ..lock import LockError, differences, lock_data
+from ..preflight import preflight
+from ..resolver import Plan
+from ..spec import LoadedSpec
 
 Log = Callable[[str], None]
 
@@ -31,6 +31,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     calibration: Calibration | None = None
     profilers: list[str] = field(default_factory=list)  # the measuring chain, in order
+    out_dir: Path | None = None  # where the output goes (checked: not an input)
 
 
 def prepare(
@@ -38,33 +39,18 @@ def prepare(
     catalogs: list[Path] | None = None,
     locked: bool = False,
     log: Log = lambda s: None,
+    out: Path | None = None,
 ) -> Prepared:
-    """Load and check everything the search needs; follow the lock beside the spec.
+    """Check everything (:func:`mcuforge.preflight.preflight`: what ``validate`` checks),
+    load the data; follow the lock beside the spec.
 
     Raises:
+        McuforgeError: a located problem of the spec, catalogs, lock, output or data.
         LockError: with ``locked``, the lock is missing or differs (listing what).
-        ProfilerError: the spec or the core table names a profiler nobody registered.
     """
-    loaded = spec_path if isinstance(spec_path, LoadedSpec) else load_spec(spec_path)
+    checked = preflight(spec_path, catalogs, locked, out)
+    loaded, catalog, plan, old = checked.loaded, checked.catalog, checked.plan, checked.lock
     spec = loaded.spec
-    folders = [*(catalogs or []), *(loaded.resolve_path(c) for c in spec.catalogs)]
-    catalog = load_catalog(folders)
-    old = read_lock(loaded.lock_path)
-    if locked and old is None:
-        raise LockError(
-            f"--locked: no lock at {loaded.lock_path}; run `mcuforge lock "
-            f"{loaded.path}` (or generate once without --locked) and commit it"
-        )
-    plan = resolve(loaded, catalog, pins(old))
-    calibration = None
-    if spec.hardware.calibration:
-        calibration = Calibration.load(loaded.resolve_path(spec.hardware.calibration))
-        plan = replace(plan, calibration=calibration)
-    from ..scaffold import check_template
-
-    check_template(spec.output.firmware, plan.target, plan.core)
-    profilers = chain_names(catalog.profilers(plan.target.core), spec.hardware)
-    build_chain(profilers, spec.hardware)  # every name must be a registered profiler
     dataset = load_dataset(spec.data, loaded.base_dir, spec.task)
     now = lock_data(plan, catalog, dataset)
     notes: list[str] = []
@@ -87,8 +73,9 @@ def prepare(
         old or now,
         old is not None,
         notes,
-        calibration,
-        profilers,
+        checked.calibration,
+        checked.profilers,
+        checked.out_dir,
     )
 
 

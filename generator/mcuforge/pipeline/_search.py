@@ -20,6 +20,7 @@ def search_settings(
     jobs: int | None,
     force: bool,
     verbose: bool,
+    exclusive: bool = False,
 ) -> SearchSettings:
     """The spec's ``search`` section with the command line's overrides applied.
 
@@ -40,6 +41,7 @@ def search_settings(
         time_budget_s=effective.budget_s,
         trial_timeout_s=effective.trial_timeout_s,
         verbose=verbose,
+        exclusive=exclusive,
     )
 
 

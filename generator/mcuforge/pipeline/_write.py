@@ -1,16 +1,17 @@
 """Steps 6 and 7, scaffold and report: the firmware project, report.*, trials, Pareto set,
-lock and calibration, written to a temporary folder beside the output and renamed into
-place, so a failed run leaves nothing half-written."""
+lock and calibration, written to a folder beside the output and swapped into place in one
+atomic step (:mod:`mcuforge._output`), so the output is always the old one or the new one,
+whole, and a failed run leaves nothing half-written."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
+from .._output import commit, discard, replace_problem, stage
 from ..errors import OutputError
 from ..report import write_reports
 from ..scaffold import render
@@ -21,26 +22,15 @@ from ._prepare import Prepared
 
 
 def check_output(out: Path, force: bool) -> None:
-    """Refuse to replace a non-empty output folder unless ``force``.
+    """Refuse to replace a folder mcuforge did not write, or a non-empty one without
+    ``force`` (see :func:`mcuforge._output.replace_problem`).
 
     Raises:
-        OutputError: the output exists and is a file, or is not empty without ``force``.
+        OutputError: what is wrong and what would fix it.
     """
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise OutputError(f"output directory {out} is not empty; pass --force to replace it")
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move ``tmp`` to ``out``, replacing ``out`` only once ``tmp`` is complete."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
+    why = replace_problem(out, force)
+    if why:
+        raise OutputError(why)
 
 
 def write_output(
@@ -55,8 +45,7 @@ def write_output(
     """Render the firmware and write every output file, then rename into ``out_dir``."""
     spec = p.loaded.spec
     working = default_storage(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp = stage(out_dir, {"mcuforge": __version__, "spec": str(p.loaded.path)})
     try:
         render(spec.output.firmware, m.chosen.variables, m.chosen.files, tmp / "firmware")
         rows = trial_rows(result)
@@ -70,11 +59,11 @@ def write_output(
             m.calibration.save(tmp / "calibration.json")
         if working.is_file():
             shutil.copy2(working, tmp / "study.db")
-        _replace_dir(tmp, out_dir)
+        commit(tmp, out_dir)
         # the study now lives in the output (an interrupted run keeps the working copy)
         working.unlink(missing_ok=True)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         raise
 
 

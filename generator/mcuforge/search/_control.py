@@ -61,10 +61,20 @@ def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
     return None
 
 
+def retried(study: optuna.Study) -> set[int]:
+    """Numbers of trials that did not finish (Ctrl-C, a dead worker) and were queued again."""
+    return {
+        n for t in study.get_trials(deepcopy=False) for n in t.system_attrs.get("retry_history", [])
+    }
+
+
 def counted(study: optuna.Study) -> int:
-    """Finished trials that count towards the trial total (duplicates do not)."""
+    """Finished trials that count towards the trial total: not duplicates, and not the
+    failed trials of an interrupted run (they are queued again and run anew)."""
+    again = retried(study)
     return sum(
         "duplicate_of" not in t.user_attrs
+        and not (t.state == optuna.trial.TrialState.FAIL and t.number in again)
         for t in study.get_trials(deepcopy=False, states=FINISHED)
     )
 
@@ -125,5 +135,6 @@ __all__ = [
     "counted",
     "duplicate_of",
     "param_key",
+    "retried",
     "warm_start",
 ]

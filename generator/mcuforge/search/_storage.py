@@ -3,13 +3,20 @@
 A study records a fingerprint of everything that decides its trials (data, task,
 target, budgets, recipes, seed); a later run joins it only when the fingerprint
 matches, so a resumed search never mixes trials of two different problems.
+
+Every trial sends a heartbeat (Optuna's ``heartbeat_interval``); a running trial whose
+heartbeat stopped for ``grace_period`` belongs to a dead worker: the next worker to
+start a trial marks it failed and queues its parameters again (:func:`retry_trial`),
+so they are re-run, up to :data:`MAX_RETRIES` times.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +40,55 @@ def storage_url(url: str | None, out_dir: Path) -> str:
     return url if url else f"sqlite:///{default_storage(out_dir)}"
 
 
+#: Seconds between two heartbeats of a running trial.
+HEARTBEAT_S = 15
+#: A running trial without a heartbeat for this long belongs to a dead worker.
+GRACE_S = 120
+#: How often the parameters of one interrupted or dead trial are queued again.
+MAX_RETRIES = 2
+
+
+def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Queue the parameters of a trial that did not finish (interrupted, dead worker).
+
+    The queued trial records the original in ``failed_trial`` and the chain of
+    attempts in ``retry_history``; after :data:`MAX_RETRIES` attempts it is not queued.
+    """
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    if len(history) > MAX_RETRIES:
+        return
+    study.add_trial(
+        optuna.create_trial(
+            state=optuna.trial.TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            system_attrs={
+                "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
+                "retry_history": history,
+            },
+        )
+    )
+
+
+def _heartbeat_kwargs() -> dict[str, Any]:
+    """RDBStorage's heartbeat arguments (the callback's name changed in Optuna 4.9)."""
+    params = inspect.signature(optuna.storages.RDBStorage).parameters
+    name = (
+        "heartbeat_stale_trial_callback"
+        if "heartbeat_stale_trial_callback" in params
+        else "failed_trial_callback"
+    )
+    return {"heartbeat_interval": HEARTBEAT_S, "grace_period": GRACE_S, name: retry_trial}
+
+
+def _rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():  # the heartbeat arguments are "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **_heartbeat_kwargs())
+
+
 def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``, with one clear error if it cannot be opened.
+    """An Optuna storage for ``url`` (with heartbeats), with one clear error if it cannot be opened.
 
     Workers starting together may race to create the schema of a new database; a
     failed attempt is retried a few times before giving up.
@@ -43,10 +97,8 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
     for attempt in range(attempts):
         try:
             if url.startswith("sqlite:///"):
-                return optuna.storages.RDBStorage(
-                    url, engine_kwargs={"connect_args": {"timeout": 60}}
-                )
-            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+                return _rdb(url, {"connect_args": {"timeout": 60}})
+            return _rdb(url, {"pool_pre_ping": True})
         except ImportError as exc:
             raise SearchError(
                 f"no database driver for {_redact(url)}: install one, e.g. "
@@ -60,11 +112,12 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
     assert last is not None
     text = str(last).strip()
     detail = text.splitlines()[0][:300] if text else type(last).__name__
-    hint = (
-        "delete the file (or pass --force) to start a new study"
-        if url.startswith("sqlite:")
-        else "check the URL, the server and the driver"
-    )
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).parent.is_dir():
+        hint = "its folder does not exist; create it or fix the path"
+    elif url.startswith("sqlite:"):
+        hint = "delete the file (or pass --force) to start a new study"
+    else:
+        hint = "check the URL, the server and the driver"
     raise SearchError(f"cannot open the study storage {_redact(url)}: {detail}; {hint}") from last
 
 

@@ -8,6 +8,11 @@ with latency, flash and SRAM (minimised) for a Pareto front.
 
 The final choice: the best score among trials meeting every budget; ties go to lower
 latency, then lower flash, then the earlier trial.
+
+Trials that did not finish (Ctrl-C, a killed or dead worker) are failed and their
+parameters queued again, so the next run re-runs them first; they do not count
+towards the study's total. Ctrl-C keeps every finished trial and prints no Optuna
+traceback (the command line prints one line).
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from ._control import (
     TrialTimeout,
     counted,
     duplicate_of,
+    retried,
     warm_start,
 )
 from ._evaluate import FeatureCache, build, cross_validate
 from ._progress import Progress
+from ._resume import fail_stale, optimize_quietly, stop_workers
 from ._space import CandidateConfig, config_from_params, grid_space, sample_config
 from ._storage import SearchError, differences, fingerprint, open_storage, storage_url
 
@@ -83,6 +90,7 @@ class SearchSettings:
     time_budget_s: float | None = None
     trial_timeout_s: float | None = None
     verbose: bool = False  # a line per trial even where a progress bar is shown
+    exclusive: bool = False  # no other run uses the storage (the locked local study)
 
 
 def study_parts(plan: Plan, dataset: Dataset) -> dict[str, Any]:
@@ -205,14 +213,6 @@ def open_study(
     return study
 
 
-def _fail_stale(study: optuna.Study) -> int:
-    """Mark trials left RUNNING by an interrupted local run as failed; return how many."""
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    for t in stale:
-        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-    return len(stale)
-
-
 def make_objective(
     plan: Plan,
     dataset: Dataset,
@@ -302,24 +302,25 @@ def _worker(
     end: float | None,
 ) -> None:
     """A local worker process: rebuild the plan and data, join the study, run trials."""
-    from ..catalog import load_catalog
     from ..data import load_dataset
-    from ..resolver import resolve
-    from ..spec import load_spec
+    from ..preflight import preflight
 
     optuna.logging.set_verbosity(logging.WARNING)
-    loaded = load_spec(Path(spec_path))
-    plan = resolve(loaded, load_catalog([Path(c) for c in catalogs]))
-    dataset = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
-    study = open_study(plan, dataset, settings, seed, lambda s: None)
-    stop = StopRule(settings.trials, end)
-    study.optimize(
-        make_objective(plan, dataset, _limit(settings, end)),
-        timeout=None if end is None else max(end - time.time(), 0.0),
-        callbacks=[stop],
-        catch=TRIAL_ERRORS,
-        gc_after_trial=False,
-    )
+    try:  # the same plan as the parent's (the lock's pins, the spec's catalogs)
+        plan = preflight(Path(spec_path), [Path(c) for c in catalogs]).plan
+        spec = plan.spec.spec
+        dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
+        study = open_study(plan, dataset, settings, seed, lambda s: None)
+        optimize_quietly(
+            study,
+            make_objective(plan, dataset, _limit(settings, end)),
+            timeout=None if end is None else max(end - time.time(), 0.0),
+            callbacks=[StopRule(settings.trials, end)],
+            catch=TRIAL_ERRORS,
+            gc_after_trial=False,
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)  # the parent reports the interruption
 
 
 def _portfolio_order(plan: Plan) -> list[str]:
@@ -349,9 +350,8 @@ def run_search(
     optuna.logging.set_verbosity(logging.WARNING)
     seed = plan.spec.spec.search.seed
     study = open_study(plan, dataset, settings, seed, log)
-    local_sqlite = settings.storage.startswith("sqlite") and settings.jobs == 1
-    if local_sqlite and (n := _fail_stale(study)):
-        log(f"search: {n} trial(s) of an interrupted run marked failed; resuming")
+    if n := fail_stale(study, settings.exclusive):
+        log(f"search: {n} trial(s) of an interrupted run marked failed; re-running them")
     done = counted(study)
     if settings.trials is not None and done >= settings.trials:
         return collect(study, plan, settings, "trials already in the study")
@@ -402,8 +402,12 @@ def run_search(
         ]
         for p in procs:
             p.start()
-        for p in procs:
-            p.join()
+        try:
+            for p in procs:
+                p.join()
+        except KeyboardInterrupt:
+            stop_workers(procs)
+            raise
         bad = [p.exitcode for p in procs if p.exitcode]
         if bad:
             raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
@@ -411,7 +415,8 @@ def run_search(
     else:
         objective = make_objective(plan, dataset, _limit(settings, end), progress.start_trial)
         with progress:
-            study.optimize(
+            optimize_quietly(
+                study,
                 objective,
                 timeout=budget,
                 callbacks=[progress, stop],
@@ -431,9 +436,12 @@ def collect(
     budgets = spec.budgets
     sign = 1.0 if spec.task.maximize else -1.0
     records: list[TrialRecord] = []
+    again = retried(study)
     for t in study.get_trials(deepcopy=False, states=FINISHED):
         if "duplicate_of" in t.user_attrs:
             continue  # never run: the same parameters as an earlier trial
+        if t.state == optuna.trial.TrialState.FAIL and t.number in again:
+            continue  # interrupted, and run again as a later trial
         feasible = t.state == optuna.trial.TrialState.COMPLETE and all(
             v <= 0 for v in t.user_attrs.get("constraints", [1.0])
         )

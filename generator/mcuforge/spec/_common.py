@@ -19,10 +19,17 @@ _C_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CoreName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
 
 
-class Strict(BaseModel):
-    """Base of every spec model: unknown keys are errors; values are immutable."""
+#: Largest seed: every library seeded from it (NumPy, scikit-learn, TensorFlow, Optuna)
+#: takes it, also plus a worker's index.
+MAX_SEED = 2**31 - 1
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown keys are errors; values are immutable and finite."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def check_c_prefix(value: str) -> str:

@@ -8,7 +8,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._common import Strict
+from ._common import MAX_SEED, Strict
+
+#: Longest window, in samples (an hour of audio at 16 kHz is 57.6 million).
+MAX_SAMPLES = 100_000_000
 
 
 class Sensor(Strict):
@@ -62,8 +65,12 @@ class Window(Strict):
     stride_s: float | None = Field(
         default=None, gt=0, description="Hop between windows in seconds."
     )
-    length: int | None = Field(default=None, gt=0, description="Window length in samples.")
-    stride: int | None = Field(default=None, gt=0, description="Hop between windows in samples.")
+    length: int | None = Field(
+        default=None, gt=0, le=MAX_SAMPLES, description="Window length in samples."
+    )
+    stride: int | None = Field(
+        default=None, gt=0, le=MAX_SAMPLES, description="Hop between windows in samples."
+    )
     short: ShortPolicy = Field(
         default="auto",
         description="Recordings shorter than the window. `auto`: dropped, counted and "
@@ -126,7 +133,7 @@ class Split(Strict):
         lt=1,
         description="Share of files (per class) or of subjects held out for the test set.",
     )
-    seed: int = Field(default=0, description="Seed of the random split.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seed of the random split.")
     test_files: list[str] | None = Field(
         default=None,
         description="Glob patterns (relative to `data.path`) of the test files; "

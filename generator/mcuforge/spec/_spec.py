@@ -18,9 +18,9 @@ from pydantic import (
 )
 
 from .._validate import validate_located
-from .._yaml import load_file
+from .._yaml import Marks, load_file, locate
 from ..errors import Located, SpecError
-from ._common import CoreName, Duration, Strict, check_c_prefix
+from ._common import MAX_SEED, CoreName, Duration, Strict, check_c_prefix
 from ._data import Data
 
 Objective = Literal["score", "latency", "flash", "sram"]
@@ -155,7 +155,7 @@ class Search(Strict):
         "budget).",
     )
     seed: int = Field(
-        default=0, ge=0, le=2**32 - 1, description="Seed of the search and of every model."
+        default=0, ge=0, le=MAX_SEED, description="Seed of the search and of every model."
     )
     folds: int = Field(default=3, ge=2, le=10, description="Cross-validation folds (by recording).")
     storage: str | None = Field(
@@ -224,7 +224,7 @@ class Hardware(Strict):
         description="Serial port of the board (`/dev/ttyACM0`, or any pyserial URL such as "
         "`socket://host:port`), with `profiler: device`.",
     )
-    baudrate: int = Field(default=115200, gt=0, description="Serial speed.")
+    baudrate: int = Field(default=115200, gt=0, le=100_000_000, description="Serial speed.")
     flash_command: str | None = Field(
         default=None,
         description="Command that flashes a firmware onto the board; `{elf}` and `{hex}` "
@@ -339,13 +339,20 @@ class Spec(Strict):
 
 
 class LoadedSpec(BaseModel):
-    """A validated spec plus where it came from."""
+    """A validated spec plus where it came from (and where each of its values is)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     spec: Spec
     path: Path
     sha256: str
+    file: str = Field(default="", description="The path as the user gave it (for messages).")
+    marks: Marks = Field(default_factory=dict, repr=False, exclude=True)
+
+    def problem(self, loc: tuple[str | int, ...], message: str, key: bool = False) -> Located:
+        """``message`` located at the value (or with ``key`` the key) of ``loc`` in the spec."""
+        line, col = locate(self.marks, loc, key=key)
+        return Located(self.file or str(self.path), line, col, ".".join(map(str, loc)), message)
 
     @property
     def base_dir(self) -> Path:
@@ -376,7 +383,11 @@ def load_spec(path: Path) -> LoadedSpec:
     if spec is None:
         raise SpecError(problems)
     return LoadedSpec(
-        spec=spec, path=path.resolve(), sha256=hashlib.sha256(path.read_bytes()).hexdigest()
+        spec=spec,
+        path=path.resolve(),
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        file=file,
+        marks=marks,
     )
 
 

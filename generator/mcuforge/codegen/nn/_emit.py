@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..c import c_float
+from ..c import c_comment, c_float
 from . import _ops_conv, _ops_misc
 from ._graph import Graph, Op, UnsupportedOpError, parse
 from ._kernels import kernel_source
@@ -96,7 +96,7 @@ def check_ops(tflite: bytes) -> list[str]:
     try:
         inp, out, skip = _boundary(graph)
     except UnsupportedOpError as exc:
-        return exc.problems
+        return exc.reasons
     problems = []
     for t in (inp, out):
         if graph.tensor(t).dtype != "int8":
@@ -206,11 +206,6 @@ def emit_network(tflite: bytes, prefix: str, reference: str = "litert") -> Netwo
     return _render(graph, prefix, steps, mem.offsets, alias, inp, out, mem)
 
 
-def _comment(text: str) -> str:
-    """A tensor name made safe inside a C comment."""
-    return text.replace("*/", "* /").replace("/*", "/ *")
-
-
 def _io(graph: Graph, t: int) -> TensorIO:
     x = graph.tensor(t)
     return TensorIO(x.name, x.shape, x.size, x.s, x.zp)
@@ -237,7 +232,7 @@ def _render(
         scratch = f"(a + {offsets[f's{op.index}']})" if low.scratch else ""
         y = op.outputs[0]
         calls.append(
-            f"    /* {op.kind} -> {_comment(graph.layer(op))} */\n    {low.call(addr, scratch)}\n"
+            f"    /* {op.kind} -> {c_comment(graph.layer(op))} */\n    {low.call(addr, scratch)}\n"
             f"#ifdef {P}_TRACE\n    {P}_TRACE({op.index}, {addr[y]}, {graph.tensor(y).size});\n"
             "#endif"
         )

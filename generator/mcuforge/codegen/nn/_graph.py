@@ -33,12 +33,12 @@ class ModelFormatError(McuforgeError):
 class UnsupportedOpError(McuforgeError):
     """The model uses operators (or operator variants) the int8 emitter cannot generate.
 
-    ``problems`` lists one line per offending operator: the op, the tensor it writes
+    ``reasons`` lists one line per offending operator: the op, the tensor it writes
     (the layer) and why.
     """
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        self.reasons = problems
         super().__init__(
             "the int8 C emitter cannot generate this model:\n  "
             + "\n  ".join(problems)

@@ -1,0 +1,131 @@
+"""Runs that do not finish: Ctrl-C, killed or dead workers, and resuming after them.
+
+A trial that did not finish is failed and its parameters are queued again
+(:func:`~._storage.retry_trial`), so the next run re-runs it first; it does not count
+towards the study's total (:func:`finished`). The locked local study fails every
+trial left running at once; a shared study fails only those whose heartbeat stopped.
+Ctrl-C keeps every finished trial and leaves no Optuna warning or traceback behind
+(:func:`optimize_quietly`); local worker processes are stopped the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+
+from ._storage import retry_trial
+
+_DONE = (
+    optuna.trial.TrialState.COMPLETE,
+    optuna.trial.TrialState.PRUNED,
+    optuna.trial.TrialState.FAIL,
+)
+
+
+def finished(study: optuna.Study) -> int:
+    """Finished trials, not counting those that did not finish and were queued again."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    return sum(
+        t.state in _DONE and not (t.state == optuna.trial.TrialState.FAIL and t.number in retried)
+        for t in trials
+    )
+
+
+class Enough:
+    """Stops ``optimize`` once the study holds ``total`` finished trials (all workers)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if finished(study) >= self.total:
+            study.stop()
+
+
+def fail_stale(study: optuna.Study, exclusive: bool) -> int:
+    """Fail the trials of runs that died, queue their parameters again; return how many.
+
+    With ``exclusive`` (the locked local study) every RUNNING trial is such a one;
+    otherwise only those whose heartbeat stopped (other workers may be running).
+    """
+    if not exclusive:
+        before = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        return (
+            len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))) - before
+        )
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for t in stale:
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        retry_trial(study, study._storage.get_trial(t._trial_id))
+    return len(stale)
+
+
+class _QuietInterrupt(logging.Filter):
+    """Drops Optuna's "trial failed" warnings (and traceback) of trials Ctrl-C stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: list[int] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[0] if record.exc_info else None
+        if exc is not None and issubclass(exc, KeyboardInterrupt):
+            return False
+        text = record.getMessage()
+        return not any(text.startswith(f"Trial {n} failed") for n in self.numbers)
+
+
+_OPTIMIZE_LOGGER = "optuna.study._optimize"
+
+
+def optimize_quietly(study: optuna.Study, func: Callable[[optuna.Trial], Any], **kw: Any) -> None:
+    """``study.optimize``; on Ctrl-C the running trial is queued again, quietly."""
+    interrupted: list[int] = []
+    quiet = _QuietInterrupt()
+
+    def tracked(trial: optuna.Trial) -> Any:
+        try:
+            return func(trial)
+        except KeyboardInterrupt:
+            interrupted.append(trial._trial_id)
+            quiet.numbers.append(trial.number)
+            raise
+
+    logger = logging.getLogger(_OPTIMIZE_LOGGER)
+    logger.addFilter(quiet)
+    try:
+        study.optimize(tracked, **kw)
+    except KeyboardInterrupt:
+        # Optuna failed the trial Ctrl-C stopped; a Ctrl-C between trials may leave one
+        # RUNNING, which the next run fails and queues (see fail_stale)
+        for trial_id in interrupted:
+            if study._storage.get_trial(trial_id).state == optuna.trial.TrialState.RUNNING:
+                study._storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+            retry_trial(study, study._storage.get_trial(trial_id))
+        raise
+    finally:
+        logger.removeFilter(quiet)
+
+
+def stop_workers(procs: list[Any]) -> None:
+    """Ctrl-C: let each worker queue its running trial again and exit; then wait."""
+    for p in procs:
+        if p.is_alive() and p.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGINT)
+    for p in procs:
+        p.join(timeout=30)
+        if p.is_alive():
+            p.terminate()
+            p.join()

@@ -1,0 +1,574 @@
+"""A corpus of malformed specs, catalogs and locks: each one located line, nothing written.
+
+Every case is run through ``mcuforge validate`` (in process) twice, as text and as
+``--json``: the text is exactly one line ``FILE:LINE:COL: FIELD: MESSAGE`` matching the
+expectation, the exit code is 2 (3 when nothing can fit), there is no traceback, the
+JSON lists the same problem with its line, and no file changes anywhere (validate runs
+every check generate runs before reading the data, and writes nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mcuforge.cli import cli
+
+from .conftest import EXAMPLE
+
+BASE = """\
+version: 1
+name: demo
+data:
+  format: csv
+  path: {data}
+  sensors:
+    - {{name: accel, channels: [ax, ay, az], unit: g, rate_hz: 10}}
+    - {{name: gyro, channels: [gx, gy, gz], unit: dps, rate_hz: 10}}
+  window: {{length_s: 10, stride_s: 10}}
+  split: {{test_files: ["*/test_*.csv"], seed: 1}}
+task: {{kind: classification, metric: accuracy}}
+target: nrf52840
+budgets: {{sram_kb: 4, flash_kb: 16, latency_ms: 5}}
+search: {{trials: 2, seed: 3}}
+recipe: imu-stats-tree
+hardware: {{profiler: auto}}
+output: {{dir: out, firmware: cmake-baremetal, test_windows: 4}}
+"""
+
+BOMB = "".join(
+    f"{k}: &{k} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['lol'] * 9)}]\n"
+    for p, k in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+TARGET = """\
+version: 1
+name: mine
+core: cortex-m4f
+clock_mhz: 64
+sram_kb: 64
+flash_kb: 256
+boards: {platformio: nrf52840_dk}
+"""
+
+RECIPE = """\
+name: my-tree
+version: 1
+description: A tree.
+applies: {task: [classification], modality: [imu, timeseries]}
+pipeline: {features: [stats], model: decision_tree}
+search:
+  space:
+    max_depth: {int: [2, 6]}
+"""
+
+CORES = """\
+version: 1
+cores:
+  cortex-m4f:
+    gcc_flags: -mcpu=cortex-m4 -mthumb
+    cpi: 1.2
+    float_op_instructions: 1
+    float_div_instructions: 14
+"""
+
+
+def _sub(old: str, new: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new)
+
+    return edit
+
+
+def _deep(levels: int) -> str:
+    return "deep:\n" + "".join("  " * i + "k:\n" for i in range(1, levels)) + "  " * levels + "1\n"
+
+
+# (id, edit of the spec text, extra files {relative path: text}, expected regex)
+SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
+    # ------------------------------------------------------------ YAML itself
+    ("alias-bomb", lambda s: s + BOMB, {}, r"spec.yaml:2\d:4: \w: aliases expand this document"),
+    ("recursive-alias", lambda s: s + "x: &a [*a]\n", {}, r"spec.yaml:18:4: x.0: recursive alias"),
+    (
+        "python-tag",
+        _sub("name: demo", "name: !!python/object/apply:os.system [echo hi]"),
+        {},
+        r"spec.yaml:2:7: name: tag 'python/object/apply:os.system' is not allowed",
+    ),
+    ("binary-tag", _sub("name: demo", "name: !!binary ZGVtbw=="), {}, r"2:7: name: tag 'binary'"),
+    ("local-tag", _sub("name: demo", "name: !secret demo"), {}, r"2:7: name: tag '!secret'"),
+    (
+        "timestamp-stays-a-string",
+        _sub("name: demo", "name: 2024-01-01"),
+        {},
+        r"2:7: name: '2024-01-01' is not a valid C identifier",
+    ),
+    ("bad-int", _sub("trials: 2", "trials: !!int two"), {}, r"14:\d+: search.trials: cannot read"),
+    ("duplicate-key", lambda s: s + "budgets: {sram_kb: 1}\n", {}, r"18:1: budgets: duplicate"),
+    ("control-char", _sub("name: demo", "name: de\x07mo"), {}, r"2:9: character U\+0007"),
+    ("two-documents", lambda s: s + "---\nname: x\n", {}, r"18:1: YAML syntax error: expected a"),
+    ("tab-indent", _sub("  format: csv", "\tformat: csv"), {}, r"spec.yaml:\d+:\d+: YAML syntax"),
+    ("unclosed-flow", _sub("metric: accuracy}", "metric: accuracy"), {}, r"YAML syntax error"),
+    ("deep-nesting", lambda s: s + _deep(70), {}, r"spec.yaml:\d+:\d+: deep(\.k)+: nested deeper"),
+    ("complex-key", lambda s: s + "? [a, b]\n: 1\n", {}, r"18:3: mapping keys must be plain"),
+    ("empty-file", lambda s: "", {}, r"spec.yaml:1:1: a spec is a YAML mapping"),
+    ("list-document", lambda s: "- 1\n- 2\n", {}, r"spec.yaml:1:1: a spec is a YAML mapping"),
+    # ------------------------------------------------------------ ranges
+    (
+        "huge-seed",
+        _sub("seed: 3", "seed: 99999999999999999999999"),
+        {},
+        r"spec.yaml:14:\d+: search.seed: Input should be less than or equal to 2147483647",
+    ),
+    ("negative-seed", _sub("seed: 3", "seed: -1"), {}, r"14:\d+: search.seed: .*greater than or"),
+    (
+        "huge-split-seed",
+        _sub("seed: 1}", "seed: 4294967296}"),
+        {},
+        r"10:\d+: data.split.seed: Input should be less than",
+    ),
+    ("too-many-trials", _sub("trials: 2", "trials: 1000000000"), {}, r"14:\d+: search.trials: "),
+    ("zero-trials", _sub("trials: 2", "trials: 0"), {}, r"14:\d+: search.trials: .*greater than"),
+    (
+        "infinite-timeout",
+        _sub("seed: 3}", "seed: 3, time_budget: .inf}"),
+        {},
+        r"14:\d+: search.time_budget: .inf is not a duration|search.time_budget: .*a week",
+    ),
+    ("nan-budget", _sub("sram_kb: 4", "sram_kb: .nan"), {}, r"13:\d+: budgets.sram_kb: .*finite"),
+    ("negative-budget", _sub("flash_kb: 16", "flash_kb: -1"), {}, r"budgets.flash_kb: .*greater"),
+    (
+        "budget-with-unit",
+        _sub("latency_ms: 5", "latency_ms: 5ms"),
+        {},
+        r"13:\d+: budgets.latency_ms: .*valid number.*'5ms'.*plain number",
+    ),
+    ("too-many-folds", _sub("seed: 3}", "seed: 3, folds: 11}"), {}, r"search.folds: .*less than"),
+    ("too-many-jobs", _sub("seed: 3}", "seed: 3, jobs: 1000}"), {}, r"search.jobs: .*less than"),
+    ("zero-test-windows", _sub("test_windows: 4", "test_windows: 0"), {}, r"17:\d+: output.test"),
+    (
+        "huge-baudrate",
+        _sub("profiler: auto}", "profiler: auto, baudrate: 1000000000000}"),
+        {},
+        r"16:\d+: hardware.baudrate: .*less than",
+    ),
+    (
+        "huge-window",
+        _sub("{length_s: 10, stride_s: 10}", "{length: 1000000000}"),
+        {},
+        r"9:\d+: data.window.length: Input should be less than",
+    ),
+    # ------------------------------------------------------------ names, with suggestions
+    (
+        "template-typo",
+        _sub("firmware: cmake-baremetal", "firmware: platfromio"),
+        {},
+        r"spec.yaml:17:\d+: output.firmware: unknown firmware template 'platfromio'; did you "
+        r"mean 'platformio'\?",
+    ),
+    ("kind-typo", _sub("kind: classification", "kind: clasification"), {}, r"did you mean 'clas"),
+    ("format-typo", _sub("format: csv", "format: csvv"), {}, r"4:\d+: data.format: .*'csv'\?"),
+    (
+        "strategy-typo",
+        _sub("seed: 3}", "seed: 3, strategy: tpee}"),
+        {},
+        r"14:\d+: search.strategy: .*did you mean 'tpe'\?",
+    ),
+    ("metric-typo", _sub("metric: accuracy", "metric: acuracy"), {}, r"did you mean 'accuracy'"),
+    ("key-typo", _sub("budgets:", "budget:"), {}, r"13:1: budget: unknown key .*'budgets'\?"),
+    ("nested-key-typo", _sub("trials: 2", "trails: 2"), {}, r"14:\d+: search.trails: .*'trials'"),
+    (
+        "core-typo",
+        _sub(
+            "target: nrf52840",
+            "target: {core: cortex-m4ff, clock_mhz: 64, sram_kb: 64, flash_kb: 256}",
+        ),
+        {},
+        r"12:\d+: target.core: .*did you mean 'cortex-m4f'\?",
+    ),
+    (
+        "unknown-target",
+        _sub("target: nrf52840", "target: nrf52480"),
+        {},
+        r"spec.yaml:12:9: target: unknown target 'nrf52480'; did you mean nrf52840",
+    ),
+    (
+        "unknown-recipe",
+        _sub("recipe: imu-stats-tree", "recipe: imu-stats-forrest"),
+        {},
+        r"spec.yaml:15:9: recipe: unknown recipe 'imu-stats-forrest'; did you mean "
+        r"imu-stats-forest",
+    ),
+    (
+        "unknown-recipe-version",
+        _sub("recipe: imu-stats-tree", "recipe: imu-stats-tree@9"),
+        {},
+        r"15:9: recipe: recipe 'imu-stats-tree' has no version 9",
+    ),
+    (
+        "unknown-recipe-in-mapping",
+        _sub("recipe: imu-stats-tree", "recipe: {name: imu-stat-tree}"),
+        {},
+        r"15:\d+: recipe.name: unknown recipe 'imu-stat-tree'; did you mean",
+    ),
+    # ------------------------------------------------------------ other field rules
+    ("injected-name", _sub("name: demo", 'name: "gz */ int x; /*"'), {}, r"2:7: name: .*not a"),
+    ("reserved-name", _sub("name: demo", "name: int"), {}, r"2:7: name: 'int' is reserved in C"),
+    (
+        "long-prefix",
+        _sub("dir: out,", f"dir: out, prefix: {'p' * 41},"),
+        {},
+        r"17:\d+: output.prefix: .*longer than 40",
+    ),
+    ("duplicate-channel", _sub("[gx, gy, gz]", "[gx, gy, ax]"), {}, r"data.sensors: channel"),
+    ("two-rates", _sub("dps, rate_hz: 10", "dps, rate_hz: 20"), {}, r"data.sensors: sensors have"),
+    (
+        "objectives-order",
+        _sub("seed: 3}", "seed: 3, objectives: [latency]}"),
+        {},
+        r"search.objectives: objectives start with `score`",
+    ),
+    ("version-2", _sub("version: 1", "version: 2"), {}, r"spec.yaml:1:10: version: Input should"),
+    (
+        "device-without-port",
+        _sub("profiler: auto", "profiler: device"),
+        {},
+        r"16:\d+: hardware: `profiler: device` needs `port`",
+    ),
+    (
+        "storage-not-a-url",
+        _sub("seed: 3}", 'seed: 3, storage: "not a url"}'),
+        {},
+        r"14:\d+: search.storage: not a database URL",
+    ),
+    (
+        "inline-target-name",
+        _sub(
+            "target: nrf52840",
+            "target: {name: My Board, core: cortex-m4f, clock_mhz: 64, sram_kb: 64, flash_kb: 256}",
+        ),
+        {},
+        r"12:\d+: target.name: String should match pattern",
+    ),
+    # ------------------------------------------------------------ against the catalog
+    (
+        "recipe-does-not-apply",
+        _sub("recipe: imu-stats-tree", "recipe: audio-mfcc-dscnn"),
+        {},
+        r"15:9: recipe: recipe audio-mfcc-dscnn@1 cannot be used: it is for audio data",
+    ),
+    (
+        "override-inverted-range",
+        _sub(
+            "recipe: imu-stats-tree",
+            "recipe: {name: imu-stats-tree, overrides: {space: {max_depth: {int: [9, 2]}}}}",
+        ),
+        {},
+        r"15:\d+: recipe.overrides.space.max_depth: range \[9, 2\] is inverted",
+    ),
+    (
+        "budget-over-the-part",
+        _sub("sram_kb: 4,", "sram_kb: 4, app_sram_kb: 300,"),
+        {},
+        r"spec.yaml:13:\d+: budgets.sram_kb: SRAM for the model \(304 kB with the application",
+    ),
+    (
+        "flash-over-the-part",
+        _sub("flash_kb: 16", "flash_kb: 5000"),
+        {},
+        r"13:\d+: budgets.flash_kb: flash for the model \(5000 kB",
+    ),
+    (
+        "nothing-fits",
+        lambda s: s.replace("flash_kb: 16", "flash_kb: 0.01").replace(
+            "recipe: imu-stats-tree", "recipe: auto"
+        ),
+        {},
+        r"spec.yaml:13:\d+: budgets: no recipe fits the budgets even at its smallest",
+    ),
+    (
+        "pinned-recipe-cannot-fit",
+        _sub("flash_kb: 16", "flash_kb: 0.01"),
+        {},
+        r"spec.yaml:13:\d+: budgets: recipe imu-stats-tree@1 cannot fit the budgets even at "
+        r"its smallest configuration: smallest model .* kB > flash budget 0.01 kB",
+    ),
+    (
+        "template-cannot-serve-target",
+        lambda s: s.replace("target: nrf52840", "target: stm32h743zi").replace(
+            "firmware: cmake-baremetal", "firmware: arduino"
+        ),
+        {},
+        r"17:\d+: output.firmware: template 'arduino' cannot be used for target 'stm32h743zi'"
+        r".*Templates that support 'stm32h743zi': cmake-baremetal, zephyr",
+    ),
+    (
+        "missing-data-path",
+        _sub("path: {data}".format(data=EXAMPLE / "data"), "path: no/such/data"),
+        {},
+        r"spec.yaml:5:9: data.path: .*no/such/data does not exist",
+    ),
+    (
+        "missing-catalog",
+        lambda s: s + "catalogs: [no-such-catalog]\n",
+        {},
+        r"spec.yaml:18:12: catalogs.0: catalog folder .*no-such-catalog does not exist",
+    ),
+    (
+        "missing-calibration",
+        _sub("profiler: auto}", "profiler: auto, calibration: nope.json}"),
+        {},
+        r"16:\d+: hardware.calibration: cannot read calibration .*nope.json",
+    ),
+    (
+        "bad-calibration",
+        _sub("profiler: auto}", "profiler: auto, calibration: cal.json}"),
+        {"cal.json": "{not json"},
+        r"16:\d+: hardware.calibration: .*cal.json:1: not JSON",
+    ),
+    # ------------------------------------------------------------ where the output goes
+    (
+        "output-is-spec-folder",
+        _sub("dir: out,", "dir: .,"),
+        {},
+        r"17:\d+: output.dir: .*is an input",
+    ),
+    (
+        "output-contains-spec",
+        _sub("dir: out,", "dir: ..,"),
+        {},
+        r"17:\d+: output.dir: the output folder .* contains .*spec.yaml, an input",
+    ),
+    (
+        "output-inside-data",
+        _sub("dir: out,", "dir: {data}/out,".format(data=EXAMPLE / "data")),
+        {},
+        r"17:\d+: output.dir: .* lies inside .*data, an input folder",
+    ),
+    (
+        "output-inside-catalog",
+        lambda s: s.replace("dir: out,", "dir: cat/out,") + "catalogs: [cat]\n",
+        {"cat/README": "my catalog\n"},
+        r"17:\d+: output.dir: .* lies inside .*cat, an input folder",
+    ),
+    # ------------------------------------------------------------ the lock beside the spec
+    (
+        "lock-bad-recipe-entry",
+        lambda s: s,
+        {"mcuforge.lock": "version: 1\nrecipes:\n  - {name: imu-stats-tree}\n"},
+        r"mcuforge.lock:3:5: recipes.0: must be \{name: NAME, version: NUMBER",
+    ),
+    ("lock-alias-bomb", lambda s: s, {"mcuforge.lock": "version: 1\n" + BOMB}, r"lock:\d+:4: "),
+    (
+        "lock-wrong-version",
+        lambda s: s,
+        {"mcuforge.lock": "version: 7\n"},
+        r"mcuforge.lock:1:10: version: not an mcuforge lock of version 1",
+    ),
+    (
+        "lock-pins-missing-version",
+        _sub("recipe: imu-stats-tree", "recipe: auto"),
+        {"mcuforge.lock": "version: 1\nrecipes:\n  - {name: imu-stats-tree, version: 7}\n"},
+        r"mcuforge.lock: recipes: recipe 'imu-stats-tree' has no version 7.*the lock pins it",
+    ),
+    # ------------------------------------------------------------ a user catalog
+    (
+        "catalog-target-core-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/targets/mine.yaml": TARGET.replace("cortex-m4f", "cortex-m4ff")},
+        r"mine.yaml:3:7: core: .*did you mean 'cortex-m4f'\?",
+    ),
+    (
+        "catalog-board-injection",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/targets/mine.yaml": TARGET.replace("nrf52840_dk", '"nrf\\"; rm -rf /"')},
+        r"mine.yaml:7:\d+: boards: board .* may hold only letters",
+    ),
+    (
+        "catalog-board-framework-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/targets/mine.yaml": TARGET.replace("{platformio:", "{platfromio:")},
+        r"mine.yaml:7:\d+: boards: unknown framework 'platfromio'; did you mean 'platformio'",
+    ),
+    (
+        "catalog-gcc-flags-injection",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/cores.yaml": CORES.replace("-mthumb", '-mthumb")\\nexecute_process(rm)"')},
+        r"cores.yaml:4:\d+: cores.cortex-m4f.gcc_flags: String should match pattern",
+    ),
+    (
+        "catalog-qemu-injection",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/cores.yaml": CORES + "    qemu_machine: 'mps2; reboot'\n"},
+        r"cores.yaml:8:\d+: cores.cortex-m4f.qemu_machine: String should match pattern",
+    ),
+    (
+        "catalog-infinite-clock",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/targets/mine.yaml": TARGET.replace("clock_mhz: 64", "clock_mhz: .inf")},
+        r"mine.yaml:4:12: clock_mhz: Input should be a finite number",
+    ),
+    (
+        "catalog-target-misnamed",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/targets/other.yaml": TARGET},
+        r"other.yaml:1:1: name: target 'mine' must live in mine.yaml",
+    ),
+    (
+        "catalog-recipe-bomb",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + BOMB},
+        r"my-tree.yaml:\d+:4: \w: aliases expand",
+    ),
+    (
+        "catalog-recipe-python-tag",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("A tree.", "!!python/name:os.system")},
+        r"my-tree.yaml:3:14: description: tag 'python/name:os.system' is not allowed",
+    ),
+    (
+        "catalog-recipe-bad-name",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("name: my-tree", "name: My Tree")},
+        r"my-tree.yaml:1:7: name: String should match pattern",
+    ),
+    (
+        "catalog-recipe-inverted-range",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("[2, 6]", "[6, 2]")},
+        r"my-tree.yaml:8:16: search.space.max_depth: range \[6, 2\] is inverted",
+    ),
+    (
+        "catalog-recipe-task-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("[classification]", "[clasification]")},
+        r"my-tree.yaml:4:18: applies.task.0: .*did you mean 'classification'\?",
+    ),
+    (
+        "catalog-recipe-twice",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE, "cat/my-tree-copy.yaml": RECIPE},
+        r"my-tree.yaml:1:1: version: recipe my-tree@1 is also defined in .*my-tree-copy.yaml",
+    ),
+    (
+        "catalog-not-utf8",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("A tree.", "A tr\udce9e.")},
+        r"my-tree.yaml:3:\d+: not UTF-8 text \(byte 0xe9\)",
+    ),
+]
+
+
+def _snapshot(*roots: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+        for root in roots
+        for p in [root, *root.rglob("*")]
+    }
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, list(args))
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "files", "expected"),
+    [pytest.param(e, f, x, id=i) for i, e, f, x in SPEC_CASES],
+)
+def test_malformed_input_is_one_located_line_and_writes_nothing(
+    tmp_path: Path, edit: Callable[[str], str], files: dict[str, str], expected: str
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    text = edit(BASE.format(data=EXAMPLE / "data"))
+    spec.write_bytes(text.encode("utf-8", "surrogateescape"))
+    for rel, body in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(body.encode("utf-8", "surrogateescape"))
+    before = _snapshot(tmp_path, EXAMPLE)
+
+    code, out, err = _invoke("validate", str(spec))
+    assert code in (2, 3), out + err
+    lines = (out + err).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert re.match(r"^(error: )?\S+:\d+:\d+: ", lines[0]) or "mcuforge.lock: " in lines[0]
+    assert re.search(expected, lines[0]), lines[0]
+    assert "Traceback" not in out + err
+
+    code_j, out_j, _ = _invoke("validate", "--json", str(spec))
+    assert code_j == code
+    report = json.loads(out_j)
+    assert report["ok"] is False and len(report["errors"]) == 1
+    error = report["errors"][0]
+    assert error["message"] in lines[0] and error["file"] in lines[0]
+    assert _snapshot(tmp_path, EXAMPLE) == before
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(SPEC_CASES) >= 60
+
+
+def test_several_independent_problems_are_reported_together(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        BASE.format(data="no/data")
+        .replace("target: nrf52840", "target: nrf52480")
+        .replace("firmware: cmake-baremetal", "firmware: zephr")
+    )
+    code, out, err = _invoke("validate", "--json", str(spec))
+    assert code == 2
+    fields = {e["field"] for e in json.loads(out)["errors"]}
+    assert fields == {"target", "data.path"}  # the template needs the target to be checked
+    code, out, err = _invoke("validate", str(spec))
+    assert len((out + err).strip().splitlines()) == 2
+
+
+def test_validate_json_ok(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(BASE.format(data=EXAMPLE / "data"))
+    code, out, _ = _invoke("validate", "--json", str(spec))
+    assert code == 0
+    got = json.loads(out)
+    assert {k: got[k] for k in ("ok", "target", "recipes")} == {
+        "ok": True,
+        "target": "nrf52840",
+        "recipes": ["imu-stats-tree@1"],
+    }
+    # the data check's warnings: this spec calls the example's accelerometer `g`
+    assert all(isinstance(w, str) for w in got["warnings"])
+
+
+def test_output_flag_inside_the_data_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(BASE.format(data=EXAMPLE / "data"))
+    res = CliRunner().invoke(
+        cli, ["generate", str(spec), "-o", str(EXAMPLE / "data" / "walking"), "--no-measure"]
+    )
+    assert res.exit_code == 2
+    assert re.fullmatch(
+        r"error: -o/--out: the output folder .*walking lies inside .*data, an input folder of "
+        r"this run; choose a folder outside it\n",
+        res.output,
+    ), res.output
+
+
+def test_catalog_validate_locates_unknown_registry_names(tmp_path: Path) -> None:
+    (tmp_path / "my-tree.yaml").write_text(
+        textwrap.dedent(RECIPE).replace("model: decision_tree", "model: desicion_tree")
+    )
+    code, out, err = _invoke("catalog", "validate", str(tmp_path))
+    assert code == 2
+    assert re.search(
+        r"my-tree.yaml:5:\d+: pipeline.model: unknown model family 'desicion_tree'; did you "
+        r"mean 'decision_tree'\?",
+        out + err,
+    )
