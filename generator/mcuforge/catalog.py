@@ -23,7 +23,7 @@ from ._resources import data_dir
 from ._validate import validate_located
 from ._yaml import load_file
 from .errors import CatalogError, Located, SpecError
-from .spec import CoreName, InlineTarget, RecipeOverrides
+from .spec import CoreName, InlineTarget, Power, RecipeOverrides
 
 
 class _Strict(BaseModel):
@@ -55,6 +55,10 @@ class Target(_Strict):
         description="Board name per firmware framework (platformio, zephyr, arduino).",
     )
     datasheet: str = Field(default="", description="Where these facts come from.")
+    power: Power | None = Field(
+        default=None,
+        description="Datasheet run-mode current and supply voltage: the energy per inference.",
+    )
 
 
 class Core(_Strict):
@@ -79,6 +83,24 @@ class Core(_Strict):
     )
     float_lib_stack_bytes: int = Field(
         default=0, ge=0, description="Stack those routines use below their caller; 0 with an FPU."
+    )
+    runtime_flash_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Flash of the firmware around features + model (vector table, startup, "
+        "the runtime in sensor mode, the platform layer, the C library routines they use), "
+        "measured on the cmake-baremetal firmware.",
+    )
+    runtime_sram_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Static SRAM of that firmware, without the input window buffer.",
+    )
+    runtime_stack_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Stack of that firmware above PREFIX_run (main, the sensor loop, the "
+        "sample and output vectors), sensor mode.",
     )
     profilers: list[str] | None = Field(
         default=None,
@@ -331,6 +353,7 @@ class Catalog:
             fpu=ref.fpu,
             dsp=ref.dsp,
             datasheet="inline in the spec",
+            power=ref.power,
         )
 
     def profilers(self, core: str) -> list[str]:

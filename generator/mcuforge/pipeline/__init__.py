@@ -28,7 +28,7 @@ from ..lock import differences, dump_lock, lock_data, read_lock, write_atomic
 from ..resolver import resolve
 from ..search import SearchResult, run_search
 from ..spec import load_spec
-from ..summary import build_report
+from ..summary import build_report, linked_breakdown, stack_figures
 from ._materialize import Materialized, materialize
 from ._measure import MEASURE_TEMPLATE, Measurement, measure
 from ._prepare import Log, Prepared, prepare
@@ -74,6 +74,13 @@ def _report(p: Prepared, m: Measurement, result: SearchResult) -> dict[str, Any]
     )
     report["hardware"] = measured.details
     report["test_vectors"] = chosen.vectors
+    if measured.model_only is not None:
+        report["cost_model_only"] = measured.model_only.to_json()
+    linked = measured.details.get("linked")
+    if linked:
+        report["breakdown"] = linked_breakdown(linked)
+    report["firmware"]["test_windows"] = m.test_windows
+    report["stack"] = stack_figures(report)
     return report
 
 
@@ -118,7 +125,7 @@ def generate(
     _check_min_score(p, m)
     report = _report(p, m, result)
     lock_text = dump_lock(lock_data(p.plan, p.catalog, ds) if not p.lock_existed else p.lock)
-    write_output(p, out_dir, m, result, report, lock_text, use_tools)
+    write_output(p, out_dir, m, result, report, lock_text, use_tools, log)
     if not p.lock_existed:
         write_atomic(p.loaded.lock_path, lock_text)
         log(f"wrote {p.loaded.lock_path}; commit it with the spec")
