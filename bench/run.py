@@ -123,8 +123,8 @@ SECTIONS = (
         "cost",
         "Analytic cost model vs measured cost",
         "cost_accuracy.py",
-        ("--trials", "4"),
-        timeout_s=240,
+        (),
+        timeout_s=900,
     ),
 )
 

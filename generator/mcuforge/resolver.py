@@ -57,7 +57,9 @@ def _lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float,
     (analytic): features + model, plus the input window buffer and the runtime."""
     spec = loaded.spec
     length, _ = spec.data.window.samples(spec.data.rate_hz)
-    cc = CoreCosts(core.float_op_instructions, core.float_div_instructions)
+    cc = CoreCosts(
+        core.float_op_instructions, core.float_div_instructions, core.int8_mac_instructions
+    )
     params: dict[str, dict[str, Any]] = {}
     for key, space in recipe.search.space.items():
         block, dot, param = key.partition(".")
@@ -249,8 +251,8 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         specific = 0 if recipe.applies.modality[0] == spec.data.modality else 1
         fit = specific + max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
         reason = (
-            f"handles {spec.task.kind} on {spec.data.modality} data; its smallest "
-            f"configuration needs at least {flash / 1024:.2f} kB flash, "
+            f"handles {spec.task.kind} on {spec.data.modality} data; the firmware with its "
+            f"smallest configuration needs at least {flash / 1024:.2f} kB flash, "
             f"{sram / 1024:.2f} kB SRAM"
         )
         fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))

@@ -68,7 +68,9 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
     ``regression`` (``y_true``, ``y_pred``), ``roc`` (``fpr``, ``tpr``, ``auc``,
     ``operating_point``), ``breakdown``, ``measurements``, ``notes``, ``tried``,
     ``target.sram_kb``/``flash_kb``, ``budgets.app_sram_kb``/``app_flash_kb``,
-    ``search.chosen_trial``/``objectives``/``storage``, ``firmware.qemu``/``dir``/``steps``.
+    ``search.chosen_trial``/``objectives``/``storage``, ``firmware.qemu``/``dir``/``steps``/
+    ``test_windows``/``build_check``, ``cost.energy_uj``, ``cost_model_only``, ``stack``,
+    ``hardware.linked``.
 
     Args:
         report: The mapping written as report.json.
@@ -123,6 +125,8 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         "quality": _sections.quality(report),
         "memory_rows": memory_rows,
         "cost_rows": _sections.cost_rows(report),
+        "stack_rows": _sections.stack(report),
+        "firmware_facts": _sections.firmware_facts(report),
         "measurements": _sections.measurements(report),
         "parity": _sections.parity(report),
         "steps": _sections.steps(report),

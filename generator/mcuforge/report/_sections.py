@@ -29,6 +29,8 @@ _FIGURE_LABELS = {
     "flash_bytes": "flash (B)",
     "sram_bytes": "SRAM (B)",
     "latency_ms": "latency (ms)",
+    "model_flash_bytes": "flash, features + model alone (B)",
+    "model_sram_bytes": "SRAM, features + model alone (B)",
 }
 _PARITY_LABELS = {
     "features_bit_exact": "features bit-exact",
@@ -64,6 +66,16 @@ def cards(r: Mapping[str, Any]) -> list[dict[str, str]]:
                 "value": f"{shown:.3g} {axis.unit}" if key == "latency_ms" else kb(fig["value"]),
                 "note": f"budget {_budget_text(budget, axis.unit)}, {fig['source']}",
                 "state": "over" if over else "ok",
+            }
+        )
+    energy = r["cost"].get("energy_uj")
+    if energy:
+        cards.append(
+            {
+                "label": "energy",
+                "value": f"{energy['value']:.3g} uJ",
+                "note": f"per inference, from datasheet current; {energy['source']} time",
+                "state": "ok",
             }
         )
     return cards
@@ -297,7 +309,81 @@ def cost_rows(r: Mapping[str, Any]) -> list[dict[str, str]]:
         else:
             value, budget, label = f"{fig['value']:.0f}", "", key
         rows.append({"figure": label, "value": value, "budget": budget, "source": fig["source"]})
+    energy = r["cost"].get("energy_uj")
+    if energy:
+        rows.append(
+            {
+                "figure": "energy per inference (estimate: time x datasheet current x voltage)",
+                "value": f"{energy['value']:.4g} uJ",
+                "budget": "",
+                "source": energy["source"],
+            }
+        )
+    alone = r.get("cost_model_only") or {}
+    for key, label in (("flash_bytes", "flash"), ("sram_bytes", "SRAM")):
+        fig = alone.get(key)
+        if fig and fig != r["cost"].get(key):
+            rows.append(
+                {
+                    "figure": f"{label}, features + model alone",
+                    "value": f"{fig['value']:.0f} B",
+                    "budget": "",
+                    "source": fig["source"],
+                }
+            )
     return rows
+
+
+def stack(r: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every stack figure and what it covers (``stack`` in report.json)."""
+    return [
+        {
+            "figure": s["figure"],
+            "bytes": fmt(s.get("bytes")),
+            "source": s["source"],
+            "covers": s["covers"],
+        }
+        for s in r.get("stack") or []
+    ]
+
+
+def firmware_facts(r: Mapping[str, Any]) -> list[str]:
+    """What the firmware holds and whether it was built: one sentence each."""
+    fw = r["firmware"]
+    out = []
+    tw = fw.get("test_windows") or {}
+    if tw:
+        fitted = tw.get("embedded", 0) < tw.get("wanted", 0)
+        out.append(
+            f"The self-test firmware embeds {tw.get('embedded')} test windows"
+            + (
+                f" of the {tw.get('wanted')} asked for: as many as fit in the part's flash "
+                "after the application"
+                if fitted
+                else ""
+            )
+            + "; the sensor firmware holds none."
+        )
+    linked = (r.get("hardware") or {}).get("linked")
+    if linked:
+        opts = " ".join(f"-D{k}={v}" for k, v in linked["build"]["options"].items())
+        out.append(
+            f"Flash and SRAM are of the firmware as linked for the part ({opts}): "
+            f"{linked['flash_bytes']} B flash, {linked['sram_bytes']} B SRAM, of which "
+            f"{linked['stack']['reserved_bytes']} B stack."
+        )
+    check = fw.get("build_check")
+    if check:
+        if check.get("built"):
+            usage = (
+                f" (flash {check['flash_bytes']} B, RAM {check['sram_bytes']} B)"
+                if check.get("flash_bytes") is not None
+                else ""
+            )
+            out.append(f"The project was built with its default options{usage}.")
+        else:
+            out.append(f"The project was not built: {check.get('note', '')}.")
+    return out
 
 
 def measurements(r: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -324,7 +410,7 @@ def parity(r: Mapping[str, Any]) -> list[tuple[str, str]]:
     if q:
         extra = ", ".join(
             f"{k.replace('_', ' ')} {q[k]}"
-            for k in ("stack_bytes", "instructions", "cycles_max")
+            for k in ("instructions", "stack_bytes", "stack_peak_bytes", "stack_size_bytes")
             if k in q
         )
         rows.append(
@@ -377,12 +463,14 @@ def steps(r: Mapping[str, Any]) -> list[dict[str, Any]]:
 __all__ = [
     "cards",
     "cost_rows",
+    "firmware_facts",
     "measurements",
     "memory",
     "pareto_rows",
     "parity",
     "quality",
     "search_text",
+    "stack",
     "steps",
     "summary",
     "trial_row",
