@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _plots, _sections
+from . import _facts, _plots, _sections
 from ._model import (
     COST_KEYS,
     chosen_trial,
@@ -125,8 +125,8 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         "quality": _sections.quality(report),
         "memory_rows": memory_rows,
         "cost_rows": _sections.cost_rows(report),
-        "stack_rows": _sections.stack(report),
-        "firmware_facts": _sections.firmware_facts(report),
+        "stack_rows": _facts.stack(report),
+        "firmware_facts": _facts.firmware_facts(report),
         "measurements": _sections.measurements(report),
         "parity": _sections.parity(report),
         "steps": _sections.steps(report),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._facts import firmware_facts
 from ._model import (
     AXES,
     COST_KEYS,
@@ -25,7 +26,6 @@ from ._model import (
     search_pareto,
     task_kind,
 )
-from ._sections import firmware_facts
 
 
 def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | None = None) -> str:

@@ -23,7 +23,7 @@
  *
  * sensor: reads one sample per 1/DEMO_RATE_HZ s through the sensor
  *   hook mcuforge_sensor_read() (sensor.c; default: replay of the embedded
- *   test windows) into a ring buffer and runs the model every MCUFORGE_HOP
+ *   test windows) into the window buffer and runs the model every MCUFORGE_HOP
  *   samples once a window is full:
  *     mcuforge: firmware ...                                (the banner)
  *     window <k> <return value> <label>                     (one per inference)
