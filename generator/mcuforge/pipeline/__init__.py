@@ -6,10 +6,13 @@
 2. :func:`search` — the Optuna study, resumable (:mod:`._search`);
 3. materialize — a trial rebuilt on all training data, its C (:mod:`._materialize`);
 4. verify — that C on the host against Python, every test window (:mod:`._verify`);
-5. :func:`measure` — the closed loop over the best candidates and the firmware check
-   of the chosen one (:mod:`._measure`; steps 3 and 4 run inside it, per candidate);
-6. scaffold and 7. report — the firmware project, report and lock, written to a
-   temporary folder and renamed into place (:mod:`._write`).
+5. :func:`measure` — the closed loop over the best candidates (the whole firmware
+   linked for the part against the budgets), then the chosen one's stack reserve, its
+   embedded test windows and its self-test in QEMU (:mod:`._measure`; steps 3 and 4 run
+   inside it, per candidate);
+6. scaffold and 7. report — the firmware project, built once with its template's
+   commands (:mod:`._build`), report and lock, written to a temporary folder and renamed
+   into place (:mod:`._write`).
 
 Each step takes and returns typed objects (:class:`Prepared`, ``SearchResult``,
 ``Materialized``, :class:`Measurement`); the stages below know nothing of each other.
