@@ -127,8 +127,8 @@ SECTIONS = (
         "cost",
         "Analytic cost model vs measured cost",
         "cost_accuracy.py",
-        ("--trials", "4"),
-        timeout_s=240,
+        (),
+        timeout_s=900,
     ),
     Section("data_memory", "Peak memory of loading a 125 MB CSV", "data_memory.py", timeout_s=240),
     Section(

@@ -184,9 +184,9 @@ def test_codegen_has_no_other_escaping() -> None:
     root = Path(__file__).resolve().parent.parent
     offenders = []
     for path in [*(root / "generator/mcuforge").rglob("*.py"), *(root / "templates").rglob("*")]:
-        # data/ reads files (a path's backslashes become slashes there); it writes no C
-        if path.is_file() and path.name != "c.py" and "data" not in path.parent.parts[-1:]:
-            text = path.read_text(errors="replace")
+        if path.is_file() and path.name != "c.py":
+            # a path's backslashes made slashes (reading files, link maps) is not escaping
+            text = path.read_text(errors="replace").replace('.replace("\\\\", "/")', "")
             if re.search(r"replace\(\s*['\"](\\\\\\\\|\\\\\"|\*/|/\*)", text):
                 offenders.append(str(path.relative_to(root)))
     assert offenders == []

@@ -58,7 +58,7 @@ def test_output_layout_and_report(generated: Path) -> None:
     for key in ("flash_bytes", "sram_bytes", "latency_ms"):
         fig = r["cost"][key]
         assert set(fig) == {"value", "source"}
-        assert fig["source"] in {"analytic", "compiled", "emulated", "device"}
+        assert fig["source"] in {"analytic", "compiled", "emulated", "linked", "device"}
         assert fig["value"] > 0
     assert r["cost"]["flash_bytes"]["value"] <= r["budgets"]["flash_kb"] * 1024
     assert r["cost"]["sram_bytes"]["value"] <= r["budgets"]["sram_kb"] * 1024
@@ -73,12 +73,23 @@ def test_output_layout_and_report(generated: Path) -> None:
 @needs_qemu
 def test_cost_is_measured_when_the_toolchain_is_there(generated: Path) -> None:
     r = json.loads((generated / "report.json").read_text())
-    assert r["cost"]["flash_bytes"]["source"] == "compiled"
-    assert r["cost"]["sram_bytes"]["source"] == "emulated"
+    # the budgets are checked on the whole firmware linked for the part ...
+    assert r["cost"]["flash_bytes"]["source"] == "linked"
+    assert r["cost"]["sram_bytes"]["source"] == "linked"
     assert r["cost"]["latency_ms"]["source"] == "emulated"
+    assert r["cost"]["energy_uj"]["source"] == "emulated"
+    # ... beside features + model alone
+    assert r["cost_model_only"]["flash_bytes"]["source"] == "compiled"
+    assert r["cost_model_only"]["sram_bytes"]["source"] == "emulated"
+    assert r["cost_model_only"]["flash_bytes"]["value"] < r["cost"]["flash_bytes"]["value"]
+    for mem, key in (("flash", "flash_bytes"), ("sram", "sram_bytes")):
+        assert sum(r["breakdown"][mem]["parts"].values()) == r["cost"][key]["value"]
     assert r["firmware"]["qemu"]["agree"] == r["firmware"]["qemu"]["total"] == 8
+    assert r["firmware"]["build_check"]["built"] is True
     figures = {m["figure"] for m in r["measurements"]}
-    assert {"flash_bytes", "sram_bytes", "latency_ms"} <= figures
+    assert {"flash_bytes", "sram_bytes", "latency_ms", "model_flash_bytes"} <= figures
+    covers = {s["figure"] for s in r["stack"]}
+    assert {"PREFIX_predict stack", "stack reserved", "self-test stack peak"} <= covers
 
 
 @pytest.mark.slow

@@ -387,17 +387,18 @@ def test_core_no_emulator_covers_falls_back_and_says_so(
 
 def test_every_profiler_is_registered_and_says_when_it_cannot_run(tmp_path: Path) -> None:
     work = work_for("nrf52840", tmp_path)
-    assert PROFILERS.names() == ["analytic", "compiled", "device", "emulated", "qemu"]
+    assert PROFILERS.names() == ["analytic", "compiled", "device", "emulated", "linked", "qemu"]
     for name in PROFILERS.names():
         cls = PROFILERS.get(name)
         prof = cls("loop://") if name == "device" else cls()  # type: ignore[call-arg]
         assert prof.name == name
-        assert prof.source in {"analytic", "compiled", "emulated", "device"}
+        assert prof.source in {"analytic", "compiled", "emulated", "linked", "device"}
         why = prof.unavailable(work)
         assert why is None or isinstance(why, str)
     assert PROFILERS.get("qemu")().unavailable(work) == "no QEMU machine emulates cortex-m4f"
     device = PROFILERS.get("device")("loop://")  # type: ignore[call-arg]
     assert device.unavailable(work) == "no firmware project to build"
+    assert PROFILERS.get("linked")().unavailable(work) == "no firmware project to link"
 
 
 # -------------------------------------------------------------------------- calibration

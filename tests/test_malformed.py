@@ -298,7 +298,8 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         _sub("flash_kb: 16", "flash_kb: 0.01"),
         {},
         r"spec.yaml:13:\d+: budgets: recipe imu-stats-tree@1 cannot fit the budgets even at "
-        r"its smallest configuration: smallest model .* kB > flash budget 0.01 kB",
+        r"its smallest configuration: the firmware with its smallest model needs .* kB flash "
+        r"> budget 0.01 kB",
     ),
     (
         "template-cannot-serve-target",

@@ -24,7 +24,7 @@ from ._resources import data_dir
 from ._validate import validate_located
 from ._yaml import Marks, load_file, locate
 from .errors import CatalogError, Located, SpecError
-from .spec import CoreName, InlineTarget, RecipeOverrides
+from .spec import CoreName, InlineTarget, Power, RecipeOverrides
 
 #: Characters a board name may hold: it lands in CMake, INI and YAML files unquoted.
 BOARD_PATTERN = r"^[A-Za-z0-9_@/:.+\-]+$"
@@ -64,6 +64,10 @@ class Target(_Strict):
         "platformio_platform.",
     )
     datasheet: str = Field(default="", description="Where these facts come from.")
+    power: Power | None = Field(
+        default=None,
+        description="Datasheet run-mode current and supply voltage: the energy per inference.",
+    )
 
     @field_validator("boards")
     @classmethod
@@ -103,6 +107,13 @@ class Core(_Strict):
         gt=0, description="Instructions per float add/mul/compare (1 with an FPU; soft-float more)."
     )
     float_div_instructions: float = Field(gt=0, description="Instructions per float divide/sqrt.")
+    int8_mac_instructions: float | None = Field(
+        default=None,
+        gt=0,
+        description="Instructions per multiply-accumulate of the int8 network kernels (the "
+        "DSP kernels on cores with an FPU, the portable ones otherwise); default: the "
+        "kernels' own figure.",
+    )
     float_lib_flash_bytes: int = Field(
         default=0,
         ge=0,
@@ -111,6 +122,24 @@ class Core(_Strict):
     )
     float_lib_stack_bytes: int = Field(
         default=0, ge=0, description="Stack those routines use below their caller; 0 with an FPU."
+    )
+    runtime_flash_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Flash of the firmware around features + model (vector table, startup, "
+        "the runtime in sensor mode, the platform layer, the C library routines they use), "
+        "measured on the cmake-baremetal firmware.",
+    )
+    runtime_sram_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Static SRAM of that firmware, without the input window buffer.",
+    )
+    runtime_stack_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="Stack of that firmware above PREFIX_run (main, the sensor loop, the "
+        "sample and output vectors), sensor mode.",
     )
     profilers: list[str] | None = Field(
         default=None,
@@ -373,6 +402,7 @@ class Catalog:
             fpu=ref.fpu,
             dsp=ref.dsp,
             datasheet="inline in the spec",
+            power=ref.power,
         )
 
     def profilers(self, core: str) -> list[str]:

@@ -20,6 +20,7 @@ from ._yaml import load_file, locate
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
 from .errors import BudgetError, CatalogError, Located, McuforgeError
 from .features import FEATURES, CoreCosts, FeatureBlock
+from .hardware.analytic import firmware_overhead
 from .hardware.calibrate import Calibration
 from .models import MODELS
 from .spec import LoadedSpec, RecipeRef
@@ -54,10 +55,13 @@ class Plan:
 
 
 def _lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float, float]:
-    """Flash and SRAM bytes of the recipe's smallest configuration (analytic)."""
+    """Flash and SRAM bytes of the firmware with the recipe's smallest configuration
+    (analytic): features + model, plus the input window buffer and the runtime."""
     spec = loaded.spec
     length, _ = spec.data.window.samples(spec.data.rate_hz)
-    cc = CoreCosts(core.float_op_instructions, core.float_div_instructions)
+    cc = CoreCosts(
+        core.float_op_instructions, core.float_div_instructions, core.int8_mac_instructions
+    )
     params: dict[str, dict[str, Any]] = {}
     for key, space in recipe.search.space.items():
         block, dot, param = key.partition(".")
@@ -84,7 +88,8 @@ def _lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float,
         flash, sram = flash + mf, sram + ms
     flash = max(flash, recipe.applies.min_flash_kb * 1024)
     sram = max(sram, recipe.applies.min_sram_kb * 1024)
-    return flash, sram
+    extra = firmware_overhead(core, length * len(spec.data.channels), 1)
+    return flash + extra.flash_bytes, sram + extra.sram_bytes
 
 
 def _mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
@@ -135,10 +140,22 @@ def _mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
 def _over_budget(flash: float, sram: float, loaded: LoadedSpec) -> str | None:
     b = loaded.spec.budgets
     if flash > b.flash_kb * 1024:
-        return f"smallest model {flash / 1024:.2f} kB > flash budget {b.flash_kb:g} kB"
+        return (
+            f"the firmware with its smallest model needs {flash / 1024:.2f} kB flash > "
+            f"budget {b.flash_kb:g} kB"
+        )
     if sram > b.sram_kb * 1024:
-        return f"smallest model needs {sram / 1024:.2f} kB SRAM > budget {b.sram_kb:g} kB"
+        return (
+            f"the firmware with its smallest model needs {sram / 1024:.2f} kB SRAM (the "
+            f"input window alone {_input_kb(loaded):.2f} kB) > budget {b.sram_kb:g} kB"
+        )
     return None
+
+
+def _input_kb(loaded: LoadedSpec) -> float:
+    spec = loaded.spec
+    length, _ = spec.data.window.samples(spec.data.rate_hz)
+    return 4 * length * len(spec.data.channels) / 1024
 
 
 def check_budgets(loaded: LoadedSpec, target: Target) -> None:
@@ -187,6 +204,13 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         raise CatalogError.at(loaded.problem(where, str(exc))) from None
     qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
     check_budgets(loaded, target)
+    if "energy" in spec.search.objectives and target.power is None:
+        raise CatalogError(
+            f"{loaded.path}: search.objectives: `energy` needs the target's datasheet "
+            f"current and supply voltage, which {target.name} does not give (catalog "
+            "targets have them; an inline target takes `power: {supply_v, "
+            "active_ua_per_mhz, datasheet}`)"
+        )
     pinned = pinned or {}
     if spec.recipe != "auto":
         recipe = _pinned_recipe(loaded, catalog, pinned)
@@ -254,8 +278,8 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         specific = 0 if recipe.applies.modality[0] == spec.data.modality else 1
         fit = specific + max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
         reason = (
-            f"handles {spec.task.kind} on {spec.data.modality} data; its smallest "
-            f"configuration needs at least {flash / 1024:.2f} kB flash, "
+            f"handles {spec.task.kind} on {spec.data.modality} data; the firmware with its "
+            f"smallest configuration needs at least {flash / 1024:.2f} kB flash, "
             f"{sram / 1024:.2f} kB SRAM"
         )
         fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))

@@ -10,7 +10,10 @@ also describes, under the private key ``_mcuforge``, how the project is assemble
   which of its files the template takes; ``model_include``: the path from the runtime
   folder to the model headers as the runtime's ``#include`` sees it;
 * ``requires``: the variables that must be non-empty for a target, each with what it
-  means (e.g. ``board_zephyr``: a Zephyr board in the target catalog).
+  means (e.g. ``board_zephyr``: a Zephyr board in the target catalog);
+* ``build``: how the project is built with its default options (``tools`` it needs on
+  ``PATH``, ``commands`` with ``{project}``, ``{build}`` and template variables in
+  braces, an ``env``): ``generate`` builds every project once before it reports success.
 
 Templates are data: adding one is adding a folder, not code here. Every template lists
 ``mcuforge.scaffold.CFilters`` in its ``_extensions``: the ``c_string`` and ``c_comment``
@@ -77,6 +80,25 @@ class CFilters(Extension):
 
 
 @dataclass(frozen=True)
+class BuildSteps:
+    """How a template's project is built with its default options."""
+
+    tools: tuple[str, ...]
+    commands: tuple[tuple[str, ...], ...]
+    env: dict[str, str]
+
+    def expand(self, values: dict[str, str]) -> tuple[list[list[str]], dict[str, str]]:
+        """The commands and environment with ``{name}`` replaced from ``values``."""
+
+        def sub(text: str) -> str:
+            return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+        return [[sub(a) for a in cmd] for cmd in self.commands], {
+            k: sub(v) for k, v in self.env.items()
+        }
+
+
+@dataclass(frozen=True)
 class FirmwareTemplate:
     """How a template's project is assembled (its ``cookiecutter.json`` ``_mcuforge``)."""
 
@@ -87,6 +109,7 @@ class FirmwareTemplate:
     runtime_files: tuple[str, ...]
     model_include: str
     requires: dict[str, str]
+    build: BuildSteps | None = None
 
 
 def templates() -> list[str]:
@@ -110,6 +133,7 @@ def template_info(name: str) -> FirmwareTemplate:
         raise OutputError(f"unknown firmware template {name!r}; available: {', '.join(names)}")
     path = data_dir("templates") / name
     meta = json.loads((path / "cookiecutter.json").read_text()).get("_mcuforge", {})
+    build = meta.get("build")
     return FirmwareTemplate(
         name=name,
         path=path,
@@ -118,6 +142,13 @@ def template_info(name: str) -> FirmwareTemplate:
         runtime_files=tuple(meta.get("runtime_files", ())),
         model_include=str(meta.get("model_include", "")),
         requires=dict(meta.get("requires", {})),
+        build=None
+        if build is None
+        else BuildSteps(
+            tuple(build.get("tools", ())),
+            tuple(tuple(c) for c in build.get("commands", ())),
+            dict(build.get("env", {})),
+        ),
     )
 
 
@@ -358,6 +389,7 @@ __all__ = [
     "BOARD_FIELDS",
     "MODEL_DIR",
     "TASKS",
+    "BuildSteps",
     "FirmwareTemplate",
     "context",
     "fits_qemu",

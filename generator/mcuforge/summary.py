@@ -2,12 +2,14 @@
 
 report.json keys (``report_version`` 1): name, spec_sha256, metric, score, cv_score,
 test_windows, classes, confusion (classification/anomaly), regression (y_true, y_pred),
-roc (fpr, tpr, auc; anomaly), parity, cost (each figure ``{value, source}``),
-analytic_cost, measurements (analytic vs measured with error %), notes, budgets,
-recipe, model, target, decisions, search, tried (candidates measured, in order),
-breakdown (flash and SRAM by part), firmware, data_check (the data check: per-class and
-per-split counts, what was dropped or padded, the split, the warnings; as
-``mcuforge data check --json``).
+roc (fpr, tpr, auc; anomaly), parity, cost (each figure ``{value, source}``: the whole
+firmware, what the budgets check; ``energy_uj`` when the target has power figures),
+cost_model_only (features + model alone), analytic_cost, measurements (analytic vs
+measured with error %), notes, budgets, recipe, model, target, decisions, search, tried
+(candidates measured, in order), breakdown (flash and SRAM by part), stack (every stack
+figure and what it covers), firmware (incl. test_windows and build_check), data_check
+(the data check: per-class and per-split counts, what was dropped or padded, the split,
+the warnings; as ``mcuforge data check --json``).
 """
 
 from __future__ import annotations
@@ -62,12 +64,20 @@ def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, A
 
 def _breakdown(cand: Candidate, plan: Plan, cost: Cost) -> dict[str, Any]:
     """Flash and SRAM by part, from the analytic model (the measured totals are in
-    ``cost``; the report draws the difference)."""
-    from .hardware.analytic import WRAPPER_FLASH, WRAPPER_STACK, core_costs
+    ``cost``; the report draws the difference). A linked firmware replaces it with the
+    parts its linker map gives (:func:`linked_breakdown`), which add up to the totals."""
+    from .hardware.analytic import (
+        WRAPPER_FLASH,
+        WRAPPER_STACK,
+        core_costs,
+        firmware_overhead,
+        input_floats,
+    )
 
     cc = core_costs(plan.core)
     f, m = cand.features.cost(cc), cand.model.cost(cc)
     model_sram = int(cand.model.describe().get("arena_bytes", 0) or 0)
+    extra = firmware_overhead(plan.core, input_floats(cand.features), cand.model.n_outputs)
     return {
         "flash": {
             "source": "analytic",
@@ -75,19 +85,101 @@ def _breakdown(cand: Candidate, plan: Plan, cost: Cost) -> dict[str, Any]:
                 "features": f.flash_bytes,
                 "model": m.flash_bytes,
                 "code": WRAPPER_FLASH + plan.core.float_lib_flash_bytes,
+                "runtime": extra.runtime_flash_bytes,
             },
         },
         "sram": {
             "source": "analytic",
             "parts": {
+                "input buffer": extra.input_bytes,
                 "features": f.sram_bytes + 4 * cand.features.n_outputs,
                 "arena": model_sram,
+                "runtime": extra.runtime_sram_bytes,
                 "stack": WRAPPER_STACK
                 + max(m.sram_bytes - model_sram, 0)
-                + 4 * cand.model.n_outputs,
+                + 4 * cand.model.n_outputs
+                + extra.runtime_stack_bytes
+                + extra.margin_bytes,
             },
         },
     }
+
+
+def linked_breakdown(linked: dict[str, Any]) -> dict[str, Any]:
+    """The report's ``breakdown`` from the ``linked`` profiler's details: flash and SRAM
+    of the firmware by part (its linker map), adding up to the linked totals."""
+    return {
+        mem: {"source": "linked", "parts": dict(linked["breakdown"].get(mem, {}))}
+        for mem in ("flash", "sram")
+    }
+
+
+def stack_figures(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every stack figure the report holds, each with what it covers (they differ
+    because they cover different code, not because one is wrong)."""
+    hw = report.get("hardware") or {}
+    rows: list[dict[str, Any]] = []
+    alone = (report.get("cost_model_only") or report.get("analytic_cost") or {}).get("sram_bytes")
+    if alone:
+        rows.append(
+            {
+                "figure": "features + model SRAM",
+                "bytes": alone["value"],
+                "source": alone["source"],
+                "covers": "static data of features + model and the stack of one "
+                "PREFIX_predict call",
+            }
+        )
+    if "emulated" in hw:
+        rows.append(
+            {
+                "figure": "PREFIX_predict stack",
+                "bytes": hw["emulated"].get("stack_bytes"),
+                "source": "emulated",
+                "covers": "unicorn: one PREFIX_predict call on each test window, the stack "
+                "below the call",
+            }
+        )
+    q = hw.get("qemu") or {}
+    if "stack_bytes" in q:
+        rows.append(
+            {
+                "figure": "self-test stack_bytes",
+                "bytes": q["stack_bytes"],
+                "source": "emulated",
+                "covers": "the self-test firmware's own count: one PREFIX_predict call below "
+                "its caller (the runtime's frame not included)",
+            }
+        )
+    if "stack_peak_bytes" in q:
+        rows.append(
+            {
+                "figure": "self-test stack peak",
+                "bytes": q["stack_peak_bytes"],
+                "source": "emulated",
+                "covers": "the whole self-test run: main, runtime, model and interrupts",
+            }
+        )
+    st = (hw.get("linked") or {}).get("stack") or {}
+    if st:
+        rows.append(
+            {
+                "figure": "sensor firmware stack peak",
+                "bytes": st["peak_bytes"],
+                "source": st["source"],
+                "covers": st["how"],
+            }
+        )
+        rows.append(
+            {
+                "figure": "stack reserved",
+                "bytes": st["reserved_bytes"],
+                "source": "linked",
+                "covers": f"linker.ld: the peak + {st['margin_bytes']} B for an exception frame "
+                "and the other modes; part of the linked SRAM",
+            }
+        )
+    return rows
 
 
 def _tradeoff(result: SearchResult, plan: Plan) -> list[dict[str, Any]]:
@@ -173,6 +265,7 @@ def build_report(
             "clock_mhz": plan.target.clock_mhz,
             "sram_kb": plan.target.sram_kb,
             "flash_kb": plan.target.flash_kb,
+            "power": None if plan.target.power is None else plan.target.power.model_dump(),
         },
         "decisions": [
             {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions

@@ -101,12 +101,14 @@ def generate(
     )
     r = res.report
     c = r["cost"]
+    energy = c.get("energy_uj")
     click.echo(
         f"{res.out_dir}: {r['recipe']} test {r['metric']} {r['score']:.4f}; "
         f"flash {c['flash_bytes']['value'] / 1024:.2f} kB ({c['flash_bytes']['source']}), "
         f"sram {c['sram_bytes']['value'] / 1024:.2f} kB ({c['sram_bytes']['source']}), "
-        f"latency {c['latency_ms']['value']:.3f} ms ({c['latency_ms']['source']}); "
-        f"C == Python on {r['parity']['agree']}/{r['parity']['total']}"
+        f"latency {c['latency_ms']['value']:.3f} ms ({c['latency_ms']['source']})"
+        + (f", energy {energy['value']:.3g} uJ ({energy['source']})" if energy else "")
+        + f"; C == Python on {r['parity']['agree']}/{r['parity']['total']}"
     )
 
 

@@ -216,9 +216,10 @@ class StatsBlock(FeatureBlock):
     def cost(self, core: CoreCosts) -> BlockCost:
         ch, n = len(self.channels), self.length
         has = self._has
-        per_sample = 4 + core.float_op * (
-            1 + has("rms") * 2 + has("min", "ptp") + has("max", "ptp") + has("zcr")
-        )
+        # with an FPU a compare is VCMP + VMRS + a conditional move
+        compare = core.float_op if core.float_op > 3 else 3.0
+        per_sample = 4 + core.float_op * (1 + has("rms") * 2 + has("zcr"))
+        per_sample += compare * (has("min", "ptp") + has("max", "ptp"))
         passes = per_sample * n + has("zcr") * 4 * n
         if has(*_CENTRAL):
             passes += (4 + core.float_op * (3 + 4 * has("skew", "kurtosis"))) * n

@@ -10,15 +10,26 @@ name       source      what it measures
 =========  ==========  ========================================================
 analytic   analytic    nothing: the structural estimate, corrected by a
                        target's calibration (:mod:`.calibrate`) when one is given
-compiled   compiled    flash and static SRAM from the cross-compiled ELF
+compiled   compiled    flash and static SRAM of features + model from the
+                       cross-compiled ELF
 emulated   emulated    instructions (exact, IT blocks included) and the stack
                        high-water mark of one inference per test window, in
                        unicorn (:mod:`.emulate`)
-qemu       emulated    the whole firmware in qemu-system-arm: SysTick ticks under
-                       ``-icount`` and a painted stack (:mod:`.qemu`)
+linked     linked      the whole firmware (input buffer, features, model,
+                       runtime) linked for the part's memory map: flash and
+                       static SRAM from the ELF, the stack from a run
+                       (:mod:`.linked`)
+qemu       emulated    the self-test firmware in qemu-system-arm: instructions
+                       under ``-icount`` and a painted stack (:mod:`.qemu`)
 device     device      a real board running the bench firmware, over a serial
                        port (:mod:`.device`)
 =========  ==========  ========================================================
+
+Scope. Most profilers measure features + model alone (``scope = "model"``): their
+flash and SRAM are what the model adds to a program. A ``firmware`` profiler measures
+the whole firmware the user flashes, which is what the budgets check; the chain keeps
+both sets (:class:`~.measure.Measured`: ``cost`` and ``model_only``). Instructions and
+latency are one inference either way.
 
 Latency model. Emulators count instructions, not cycles; latency is
 ``instructions * cpi / clock`` with the core's ``cpi`` from ``recipes/cores.yaml``
@@ -37,7 +48,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ..catalog import Core, QemuMachine, Target
 from ..registry import Registry
@@ -130,6 +141,9 @@ class Profiler(ABC):
     #: Run only for the final check of the chosen candidate (a costly whole-firmware
     #: run), unless a figure it measures is still analytic at its turn in the chain.
     final_only: ClassVar[bool] = False
+    #: ``model``: flash and SRAM of features + model alone; ``firmware``: of the whole
+    #: firmware (input buffer and runtime included), the figures the budgets check.
+    scope: ClassVar[Literal["model", "firmware"]] = "model"
 
     @classmethod
     def configure(cls, hardware: Hardware) -> Profiler:
@@ -152,6 +166,7 @@ PROFILERS: Registry[Profiler] = Registry(
         "analytic": "mcuforge.hardware.analytic:AnalyticProfiler",
         "compiled": "mcuforge.hardware.cross:CompiledProfiler",
         "emulated": "mcuforge.hardware.emulate:UnicornProfiler",
+        "linked": "mcuforge.hardware.linked:LinkedProfiler",
         "qemu": "mcuforge.hardware.qemu:QemuProfiler",
         "device": "mcuforge.hardware.device:DeviceProfiler",
     },

@@ -1,13 +1,22 @@
 """Analytic cost: from the structure of features and model and the core table.
 
 Used in every search trial: cheap, and good enough to steer. The numbers mcuforge
-finally reports come from compiling and running the C (``compiled`` / ``emulated``).
-The per-core constants (CPI, what a float operation costs) are data in
-``recipes/cores.yaml``; a target's :class:`~.calibrate.Calibration`, fitted from
-measured candidates, corrects what the structural model misses.
+finally reports come from compiling, linking and running the firmware (``compiled``,
+``emulated``, ``linked``). The per-core constants (CPI, what a float operation costs,
+what the firmware around the model costs) are data in ``recipes/cores.yaml``; a
+target's :class:`~.calibrate.Calibration`, fitted from measured candidates, corrects
+what the structural model misses.
+
+Two estimates: :func:`analytic_model_cost` is features + model alone (what the
+``compiled`` and ``emulated`` profilers measure); :func:`analytic_cost` is the whole
+firmware the budgets check (what ``linked`` measures): features + model, plus the
+input window buffer, the runtime around them (:func:`firmware_overhead`) and the stack
+margin the linked firmware reserves (:func:`stack_margin`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ..catalog import Core, Target
 from ..features import CoreCosts, FeaturePipeline
@@ -22,25 +31,85 @@ WRAPPER_FLASH = 64
 WRAPPER_STACK = 32
 #: Instructions of the wrappers: calls, argument checks, returns.
 WRAPPER_INSTRUCTIONS = 20
+#: Stack reserved above the measured peak: an exception frame with the FP state (104 B
+#: on a core with an FPU, 32 B without) landing at the deepest point, and the frames of
+#: the self-test and bench modes, deeper than sensor mode's by about two output vectors
+#: (see :func:`stack_margin`).
+EXCEPTION_FRAME_BYTES = 104
+MODE_FRAME_BYTES = 64
 
 
 def core_costs(core: Core) -> CoreCosts:
-    return CoreCosts(core.float_op_instructions, core.float_div_instructions)
+    return CoreCosts(
+        core.float_op_instructions, core.float_div_instructions, core.int8_mac_instructions
+    )
 
 
-def analytic_cost(
-    features: FeaturePipeline,
-    model: DeployedModel,
-    target: Target,
-    core: Core,
-    calibration: Calibration | None = None,
+def stack_margin(n_outputs: int) -> int:
+    """Bytes the firmware's stack reserves above the peak measured in sensor mode."""
+    margin = EXCEPTION_FRAME_BYTES + MODE_FRAME_BYTES + 8 * n_outputs
+    return (margin + 7) // 8 * 8
+
+
+def stack_reserve(peak_bytes: int, n_outputs: int) -> int:
+    """The stack linker.ld reserves for a firmware whose deepest stack is ``peak_bytes``."""
+    return (peak_bytes + stack_margin(n_outputs) + 7) // 8 * 8
+
+
+@dataclass(frozen=True)
+class FirmwareOverhead:
+    """What the deployable firmware adds to features + model (bytes)."""
+
+    input_bytes: int  # the sensor window buffer: window x channels floats, static
+    runtime_flash_bytes: int
+    runtime_sram_bytes: int  # static, without the input buffer
+    runtime_stack_bytes: int  # main and the sensor loop, above PREFIX_run
+    margin_bytes: int  # stack reserved above the peak
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.runtime_flash_bytes
+
+    @property
+    def sram_bytes(self) -> int:
+        return (
+            self.input_bytes
+            + self.runtime_sram_bytes
+            + self.runtime_stack_bytes
+            + self.margin_bytes
+        )
+
+
+def firmware_overhead(core: Core, input_floats: int, n_outputs: int) -> FirmwareOverhead:
+    """The firmware around features + model, for a window of ``input_floats`` floats."""
+    return FirmwareOverhead(
+        4 * input_floats,
+        core.runtime_flash_bytes,
+        core.runtime_sram_bytes,
+        core.runtime_stack_bytes,
+        stack_margin(n_outputs),
+    )
+
+
+def input_floats(features: FeaturePipeline) -> int:
+    """Floats of one input window (samples x channels) of a feature pipeline."""
+    first = features.window_blocks[0]
+    return first.length * len(first.channels)
+
+
+def with_energy(cost: Cost, target: Target) -> Cost:
+    """``cost`` with ``energy_uj`` from its latency and the target's datasheet power (None
+    when the target has no power figures); the energy takes the latency's source."""
+    if target.power is None:
+        return cost.with_(energy_uj=None)
+    value = target.power.energy_uj(cost.latency_ms.value, target.clock_mhz)
+    return cost.with_(energy_uj=Figure(round(value, 6), cost.latency_ms.source))
+
+
+def analytic_model_cost(
+    features: FeaturePipeline, model: DeployedModel, target: Target, core: Core
 ) -> Cost:
-    """Flash, SRAM (stack incl. the feature vector) and latency, estimated.
-
-    Args:
-        calibration: measured corrections; its factors for ``target`` (if any) scale
-            the estimate, which stays tagged ``analytic``.
-    """
+    """Flash, SRAM (stack incl. the feature vector) and latency of features + model alone."""
     cc = core_costs(core)
     fcost = features.cost(cc)
     mcost = model.cost(cc)
@@ -59,9 +128,32 @@ def analytic_cost(
         latency_ms=Figure(latency_ms(instr, core, target.clock_mhz), "analytic"),
         instructions=Figure(float(instr), "analytic"),
     )
+    return with_energy(cost, target)
+
+
+def analytic_cost(
+    features: FeaturePipeline,
+    model: DeployedModel,
+    target: Target,
+    core: Core,
+    calibration: Calibration | None = None,
+) -> Cost:
+    """The whole firmware, estimated: features + model (:func:`analytic_model_cost`) plus
+    the input buffer, the runtime and the stack margin (:func:`firmware_overhead`).
+
+    Args:
+        calibration: measured corrections; its factors for ``target`` (if any) scale
+            the estimate, which stays tagged ``analytic``.
+    """
+    alone = analytic_model_cost(features, model, target, core)
+    extra = firmware_overhead(core, input_floats(features), model.n_outputs)
+    cost = alone.with_(
+        flash_bytes=Figure(alone.flash_bytes.value + extra.flash_bytes, "analytic"),
+        sram_bytes=Figure(alone.sram_bytes.value + extra.sram_bytes, "analytic"),
+    )
     if calibration is not None:
         cost = calibration.apply(target.name, target.core, cost)
-    return cost
+    return with_energy(cost, target)
 
 
 class AnalyticProfiler(Profiler):
@@ -90,8 +182,7 @@ class AnalyticProfiler(Profiler):
             if factors
             else []
         )
-        return Profile(
-            self.calibration.apply(work.target.name, work.target.core, base),
-            notes,
-            {"calibration": {k: round(v, 4) for k, v in factors.items()}},
+        cost = with_energy(
+            self.calibration.apply(work.target.name, work.target.core, base), work.target
         )
+        return Profile(cost, notes, {"calibration": {k: round(v, 4) for k, v in factors.items()}})

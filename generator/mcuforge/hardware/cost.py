@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-Source = Literal["analytic", "compiled", "emulated", "device"]
+#: How a figure was obtained: ``analytic`` (the structural estimate), ``compiled`` (ELF
+#: sections of features + model), ``emulated`` (unicorn or QEMU runs), ``linked`` (the
+#: whole firmware linked for the part's memory map) or ``device`` (a board).
+Source = Literal["analytic", "compiled", "emulated", "linked", "device"]
 
 
 @dataclass(frozen=True)
@@ -21,23 +24,32 @@ class Figure:
 
 @dataclass(frozen=True)
 class Cost:
-    """What features + model cost on the target: flash, SRAM, latency."""
+    """What the firmware costs on the target: flash, SRAM, latency, energy.
+
+    ``flash_bytes`` and ``sram_bytes`` are what the budgets check: the whole firmware
+    (input buffer, features, model, runtime) when the source is ``analytic`` (the search's
+    estimate) or ``linked``; ``compiled``/``emulated`` ones cover features + model alone
+    (see :class:`~.measure.Measured`, ``model_only``). ``energy_uj`` (one inference, from
+    the target's datasheet current and supply voltage) is None for a target without them;
+    its source is that of the latency it is computed from.
+    """
 
     flash_bytes: Figure
     sram_bytes: Figure
     latency_ms: Figure
     instructions: Figure
+    energy_uj: Figure | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v.to_json() for k, v in self.__dict__.items()}
+        return {k: v.to_json() for k, v in self.__dict__.items() if v is not None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Cost:
-        """The inverse of :meth:`to_json`."""
+        """The inverse of :meth:`to_json` (costs written before ``energy_uj`` have none)."""
         return cls(**{k: Figure(float(v["value"]), v["source"]) for k, v in data.items()})
 
-    def with_(self, **figures: Figure) -> Cost:
-        return replace(self, **figures)
+    def with_(self, **figures: Figure | None) -> Cost:
+        return replace(self, **figures)  # type: ignore[arg-type]
 
     def violations(self, sram_kb: float, flash_kb: float, latency_ms: float | None) -> list[float]:
         """Optuna constraint values: > 0 means the budget is broken by that much."""

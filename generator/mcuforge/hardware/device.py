@@ -351,8 +351,9 @@ def profile(
     Reads ``OUTPUT_DIR/report.json`` (``spec_sha256``, cost, measurements) and one
     bench report from ``port``, checks every window against Python's result, and
     with ``write`` writes ``device.json``, updates ``report.json`` (``cost`` gets the
-    device latency and SRAM, ``measurements`` their rows, ``device`` the summary)
-    and adds the points to ``calibration.json``.
+    device latency and its energy, ``cost_model_only`` also the SRAM of features + model
+    with the board's stack, ``measurements`` their rows, ``device`` the summary) and
+    adds the points to ``calibration.json``.
 
     Raises:
         DeviceError: no report.json, port problems, a firmware from another spec.
@@ -367,6 +368,13 @@ def profile(
     base = Cost.from_json(report["cost"])
     static = report.get("hardware", {}).get("compiled", {}).get("static_sram_bytes")
     cost, details = device_figures(bench, base, static)
+    if "cost_model_only" in report:
+        # the board's SRAM (static + the stack of one run) is features + model's; the
+        # budgets' SRAM stays the linked firmware's
+        alone, _ = device_figures(bench, Cost.from_json(report["cost_model_only"]), static)
+        report["cost_model_only"] = _energy(alone, report).to_json()
+        cost = cost.with_(sram_bytes=base.sram_bytes)
+    cost = _energy(cost, report)
     prof = DeviceProfile(port, cost, details, result)
     if write:
         (output_dir / DEVICE_FILE).write_text(json.dumps(prof.to_json(), indent=2) + "\n")
@@ -379,6 +387,18 @@ def profile(
     if write:
         _update_report(output_dir, report, prof)
     return prof
+
+
+def _energy(cost: Cost, report: dict[str, Any]) -> Cost:
+    """``cost`` with the energy of its latency, from the report's target power figures."""
+    from ..spec import Power
+
+    target = report.get("target") or {}
+    if not target.get("power") or "clock_mhz" not in target:
+        return cost
+    power = Power.model_validate(target["power"])
+    value = power.energy_uj(cost.latency_ms.value, float(target["clock_mhz"]))
+    return cost.with_(energy_uj=Figure(round(value, 6), cost.latency_ms.source))
 
 
 def _update_report(output_dir: Path, report: dict[str, Any], prof: DeviceProfile) -> None:

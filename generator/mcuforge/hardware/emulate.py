@@ -348,6 +348,7 @@ class UnicornProfiler(Profiler):
             )
         instr = run.instructions_max
         sram = build.sizes.static_sram + run.stack_bytes
+        work.store("emulated_stack_bytes", run.stack_bytes)
         cost = base.with_(
             instructions=Figure(float(instr), "emulated"),
             latency_ms=Figure(latency_ms(instr, work.core, work.target.clock_mhz), "emulated"),

@@ -14,7 +14,8 @@ message    type  payload
 =========  ====  ==========================================================
 HELLO      0x01  firmware id (first 8 bytes of the spec sha256, raw),
                  n_windows u16, n_outputs u16, clock_hz u32,
-                 counter u8 (0: DWT core cycles, 1: SysTick at the core clock)
+                 counter u8 (0: DWT core cycles, 1: SysTick at the core clock,
+                 2: microseconds, 3: instructions in QEMU under -icount)
 RESULT     0x02  window u16, returned i16, cycles u32, n_outputs x f32
 DONE       0x03  agree u16, total u16, cycles_max u32, stack_bytes u32
 =========  ====  ==========================================================
@@ -34,7 +35,7 @@ from typing import ClassVar
 MARKER = b"\xa5\x5a"
 HELLO, RESULT, DONE = 0x01, 0x02, 0x03
 #: Counter kinds in HELLO.
-COUNTERS = {0: "dwt_cycles", 1: "systick"}
+COUNTERS = {0: "dwt_cycles", 1: "systick", 2: "micros", 3: "qemu_instructions"}
 #: Largest payload accepted: a RESULT with 1,000 outputs. A longer ``len`` is taken
 #: for noise that looks like a marker, so one bad byte cannot stall the decoder.
 MAX_PAYLOAD = 12 + 4 * 1000

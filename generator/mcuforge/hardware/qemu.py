@@ -31,21 +31,30 @@ QEMU = "qemu-system-arm"
 QEMU_HINT = "apt-get install qemu-system-arm cmake"
 
 _DONE = re.compile(
-    r"mcuforge: done agree=(\d+)/(\d+) cycles_max=(\d+) cycles_mean=(\d+) "
-    r"stack_bytes=(\d+)"
+    r"mcuforge: done agree=(\d+)/(\d+) (cycles|instructions|us)_max=(\d+) \3_mean=(\d+)"
+    r"(?: clock_hz=(\d+))? stack_bytes=(\d+)"
 )
+_PEAK = re.compile(r"mcuforge: stack_peak_bytes=(\d+) stack_size_bytes=(\d+)")
 _PRED = re.compile(r"^pred (\d+) (-?\d+) (-?\d+)", re.M)
 
 
 @dataclass(frozen=True)
 class QemuRun:
+    """The self-test firmware's report: agreement, its count and its stack.
+
+    ``instructions``: the worst window's count (the firmware counts instructions in
+    QEMU); ``stack_bytes``: the deepest stack of one ``PREFIX_predict`` call below its
+    caller; ``stack_peak_bytes`` of ``stack_size_bytes``: the whole run's deepest stack.
+    """
+
     agree: int
     total: int
     predictions: list[int]
-    cycles_max: int
     stack_bytes: int
     instructions: int
     output: str
+    stack_peak_bytes: int | None = None
+    stack_size_bytes: int | None = None
 
 
 def build_firmware(
@@ -91,17 +100,26 @@ def _qemu_cmd(machine: str, elf: Path, serial: list[str]) -> list[str]:
 
 
 def run_elf(elf: Path, machine: str, timeout_s: float = 120) -> tuple[int, str]:
-    """Run an ELF in qemu-system-arm with semihosting; return exit code and UART output."""
+    """Run an ELF in qemu-system-arm with semihosting; return exit code and UART output.
+
+    Raises:
+        ToolchainError: QEMU did not finish in time, or the core locked up (a fault in
+            the fault handler); the message says which.
+    """
     cmd = _qemu_cmd(machine, elf, ["-nographic"])
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
-        )
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         raise ToolchainError(
             f"QEMU did not finish within {timeout_s:g} s: {' '.join(cmd)}"
         ) from exc
-    return proc.returncode, proc.stdout + proc.stderr
+    out = (proc.stdout + proc.stderr).decode(errors="replace")
+    if "Lockup" in out:
+        raise ToolchainError(
+            f"the firmware locked up the core in QEMU (a fault while handling a fault, "
+            f"e.g. a stack overflow):\n{out[-1500:]}"
+        )
+    return proc.returncode, out
 
 
 def free_port() -> int:
@@ -156,6 +174,42 @@ def serve_elf(elf: Path, machine: str, timeout_s: float = 60) -> Iterator[str]:
             proc.stderr.close()
 
 
+def parse_selftest(text: str, code: int) -> QemuRun:
+    """The self-test firmware's output as a :class:`QemuRun`.
+
+    Raises:
+        ToolchainError: no result line; a stack overflow is named as such.
+    """
+    m = _DONE.search(text)
+    if m is None:
+        over = re.search(r"mcuforge: stack overflow: [^\n]*", text)
+        if over:
+            raise ToolchainError(
+                f"the self-test firmware overflowed its stack in QEMU ({over.group(0)}); "
+                "mcuforge sizes the stack from a run of the sensor-mode firmware plus a "
+                "margin, so this is a bug in mcuforge: please report it"
+            )
+        raise ToolchainError(
+            f"firmware in QEMU printed no result line (exit {code}):\n{text[-2000:]}"
+        )
+    agree, total = int(m.group(1)), int(m.group(2))
+    unit, count, clock = m.group(3), int(m.group(4)), m.group(6)
+    # under -icount shift=0 an instruction takes 1 ns: any counter converts exactly
+    instructions = count if unit == "instructions" else round(count * 1e9 / int(clock or 1e9))
+    preds = [int(p.group(2)) for p in _PRED.finditer(text)]
+    peak = _PEAK.search(text)
+    return QemuRun(
+        agree,
+        total,
+        preds,
+        int(m.group(7)),
+        instructions,
+        text,
+        int(peak.group(1)) if peak else None,
+        int(peak.group(2)) if peak else None,
+    )
+
+
 def _render_and_run(
     template: str,
     variables: Mapping[str, str],
@@ -172,15 +226,7 @@ def _render_and_run(
         )
         elf = build_firmware(project, Path(tmp) / "build", qemu.platform)
         code, text = run_elf(elf, machine)
-    m = _DONE.search(text)
-    if m is None:
-        raise ToolchainError(
-            f"firmware in QEMU printed no result line (exit {code}):\n{text[-2000:]}"
-        )
-    agree, total, cycles_max, _mean, stack = (int(g) for g in m.groups())
-    preds = [int(p.group(2)) for p in _PRED.finditer(text)]
-    instructions = round(cycles_max * qemu.instructions_per_tick())
-    return QemuRun(agree, total, preds, cycles_max, stack, instructions, text)
+    return parse_selftest(text, code)
 
 
 def run_firmware(
@@ -188,9 +234,9 @@ def run_firmware(
 ) -> QemuRun:
     """Render the firmware for the core's QEMU machine, build it and run it once.
 
-    The firmware replays its embedded test windows, times each inference with SysTick
-    and paints the stack; SysTick ticks become instructions with the machine's
-    ``instructions_per_tick`` (exact under ``-icount shift=0`` to within one tick).
+    The firmware replays its embedded test windows, counts the instructions of each
+    inference (SysTick ticks under ``-icount shift=0``, exact to within one tick) and
+    paints the stack.
     """
     qemu, machine = plan.qemu, plan.core.qemu_machine
     assert qemu is not None and machine is not None
@@ -207,19 +253,21 @@ def qemu_tools_missing() -> str | None:
 #: Largest |QEMU - unicorn| instruction difference that is not worth a note: one
 #: SysTick tick (40 instructions on mps2, 62.5 on microbit) of quantisation, plus
 #: the instructions of reading the timer around the call (measured: 10-50), plus 2 %
-#: for the build: the firmware is compiled without -fno-math-errno and times
-#: PREFIX_run, the cross build with it and unicorn runs PREFIX_predict.
+#: for the build: the firmware is compiled with -g and times PREFIX_predict from its
+#: own frame, the cross build's bench ELF calls it from another.
 CROSS_CHECK_SLACK = 120
 CROSS_CHECK_REL = 0.02
 
 
 class QemuProfiler(Profiler):
-    """The whole firmware in QEMU: SysTick ticks → instructions, painted stack.
+    """The self-test firmware in QEMU: its instruction count, its painted stack.
 
-    Figures (``emulated``): ``instructions`` = worst window's ticks x
-    ``1e9 / systick_hz`` (resolution one tick: 40 instructions on mps2, 62.5 on
-    microbit; includes the few instructions of reading the timer), ``latency_ms``
-    from them, and ``sram_bytes`` = static SRAM + stack high-water mark.
+    Figures (``emulated``): ``instructions`` = the worst window's count as the firmware
+    reports it (SysTick ticks x ``1e9 / systick_hz``: resolution one tick, 40
+    instructions on mps2, 62.5 on microbit; includes the few instructions of reading
+    the timer), ``latency_ms`` from them, and ``sram_bytes`` = static SRAM + the stack
+    of ``PREFIX_predict``. The firmware's stack is the one the ``linked`` profiler
+    reserved, when it ran before.
     """
 
     name = "qemu"
@@ -242,9 +290,11 @@ class QemuProfiler(Profiler):
         if run is None:
             fw, machine = work.firmware, work.core.qemu_machine
             assert fw is not None and machine is not None and work.qemu is not None
-            run = _render_and_run(
-                fw.template, fw.variables, fw.files, work.target, machine, work.qemu
-            )
+            variables = dict(fw.variables)
+            reserve = work.cached("stack_bytes")  # sized by the linked profiler
+            if isinstance(reserve, int):
+                variables["stack_bytes"] = str(reserve)
+            run = _render_and_run(fw.template, variables, fw.files, work.target, machine, work.qemu)
             work.store("qemu", run)
         assert isinstance(run, QemuRun)
         return run
@@ -281,12 +331,15 @@ class QemuProfiler(Profiler):
 
 
 def qemu_details(work: Workload, run: QemuRun) -> dict[str, Any]:
-    """The ``qemu`` section of the report."""
-    return {
+    """The ``qemu`` section of the report (every figure as the firmware printed it)."""
+    out: dict[str, Any] = {
         "machine": work.core.qemu_machine,
         "agree": run.agree,
         "total": run.total,
-        "cycles_max": run.cycles_max,
-        "stack_bytes": run.stack_bytes,
         "instructions": run.instructions,
+        "stack_bytes": run.stack_bytes,
     }
+    if run.stack_peak_bytes is not None:
+        out["stack_peak_bytes"] = run.stack_peak_bytes
+        out["stack_size_bytes"] = run.stack_size_bytes
+    return out

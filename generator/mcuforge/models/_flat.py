@@ -204,7 +204,11 @@ class Nodes:
 
     def walk_instructions(self, core: CoreCosts) -> float:
         """Instructions to reach every tree's leaf (and quantise the features)."""
-        compare = core.float_op if self.quant is None else 1.0
+        # a float compare: VCMP + VMRS + branch with an FPU, libgcc's __aeabi_fcmp* (about
+        # 40 instructions on ARMv6-M and ARMv7-M, cores.yaml) without
+        compare = (
+            (3.0 if core.float_op <= 3 else min(core.float_op, 40.0)) if self.quant is None else 1.0
+        )
         # per used feature: load, subtract, multiply, two compares, convert (soft-float calls)
         quantise = self.n_codes * (10 + 5 * core.float_op)
         return self.n_trees * (self.mean_depth() * (8 + compare) + 6) + quantise

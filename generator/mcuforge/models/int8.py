@@ -32,15 +32,25 @@ from ._base import DeployedModel, ModelCost
 
 TASKS = ("classification", "regression", "anomaly")
 
-#: Analytic cost constants (instructions), measured on the generated kernels compiled
-#: with arm-none-eabi-gcc -Os and run in QEMU (bench/nn_vs_tflm.py, bench/RESULTS_nn.md).
-#: Cores with an FPU (float_op <= 1: Cortex-M4F/M7/M33) all have the DSP extension;
-#: the others run the portable kernels.
-DSP_INSTR_PER_MAC = 1.75  # SXTB16 + SMLAD: 1.70-1.84 on a 150k-MAC dense layer (M4)
-PORTABLE_INSTR_PER_MAC = 3.7  # LDRSB + MLA over 4 rows: 3.7 on a 10k-MAC layer (M3)
+#: Analytic cost constants (instructions), fitted to the generated kernels compiled
+#: with arm-none-eabi-gcc -Os and counted in unicorn (bench/cost_accuracy.py: a 1D-CNN
+#: of 38k MACs and an MLP of 336 MACs on the M4F, M3 and M0+). Cores with an FPU
+#: (float_op <= 1: Cortex-M4F/M7/M33) all have the DSP extension; the others run the
+#: portable kernels. The core table may give its own figure (``int8_mac_instructions``:
+#: 10 on ARMv6-M, whose MULS/ADDS with no MLA and few low registers cost twice ARMv7-M's).
+DSP_INSTR_PER_MAC = 3.0  # SXTB16 + SMLAD with the loop over short dot products (M4F)
+PORTABLE_INSTR_PER_MAC = 4.9  # LDRSB + MLA over 4 rows (M3)
 DEPTHWISE_INSTR_PER_MAC = 9.0  # bounds checks and index arithmetic per tap
 REQUANT_INSTR = 30  # per output value: 64-bit multiply, rounding shift, clamp
+#: Per output value of a convolution or a dense layer, in MACs: the dot product's call,
+#: pointer set-up, bias and tail (about 8 MACs' worth on every core).
+DOT_OVERHEAD_MACS = 8
 DROUND_INSTR = 90  # per output value of a LiteRT-exact fully connected layer
+#: Flash of the LiteRT-exact dense kernel (its double rounding and matvec): measured
+#: 480-740 B beyond the shared kernels on the M4F, M3 and M0+ (bench/cost_accuracy.py);
+#: the double rounding alone, beside a convolution's matvec, about 150 B.
+DROUND_CODE_BYTES = 500
+DROUND_ONLY_CODE_BYTES = 150
 ELEMENTWISE_INSTR = {"SOFTMAX": 160, "ADD": 70, "MEAN": 4, "LOGISTIC": 6, "TANH": 6}
 OTHER_INSTR_PER_ELEMENT = 8
 #: Flash of each kernel's code (bytes), measured from -Os builds for Cortex-M4.
@@ -227,12 +237,14 @@ class Int8Model(DeployedModel):
     def cost(self, core: CoreCosts) -> ModelCost:
         net = self.network
         dsp = core.float_op <= 1.0
-        per_mac = DSP_INSTR_PER_MAC if dsp else PORTABLE_INSTR_PER_MAC
+        per_mac = core.int8_mac or (DSP_INSTR_PER_MAC if dsp else PORTABLE_INSTR_PER_MAC)
         instructions = 0.0
         for layer in net.layers:
             if layer.kind in ("FULLY_CONNECTED", "CONV_2D"):
                 exact_fc = layer.kind == "FULLY_CONNECTED" and self.reference == "litert"
-                per_out = DROUND_INSTR if exact_fc else REQUANT_INSTR
+                per_out = (
+                    DROUND_INSTR if exact_fc else REQUANT_INSTR
+                ) + DOT_OVERHEAD_MACS * per_mac
                 instructions += layer.macs * per_mac + layer.outputs * per_out
             elif layer.kind == "DEPTHWISE_CONV_2D":
                 instructions += layer.macs * DEPTHWISE_INSTR_PER_MAC
@@ -240,10 +252,14 @@ class Int8Model(DeployedModel):
             else:
                 per = ELEMENTWISE_INSTR.get(layer.kind, OTHER_INSTR_PER_ELEMENT)
                 instructions += layer.macs * per
-        instructions += net.input.size * (core.float_div + 4 * core.float_op + 12)
+        # quantise each input: a divide, clamps, a rounding (about six float operations)
+        instructions += net.input.size * (core.float_div + 6 * core.float_op + 12)
         instructions += net.output.size * (2 * core.float_op + 6)
         kinds = {layer.kind for layer in net.layers}
         code = BASE_CODE_BYTES + sum(KERNEL_CODE_BYTES.get(k, 100) for k in kinds)
+        if "FULLY_CONNECTED" in kinds and self.reference == "litert":
+            # its own matvec unless a convolution's is there to share
+            code += DROUND_CODE_BYTES if "CONV_2D" not in kinds else DROUND_ONLY_CODE_BYTES
         code += CALL_CODE_BYTES * len(net.layers)
         return ModelCost(
             flash_bytes=net.const_bytes + code,

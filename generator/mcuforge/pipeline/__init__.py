@@ -6,10 +6,13 @@
 2. :func:`search` — the Optuna study, resumable (:mod:`._search`);
 3. materialize — a trial rebuilt on all training data, its C (:mod:`._materialize`);
 4. verify — that C on the host against Python, every test window (:mod:`._verify`);
-5. :func:`measure` — the closed loop over the best candidates and the firmware check
-   of the chosen one (:mod:`._measure`; steps 3 and 4 run inside it, per candidate);
-6. scaffold and 7. report — the firmware project, report and lock, written to a
-   temporary folder and renamed into place (:mod:`._write`).
+5. :func:`measure` — the closed loop over the best candidates (the whole firmware
+   linked for the part against the budgets), then the chosen one's stack reserve, its
+   embedded test windows and its self-test in QEMU (:mod:`._measure`; steps 3 and 4 run
+   inside it, per candidate);
+6. scaffold and 7. report — the firmware project, built once with its template's
+   commands (:mod:`._build`), report and lock, written to a temporary folder and renamed
+   into place (:mod:`._write`).
 
 Each step takes and returns typed objects (:class:`Prepared`, ``SearchResult``,
 ``Materialized``, :class:`Measurement`); the stages below know nothing of each other.
@@ -37,7 +40,7 @@ from ..search import (
 )
 from ..search._evaluate import augmentation
 from ..spec import LoadedSpec, load_spec
-from ..summary import build_report
+from ..summary import build_report, linked_breakdown, stack_figures
 from ._materialize import Materialized, materialize
 from ._measure import MEASURE_TEMPLATE, Measurement, measure
 from ._prepare import Log, Prepared, prepare
@@ -86,6 +89,13 @@ def _report(p: Prepared, m: Measurement, result: SearchResult) -> dict[str, Any]
     )
     report["hardware"] = measured.details
     report["test_vectors"] = chosen.vectors
+    if measured.model_only is not None:
+        report["cost_model_only"] = measured.model_only.to_json()
+    linked = measured.details.get("linked")
+    if linked:
+        report["breakdown"] = linked_breakdown(linked)
+    report["firmware"]["test_windows"] = m.test_windows
+    report["stack"] = stack_figures(report)
     effect = augmentation_effect(p, chosen.cand.config, result, chosen.trial)
     if effect is not None:
         report["search"]["augment"] = effect
@@ -171,7 +181,7 @@ def _generate(
     _check_min_score(p, m)
     report = _report(p, m, result)
     lock_text = dump_lock(lock_data(p.plan, p.catalog, ds) if not p.lock_existed else p.lock)
-    write_output(p, out_dir, m, result, report, lock_text, use_tools)
+    write_output(p, out_dir, m, result, report, lock_text, use_tools, log)
     if not p.lock_existed:
         write_atomic(p.loaded.lock_path, lock_text)
         log(f"wrote {p.loaded.lock_path}; commit it with the spec")

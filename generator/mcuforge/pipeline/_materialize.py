@@ -4,7 +4,7 @@ variables; the C is checked against Python right away (step 4, :mod:`._verify`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,42 @@ class Materialized:
     vectors: dict[str, Any]  # what the firmware's embedded windows must give (report.json)
 
 
+def _test_vectors(
+    p: Prepared, cand: Candidate, test_pred: np.ndarray, n: int, prov: Provenance
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """``test_vectors.{c,h}`` with ``n`` test windows (classes in turn), and what the
+    firmware must give on them (report.json ``test_vectors``)."""
+    ds, prefix = p.dataset, p.plan.spec.spec.prefix
+    pick = _spread(ds.test.y, n)
+    expected = np.zeros(len(pick), np.int64) if cand.model.task == "regression" else test_pred[pick]
+    vectors = emit_test_vectors(prefix, ds.test.x[pick], expected, prov)
+    outputs = cand.model.outputs(cand.features.transform(ds.test.x[pick]))
+    expect = {
+        "expected": [int(v) for v in expected],
+        "outputs": [[float(v) for v in row] for row in outputs],
+    }
+    return vectors, expect
+
+
+def _provenance(p: Prepared, cand: Candidate) -> Provenance:
+    plan = p.plan
+    return Provenance(
+        __version__, plan.spec.sha256, cand.config.recipe.ref, plan.seed, plan.target.name
+    )
+
+
+def with_test_windows(p: Prepared, mat: Materialized, n: int) -> Materialized:
+    """``mat`` with ``n`` embedded test windows instead (the first ``n`` of the same
+    order, so a smaller set is a prefix of the larger)."""
+    vectors, expect = _test_vectors(p, mat.cand, mat.test_pred, n, _provenance(p, mat.cand))
+    return replace(mat, files={**mat.sources, **vectors}, vectors=expect)
+
+
+def with_variables(mat: Materialized, **values: str) -> Materialized:
+    """``mat`` with firmware template variables changed (e.g. the measured stack)."""
+    return replace(mat, variables={**mat.variables, **values})
+
+
 def materialize(p: Prepared, trial: int, result: SearchResult, log: Log) -> Materialized:
     """Rebuild a trial's candidate on all training data, emit its C, check it on the host."""
     plan, ds = p.plan, p.dataset
@@ -57,7 +93,7 @@ def materialize(p: Prepared, trial: int, result: SearchResult, log: Log) -> Mate
     xt = cand.features.transform(ds.test.x)
     test_pred = cand.model.predict(xt)
     test_score = evaluate(spec.task.resolved_metric, cand.model, xt, ds.test.y)
-    prov = Provenance(__version__, plan.spec.sha256, config.recipe.ref, plan.seed, plan.target.name)
+    prov = _provenance(p, cand)
     sources = emit_model(
         spec.prefix, cand.features, cand.model, ds.classes, ds.channels, ds.window, ds.rate_hz, prov
     )
@@ -66,10 +102,7 @@ def materialize(p: Prepared, trial: int, result: SearchResult, log: Log) -> Mate
         f"trial #{trial}: {config.recipe.ref}, test {spec.task.resolved_metric} "
         f"{test_score:.4f}; C == Python on {parity['agree']}/{parity['total']} test windows"
     )
-    pick = _spread(ds.test.y, spec.output.test_windows)
-    expected = np.zeros(len(pick), np.int64) if cand.model.task == "regression" else test_pred[pick]
-    vectors = emit_test_vectors(spec.prefix, ds.test.x[pick], expected, prov)
-    outputs = cand.model.outputs(cand.features.transform(ds.test.x[pick]))
+    vectors, expect = _test_vectors(p, cand, test_pred, spec.output.test_windows, prov)
     variables = context(
         spec.prefix,
         plan.target,
@@ -81,10 +114,6 @@ def materialize(p: Prepared, trial: int, result: SearchResult, log: Log) -> Mate
         task=cand.model.task,
         stride=ds.stride,
     )
-    expect = {
-        "expected": [int(v) for v in expected],
-        "outputs": [[float(v) for v in row] for row in outputs],
-    }
     return Materialized(
         cand,
         trial,

@@ -1,17 +1,28 @@
 """Step 5, measure: the closed loop over the search's best candidates, then the firmware
-check of the chosen one (the core's profiler chain; analytic when no tool is here)."""
+check of the chosen one (the core's profiler chain; analytic when no tool is here).
+
+The budgets are checked against the whole firmware linked for the part (the ``linked``
+profiler), beside which the chain keeps features + model alone. The chosen candidate's
+firmware then gets the stack its run measured and as many embedded test windows as fit
+in the part's flash after the application, and runs as the self-test in QEMU.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ..errors import BudgetError
 from ..hardware import measure as hw
+from ..hardware.analytic import analytic_model_cost
 from ..hardware.calibrate import Calibration
 from ..hardware.closed_loop import Budgets, LoopResult, pick_measured
 from ..hardware.cost import Cost
+from ..hardware.linked import test_windows_that_fit
 from ..search import SearchResult
-from ._materialize import Materialized, materialize
+from ._materialize import Materialized, materialize, with_test_windows, with_variables
 from ._prepare import Log, Prepared
 
 #: Measurement always builds the bare-metal project: the other templates need their
@@ -28,6 +39,8 @@ class Measurement:
     loop: LoopResult[int]
     calibration: Calibration
     tried: list[dict[str, Any]] = field(default_factory=list)
+    #: embedded test windows: how many the spec asks for and how many fit the flash
+    test_windows: dict[str, Any] = field(default_factory=dict)
 
 
 def _analytic_of(result: SearchResult, trial: int) -> Cost:
@@ -36,9 +49,40 @@ def _analytic_of(result: SearchResult, trial: int) -> Cost:
     return Cost.from_json(rec.cost)
 
 
+def _fit_test_windows(p: Prepared, mat: Materialized, log: Log) -> tuple[Materialized, int]:
+    """``mat`` with as many embedded test windows as the self-test firmware can hold.
+
+    Raises:
+        BudgetError: not even one window fits in the flash the application leaves.
+    """
+    ds, target = p.dataset, p.plan.target
+    wanted = len(mat.vectors["expected"])
+    window_bytes = 4 * ds.window * len(ds.channels) + 2
+    with tempfile.TemporaryDirectory(prefix="mcuforge-windows-") as tmp:
+        work = hw.workload(
+            MEASURE_TEMPLATE, mat.variables, mat.files, mat.sources, p.plan, Path(tmp)
+        )
+        n = test_windows_that_fit(work, wanted, window_bytes)
+    if n == wanted:
+        return mat, n
+    if n < 1:
+        raise BudgetError(
+            f"the self-test firmware cannot hold one test window ({window_bytes} B) in the "
+            f"{target.flash_kb:g} kB of flash of {target.name} beside the application; "
+            "build the sensor firmware (-DMCUFORGE_MODE=sensor) and check it over the "
+            "serial port (mcuforge profile), or choose a part with more flash"
+        )
+    log(
+        f"self-test firmware: {n} of {wanted} test windows fit in the flash of "
+        f"{target.name} after the application"
+    )
+    return with_test_windows(p, mat, n), n
+
+
 def measure(p: Prepared, result: SearchResult, use_tools: bool, log: Log) -> Measurement:
     """Materialize and measure the best candidates in rank order; the first whose
-    measured cost meets every budget is chosen and also run as firmware.
+    measured cost meets every budget is chosen, sized (stack, test windows) and run as
+    firmware.
 
     Raises:
         BudgetError: none of the measured candidates fits (naming the figures).
@@ -53,10 +97,10 @@ def measure(p: Prepared, result: SearchResult, use_tools: bool, log: Log) -> Mea
             cache[trial] = materialize(p, trial, result, log)
         return cache[trial]
 
-    def run(trial: int, firmware_run: bool) -> hw.Measured:
-        mat = materialized(trial)
+    def run(mat: Materialized, firmware_run: bool, reuse: dict[str, Any]) -> hw.Measured:
+        alone = analytic_model_cost(mat.cand.features, mat.cand.model, p.plan.target, p.plan.core)
         if not profilers:
-            return hw.Measured(mat.cand.cost)
+            return hw.Measured(mat.cand.cost, model_only=alone)
         return hw.measure(
             MEASURE_TEMPLATE,
             mat.variables,
@@ -67,19 +111,31 @@ def measure(p: Prepared, result: SearchResult, use_tools: bool, log: Log) -> Mea
             profilers=profilers,
             firmware_run=firmware_run,
             calibration=p.calibration,
+            analytic_model=alone,
+            reuse=reuse,
         )
 
     ranked = [(t, _analytic_of(result, t)) for t in result.ranked]
     b = spec.budgets
     loop = pick_measured(
         ranked,
-        lambda t: run(t, False),
+        lambda t: run(materialized(t), False, {}),
         Budgets(b.sram_kb, b.flash_kb, b.latency_ms),
         top_k=spec.hardware.top_k if profilers else 1,
         log=log if profilers else (lambda s: None),
     )
     chosen = materialized(loop.chosen.candidate)
-    measured = run(loop.chosen.candidate, True) if profilers else loop.chosen.measured
+    wanted = len(chosen.vectors["expected"])
+    windows: dict[str, Any] = {"wanted": wanted, "embedded": wanted, "fitted": False}
+    measured = loop.chosen.measured
+    if profilers:
+        reuse = measured.reusable
+        if isinstance(reuse.get("stack_bytes"), int):
+            chosen = with_variables(chosen, stack_bytes=str(reuse["stack_bytes"]))
+        if "linked" in reuse:
+            chosen, windows["embedded"] = _fit_test_windows(p, chosen, log)
+            windows["fitted"] = True
+        measured = run(chosen, True, reuse)
     for note in measured.notes:
         log(f"note: {note}")
     calibration = loop.calibration(p.plan.target.name, p.plan.target.core)
@@ -94,7 +150,7 @@ def measure(p: Prepared, result: SearchResult, use_tools: bool, log: Log) -> Mea
         }
         for t in loop.tried
     ]
-    return Measurement(chosen, measured, loop, calibration, tried)
+    return Measurement(chosen, measured, loop, calibration, tried, windows)
 
 
 __all__ = ["MEASURE_TEMPLATE", "Measurement", "measure"]

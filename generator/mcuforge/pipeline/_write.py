@@ -17,8 +17,9 @@ from ..report import write_reports
 from ..scaffold import render
 from ..search import SearchResult, default_storage, trial_rows
 from ..summary import trials_csv
+from ._build import build_check
 from ._measure import Measurement
-from ._prepare import Prepared
+from ._prepare import Log, Prepared
 
 
 def check_output(out: Path, force: bool) -> None:
@@ -41,13 +42,19 @@ def write_output(
     report: dict[str, Any],
     lock_text: str,
     measured: bool,
+    log: Log = lambda s: None,
 ) -> None:
-    """Render the firmware and write every output file, then rename into ``out_dir``."""
+    """Render the firmware, build it once (:func:`._build.build_check`, when ``measured``:
+    the tools may be used), write every output file, then rename into ``out_dir``."""
     spec = p.loaded.spec
     working = default_storage(out_dir)
     tmp = stage(out_dir, {"mcuforge": __version__, "spec": str(p.loaded.path)})
     try:
-        render(spec.output.firmware, m.chosen.variables, m.chosen.files, tmp / "firmware")
+        project = render(spec.output.firmware, m.chosen.variables, m.chosen.files, tmp / "firmware")
+        if measured:
+            report["firmware"]["build_check"] = build_check(
+                spec.output.firmware, project, m.chosen.variables, log
+            )
         rows = trial_rows(result)
         write_reports(tmp, report, rows)
         (tmp / "trials.csv").write_text(trials_csv(rows))

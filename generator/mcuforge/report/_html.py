@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _data, _dataplots, _plots, _sections
+from . import _data, _dataplots, _facts, _plots, _sections
 from ._model import (
     COST_KEYS,
     chosen_trial,
@@ -69,8 +69,9 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
     ``regression`` (``y_true``, ``y_pred``), ``roc`` (``fpr``, ``tpr``, ``auc``,
     ``operating_point``), ``breakdown``, ``measurements``, ``notes``, ``tried``,
     ``target.sram_kb``/``flash_kb``, ``budgets.app_sram_kb``/``app_flash_kb``,
-    ``search.chosen_trial``/``objectives``/``storage``, ``firmware.qemu``/``dir``/``steps``,
-    ``data_check`` (the data section).
+    ``search.chosen_trial``/``objectives``/``storage``, ``firmware.qemu``/``dir``/``steps``/
+    ``test_windows``/``build_check``, ``cost.energy_uj``, ``cost_model_only``, ``stack``,
+    ``hardware.linked``, ``data_check`` (the data section).
 
     Args:
         report: The mapping written as report.json.
@@ -131,6 +132,8 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         "quality": _sections.quality(report),
         "memory_rows": memory_rows,
         "cost_rows": _sections.cost_rows(report),
+        "stack_rows": _facts.stack(report),
+        "firmware_facts": _facts.firmware_facts(report),
         "measurements": _sections.measurements(report),
         "parity": _sections.parity(report),
         "steps": _sections.steps(report),

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _data
+from ._facts import firmware_facts
 from ._model import (
     AXES,
     COST_KEYS,
@@ -52,7 +53,7 @@ def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | 
         mark = "chosen" if d["chosen"] else "rejected"
         lines.append(f"- `{d['recipe']}`: {mark}: {d['reason']}")
     lines += _search(r, ts) + _tradeoff(r) + _quality(r) + _data.markdown(r)
-    lines += _breakdown(r) + _firmware(r)
+    lines += _breakdown(r) + _stack(r) + _firmware(r)
     return "\n".join(lines)
 
 
@@ -100,7 +101,7 @@ def _head(r: Mapping[str, Any]) -> list[str]:
 def _cost(r: Mapping[str, Any]) -> list[str]:
     cost, budgets = r["cost"], r["budgets"]
     lines = [
-        "## Cost of features + model",
+        "## Cost of the firmware",
         "",
         "| | value | budget | source |",
         "| --- | --- | --- | --- |",
@@ -114,6 +115,16 @@ def _cost(r: Mapping[str, Any]) -> list[str]:
     if "instructions" in cost:
         fig = cost["instructions"]
         lines.append(f"| instructions | {fig['value']:.0f} | | {fig['source']} |")
+    if "energy_uj" in cost:
+        fig = cost["energy_uj"]
+        lines.append(f"| energy (datasheet estimate) | {fig['value']:.4g} uJ | | {fig['source']} |")
+    alone = r.get("cost_model_only") or {}
+    for key, label in (("flash_bytes", "flash"), ("sram_bytes", "SRAM")):
+        fig = alone.get(key)
+        if fig and fig != cost.get(key):
+            lines.append(
+                f"| {label}, features + model alone | {kb(fig['value'])} | | {fig['source']} |"
+            )
     return [*lines, ""]
 
 
@@ -237,6 +248,17 @@ def _breakdown(r: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _stack(r: Mapping[str, Any]) -> list[str]:
+    rows = r.get("stack") or []
+    if not rows:
+        return []
+    lines = ["", "## Stack", "", "| figure | bytes | source | what it covers |"]
+    lines.append("| --- | --- | --- | --- |")
+    for s in rows:
+        lines.append(f"| {s['figure']} | {fmt(s.get('bytes'))} | {s['source']} | {s['covers']} |")
+    return lines
+
+
 def _firmware(r: Mapping[str, Any]) -> list[str]:
     fw = r["firmware"]
     lines = ["", "## Firmware", ""]
@@ -260,6 +282,7 @@ def _firmware(r: Mapping[str, Any]) -> list[str]:
             f"In QEMU the firmware classified {q['total']} embedded test windows: "
             f"{q['agree']}/{q['total']} equal to Python."
         )
+    lines += [f"{f}" for f in firmware_facts(r)]
     lines.append("")
     return lines
 

@@ -29,6 +29,8 @@ _FIGURE_LABELS = {
     "flash_bytes": "flash (B)",
     "sram_bytes": "SRAM (B)",
     "latency_ms": "latency (ms)",
+    "model_flash_bytes": "flash, features + model alone (B)",
+    "model_sram_bytes": "SRAM, features + model alone (B)",
 }
 _PARITY_LABELS = {
     "features_bit_exact": "features bit-exact",
@@ -64,6 +66,16 @@ def cards(r: Mapping[str, Any]) -> list[dict[str, str]]:
                 "value": f"{shown:.3g} {axis.unit}" if key == "latency_ms" else kb(fig["value"]),
                 "note": f"budget {_budget_text(budget, axis.unit)}, {fig['source']}",
                 "state": "over" if over else "ok",
+            }
+        )
+    energy = r["cost"].get("energy_uj")
+    if energy:
+        cards.append(
+            {
+                "label": "energy",
+                "value": f"{energy['value']:.3g} uJ",
+                "note": f"per inference, from datasheet current; {energy['source']} time",
+                "state": "ok",
             }
         )
     return cards
@@ -308,6 +320,28 @@ def cost_rows(r: Mapping[str, Any]) -> list[dict[str, str]]:
         else:
             value, budget, label = f"{fig['value']:.0f}", "", key
         rows.append({"figure": label, "value": value, "budget": budget, "source": fig["source"]})
+    energy = r["cost"].get("energy_uj")
+    if energy:
+        rows.append(
+            {
+                "figure": "energy per inference (estimate: time x datasheet current x voltage)",
+                "value": f"{energy['value']:.4g} uJ",
+                "budget": "",
+                "source": energy["source"],
+            }
+        )
+    alone = r.get("cost_model_only") or {}
+    for key, label in (("flash_bytes", "flash"), ("sram_bytes", "SRAM")):
+        fig = alone.get(key)
+        if fig and fig != r["cost"].get(key):
+            rows.append(
+                {
+                    "figure": f"{label}, features + model alone",
+                    "value": f"{fig['value']:.0f} B",
+                    "budget": "",
+                    "source": fig["source"],
+                }
+            )
     return rows
 
 
@@ -335,7 +369,7 @@ def parity(r: Mapping[str, Any]) -> list[tuple[str, str]]:
     if q:
         extra = ", ".join(
             f"{k.replace('_', ' ')} {q[k]}"
-            for k in ("stack_bytes", "instructions", "cycles_max")
+            for k in ("instructions", "stack_bytes", "stack_peak_bytes", "stack_size_bytes")
             if k in q
         )
         rows.append(

@@ -4,7 +4,7 @@ Each trial picks a recipe and parameters (see ``_space``), scores the deployed m
 by grouped cross-validation and costs it analytically (see ``_evaluate``). Budgets
 are Optuna constraints (``constraints_func``: a value > 0 means violated), so
 infeasible trials still guide the sampler. Objectives: the task metric, optionally
-with latency, flash and SRAM (minimised) for a Pareto front.
+with latency, flash, SRAM and energy (minimised) for a Pareto front.
 
 The final choice: the best score among trials meeting every budget; ties go to lower
 latency, then lower flash, then the earlier trial.
@@ -49,7 +49,12 @@ from ._resume import fail_stale, optimize_quietly, stop_workers
 from ._space import CandidateConfig, config_from_params, grid_space, sample_config
 from ._storage import SearchError, differences, fingerprint, open_storage, storage_url
 
-FIGURES = {"latency": "latency_ms", "flash": "flash_bytes", "sram": "sram_bytes"}
+FIGURES = {
+    "latency": "latency_ms",
+    "flash": "flash_bytes",
+    "sram": "sram_bytes",
+    "energy": "energy_uj",
+}
 Log = Callable[[str], None]
 
 

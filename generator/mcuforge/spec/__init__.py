@@ -6,7 +6,7 @@ The JSON Schema in ``schema/spec.schema.json`` is exported from these models
 (``mcuforge schema``).
 """
 
-from ._common import C_RESERVED, CoreName, check_c_prefix
+from ._common import C_RESERVED, CoreName, Power, check_c_prefix
 from ._data import Checks, CsvOptions, Data, Labels, Sensor, Split, Window, default_range
 from ._spec import (
     ERROR_METRICS,
@@ -42,6 +42,7 @@ __all__ = [
     "Labels",
     "LoadedSpec",
     "Output",
+    "Power",
     "RecipeOverrides",
     "RecipeRef",
     "Search",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 C_RESERVED = frozenset(
     """auto break case char const continue default do double else enum extern float for
@@ -30,6 +30,47 @@ class Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
     )
+
+
+class Power(Strict):
+    """A part's datasheet figures for the energy of one inference: the run-mode current
+    (per MHz, or at one clock) and the supply voltage it is given at.
+
+    The energy mcuforge reports is ``time x current x voltage``: an estimate from typical
+    datasheet figures (code running from flash, peripherals off), not a measurement.
+    """
+
+    supply_v: float = Field(gt=0, le=12, description="Supply voltage the current is given at, V.")
+    active_ua_per_mhz: float | None = Field(
+        default=None, gt=0, description="Run-mode current per MHz of core clock, uA/MHz."
+    )
+    run_ma: float | None = Field(
+        default=None, gt=0, description="Run-mode current at `run_mhz`, mA (instead of per MHz)."
+    )
+    run_mhz: float | None = Field(default=None, gt=0, description="Core clock of `run_ma`, MHz.")
+    datasheet: str = Field(
+        min_length=1, description="The document and table the figures come from, and conditions."
+    )
+
+    @model_validator(mode="after")
+    def _one_current(self) -> Power:
+        per_mhz = self.active_ua_per_mhz is not None
+        at_clock = self.run_ma is not None or self.run_mhz is not None
+        if per_mhz == at_clock or (at_clock and (self.run_ma is None or self.run_mhz is None)):
+            raise ValueError("give either active_ua_per_mhz, or run_ma with run_mhz")
+        return self
+
+    def current_ma(self, clock_mhz: float) -> float:
+        """Run-mode current at ``clock_mhz``, mA (a current given at another clock is
+        scaled in proportion: dynamic current dominates in run mode)."""
+        if self.active_ua_per_mhz is not None:
+            return self.active_ua_per_mhz * clock_mhz / 1000.0
+        assert self.run_ma is not None and self.run_mhz is not None
+        return self.run_ma * clock_mhz / self.run_mhz
+
+    def energy_uj(self, latency_ms: float, clock_mhz: float) -> float:
+        """Energy of ``latency_ms`` of run mode at ``clock_mhz``, uJ (ms x mA x V)."""
+        return latency_ms * self.current_ma(clock_mhz) * self.supply_v
 
 
 def check_c_prefix(value: str) -> str:

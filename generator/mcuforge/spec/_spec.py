@@ -20,10 +20,10 @@ from pydantic import (
 from .._validate import validate_located
 from .._yaml import Marks, load_file, locate
 from ..errors import Located, SpecError
-from ._common import MAX_SEED, CoreName, Duration, Strict, check_c_prefix
+from ._common import MAX_SEED, CoreName, Duration, Power, Strict, check_c_prefix
 from ._data import Data
 
-Objective = Literal["score", "latency", "flash", "sram"]
+Objective = Literal["score", "latency", "flash", "sram", "energy"]
 Metric = Literal["accuracy", "f1_macro", "balanced_accuracy", "mae", "rmse", "roc_auc"]
 METRICS_FOR: dict[str, tuple[str, ...]] = {
     "classification": ("accuracy", "f1_macro", "balanced_accuracy"),
@@ -93,6 +93,11 @@ class InlineTarget(Strict):
         default="none", description="Floating-point unit."
     )
     dsp: bool = Field(default=False, description="Has the DSP/SIMD extension.")
+    power: Power | None = Field(
+        default=None,
+        description="Datasheet run-mode current and supply voltage, for the energy per "
+        "inference (`search.objectives: [score, energy]`).",
+    )
 
 
 def _target_tag(value: Any) -> str:
@@ -100,18 +105,28 @@ def _target_tag(value: Any) -> str:
 
 
 class Budgets(Strict):
-    """What features + model may cost on the target, and what the application needs."""
+    """What the generated firmware may use on the target, and what the application needs."""
 
-    sram_kb: float = Field(gt=0, description="SRAM for features + model (static + stack), kB.")
-    flash_kb: float = Field(gt=0, description="Flash for features + model (code + constants), kB.")
+    sram_kb: float = Field(
+        gt=0,
+        description="SRAM the generated firmware may use, kB: the input window buffer, "
+        "features, model and runtime, static and the stack it reserves (checked against "
+        "the firmware linked for the part).",
+    )
+    flash_kb: float = Field(
+        gt=0,
+        description="Flash the generated firmware may use, kB: features, model, runtime and "
+        "startup code with their constants (checked against the linked firmware; the "
+        "self-test windows fill whatever flash is left and do not count).",
+    )
     latency_ms: float | None = Field(
         default=None, gt=0, description="Time for one inference (features + model), ms."
     )
     app_sram_kb: float = Field(
-        default=0, ge=0, description="SRAM the rest of the application needs, kB."
+        default=0, ge=0, description="SRAM the rest of your application needs, kB."
     )
     app_flash_kb: float = Field(
-        default=0, ge=0, description="Flash the rest of the application needs, kB."
+        default=0, ge=0, description="Flash the rest of your application needs, kB."
     )
 
 
@@ -133,7 +148,8 @@ class Search(Strict):
         default_factory=lambda: list[Objective](["score"]),
         min_length=1,
         description="What the search optimises: the task metric, and optionally the cost "
-        "figures (minimised); several give a Pareto front.",
+        "figures (minimised; `energy`: per inference, from the target's datasheet current); "
+        "several give a Pareto front.",
     )
     trials: int | None = Field(
         default=None,
@@ -281,7 +297,8 @@ class Output(Strict):
         default=8,
         ge=1,
         le=256,
-        description="Test windows embedded in the firmware for its self-check.",
+        description="Test windows embedded in the self-test firmware, at most: as many as "
+        "fit in the part's flash after the application are embedded (at least one).",
     )
 
     @field_validator("prefix")
@@ -305,7 +322,7 @@ class Spec(Strict):
         Annotated[str, Tag("name")] | Annotated[InlineTarget, Tag("inline")],
         Discriminator(_target_tag),
     ] = Field(description="A target name from the catalog (`mcuforge targets list`) or inline.")
-    budgets: Budgets = Field(description="What features + model may cost on the target.")
+    budgets: Budgets = Field(description="What the generated firmware may use on the target.")
     search: Search = Field(default_factory=Search, description="The model search.")
     hardware: Hardware = Field(
         default_factory=Hardware, description="How candidates are measured on the target."

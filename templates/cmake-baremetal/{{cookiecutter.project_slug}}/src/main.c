@@ -11,20 +11,25 @@
  *   against the expected value and reports cycles and stack use:
  *     mcuforge: firmware <spec sha256, first 16 hex> recipe <recipe> seed <seed>
  *     pred <i> <predicted> <expected> <label>              (one per test window)
- *     mcuforge: done agree=<a>/<n> cycles_max=<c> cycles_mean=<m> stack_bytes=<s>
+ *     mcuforge: done agree=<a>/<n> <unit>_max=<c> <unit>_mean=<m>[ clock_hz=<f>] stack_bytes=<s>
+ *     mcuforge: stack_peak_bytes=<p> stack_size_bytes=<r>
  *   then platform_exit(0) when every prediction agrees, platform_exit(1)
- *   otherwise. cycles: cycles_elapsed() around one predict call (see
- *   platform.h); stack_bytes: the deepest stack use of a predict call below
- *   the stack pointer at the call (the free stack is painted before the call).
+ *   otherwise. <unit>: what the counter counts around one predict call
+ *   (platform.h): "cycles" on a board (clock_hz: their frequency),
+ *   "instructions" in QEMU; stack_bytes: the deepest stack use of a predict
+ *   call below the stack pointer at the call (the free stack is painted
+ *   before the call); stack_peak_bytes: the deepest stack use of the whole
+ *   run (main, the runtime, interrupts), of the stack_size_bytes reserved.
  *
  * sensor: reads one sample per 1/{{ cookiecutter.prefix | upper }}_RATE_HZ s through the sensor
  *   hook mcuforge_sensor_read() (sensor.c; default: replay of the embedded
- *   test windows) into a ring buffer and runs the model every MCUFORGE_HOP
+ *   test windows) into the window buffer and runs the model every MCUFORGE_HOP
  *   samples once a window is full:
  *     mcuforge: firmware ...                                (the banner)
  *     window <k> <return value> <label>                     (one per inference)
- *   On QEMU it stops (exit 0) after one pass over the embedded windows and
- *   does not wait between samples; on a board it runs forever.
+ *   On QEMU it does not wait between samples and stops (exit 0) after as many
+ *   reads as one pass over the embedded windows has samples, with the
+ *   stack_peak_bytes line above; on a board it runs forever.
  *
  * bench: binary frames for a host profiler (protocol: mcuforge_app.h and
  *   README.md): HELLO, a RESULT per embedded test window, DONE. On QEMU it
@@ -50,19 +55,20 @@ static int run_sensor(void)
 {
     const uint32_t period = (uint32_t)((float)platform_counter_hz() / MCUFORGE_RATE_HZ);
     uint32_t next = period;
-    uint32_t samples = 0u;
+    uint32_t reads = 0u;
 
     (void)next;
     (void)period;
     mcuforge_write_banner();
     mcuforge_sensor_reset();
     cycles_start();
-    for (;;) {
+    /* emulated: as many reads as one pass over the embedded windows; board: forever */
+    while (!MCUFORGE_EMULATED || reads < mcuforge_replay_length()) {
         float sample[MCUFORGE_N_CHANNELS];
         int rc = mcuforge_sensor_read(sample);
 
+        reads++;
         if (rc > 0) {
-            samples++;
             rc = mcuforge_sensor_push(sample);
         }
         if (rc < 0) {
@@ -70,16 +76,13 @@ static int run_sensor(void)
             mcuforge_write_i32((int32_t)rc);
             mcuforge_write_str("\n");
         }
-#if MCUFORGE_EMULATED
-        if (samples >= mcuforge_replay_length()) {
-            return 0;
-        }
-#else
+#if !MCUFORGE_EMULATED
         while ((int32_t)(cycles_elapsed() - next) < 0) { /* pace at the sample rate */
         }
         next += period;
 #endif
     }
+    return 0;
 }
 #endif
 
@@ -101,16 +104,34 @@ static int run_bench(void)
 }
 #endif
 
+#if MCUFORGE_MODE != MCUFORGE_MODE_BENCH
+/* "mcuforge: stack_peak_bytes=<p> stack_size_bytes=<r>": how deep the stack went
+ * in the whole run, of how much linker.ld reserves (not in bench mode: frames only) */
+static void write_stack_use(void)
+{
+    platform_puts("mcuforge: stack_peak_bytes=");
+    print_u32(mcuforge_stack_peak_bytes());
+    platform_puts(" stack_size_bytes=");
+    print_u32(mcuforge_stack_size_bytes());
+    platform_puts("\n");
+}
+#endif
+
 int main(void)
 {
+    int rc;
+
     platform_init();
 #if MCUFORGE_MODE == MCUFORGE_MODE_SELFTEST
-    return mcuforge_selftest();
+    rc = mcuforge_selftest();
+    write_stack_use();
 #elif MCUFORGE_MODE == MCUFORGE_MODE_SENSOR
-    return run_sensor();
+    rc = run_sensor();
+    write_stack_use();
 #elif MCUFORGE_MODE == MCUFORGE_MODE_BENCH
-    return run_bench();
+    rc = run_bench();
 #else
 #error "MCUFORGE_MODE must be MCUFORGE_MODE_SELFTEST, _SENSOR or _BENCH"
 #endif
+    return rc;
 }

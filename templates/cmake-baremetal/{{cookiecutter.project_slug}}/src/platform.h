@@ -27,19 +27,27 @@ void platform_putc(char c);
 void platform_puts(const char *s);   /* writes s as is (no newline added) */
 void platform_exit(int code);        /* does not return */
 
-/* Cycle counter: cycles_elapsed() returns the clock ticks since cycles_start()
- * (wraps after 2^32 ticks). Board: core clock cycles (DWT->CYCCNT, or SysTick
- * on cores without DWT). QEMU: SysTick ticks of the emulated processor clock,
- * see README.md for how they relate to executed instructions under -icount. */
+/* Cycle counter: cycles_elapsed() returns the counter's ticks since
+ * cycles_start() (wraps after 2^32). Board: core clock cycles (DWT->CYCCNT, or
+ * SysTick on cores without DWT). QEMU: instructions (SysTick ticks of the
+ * emulated processor clock, converted exactly under -icount shift=0; see
+ * README.md). */
 void cycles_start(void);
 uint32_t cycles_elapsed(void);
 
-/* What the cycle counter counts, for the bench protocol's HELLO frame:
- * MCUFORGE_COUNTER_DWT (0, core clock cycles) or MCUFORGE_COUNTER_SYSTICK (1,
- * SysTick ticks at the processor clock), and its frequency in Hz (QEMU: the
- * emulated SysTick clock; board: MCUFORGE_CLOCK_HZ, from the CMake option). */
+/* What the cycle counter counts, for the bench protocol's HELLO frame and the
+ * self-check's line: MCUFORGE_COUNTER_DWT (0, core clock cycles),
+ * MCUFORGE_COUNTER_SYSTICK (1, SysTick ticks at the processor clock) or
+ * MCUFORGE_COUNTER_INSTRUCTIONS (3, QEMU), and its frequency in Hz (board:
+ * MCUFORGE_CLOCK_HZ, from the CMake option; QEMU: 1e9). */
 uint8_t platform_counter(void);
 uint32_t platform_counter_hz(void);
+
+/* The stack (port.c): its size in bytes (MCUFORGE_STACK_SIZE, linker.ld), and
+ * the deepest it has been since reset: the bytes below its top that lost the
+ * paint Reset_Handler put on the free stack. */
+uint32_t mcuforge_stack_size_bytes(void);
+uint32_t mcuforge_stack_peak_bytes(void);
 
 /* Small printing helpers (no printf: keeps flash small), console.c */
 void print_u32(uint32_t v);

@@ -11,6 +11,7 @@
 #include "platform.h"
 
 extern uint32_t __stack_bottom[]; /* linker.ld */
+extern uint32_t __stack_top[];
 
 void mcuforge_port_write(const uint8_t *data, size_t len)
 {
@@ -44,4 +45,19 @@ uint32_t mcuforge_port_counter_hz(void)
 uintptr_t mcuforge_port_stack_bottom(void)
 {
     return (uintptr_t)__stack_bottom;
+}
+
+uint32_t mcuforge_stack_peak_bytes(void)
+{
+    const uint32_t *p = __stack_bottom;
+
+    while (p < __stack_top && *p == MCUFORGE_STACK_PAINT) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)__stack_top - (uintptr_t)p);
+}
+
+uint32_t mcuforge_stack_size_bytes(void)
+{
+    return (uint32_t)((uintptr_t)__stack_top - (uintptr_t)__stack_bottom);
 }

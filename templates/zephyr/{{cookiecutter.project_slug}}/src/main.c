@@ -11,7 +11,7 @@
  * Output: the console UART (devicetree chosen zephyr,console), with
  * uart_poll_out() so that bench frames go out byte for byte.
  * sensor (default): one sample every 1/{{ cookiecutter.prefix | upper }}_RATE_HZ s from
- *   mcuforge_sensor_read() (sensor.c) into the ring buffer, an inference every
+ *   mcuforge_sensor_read() (sensor.c) into the window buffer, an inference every
  *   MCUFORGE_HOP samples: "window <k> <return value> <label>" lines.
  * selftest: the embedded test windows checked and timed, as text, every ~2 s.
  * bench: the binary report (HELLO, RESULT per window, DONE), every ~2 s.

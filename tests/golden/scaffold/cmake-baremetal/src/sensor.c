@@ -16,7 +16,10 @@
  * prints "mcuforge: error <code>" and carries on).
  *
  * The default replays the embedded test windows sample by sample, so the
- * firmware works before a sensor is connected. To connect one, read it here,
+ * firmware works before a sensor is connected; built with
+ * -DMCUFORGE_SENSOR_REPLAY=OFF it returns 0 (no sample) and the firmware then
+ * holds no test window, as it will with your sensor (that is the firmware
+ * mcuforge measures against the budgets). To connect one, read it here,
  * e.g. an I2C accelerometer driven by your board code:
  *
  *     #include "my_imu.h"
@@ -36,5 +39,10 @@
 
 int mcuforge_sensor_read(float sample[MCUFORGE_N_CHANNELS])
 {
+#if MCUFORGE_SENSOR_REPLAY
     return mcuforge_replay_read(sample);
+#else
+    (void)sample;
+    return 0;
+#endif
 }

@@ -6,14 +6,18 @@
  *   recipe:      imu-stats-forest@1
  *   seed:        7
  *
- * Reset_Handler: enables the FPU (when compiled for one), copies .data from
- * FLASH, zeroes .bss, calls main() and passes its return value to
- * platform_exit(). Every exception handler is a weak alias of Default_Handler
- * (an endless loop): define a function with the same name to override it.
+ * Reset_Handler: paints the free stack (MCUFORGE_STACK_PAINT, so that the
+ * deepest stack use can be read back: mcuforge_stack_peak_bytes()), enables
+ * the FPU (when compiled for one), copies .data from FLASH, zeroes .bss,
+ * calls main() and passes its return value to platform_exit(). HardFault_Handler
+ * is in fault.c; every other exception handler is a weak alias of
+ * Default_Handler (an endless loop): define a function with the same name to
+ * override it.
  * C++ style constructors (.init_array) are not run: the firmware is plain C.
  */
 #include <stdint.h>
 #include "cortex_m.h"
+#include "mcuforge_app.h"
 #include "platform.h"
 
 /* linker.ld */
@@ -22,6 +26,7 @@ extern uint32_t _sdata[];
 extern uint32_t _edata[];
 extern uint32_t _sbss[];
 extern uint32_t _ebss[];
+extern uint32_t __stack_bottom[];
 extern uint32_t __stack_top[];
 
 int main(void);
@@ -31,7 +36,7 @@ void Default_Handler(void);
 
 #define MCUFORGE_WEAK_HANDLER __attribute__((weak, alias("Default_Handler")))
 void NMI_Handler(void) MCUFORGE_WEAK_HANDLER;
-void HardFault_Handler(void) MCUFORGE_WEAK_HANDLER;
+void HardFault_Handler(void); /* fault.c */
 void MemManage_Handler(void) MCUFORGE_WEAK_HANDLER;
 void BusFault_Handler(void) MCUFORGE_WEAK_HANDLER;
 void UsageFault_Handler(void) MCUFORGE_WEAK_HANDLER;
@@ -75,7 +80,12 @@ void Reset_Handler(void)
 {
     uint32_t *src;
     uint32_t *dst;
+    volatile uint32_t *paint;
+    const uintptr_t sp = mcuforge_get_sp();
 
+    for (paint = __stack_bottom; (uintptr_t)paint < sp; paint++) {
+        *paint = MCUFORGE_STACK_PAINT;
+    }
 #if defined(__ARM_FP)
     /* full access to coprocessors CP10 and CP11 (the FPU) */
     SCB_CPACR |= (0xFu << 20);

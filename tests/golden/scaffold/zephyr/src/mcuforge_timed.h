@@ -9,6 +9,7 @@
  *
  * Stack: on Arm, when the port knows the bottom of the stack, the free stack
  * (bottom .. current stack pointer) is painted with MCUFORGE_STACK_PAINT
+ * (mcuforge_app.h)
  * before the call and scanned after it; the bytes that changed are the
  * call's stack use below the caller's stack pointer (plus any interrupt
  * frame that landed there meanwhile). The helpers are always inlined so that
@@ -32,8 +33,6 @@
 #else
 #define MCUFORGE_CAN_PAINT 0
 #endif
-
-#define MCUFORGE_STACK_PAINT 0xA5C3A5C3u
 
 typedef struct {
     uint32_t cycles;
