@@ -435,7 +435,7 @@ def _write_program(m: CModel, d: Path, n: int) -> None:
     )
     for tag, body in (
         ("with", "bench_sink = bench_predict(bench_x);"),
-        ("without", "bench_sink = (int)bench_x[0];"),
+        ("without", "bench_sink = ((const volatile unsigned char *)bench_x)[0];"),
     ):
         (d / f"main_{tag}.c").write_text(
             f"{t} bench_x[{n}];\nvolatile int bench_sink;\nint bench_predict(const {t} *x);\n"
