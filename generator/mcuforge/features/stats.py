@@ -30,7 +30,8 @@ import numpy as np
 
 from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
 from ._params import FeatureParamError, check_unknown, get_choice, get_subset
-from .stats_int import MAX_LENGTH, emit_int_stats, int_stats, int_stats_cost
+from ._stats_int_c import emit_int_stats
+from .stats_int import MAX_LENGTH, int_stats, int_stats_cost
 
 STATS = ("mean", "std", "min", "max", "rms")
 ALL_STATS = (*STATS, "ptp", "skew", "kurtosis", "zcr", "mcr")

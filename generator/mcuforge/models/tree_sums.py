@@ -31,13 +31,14 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeRegressor
 
-from ..codegen.c import c_array, c_float, c_literal, smallest_int_type
+from ..codegen.c import smallest_int_type
 from ..errors import DataError
 from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, threshold_mode
-from ._inline import bits_helper, emit_trees, inline_bytes, inline_instructions, layout_param
+from ._inline import inline_bytes, inline_instructions, layout_param
+from ._sum_c import emit_inline, emit_table
 
 #: Raw score of a class absent from the training rows (float and int16 forms).
 ABSENT = -1e30
@@ -108,89 +109,8 @@ class TreeSum(DeployedModel):
             f"#define {P}_N_TREES {n.n_trees}",
             f"#define {P}_N_SCORES {self.n_outputs}",
         ]
-        body = self._emit_inline(p) if self.layout == "inline" else self._emit_table(p)
+        body = emit_inline(self, p) if self.layout == "inline" else emit_table(self, p)
         return "\n\n".join([*parts, *body])
-
-    def _literal(self, v: float | int) -> str:
-        return c_literal(int(v), "int32_t") if self.int_values else c_float(float(v))
-
-    def _emit_table(self, p: str) -> list[str]:
-        P, n = p.upper(), self.nodes
-        acc_t = self._acc_type()
-        leaf_t = "int16_t" if self.int_values else "float"
-        parts = [
-            *n.emit_arrays(p),
-            c_array(f"{p}_leaf_value", leaf_t, self.leaf_value.tolist()),
-            c_array(f"{p}_init", acc_t, self.init.tolist()),
-        ]
-        multi = self.n_outputs > 1
-        if multi:
-            out_t = smallest_int_type(0, self.n_outputs - 1)
-            parts.append(c_array(f"{p}_tree_output", out_t, self.tree_output.tolist()))
-        target = f"acc[{p}_tree_output[t]]" if multi else "acc[0]"
-        body = [
-            f"static int {p}_infer(const float *f, float *out)",
-            "{",
-            f"    {acc_t} acc[{P}_N_SCORES];",
-            "    int t, c;",
-            *self._result_decl(),
-            *n.emit_prologue(p),
-            f"    for (c = 0; c < {P}_N_SCORES; ++c) {{ acc[c] = {p}_init[c]; }}",
-            f"    for (t = 0; t < {P}_N_TREES; ++t) {{",
-            *n.emit_walk(p),
-            f"        {target} += {p}_leaf_value[-(n + 1)];",
-            "    }",
-            *self._emit_result([f"acc[{c}]" for c in range(self.n_outputs)]),
-            "}",
-        ]
-        return [*parts, "\n".join(body)]
-
-    def _emit_inline(self, p: str) -> list[str]:
-        n = self.nodes
-        acc_t = self._acc_type()
-        acc = [f"a{c}" for c in range(self.n_outputs)]
-        init = ", ".join(f"{a} = {self._literal(v)}" for a, v in zip(acc, self.init, strict=True))
-
-        def leaf(tree: int, index: int) -> list[str]:
-            target = acc[int(self.tree_output[tree])]
-            return [f"{target} += {self._literal(self.leaf_value[index])};"]
-
-        body = [
-            f"static int {p}_infer(const float *f, float *out)",
-            "{",
-            "    /* sums per output, leaf values added in tree order */",
-            f"    {acc_t} {init};",
-            *self._result_decl(),
-            *n.emit_prologue(p),
-            *emit_trees(n, p, leaf),
-            *self._emit_result(acc),
-            "}",
-        ]
-        helper = [bits_helper(p)] if n.quant is None else [n.quant.emit_c(p)]
-        return [*helper, "\n".join(body)]
-
-    def _emit_result(self, acc: list[str]) -> list[str]:
-        """``out`` from the sums, then the task's return value."""
-        conv = "(float)" if self.int_values else ""
-        scale = c_float(float(self.post_scale))
-        lines = [f"    out[{c}] = {conv}{a} * {scale};" for c, a in enumerate(acc)]
-        if self.task == "classification":
-            lines += [f"    top = {acc[0]};"]
-            lines += [
-                f"    if ({a} > top) {{ top = {a}; best = {c}; }}"
-                for c, a in enumerate(acc)
-                if c > 0
-            ]
-            return [*lines, "    return best;"]
-        if self.task == "anomaly":
-            assert self.threshold is not None
-            return [*lines, f"    return out[0] > {c_float(float(self.threshold))} ? 1 : 0;"]
-        return [*lines, "    return 0;"]
-
-    def _result_decl(self) -> list[str]:
-        if self.task != "classification":
-            return []
-        return [f"    {self._acc_type()} top;", "    int best = 0;"]
 
     def cost(self, core: CoreCosts) -> ModelCost:
         n = self.nodes

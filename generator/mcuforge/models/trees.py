@@ -30,16 +30,14 @@ import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from ..codegen.c import c_array
 from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
+from ._ensemble_c import emit_inline, emit_table
 from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, float32_floor, threshold_mode
 from ._inline import (
     TreeParamError,
-    bits_helper,
     choice_param,
-    emit_trees,
     inline_bytes,
     inline_instructions,
     layout_param,
@@ -166,124 +164,8 @@ class TreeEnsemble(DeployedModel):
             f"#define {P}_N_TREES {self.n_trees}",
             f"#define {P}_N_SCORES {self.n_classes}",
         ]
-        if self.layout == "inline":
-            return "\n\n".join([*parts, *self._emit_inline(p)])
-        return "\n\n".join([*parts, *self._emit_table(p)])
-
-    def _emit_tail(self, score: list[str]) -> list[str]:
-        """Scores to ``out`` and the first largest score's index."""
-        lines = [f"    out[{c}] = (float){s};" for c, s in enumerate(score)]
-        lines.append(f"    top = {score[0]};")
-        for c in range(1, self.n_classes):
-            lines.append(f"    if ({score[c]} > top) {{ top = {score[c]}; best = {c}; }}")
-        return [*lines, "    return best;"]
-
-    def _emit_inline(self, p: str) -> list[str]:
-        quant = self.nodes.quant
-        parts = [bits_helper(p)] if quant is None else [quant.emit_c(p)]
-        if self.n_trees == 1:
-            return [*parts, *self._emit_one_tree(p)]
-        counters = [f"v{c}" for c in range(self.n_classes)]
-
-        def leaf(tree: int, index: int) -> list[str]:
-            return [f"{counters[c]} += {v}u;" for c, v in self._leaf_votes(index)]
-
-        body = [
-            f"static int {p}_infer(const float *f, float *out)",
-            "{",
-            "    /* votes per class, summed over the trees */",
-            f"    uint32_t {', '.join(f'{v} = 0u' for v in counters)};",
-            "    uint32_t top;",
-            "    int best = 0;",
-            *self.nodes.emit_prologue(p),
-            *emit_trees(self.nodes, p, leaf),
-            *self._emit_tail(counters),
-            "}",
-        ]
-        return [*parts, "\n".join(body)]
-
-    def _emit_one_tree(self, p: str) -> list[str]:
-        """One tree: each leaf names its class (hard) or its row of shares (soft), so
-        that the compiler cannot copy the scoring code into every leaf."""
-        P = p.upper()
-        if self.voting == "hard":
-            found = [
-                f"    for (c = 0; c < {P}_N_SCORES; ++c) {{ out[c] = c == best ? 1.0f : 0.0f; }}",
-                "    return best;",
-            ]
-            parts: list[str] = []
-
-            def leaf(tree: int, index: int) -> list[str]:
-                return [f"best = {int(self.leaves[index])};"]
-
-        else:
-            parts = [
-                c_array(f"{p}_leaf_share", "uint8_t", self.leaves.tolist(), inner=self.n_classes)
-            ]
-            found = [
-                f"    share = {p}_leaf_share[leaf];",
-                "    best = 0;",
-                f"    for (c = 1; c < {P}_N_SCORES; ++c) {{",
-                "        if (share[c] > share[best]) { best = c; }",
-                "    }",
-                f"    for (c = 0; c < {P}_N_SCORES; ++c) {{ out[c] = (float)share[c]; }}",
-                "    return best;",
-            ]
-
-            def leaf(tree: int, index: int) -> list[str]:
-                return [f"leaf = {index};"]
-
-        decl = ["    int c, best;"]
-        if self.voting == "soft":
-            decl += ["    int leaf;", "    const uint8_t *share;"]
-        body = [
-            f"static int {p}_infer(const float *f, float *out)",
-            "{",
-            *decl,
-            *self.nodes.emit_prologue(p),
-            *emit_trees(self.nodes, p, leaf),
-            *found,
-            "}",
-        ]
-        return [*parts, "\n".join(body)]
-
-    def _emit_table(self, p: str) -> list[str]:
-        P = p.upper()
-        score_t = self._score_type()
-        parts = list(self.nodes.emit_arrays(p))
-        if self.voting == "soft":
-            parts.append(
-                c_array(f"{p}_leaf_share", "uint8_t", self.leaves.tolist(), inner=self.n_classes)
-            )
-        else:
-            parts.append(c_array(f"{p}_leaf_class", "uint8_t", self.leaves.tolist()))
-        walk = self.nodes.emit_walk(p)
-        if self.voting == "soft":
-            walk += [
-                "        {",
-                f"            const uint8_t *share = {p}_leaf_share[-(n + 1)];",
-                "            int k;",
-                f"            for (k = 0; k < {P}_N_SCORES; ++k) {{",
-                f"                score[k] = ({score_t})(score[k] + share[k]);",
-                "            }",
-                "        }",
-            ]
-        else:
-            walk += [f"        score[{p}_leaf_class[-(n + 1)]] += 1u;"]
-        body = [
-            f"static int {p}_infer(const float *f, float *out)",
-            "{",
-            f"    {score_t} score[{P}_N_SCORES] = {{0}};",
-            f"    {score_t} top;",
-            "    int t, best = 0;",
-            *self.nodes.emit_prologue(p),
-            f"    for (t = 0; t < {P}_N_TREES; ++t) {{",
-            *walk,
-            "    }",
-            *self._emit_tail([f"score[{c}]" for c in range(self.n_classes)]),
-            "}",
-        ]
-        return [*parts, "\n".join(body)]
+        body = emit_inline(self, p) if self.layout == "inline" else emit_table(self, p)
+        return "\n\n".join([*parts, *body])
 
     def cost(self, core: CoreCosts) -> ModelCost:
         q_flash, q_stack = self.nodes.quant_bytes()
