@@ -15,6 +15,10 @@ IMU blocks run on the first BasicMotions test window (6 channels, 100 samples at
 half a second of a deterministic 16 kHz chirp with seeded noise (their instruction
 counts barely depend on the data: no data-dependent loops, only a few branches).
 
+A second table shows what the integer statistics (``stats`` with ``numeric: int16``)
+cost in accuracy: test accuracy on the example with float32 and with int16
+statistics, the same model fitted on each.
+
 Usage: ``.venv/bin/python bench/features.py [--out bench/RESULTS_features.md]``
 """
 
@@ -171,10 +175,13 @@ def _audio() -> np.ndarray:
 
 
 Case = tuple[str, dict[str, Any]]
+FIVE = ["mean", "std", "min", "max", "rms"]
+ALL = [*FIVE, "ptp", "skew", "kurtosis", "zcr", "mcr"]
 IMU_CASES: list[Case] = [
     ("stats", {}),
-    ("stats", {"features": ["mean", "std", "min", "max", "rms", "ptp", "skew", "kurtosis",
-                            "zcr", "mcr"]}),
+    ("stats", {"numeric": "int16"}),
+    ("stats", {"features": ALL}),
+    ("stats", {"features": ALL, "numeric": "int16"}),
     ("spectral", {"fft_size": 64, "bands": 8}),
     ("spectral", {"fft_size": 64, "bands": 8, "numeric": "q15"}),
     ("spectral", {"fft_size": 32, "bands": 4, "band_scale": "log",
@@ -256,6 +263,55 @@ def measure(case: Case, core: str, data: dict[str, Any], cat: Any) -> dict[str, 
     }
 
 
+#: Models scored on float32 and int16 statistics of the example (test accuracy): the
+#: family and parameters the example's search chose (bench/RESULTS.md, pipeline
+#: section) and those of the tree recipes.
+ACCURACY_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("knn", {"n_neighbors": 2, "max_prototypes": 20, "prototypes": "random"},
+     ["mean", "max", "rms"]),
+    ("decision_tree", {"max_depth": 6}, FIVE),
+    ("random_forest", {"n_estimators": 10, "max_depth": 6}, FIVE),
+    ("gradient_boosting", {"n_estimators": 20, "max_depth": 2}, FIVE),
+    ("random_forest", {"n_estimators": 10, "max_depth": 6}, ALL),
+]  # fmt: skip
+
+
+def int16_accuracy() -> list[str]:
+    """Test accuracy on examples/basicmotions with float32 and with int16 statistics."""
+    from mcuforge.models import MODELS
+
+    loaded = load_spec(ROOT / "examples" / "basicmotions" / "spec.yaml")
+    ds = load_dataset(loaded.spec.data, loaded.base_dir)
+    rows = []
+    for family, params, stats in ACCURACY_CASES:
+        acc, preds = {}, {}
+        for numeric in ("float32", "int16"):
+            block = FEATURES.get("stats")(
+                {"features": stats, "numeric": numeric}, ds.window, ds.channels, ds.rate_hz
+            )
+            fit = MODELS.get(family)().fit(
+                block.transform(ds.train.x), ds.train.y, len(ds.classes), params, 0
+            )
+            preds[numeric] = fit.predict(block.transform(ds.test.x))
+            acc[numeric] = float(np.mean(preds[numeric] == ds.test.y))
+        same = int(np.sum(preds["float32"] == preds["int16"]))
+        label = ", ".join(f"{k}={v}" for k, v in params.items())
+        rows.append(
+            f"| {family} ({label}) | {'+'.join(stats)} | {acc['float32']:.3f} | "
+            f"{acc['int16']:.3f} | {same}/{len(ds.test.y)} |"
+        )
+    return [
+        "",
+        "`stats` with `numeric: int16` (integer statistics for cores without an FPU)"
+        " against float32 on examples/basicmotions (40 train / 40 test windows): the same"
+        " model family and parameters fitted on each feature set, seed 0.",
+        "",
+        "| model | statistics | test acc float32 | test acc int16 | same predictions |",
+        "| --- | --- | ---: | ---: | ---: |",
+        *rows,
+    ]
+
+
 def _describe(params: dict[str, Any]) -> str:
     if not params:
         return "defaults"
@@ -308,6 +364,7 @@ def main() -> None:
         f"{r['analytic']} | {r['flash']} | {r['reps']} |"
         for r in rows
     ]
+    lines += int16_accuracy()
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -65,6 +65,9 @@ def _assert_bit_exact(label: str, c: np.ndarray, ref: np.ndarray) -> None:
 
 IMU_CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("stats-all", [("stats", {"features": list(ALL_STATS)})]),
+    ("stats-int16", [("stats", {"numeric": "int16"})]),
+    ("stats-int16-all", [("stats", {"features": list(ALL_STATS), "numeric": "int16"})]),
+    ("stats-int16-zcr-min", [("stats", {"features": ["min", "zcr"], "numeric": "int16"})]),
     ("stats-skew-mcr", [("stats", {"features": ["skew", "mcr"]})]),
     ("spectral-default", [("spectral", {})]),
     (
@@ -169,6 +172,7 @@ def test_constant_signals_never_divide_by_zero(ds: Dataset) -> None:
     x[1] = 0.0
     cases: list[tuple[str, dict[str, Any]]] = [
         ("stats", {"features": list(ALL_STATS)}),
+        ("stats", {"features": list(ALL_STATS), "numeric": "int16"}),
         ("spectral", {"band_scale": "log"}),
         ("spectral", {"numeric": "q15", "band_scale": "log"}),
         ("raw", {"normalize": True}),
@@ -179,6 +183,80 @@ def test_constant_signals_never_divide_by_zero(ds: Dataset) -> None:
         ref = pipe.transform(x)
         assert np.isfinite(ref).all(), (name, params)
         _assert_bit_exact(f"{name} on constant windows", run_features_c(pipe, x), ref)
+
+
+def test_int16_stats_are_bit_exact_on_awkward_windows(ds: Dataset) -> None:
+    """Zeros of both signs, subnormals, a channel below 2^-112 (read as zeros), one huge
+    outlier, infinities and NaN: the integer C and its reference agree bit for bit."""
+    x = np.repeat(ds.test.x[:1], 7, axis=0).copy()
+    x[0, :, 0] = 0.0
+    x[0, ::2, 1] = -0.0
+    x[1, ::3, 2] = 1e-40
+    x[2, :, 3] = 1e-36
+    x[3, 17, 4] = -3e38
+    x[4, 5, 5] = np.inf
+    x[5, 9, 0] = -np.inf
+    x[6, 50, 1] = np.nan
+    block = _block("stats", {"features": list(ALL_STATS), "numeric": "int16"}, ds)
+    pipe = FeaturePipeline([block])
+    with np.errstate(all="ignore"):
+        ref = pipe.transform(x)
+    _assert_bit_exact("int16 stats, awkward windows", run_features_c(pipe, x), ref)
+    f = ref.reshape(len(x), len(ds.channels), len(ALL_STATS))
+    assert (f[2, 3] == 0).all()  # peak below 2^-112: zeros
+
+
+def test_int16_stats_follow_the_float_ones(ds: Dataset, windows: np.ndarray) -> None:
+    stats = list(ALL_STATS)
+    f = _block("stats", {"features": stats}, ds).transform(windows)
+    q = _block("stats", {"features": stats, "numeric": "int16"}, ds).transform(windows)
+    shape = (len(windows), len(ds.channels), len(stats))
+    f, q = f.reshape(shape), q.reshape(shape)
+    peak = np.abs(windows).max(axis=1)  # (n, ch)
+    col = {s: i for i, s in enumerate(stats)}
+    for s in ("mean", "std", "min", "max", "rms", "ptp"):
+        err = np.abs(q[..., col[s]] - f[..., col[s]]) / peak
+        print(f"int16 {s}: max error {err.max():.3g} of the channel's peak")
+        # a step is 2^-14 of the power of two above the peak (at most 2^-13 of the
+        # peak); each sample is within half a step, min/max/mean/std/rms stay within
+        # that, ptp (two of them) within one step
+        assert err.max() <= 2.0**-13
+    # sign changes: only samples that round to 0 (within 2^-15 of the peak) may differ
+    assert np.abs(q[..., col["zcr"]] - f[..., col["zcr"]]).max() <= 2 / 99 + 1e-6
+    assert np.abs(q[..., col["mcr"]] - f[..., col["mcr"]]).max() <= 2 / 99 + 1e-6
+    # the moments use 10-bit deviations: skew and kurtosis to a few percent of their scale
+    for s in ("skew", "kurtosis"):
+        err = np.abs(q[..., col[s]] - f[..., col[s]]) / (1 + np.abs(f[..., col[s]]))
+        print(f"int16 {s}: max error {err.max():.3g}")
+        assert err.max() <= 0.1
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no cross compiler")
+def test_int16_stats_on_the_emulated_cortex_m0plus(ds: Dataset, tmp_path: Path) -> None:
+    """The integer statistics cross-compiled for the Cortex-M0+ and run in unicorn
+    (soft-float libgcc for the few float operations) equal the reference bit for bit."""
+    from mcuforge.codegen import Provenance, emit_model
+    from mcuforge.hardware.cross import cross_build
+    from mcuforge.hardware.emulate import OUTPUT_PAGE, Emulator, unicorn_installed
+    from mcuforge.models import MODELS
+
+    if not unicorn_installed():
+        pytest.skip("unicorn not installed")
+    block = _block("stats", {"features": list(ALL_STATS), "numeric": "int16"}, ds)
+    pipe = FeaturePipeline([block])
+    feats = pipe.transform(ds.train.x)
+    model = MODELS.get("decision_tree")().fit(feats, ds.train.y, 4, {"max_depth": 2}, 0)
+    prov = Provenance("test", "0" * 64, "test@1", 0, "cortex-m0plus")
+    sources = emit_model("m", pipe, model, ds.classes, ds.channels, ds.window, ds.rate_hz, prov)
+    build = cross_build(sources, "m", "-mcpu=cortex-m0plus -mthumb -mfloat-abi=soft", tmp_path)
+    emu = Emulator(build.with_model, "CORTEX_M0")
+    window, _ = emu.symbol("mcuforge_window")
+    x = ds.test.x[:8]
+    for row, expected in zip(x, pipe.transform(x), strict=True):
+        emu.uc.mem_write(window, row.astype("<f4").tobytes())
+        assert emu.call("m_features", (window, OUTPUT_PAGE)).returned == 0
+        got = np.frombuffer(bytes(emu.uc.mem_read(OUTPUT_PAGE, 4 * pipe.n_outputs)), "<f4")
+        assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
 
 
 def test_fft_kernel_and_log_against_numpy() -> None:

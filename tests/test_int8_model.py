@@ -86,6 +86,8 @@ def test_generated_project_sources_agree_through_the_feature_pipeline() -> None:
     net.fit(ftr, ds.train.y, epochs=2, verbose=0)
     model = Int8Model(quantize_int8(net, ftr, seed=0), "classification")
     sources = emit_model("bm", pipe, model, ds.classes, ds.channels, ds.window, ds.rate_hz, PROV)
+    # the header says what the arena means: one inference at a time
+    assert "Not reentrant" in sources["bm_model.h"] and "reentrant." not in sources["bm_model.h"]
     x = np.concatenate([ds.train.x, ds.test.x])
     host = run_host(sources, "bm", x, pipe.n_outputs, model.n_outputs)
     f = pipe.transform(x)

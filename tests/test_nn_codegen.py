@@ -95,6 +95,23 @@ def _regressor(keras: Any) -> Any:
     return keras.Model(i, keras.layers.Dense(1)(h), name="regressor")
 
 
+def _kernels(keras: Any) -> Any:
+    """Every path of the matrix and depthwise kernels: strides, padding, odd channel
+    counts and k (k4 padding), an odd number of output pixels, a depth multiplier of 2
+    and of 1 with channels a multiple of 4 (the DSP quad path), max pooling with
+    channels not a multiple of 4, ReLU6 on more than 128 values (a table)."""
+    L = keras.layers
+    i = keras.Input((25, 5, 1))  # 13 x 5 = 65 output pixels: an odd count
+    h = L.Conv2D(5, (3, 2), strides=(2, 1), padding="same", activation="relu")(i)
+    h = L.DepthwiseConv2D((3, 3), depth_multiplier=2, padding="valid")(h)
+    h = L.Conv2D(8, (3, 1), padding="same", activation="relu6")(h)
+    h = L.DepthwiseConv2D(3, padding="same", activation="relu")(h)
+    h = L.MaxPooling2D((2, 1))(L.Conv2D(7, 1)(h))  # (5, 3, 7): 105 values
+    h = L.Concatenate()([h, h])  # 210 values
+    h = L.GlobalAveragePooling2D()(L.ReLU(max_value=6.0)(h))
+    return keras.Model(i, L.Dense(4)(h), name="kernels")
+
+
 def small(x: np.ndarray) -> np.ndarray:
     """The windows subsampled to 10 steps x 6 channels: 60 features per window."""
     out: np.ndarray = x[:, ::10, :].reshape(len(x), -1).astype(np.float32)
@@ -106,6 +123,7 @@ ZOO: dict[str, tuple[Callable[[Any], Any], Callable[[np.ndarray], np.ndarray], s
     "mlp": (_mlp, lambda x: x.reshape(len(x), -1), "classes"),
     "cnn1d": (_cnn1d, lambda x: x, "classes"),
     "ds_cnn": (_ds_cnn, lambda x: x[..., None], "classes"),
+    "kernels": (_kernels, lambda x: x[:, ::4, :5, None], "classes"),
     "autoencoder": (_autoencoder, small, "reconstruct"),
     "regressor": (_regressor, small, "energy"),
 }
@@ -347,11 +365,16 @@ def test_cross_compiles_warning_free_with_smlad_only_on_dsp_cores(flags: str, ds
     [
         ("ds_cnn", M4, "mps2-an386"),
         ("mlp", M4, "mps2-an386"),
+        ("cnn1d", M4, "mps2-an386"),
+        ("kernels", M4, "mps2-an386"),
+        ("autoencoder", M4, "mps2-an386"),
         ("cnn1d", M3, "mps2-an385"),
+        ("kernels", M3, "mps2-an385"),
     ],
 )
 def test_qemu_runs_are_bit_exact(name: str, flags: str, machine: str) -> None:
-    """Cortex-M4 runs the SMLAD path, Cortex-M3 the portable one; both equal TFLite."""
+    """Cortex-M4 runs the DSP kernels (SMLAD, SMLABB/SMLATT, SMMULR, SSUB8/SEL, the
+    assembly loops), Cortex-M3 the portable ones; both equal LiteRT byte for byte."""
     tflite = trained(name)
     net = emit_network(tflite, "nn")
     q = windows_and_noise(name, net.input.scale, net.input.zero_point, 40)

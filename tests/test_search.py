@@ -385,7 +385,8 @@ def test_a_trial_past_its_limit_is_stopped_with_the_reason(
 def test_a_small_space_is_never_run_twice(write_spec: Callable[..., Path], tmp_path: Path) -> None:
     recipe = (
         "{name: imu-stats-tree, overrides: {space: {max_depth: {choice: [2, 3]}, "
-        "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std]}}}"
+        "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std], "
+        "layout: inline, stats.numeric: float32}}}"
     )
     p = prepare(_spec_with(write_spec, "{trials: 6, seed: 3}", recipe))
     res = run_search(p.plan, p.dataset, _settings(tmp_path, 6), lambda s: None)

@@ -107,13 +107,6 @@ class Core(_Strict):
         gt=0, description="Instructions per float add/mul/compare (1 with an FPU; soft-float more)."
     )
     float_div_instructions: float = Field(gt=0, description="Instructions per float divide/sqrt.")
-    int8_mac_instructions: float | None = Field(
-        default=None,
-        gt=0,
-        description="Instructions per multiply-accumulate of the int8 network kernels (the "
-        "DSP kernels on cores with an FPU, the portable ones otherwise); default: the "
-        "kernels' own figure.",
-    )
     float_lib_flash_bytes: int = Field(
         default=0,
         ge=0,

@@ -59,9 +59,7 @@ def _lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float,
     (analytic): features + model, plus the input window buffer and the runtime."""
     spec = loaded.spec
     length, _ = spec.data.window.samples(spec.data.rate_hz)
-    cc = CoreCosts(
-        core.float_op_instructions, core.float_div_instructions, core.int8_mac_instructions
-    )
+    cc = CoreCosts(core.float_op_instructions, core.float_div_instructions)
     params: dict[str, dict[str, Any]] = {}
     for key, space in recipe.search.space.items():
         block, dot, param = key.partition(".")

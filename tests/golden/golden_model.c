@@ -43,74 +43,87 @@ int golden_features(const float *window, float *features)
     return 0;
 }
 
-/* 3 tree(s), 12 decision nodes, 15 leaves, soft voting. */
+/* 3 tree(s), 12 decision nodes, 15 leaves, soft voting (probability average), float32 thresholds, inline layout. */
 
 #define GOLDEN_MODEL_N_TREES 3
 
-static const int8_t golden_model_node_feature[12] = {
-    9, 4, 1, 5, 3, 0, 1, 10,
-    9, 5, 10, 3
-};
+#define GOLDEN_MODEL_N_SCORES 4
 
-static const float golden_model_node_threshold[12] = {
-    0.745558381f, -0.0221292637f, 0.910686493f, 4.38236809f, 8.17330933f, 0.242136642f, 3.32613897f, -0.693182468f,
-    0.842223465f, 0.465174288f, -0.077877f, 9.02808475f
-};
-
-static const int8_t golden_model_node_left[12] = {
-    1, 2, -1, -4, 5, -6, -7, -9,
-    9, -11, -12, -14
-};
-
-static const int8_t golden_model_node_right[12] = {
-    3, -3, -2, -5, 7, 6, -8, -10,
-    11, 10, -13, -15
-};
-
-static const int8_t golden_model_tree_root[3] = {
-    0, 4, 8
-};
-
-static const uint8_t golden_model_leaf_share[15][4] = {
-    {0u, 0u, 255u, 0u},
-    {0u, 0u, 0u, 255u},
-    {0u, 0u, 255u, 0u},
-    {0u, 255u, 0u, 0u},
-    {255u, 0u, 0u, 0u},
-    {0u, 0u, 255u, 0u},
-    {0u, 0u, 0u, 255u},
-    {255u, 0u, 0u, 0u},
-    {255u, 0u, 0u, 0u},
-    {0u, 255u, 0u, 0u},
-    {0u, 0u, 255u, 0u},
-    {0u, 0u, 255u, 0u},
-    {0u, 0u, 0u, 255u},
-    {255u, 0u, 0u, 0u},
-    {0u, 255u, 0u, 0u}
-};
+static int32_t golden_model_bits(float v)
+{
+    union { float f; int32_t i; } u;
+    u.f = v;
+    return u.i;
+}
 
 static int golden_model_infer(const float *f, float *out)
 {
-    uint16_t score[4] = {0};
-    int t, c, best = 0;
-    for (t = 0; t < 3; ++t) {
-        int8_t n = golden_model_tree_root[t];
-        while (n >= 0) {
-            n = (f[golden_model_node_feature[n]] <= golden_model_node_threshold[n])
-                ? golden_model_node_left[n] : golden_model_node_right[n];
+    /* votes per class, summed over the trees */
+    uint32_t v0 = 0u, v1 = 0u, v2 = 0u, v3 = 0u;
+    uint32_t top;
+    int best = 0;
+    /* tree 0 */
+    if (golden_model_bits(f[9]) <= 1061084394) {  /* f[9] <= 0.745558381f */
+        if ((uint32_t)golden_model_bits(f[4]) >= 3165997166u) {  /* f[4] <= -0.0221292637f */
+            if (golden_model_bits(f[1]) <= 1063854784) {  /* f[1] <= 0.910686493f */
+                v2 += 255u;
+            } else {
+                v3 += 255u;
+            }
+        } else {
+            v2 += 255u;
         }
-        {
-            const uint8_t *share = golden_model_leaf_share[-(n + 1)];
-            int k;
-            for (k = 0; k < 4; ++k) {
-                score[k] = (uint16_t)(score[k] + share[k]);
+    } else {
+        if (golden_model_bits(f[5]) <= 1082932316) {  /* f[5] <= 4.38236809f */
+            v1 += 255u;
+        } else {
+            v0 += 255u;
+        }
+    }
+    /* tree 1 */
+    if (golden_model_bits(f[3]) <= 1090700768) {  /* f[3] <= 8.17330933f */
+        if (golden_model_bits(f[0]) <= 1048048299) {  /* f[0] <= 0.242136642f */
+            v2 += 255u;
+        } else {
+            if (golden_model_bits(f[1]) <= 1079304054) {  /* f[1] <= 3.32613897f */
+                v3 += 255u;
+            } else {
+                v0 += 255u;
             }
         }
+    } else {
+        if ((uint32_t)golden_model_bits(f[10]) >= 3207689320u) {  /* f[10] <= -0.693182468f */
+            v0 += 255u;
+        } else {
+            v1 += 255u;
+        }
     }
-    for (c = 0; c < 4; ++c) {
-        out[c] = (float)score[c];
-        if (score[c] > score[best]) { best = c; }
+    /* tree 2 */
+    if (golden_model_bits(f[9]) <= 1062706165) {  /* f[9] <= 0.842223465f */
+        if (golden_model_bits(f[5]) <= 1055796051) {  /* f[5] <= 0.465174288f */
+            v2 += 255u;
+        } else {
+            if ((uint32_t)golden_model_bits(f[10]) >= 3181346298u) {  /* f[10] <= -0.077877f */
+                v2 += 255u;
+            } else {
+                v3 += 255u;
+            }
+        }
+    } else {
+        if (golden_model_bits(f[3]) <= 1091597065) {  /* f[3] <= 9.02808475f */
+            v0 += 255u;
+        } else {
+            v1 += 255u;
+        }
     }
+    out[0] = (float)v0;
+    out[1] = (float)v1;
+    out[2] = (float)v2;
+    out[3] = (float)v3;
+    top = v0;
+    if (v1 > top) { top = v1; best = 1; }
+    if (v2 > top) { top = v2; best = 2; }
+    if (v3 > top) { top = v3; best = 3; }
     return best;
 }
 

@@ -76,6 +76,12 @@ def emit_model(
             f"#define {mp}_ARENA_SIZE {arena}\n#define {mp}_ARENA_WORDS {(arena + 3) // 4}\n"
         )
     names_decl = f"extern const char *const {p}_class_names[{P}_N_CLASSES];\n" if classes else ""
+    reentrancy = (
+        "Not reentrant: the network's activations use one arena (below); run one\n"
+        " * inference at a time."
+        if isinstance(arena, int) and arena > 0
+        else "Every function is reentrant."
+    )
     header = f"""{prov.comment()}
 #ifndef {guard}
 #define {guard}
@@ -92,7 +98,7 @@ extern "C" {{
  * {c_comment(", ".join(channels))}.
  * Memory: nothing is allocated; intermediate vectors live on the stack of the
  * functions below (the {n_features} features: {4 * n_features} bytes). All model
- * constants are static const (flash). Every function is reentrant. */
+ * constants are static const (flash). {reentrancy} */
 #define {P}_WINDOW_LEN {window}
 #define {P}_N_CHANNELS {len(channels)}
 #define {P}_N_FEATURES {n_features}

@@ -24,7 +24,6 @@ class CoreCosts:
 
     float_op: float  # instructions per float add/mul/compare
     float_div: float  # instructions per float divide or square root
-    int8_mac: float | None = None  # instructions per int8 MAC of the network kernels
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ emitted C does it, so Python and C agree bit for bit (``n`` = window length,
 
 The default is the first five (``STATS``); ``features`` picks any subset of
 ``ALL_STATS``. Outputs are channel-major in ``ALL_STATS`` order: ``ax.mean, …``.
+
+``numeric: int16`` computes the same statistics in integer arithmetic on 16-bit
+block-floating-point samples (:mod:`.stats_int`): for cores without an FPU, where it
+runs several times fewer instructions; bit-exact against its own integer reference.
 """
 
 from __future__ import annotations
@@ -25,16 +29,20 @@ from typing import Any
 import numpy as np
 
 from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
-from ._params import check_unknown, get_subset
+from ._params import FeatureParamError, check_unknown, get_choice, get_subset
+from ._stats_int_c import emit_int_stats
+from .stats_int import MAX_LENGTH, int_stats, int_stats_cost
 
 STATS = ("mean", "std", "min", "max", "rms")
 ALL_STATS = (*STATS, "ptp", "skew", "kurtosis", "zcr", "mcr")
 _CENTRAL = ("std", "skew", "kurtosis", "mcr")  # need the second pass over d = x - mean
 F32 = np.float32
+NUMERICS = ("float32", "int16")
 
 
 class StatsBlock(FeatureBlock):
-    """Statistics per channel; parameter ``features``: the subset to compute."""
+    """Statistics per channel; parameters ``features`` (the subset to compute) and
+    ``numeric`` (``float32`` | ``int16``)."""
 
     name = "stats"
 
@@ -42,8 +50,14 @@ class StatsBlock(FeatureBlock):
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        check_unknown(params, self.name, ["features"])
+        check_unknown(params, self.name, ["features", "numeric"])
         self.stats = get_subset(params, self.name, "features", ALL_STATS, STATS)
+        self.numeric = get_choice(params, self.name, "numeric", "float32", NUMERICS)
+        if self.numeric == "int16" and length > MAX_LENGTH:
+            raise FeatureParamError(
+                f"stats.numeric int16 sums windows of at most {MAX_LENGTH} samples, not "
+                f"{length}; use numeric: float32"
+            )
 
     @property
     def feature_names(self) -> list[str]:
@@ -55,6 +69,10 @@ class StatsBlock(FeatureBlock):
     def transform(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=F32)
         n, length, _ = x.shape
+        if self.numeric == "int16":
+            ints = int_stats(x, self.stats)
+            cols = [ints[s] for s in self.stats]
+            return np.stack(cols, axis=2).reshape(n, -1).astype(F32)
         count = F32(length)
         total = np.zeros((n, x.shape[2]), dtype=F32)
         sumsq = np.zeros_like(total)
@@ -104,6 +122,9 @@ class StatsBlock(FeatureBlock):
         return np.stack(cols, axis=2).reshape(n, -1).astype(F32)
 
     def emit_c(self, fn_name: str) -> CFunction:
+        if self.numeric == "int16":
+            code = emit_int_stats(fn_name, self.stats, self.length, len(self.channels))
+            return CFunction(fn_name, code, ("<math.h>",) if self._has("skew") else ())
         ch = len(self.channels)
         k = len(self.stats)
         need_sum = self._has("mean", *_CENTRAL)
@@ -214,6 +235,8 @@ class StatsBlock(FeatureBlock):
         return CFunction(fn_name, body, ("<math.h>",))
 
     def cost(self, core: CoreCosts) -> BlockCost:
+        if self.numeric == "int16":
+            return int_stats_cost(core, self.stats, self.length, len(self.channels))
         ch, n = len(self.channels), self.length
         has = self._has
         # with an FPU a compare is VCMP + VMRS + a conditional move

@@ -40,9 +40,7 @@ MODE_FRAME_BYTES = 64
 
 
 def core_costs(core: Core) -> CoreCosts:
-    return CoreCosts(
-        core.float_op_instructions, core.float_div_instructions, core.int8_mac_instructions
-    )
+    return CoreCosts(core.float_op_instructions, core.float_div_instructions)
 
 
 def stack_margin(n_outputs: int) -> int:

@@ -5,12 +5,25 @@ this part: one array per node field over all trees (feature index, threshold, le
 and right child; a negative child ``-(i + 1)`` is leaf ``i``) and a root per tree.
 
 Thresholds are either float32 (``thresholds: float``) or int16 (``thresholds: int16``,
-the ``tree_int16`` compression). In the int16 form every feature is first mapped to
-an integer by :class:`FeatureQuant` and each node compares integers, which is what a
-core without an FPU does cheaply (one float subtract and multiply per feature, then
-integer compares only, instead of a soft-float compare per node). The map is
-monotone, so ``x <= t`` still implies ``q(x) <= q(t)``: training rows keep their side
-of every split; only rows within one quantisation step of a threshold may move.
+the ``tree_int16`` compression).
+
+**float32 thresholds are compared as integers.** ``x <= t`` for float32 values is the
+same as ``key(x) <= key(t)`` on their bit patterns ``b`` (as int32) with
+``key(b) = b`` for ``b >= 0`` and ``b ^ 0x7fffffff`` for ``b < 0``: an order-preserving
+map of floats onto int32 (a threshold of -0.0 is stored as +0.0, so that both zeros go
+left). A node therefore costs an integer load and compare on every core: no FPU
+instruction, no soft-float call. The generated C reads the feature's bits through a
+union (no aliasing cast). In the inline form (:mod:`._inline`) the key is not even
+computed: a node with ``t >= 0`` compares the bits as signed integers
+(``b <= bits(t)``) and a node with ``t < 0`` as unsigned (``b >= bits(t)``), which is
+the same order. NaN features (never produced by mcuforge's blocks on finite input) go
+right when their sign bit is clear and left when it is set, in Python and in C alike.
+
+In the int16 form every feature is first mapped to an integer by :class:`FeatureQuant`
+(a float subtract and multiply per used feature, once per inference) and each node
+compares int16 codes: 2-byte thresholds. The map is monotone, so ``x <= t`` still
+implies ``q(x) <= q(t)``: training rows keep their side of every split; only rows
+within one quantisation step of a threshold may move.
 """
 
 from __future__ import annotations
@@ -30,6 +43,15 @@ THRESHOLD_MODES = ("float", "int16")
 #: Recipe compressions of every tree family: ``tree_int16`` means ``thresholds: int16``.
 TREE_COMPRESSIONS = ("none", "tree_int16")
 INT_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+#: Analytic instruction counts of the table walk (arm-none-eabi-gcc 12.2 -Os, counted
+#: in unicorn on Cortex-M4F and M0+, bench/peers.py): per decision node (load the
+#: feature index, the feature, the threshold, compare, select and load the child, loop
+#: test), the float key on top of it, per tree, and per used feature of the int16
+#: quantiser without its float operations.
+TABLE_NODE_INSTR = 12.0
+KEY_INSTR = 3.0
+TABLE_TREE_INSTR = 6.0
+QUANT_FEATURE_INSTR = 20.0
 
 
 def float32_floor(t: np.ndarray) -> np.ndarray:
@@ -38,6 +60,19 @@ def float32_floor(t: np.ndarray) -> np.ndarray:
     too_big = f.astype(np.float64) > t
     f[too_big] = np.nextafter(f[too_big], np.float32(-np.inf))
     return f
+
+
+def float_key(v: np.ndarray) -> np.ndarray:
+    """int64 order keys of float32 values (see the module docstring)."""
+    b = np.ascontiguousarray(v, dtype=np.float32).view(np.int32).astype(np.int64)
+    out: np.ndarray = np.where(b >= 0, b, b ^ 0x7FFFFFFF)
+    return out
+
+
+def float_bits(v: np.ndarray) -> np.ndarray:
+    """int64 of the float32 bit patterns read as int32."""
+    out: np.ndarray = np.ascontiguousarray(v, dtype=np.float32).view(np.int32).astype(np.int64)
+    return out
 
 
 def threshold_mode(params: dict[str, Any]) -> str:
@@ -76,7 +111,8 @@ class FeatureQuant:
 
     def codes(self, v: np.ndarray, j: np.ndarray | slice) -> np.ndarray:
         """int32 codes of float32 values ``v`` of the used features ``j``."""
-        v = (np.asarray(v, dtype=np.float32) - self.lo[j]) * self.scale[j]
+        with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN clamp below, as in C
+            v = (np.asarray(v, dtype=np.float32) - self.lo[j]) * self.scale[j]
         v = np.where(v > 0, v, np.float32(0))
         v = np.where(v > Q_SPAN, np.float32(Q_SPAN), v)
         out: np.ndarray = v.astype(np.int32) + Q_MIN
@@ -125,6 +161,10 @@ class Nodes:
     n_leaves: int
     n_features: int
     quant: FeatureQuant | None = None
+    #: per leaf: its depth and the share of its tree's training rows that reach it
+    #: (what the cost model's expected path length is computed from)
+    leaf_depth: np.ndarray | None = None
+    leaf_weight: np.ndarray | None = None
 
     @property
     def n_trees(self) -> int:
@@ -137,7 +177,8 @@ class Nodes:
     def leaf_index(self, x: np.ndarray) -> np.ndarray:
         """(n, trees) leaf reached in each tree."""
         x = np.asarray(x, dtype=np.float32)
-        v: np.ndarray = x if self.quant is None else self.quant.apply(x)
+        v: np.ndarray = float_key(x) if self.quant is None else self.quant.apply(x)
+        thr = self.compare_threshold()
         rows = np.arange(len(x))
         out = np.empty((len(x), self.n_trees), dtype=np.int64)
         for k, root in enumerate(self.roots):
@@ -145,11 +186,24 @@ class Nodes:
             active = node >= 0
             while active.any():
                 idx = node[active]
-                go_left = v[rows[active], self.feature[idx]] <= self.threshold[idx]
+                go_left = v[rows[active], self.feature[idx]] <= thr[idx]
                 node[active] = np.where(go_left, self.left[idx], self.right[idx])
                 active = node >= 0
             out[:, k] = -node - 1
         return out
+
+    def compare_threshold(self) -> np.ndarray:
+        """What each node compares with: the float key, or the int16 code."""
+        if self.quant is None:
+            return float_key(self.threshold)
+        out: np.ndarray = np.asarray(self.threshold, dtype=np.int64)
+        return out
+
+    def max_depth(self) -> int:
+        """Deepest leaf over all trees (0 for single-leaf trees)."""
+        if self.leaf_depth is None or len(self.leaf_depth) == 0:
+            return 0
+        return int(self.leaf_depth.max())
 
     def child_type(self) -> str:
         return smallest_int_type(-self.n_leaves, max(self.n_nodes - 1, 0))
@@ -165,11 +219,25 @@ class Nodes:
         """Node and root arrays (and the feature quantiser)."""
         child = self.child_type()
         parts = [] if self.quant is None else [self.quant.emit_c(p)]
+        if self.quant is None:
+            parts.append(
+                "\n".join(
+                    [
+                        "/* order key of a float: its bits as int32, the negative ones mirrored */",
+                        f"static int32_t {p}_key(float v)",
+                        "{",
+                        "    union { float f; int32_t i; } u;",
+                        "    u.f = v;",
+                        "    return u.i < 0 ? u.i ^ 0x7fffffff : u.i;",
+                        "}",
+                    ]
+                )
+            )
         if self.n_nodes:
-            thr = "float" if self.quant is None else "int16_t"
+            thr = "int32_t" if self.quant is None else "int16_t"
             parts += [
                 c_array(f"{p}_node_feature", self.feature_type(), self.feature.tolist()),
-                c_array(f"{p}_node_threshold", thr, self.threshold.tolist()),
+                c_array(f"{p}_node_threshold", thr, self.compare_threshold().tolist()),
                 c_array(f"{p}_node_left", child, self.left.tolist()),
                 c_array(f"{p}_node_right", child, self.right.tolist()),
             ]
@@ -184,12 +252,16 @@ class Nodes:
 
     def emit_walk(self, p: str) -> list[str]:
         """Lines (inside ``for t``) leaving the leaf code of tree ``t`` in ``n``."""
-        src = "f" if self.quant is None else "q"
+        value = (
+            f"{p}_key(f[{p}_node_feature[n]])"
+            if self.quant is None
+            else (f"q[{p}_node_feature[n]]")
+        )
         walk = [f"        {self.child_type()} n = {p}_tree_root[t];"]
         if self.n_nodes:
             walk += [
                 "        while (n >= 0) {",
-                f"            n = ({src}[{p}_node_feature[n]] <= {p}_node_threshold[n])",
+                f"            n = ({value} <= {p}_node_threshold[n])",
                 f"                ? {p}_node_left[n] : {p}_node_right[n];",
                 "        }",
             ]
@@ -203,15 +275,19 @@ class Nodes:
         )
 
     def walk_instructions(self, core: CoreCosts) -> float:
-        """Instructions to reach every tree's leaf (and quantise the features)."""
-        # a float compare: VCMP + VMRS + branch with an FPU, libgcc's __aeabi_fcmp* (about
-        # 40 instructions on ARMv6-M and ARMv7-M, cores.yaml) without
-        compare = (
-            (3.0 if core.float_op <= 3 else min(core.float_op, 40.0)) if self.quant is None else 1.0
+        """Instructions of the table walk to every tree's leaf (and the quantiser)."""
+        per_node = TABLE_NODE_INSTR + (KEY_INSTR if self.quant is None else 0.0)
+        return (
+            self.visited_nodes() * per_node
+            + self.n_trees * TABLE_TREE_INSTR
+            + self.quantise_instructions(core)
         )
-        # per used feature: load, subtract, multiply, two compares, convert (soft-float calls)
-        quantise = self.n_codes * (10 + 5 * core.float_op)
-        return self.n_trees * (self.mean_depth() * (8 + compare) + 6) + quantise
+
+    def quantise_instructions(self, core: CoreCosts) -> float:
+        """The int16 quantiser: per used feature loads and stores, a float subtract and
+        multiply, two float compares and a conversion (soft-float calls without an FPU;
+        about four float operations' worth, measured)."""
+        return self.n_codes * (QUANT_FEATURE_INSTR + 4 * core.float_op)
 
     def quant_bytes(self) -> tuple[int, int]:
         """(flash, stack) of the feature quantiser."""
@@ -219,21 +295,20 @@ class Nodes:
             return 0, 0
         return 9 * self.n_codes + 60, 2 * self.n_codes
 
-    def mean_depth(self) -> float:
-        """Mean number of decisions from root to leaf, over trees (unweighted leaves)."""
-        if self.n_nodes == 0:
+    def visited_nodes(self) -> float:
+        """Expected decisions per inference, summed over trees: each tree's leaf depths
+        weighted by the share of training rows reaching the leaf (unweighted when the
+        weights are unknown)."""
+        if self.n_nodes == 0 or self.leaf_depth is None:
             return 0.0
-        total, count = 0, 0
-        stack = [(int(r), 0) for r in self.roots]
-        while stack:
-            n, d = stack.pop()
-            if n < 0:
-                total += d
-                count += 1
-                continue
-            stack.append((int(self.left[n]), d + 1))
-            stack.append((int(self.right[n]), d + 1))
-        return total / max(count, 1)
+        weight = self.leaf_weight
+        if weight is None:
+            weight = np.ones(self.n_leaves) / max(self.n_leaves, 1) * self.n_trees
+        return float(np.sum(self.leaf_depth * weight))
+
+    def mean_depth(self) -> float:
+        """Expected decisions per tree (see :meth:`visited_nodes`)."""
+        return self.visited_nodes() / max(self.n_trees, 1)
 
 
 @dataclass(frozen=True)
@@ -268,6 +343,7 @@ def flatten(
     roots: list[int] = []
     leaf_ids: list[np.ndarray] = []
     leaf_depth: list[np.ndarray] = []
+    leaf_weight: list[np.ndarray] = []
     n_nodes = n_leaves = 0
     for k, est in enumerate(trees):
         t = est.tree_
@@ -292,10 +368,13 @@ def flatten(
         roots.append(int(code[0]))
         leaf_ids.append(leaves)
         leaf_depth.append(depth[leaves])
+        rows = np.asarray(t.n_node_samples, dtype=np.float64)[leaves]
+        leaf_weight.append(rows / max(float(rows.sum()), 1.0))
         n_nodes += len(internal)
         n_leaves += len(leaves)
     feature = np.asarray(feats, dtype=np.int64)
     threshold: np.ndarray = float32_floor(np.asarray(thrs, dtype=np.float64))
+    threshold[threshold == 0] = np.float32(0.0)  # -0.0 -> +0.0: both zeros go left
     quant = None
     if mode == "int16" and len(feature):  # (trees that are single leaves compare nothing)
         if x_train is None:
@@ -313,5 +392,7 @@ def flatten(
         n_leaves=n_leaves,
         n_features=n_features,
         quant=quant,
+        leaf_depth=np.concatenate(leaf_depth) if leaf_depth else np.zeros(0, np.int64),
+        leaf_weight=np.concatenate(leaf_weight) if leaf_weight else np.zeros(0),
     )
     return FlatForest(nodes, leaf_ids, leaf_depth)

@@ -24,7 +24,15 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_float
-from ..codegen.nn import NetworkC, dequantize, emit_network, quantize_input, reconstruction_mse
+from ..codegen.nn import (
+    LUT_MIN_ELEMENTS,
+    Layer,
+    NetworkC,
+    dequantize,
+    emit_network,
+    quantize_input,
+    reconstruction_mse,
+)
 from ..codegen.nn._reference import Reference
 from ..errors import McuforgeError
 from ..features import CoreCosts
@@ -32,38 +40,55 @@ from ._base import DeployedModel, ModelCost
 
 TASKS = ("classification", "regression", "anomaly")
 
-#: Analytic cost constants (instructions), fitted to the generated kernels compiled
-#: with arm-none-eabi-gcc -Os and counted in unicorn (bench/cost_accuracy.py: a 1D-CNN
-#: of 38k MACs and an MLP of 336 MACs on the M4F, M3 and M0+). Cores with an FPU
-#: (float_op <= 1: Cortex-M4F/M7/M33) all have the DSP extension; the others run the
-#: portable kernels. The core table may give its own figure (``int8_mac_instructions``:
-#: 10 on ARMv6-M, whose MULS/ADDS with no MLA and few low registers cost twice ARMv7-M's).
-DSP_INSTR_PER_MAC = 3.0  # SXTB16 + SMLAD with the loop over short dot products (M4F)
-PORTABLE_INSTR_PER_MAC = 4.9  # LDRSB + MLA over 4 rows (M3)
-DEPTHWISE_INSTR_PER_MAC = 9.0  # bounds checks and index arithmetic per tap
-REQUANT_INSTR = 30  # per output value: 64-bit multiply, rounding shift, clamp
-#: Per output value of a convolution or a dense layer, in MACs: the dot product's call,
-#: pointer set-up, bias and tail (about 8 MACs' worth on every core).
-DOT_OVERHEAD_MACS = 8
-DROUND_INSTR = 90  # per output value of a LiteRT-exact fully connected layer
-#: Flash of the LiteRT-exact dense kernel (its double rounding and matvec): measured
-#: 480-740 B beyond the shared kernels on the M4F, M3 and M0+ (bench/cost_accuracy.py);
-#: the double rounding alone, beside a convolution's matvec, about 150 B.
-DROUND_CODE_BYTES = 500
-DROUND_ONLY_CODE_BYTES = 150
-ELEMENTWISE_INSTR = {"SOFTMAX": 160, "ADD": 70, "MEAN": 4, "LOGISTIC": 6, "TANH": 6}
+#: Analytic cost constants (instructions), fitted to the generated kernels compiled with
+#: arm-none-eabi-gcc 12.2 -Os and run in QEMU, per operator, on the networks of
+#: bench/nn_vs_tflm.py: Cortex-M4F for the DSP kernels (cores with an FPU, float_op <=
+#: 1: Cortex-M4F/M7/M33, all with the DSP extension), Cortex-M3 for the portable ones;
+#: ARMv6-M (float_op > 60: no 32 x 32 -> 64 multiply, eight low registers) runs the
+#: portable kernels in about twice the instructions (unicorn, Cortex-M0+).
+#: Matrix products (CONV_2D): per multiply-accumulate, per output (requantisation,
+#: store, block overheads), per output pixel (im2col: a call and each run it copies,
+#: plus each value).
+GEMM_PER_MAC = {"dsp": 1.25, "portable": 4.5}
+GEMM_PER_OUTPUT = {"dsp": 28.0, "portable": 40.0}
+IM2COL_PER_PIXEL = 60.0
+IM2COL_PER_RUN = 30.0
+IM2COL_PER_VALUE = {"dsp": 3.0, "portable": 5.0}
+#: Fully connected layers (int8 x int8, four rows at a time): per MAC, per output
+#: (LiteRT's exact double rounding costs more than the fixed-point requantisation).
+FC_PER_MAC = {"dsp": 1.5, "portable": 3.3}
+FC_PER_OUTPUT = {"double": 80.0, "fixed": 25.0}
+#: Depthwise convolutions: per MAC and per output.
+DEPTHWISE_PER_MAC = {"dsp": 3.5, "portable": 8.0}
+DEPTHWISE_PER_OUTPUT = {"dsp": 52.0, "portable": 58.0}
+#: Other operators, per input element (layer.macs) or per output.
+PER_ELEMENT = {
+    "MAX_POOL_2D": {"dsp": 3.0, "portable": 8.3},
+    "AVERAGE_POOL_2D": {"dsp": 8.0, "portable": 8.0},
+    "MEAN": {"dsp": 5.5, "portable": 5.5},
+    "LOGISTIC": {"dsp": 5.0, "portable": 5.0},
+    "TANH": {"dsp": 5.0, "portable": 5.0},
+    "ADD": {"dsp": 100.0, "portable": 100.0},
+    "SOFTMAX": {"dsp": 520.0, "portable": 520.0},
+}
+#: RELU / RELU6 / QUANTIZE: a table lookup from 128 values on (see the emitter), a
+#: requantisation each below; a concatenation copies bytes.
+TABLE_PER_ELEMENT = 4.5
+REQUANT_PER_ELEMENT = 40.0
+COPY_PER_BYTE = 1.0
+THUMB1_FACTOR = 2.0
 OTHER_INSTR_PER_ELEMENT = 8
 #: Flash of each kernel's code (bytes), measured from -Os builds for Cortex-M4.
 KERNEL_CODE_BYTES = {
-    "FULLY_CONNECTED": 560,
-    "CONV_2D": 900,
-    "DEPTHWISE_CONV_2D": 420,
-    "AVERAGE_POOL_2D": 260,
-    "MAX_POOL_2D": 0,  # shares the pooling kernel
+    "FULLY_CONNECTED": 700,
+    "CONV_2D": 1000,
+    "DEPTHWISE_CONV_2D": 600,
+    "AVERAGE_POOL_2D": 200,
+    "MAX_POOL_2D": 260,
     "MEAN": 130,
     "SOFTMAX": 620,
-    "LOGISTIC": 40,
-    "TANH": 40,
+    "LOGISTIC": 60,
+    "TANH": 60,
     "ADD": 160,
     "CONCATENATION": 30,
     "RELU": 110,
@@ -72,7 +97,7 @@ KERNEL_CODE_BYTES = {
 }
 CALL_CODE_BYTES = 40  # one kernel call with its constant arguments
 BASE_CODE_BYTES = 220  # quantise, invoke, dequantise, decision
-STACK_BYTES = 160  # deepest kernel frame + saved registers (emulated runs: bench/)
+STACK_BYTES = 240  # deepest kernel frame + saved registers (QEMU runs: bench/nn_vs_tflm.py)
 
 
 class Int8ModelError(McuforgeError):
@@ -236,30 +261,14 @@ class Int8Model(DeployedModel):
 
     def cost(self, core: CoreCosts) -> ModelCost:
         net = self.network
-        dsp = core.float_op <= 1.0
-        per_mac = core.int8_mac or (DSP_INSTR_PER_MAC if dsp else PORTABLE_INSTR_PER_MAC)
-        instructions = 0.0
-        for layer in net.layers:
-            if layer.kind in ("FULLY_CONNECTED", "CONV_2D"):
-                exact_fc = layer.kind == "FULLY_CONNECTED" and self.reference == "litert"
-                per_out = (
-                    DROUND_INSTR if exact_fc else REQUANT_INSTR
-                ) + DOT_OVERHEAD_MACS * per_mac
-                instructions += layer.macs * per_mac + layer.outputs * per_out
-            elif layer.kind == "DEPTHWISE_CONV_2D":
-                instructions += layer.macs * DEPTHWISE_INSTR_PER_MAC
-                instructions += layer.outputs * REQUANT_INSTR
-            else:
-                per = ELEMENTWISE_INSTR.get(layer.kind, OTHER_INSTR_PER_ELEMENT)
-                instructions += layer.macs * per
-        # quantise each input: a divide, clamps, a rounding (about six float operations)
-        instructions += net.input.size * (core.float_div + 6 * core.float_op + 12)
+        path = "dsp" if core.float_op <= 1.0 else "portable"
+        instructions = sum(self._layer_instructions(layer, path) for layer in net.layers)
+        if core.float_op > 60:
+            instructions *= THUMB1_FACTOR
+        instructions += net.input.size * (core.float_div + 4 * core.float_op + 12)
         instructions += net.output.size * (2 * core.float_op + 6)
         kinds = {layer.kind for layer in net.layers}
         code = BASE_CODE_BYTES + sum(KERNEL_CODE_BYTES.get(k, 100) for k in kinds)
-        if "FULLY_CONNECTED" in kinds and self.reference == "litert":
-            # its own matvec unless a convolution's is there to share
-            code += DROUND_CODE_BYTES if "CONV_2D" not in kinds else DROUND_ONLY_CODE_BYTES
         code += CALL_CODE_BYTES * len(net.layers)
         return ModelCost(
             flash_bytes=net.const_bytes + code,
@@ -267,6 +276,30 @@ class Int8Model(DeployedModel):
             instructions=int(instructions),
             parameters=net.params,
         )
+
+    def _layer_instructions(self, layer: Layer, path: str) -> float:
+        """Analytic instructions of one operator (see the constants above)."""
+        if layer.kind == "CONV_2D":
+            k = layer.macs / max(layer.outputs, 1)
+            im2col = IM2COL_PER_PIXEL + IM2COL_PER_RUN * layer.segments
+            im2col += IM2COL_PER_VALUE[path] * k
+            return (
+                layer.macs * GEMM_PER_MAC[path]
+                + layer.outputs * GEMM_PER_OUTPUT[path]
+                + layer.pixels * im2col
+            )
+        if layer.kind == "FULLY_CONNECTED":
+            rounding = "double" if self.reference == "litert" else "fixed"
+            return layer.macs * FC_PER_MAC[path] + layer.outputs * FC_PER_OUTPUT[rounding]
+        if layer.kind == "DEPTHWISE_CONV_2D":
+            return layer.macs * DEPTHWISE_PER_MAC[path] + layer.outputs * DEPTHWISE_PER_OUTPUT[path]
+        if layer.kind in ("RELU", "RELU6", "QUANTIZE"):
+            table = layer.outputs >= LUT_MIN_ELEMENTS
+            return layer.outputs * (TABLE_PER_ELEMENT if table else REQUANT_PER_ELEMENT)
+        if layer.kind == "CONCATENATION":
+            return layer.outputs * COPY_PER_BYTE
+        per = PER_ELEMENT.get(layer.kind, {}).get(path, OTHER_INSTR_PER_ELEMENT)
+        return layer.macs * per
 
     def describe(self) -> dict[str, Any]:
         net = self.network

@@ -31,17 +31,25 @@ from sklearn.ensemble import (
 )
 from sklearn.tree import DecisionTreeRegressor
 
-from ..codegen.c import c_array, c_float, smallest_int_type
+from ..codegen.c import smallest_int_type
 from ..errors import DataError
 from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, threshold_mode
+from ._inline import inline_bytes, inline_instructions, layout_param
+from ._sum_c import emit_inline, emit_table
 
 #: Raw score of a class absent from the training rows (float and int16 forms).
 ABSENT = -1e30
 ABSENT_CODE = -(2**30)
 LEAF_CODE_MAX = 32767
+#: Flash of an inline leaf's statement: a literal load, an add and the 4-byte literal,
+#: shared between equal values (measured 6-9 bytes, bench/peers.py gbt and a 60-tree
+#: synthetic one). A soft-float add costs less than the core's mean float operation
+#: (add 73 vs 78 for add, mul and compare on ARMv6-M, cores.yaml): 0.8 of it.
+FLOAT_ADD_SHARE = 0.8
+INLINE_SUM_LEAF_BYTES = 8.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class TreeSum(DeployedModel):
     int_values: bool
     task: str = "classification"
     threshold: np.float32 | None = None  # anomaly: flag when out[0] > threshold
+    layout: str = "inline"  # "inline" | "table" (see :mod:`.trees`)
 
     @property
     def n_outputs(self) -> int:
@@ -92,73 +101,41 @@ class TreeSum(DeployedModel):
         return "int32_t" if self.int_values else "float"
 
     def emit_c(self, prefix: str) -> str:
-        p, n = prefix, self.nodes
-        acc_t = self._acc_type()
-        leaf_t = "int16_t" if self.int_values else "float"
+        p, P, n = prefix, prefix.upper(), self.nodes
         kind = "int16 thresholds and leaves" if self.int_values else "float32 thresholds"
         parts = [
             f"/* {n.n_trees} tree(s), {n.n_nodes} decision nodes, {len(self.leaf_value)} "
-            f"leaves, leaf values summed in tree order ({kind}). */",
-            *n.emit_arrays(p),
-            c_array(f"{p}_leaf_value", leaf_t, self.leaf_value.tolist()),
-            c_array(f"{p}_init", acc_t, self.init.tolist()),
+            f"leaves, leaf values summed in tree order ({kind}), {self.layout} layout. */",
+            f"#define {P}_N_TREES {n.n_trees}",
+            f"#define {P}_N_SCORES {self.n_outputs}",
         ]
-        multi = self.n_outputs > 1
-        if multi:
-            out_t = smallest_int_type(0, self.n_outputs - 1)
-            parts.append(c_array(f"{p}_tree_output", out_t, self.tree_output.tolist()))
-        target = f"acc[{p}_tree_output[t]]" if multi else "acc[0]"
-        conv = "(float)acc[c]" if self.int_values else "acc[c]"
-        tail = [f"    for (c = 0; c < {self.n_outputs}; ++c) {{"]
-        tail.append(f"        out[c] = {conv} * {c_float(float(self.post_scale))};")
-        if self.task == "classification":
-            tail += ["        if (acc[c] > acc[best]) { best = c; }", "    }", "    return best;"]
-        elif self.task == "anomaly":
-            assert self.threshold is not None
-            tail += ["    }", f"    return out[0] > {c_float(float(self.threshold))} ? 1 : 0;"]
-        else:
-            tail += ["    }", "    return 0;"]
-        best = ", best = 0" if self.task == "classification" else ""
-        parts.append(
-            "\n".join(
-                [
-                    f"static int {p}_infer(const float *f, float *out)",
-                    "{",
-                    f"    {acc_t} acc[{self.n_outputs}];",
-                    f"    int t, c{best};",
-                    *n.emit_prologue(p),
-                    f"    for (c = 0; c < {self.n_outputs}; ++c) {{ acc[c] = {p}_init[c]; }}",
-                    f"    for (t = 0; t < {n.n_trees}; ++t) {{",
-                    *n.emit_walk(p),
-                    f"        {target} += {p}_leaf_value[-(n + 1)];",
-                    "    }",
-                    *tail,
-                    "}",
-                ]
-            )
-        )
-        return "\n\n".join(parts)
+        body = emit_inline(self, p) if self.layout == "inline" else emit_table(self, p)
+        return "\n\n".join([*parts, *body])
 
     def cost(self, core: CoreCosts) -> ModelCost:
         n = self.nodes
         q_flash, q_stack = n.quant_bytes()
-        leaf_bytes = 2 if self.int_values else 4
-        out_bytes = INT_SIZES[smallest_int_type(0, max(self.n_outputs - 1, 0))]
-        data = (
-            n.node_bytes()
-            + len(self.leaf_value) * leaf_bytes
-            + 4 * self.n_outputs
-            + (n.n_trees * out_bytes if self.n_outputs > 1 else 0)
-        )
-        add = 1.0 if self.int_values else core.float_op
-        instructions = int(
-            n.walk_instructions(core)
-            + n.n_trees * (6 + add)
-            + self.n_outputs * (8 + 2 * core.float_op)
-        )
-        sram = 24 + 4 * self.n_outputs + q_stack
+        add = 1.0 if self.int_values or core.float_op <= 1 else FLOAT_ADD_SHARE * core.float_op
+        tail = self.n_outputs * (8 + 2 * core.float_op)
+        if self.layout == "inline":
+            # a leaf: load its value (a literal) and add it to the output's sum
+            instructions = inline_instructions(n, 1.0 + add) + n.quantise_instructions(core)
+            flash = inline_bytes(n, INLINE_SUM_LEAF_BYTES) + 4 * self.n_outputs + 40
+            sram = 40 + 4 * self.n_outputs + q_stack
+        else:
+            leaf_bytes = 2 if self.int_values else 4
+            out_bytes = INT_SIZES[smallest_int_type(0, max(self.n_outputs - 1, 0))]
+            flash = (
+                n.node_bytes()
+                + len(self.leaf_value) * leaf_bytes
+                + 4 * self.n_outputs
+                + (n.n_trees * out_bytes if self.n_outputs > 1 else 0)
+                + 160
+            )
+            instructions = n.walk_instructions(core) + n.n_trees * (6 + add)
+            sram = 24 + 4 * self.n_outputs + q_stack
         params = 2 * n.n_nodes + len(self.leaf_value) + self.n_outputs
-        return ModelCost(data + 160 + q_flash, sram, instructions, params)
+        return ModelCost(int(flash + q_flash), sram, int(instructions + tail), params)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -166,6 +143,7 @@ class TreeSum(DeployedModel):
             "nodes": self.nodes.n_nodes,
             "leaves": len(self.leaf_value),
             "thresholds": "int16" if self.int_values else "float",
+            "layout": self.layout,
             "mean_depth": round(self.nodes.mean_depth(), 2),
         }
 
@@ -189,6 +167,7 @@ def build_tree_sum(
     """
     mode = threshold_mode(params)
     flat = flatten(trees, x.shape[1], mode, x, feature_maps)
+    layout = layout_param(params, flat.nodes)
     if leaf_fn is not None:
         values = np.concatenate([leaf_fn(k, flat) for k in range(len(trees))])
     else:
@@ -213,6 +192,7 @@ def build_tree_sum(
             post_scale=np.float32(post),
             int_values=True,
             task=task,
+            layout=layout,
         )
     return TreeSum(
         nodes=flat.nodes,
@@ -222,6 +202,7 @@ def build_tree_sum(
         post_scale=np.float32(1.0 / n_trees if divide_by_trees else 1.0),
         int_values=False,
         task=task,
+        layout=layout,
     )
 
 

@@ -1,12 +1,20 @@
 """Voting tree classifiers: decision tree, random forest, extra trees.
 
 The deployed form (what Python scores and C runs) is the flat node arrays of
-:mod:`._flat` plus one leaf table. Leaves hold either a class index (``hard`` voting:
-each tree votes for its leaf's majority class) or the leaf's class shares quantised to
-``uint8`` (``soft`` voting: the shares are summed over trees). Ties go to the lowest
-class index in both Python and C. Scores are computed on this deployed form, so the
-class scores are integers and C equals Python exactly, with float32 or int16
-thresholds (``thresholds: int16``, the ``tree_int16`` compression).
+:mod:`._flat` plus one leaf table. Leaves hold either a class index (``hard`` voting,
+the majority vote: each tree votes for its leaf's majority class) or the leaf's class
+shares quantised to ``uint8`` (``soft`` voting, the probability average: the shares
+are summed over trees). Ties go to the lowest class index in both Python and C.
+Scores are computed on this deployed form, so the class scores are integers and C
+equals Python exactly, with float32 or int16 thresholds (``thresholds: int16``, the
+``tree_int16`` compression).
+
+Two C layouts of the same model (``layout``):
+
+* ``inline`` (default): every tree as nested ``if``/``else`` (:mod:`._inline`), each
+  leaf adds its votes to per-class counters kept in registers: the cost is the
+  decisions on the path and one add per class the leaf votes for.
+* ``table``: node arrays walked in a loop (:mod:`._flat`): smaller, slower.
 
 sklearn compares ``x <= threshold`` with float32 ``x`` and a float64 threshold; we
 store the largest float32 not above the threshold, which gives the same decision for
@@ -22,14 +30,37 @@ import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from ..codegen.c import c_array
 from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
+from ._ensemble_c import emit_inline, emit_table
 from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, float32_floor, threshold_mode
+from ._inline import (
+    TreeParamError,
+    choice_param,
+    inline_bytes,
+    inline_instructions,
+    layout_param,
+)
 
 LEAF_SCALE = 255
+VOTINGS = ("soft", "hard")
 _float32_floor = float32_floor  # the name the codegen tests use
+#: Analytic costs of the parts around the trees (arm-none-eabi-gcc 12.2 -Os, unicorn,
+#: bench/peers.py and synthetic forests up to 1,900 nodes): per class the score
+#: conversion and the argmax, plus a soft-float int-to-float call without an FPU (a
+#: single tree's one-hot scores need none), and the function's own code. A vote is an
+#: add of an immediate to a counter held in a register: ~1.5 bytes of code on average
+#: (the compiler merges identical leaves and uses IT blocks).
+CLASS_INSTR = 6.0
+SOFT_INT_TO_FLOAT_INSTR = 18.0
+ONE_TREE_CLASS_INSTR = 8.0
+VOTE_BYTES = 1.5
+#: Table layout, soft voting: per tree and class, add a leaf's share to a uint16 score
+#: (6-7 instructions on Cortex-M4F, 12-13 on Cortex-M0+).
+TABLE_SHARE_INSTR = 9
+INLINE_BASE_BYTES = 40
+TABLE_BASE_BYTES = 120
 
 
 @dataclass(frozen=True)
@@ -40,6 +71,7 @@ class TreeEnsemble(DeployedModel):
     leaves: np.ndarray  # uint8 (leaves, classes) for soft voting; (leaves,) class for hard
     n_classes: int
     voting: str  # "soft" | "hard"
+    layout: str = "inline"  # "inline" | "table"
 
     @classmethod
     def from_sklearn(
@@ -50,10 +82,11 @@ class TreeEnsemble(DeployedModel):
         voting: str,
         mode: str = "float",
         x_train: np.ndarray | None = None,
+        layout: str = "inline",
     ) -> TreeEnsemble:
         """Flatten fitted sklearn trees; each comes with the class index of its columns."""
-        if voting not in ("soft", "hard"):
-            raise ValueError(f"voting must be soft or hard, got {voting!r}")
+        if voting not in VOTINGS:
+            raise TreeParamError(f"voting must be soft or hard, got {voting!r}")
         flat = flatten([t for t, _ in trees], n_features, mode, x_train)
         leaves = []
         for (tree, tree_classes), ids in zip(trees, flat.leaf_ids, strict=True):
@@ -66,7 +99,11 @@ class TreeEnsemble(DeployedModel):
             else:
                 leaves.append(np.argmax(share, axis=1).astype(np.uint8))
         return cls(
-            nodes=flat.nodes, leaves=np.concatenate(leaves), n_classes=n_classes, voting=voting
+            nodes=flat.nodes,
+            leaves=np.concatenate(leaves),
+            n_classes=n_classes,
+            voting=voting,
+            layout=layout_param({"layout": layout}, flat.nodes),
         )
 
     @property
@@ -111,70 +148,48 @@ class TreeEnsemble(DeployedModel):
     def _score_type(self) -> str:
         return "uint16_t" if self.n_trees * LEAF_SCALE < 65536 else "uint32_t"
 
+    def _leaf_votes(self, leaf: int) -> list[tuple[int, int]]:
+        """(class, amount) pairs a leaf adds to the scores."""
+        if self.voting == "hard":
+            return [(int(self.leaves[leaf]), 1)]
+        return [(c, int(v)) for c, v in enumerate(self.leaves[leaf]) if v]
+
     def emit_c(self, prefix: str) -> str:
-        score_t = self._score_type()
-        p = prefix
-        thr = "int16" if self.nodes.quant is not None else "float"
+        p, P = prefix, prefix.upper()
+        thr = "int16 thresholds" if self.nodes.quant is not None else "float32 thresholds"
+        vote = {"soft": "probability average", "hard": "majority vote"}[self.voting]
         parts = [
-            f"/* {self.n_trees} tree(s), {self.n_nodes} decision nodes, {self.n_leaves} leaves, "
-            f"{self.voting} voting" + (", int16 thresholds. */" if thr == "int16" else ". */"),
-            f"#define {p.upper()}_N_TREES {self.n_trees}",
-            *self.nodes.emit_arrays(p),
+            f"/* {self.n_trees} tree(s), {self.n_nodes} decision nodes, {self.n_leaves} "
+            f"leaves, {self.voting} voting ({vote}), {thr}, {self.layout} layout. */",
+            f"#define {P}_N_TREES {self.n_trees}",
+            f"#define {P}_N_SCORES {self.n_classes}",
         ]
-        if self.voting == "soft":
-            parts.append(
-                c_array(f"{p}_leaf_share", "uint8_t", self.leaves.tolist(), inner=self.n_classes)
-            )
-        else:
-            parts.append(c_array(f"{p}_leaf_class", "uint8_t", self.leaves.tolist()))
-        walk = self.nodes.emit_walk(p)
-        if self.voting == "soft":
-            walk += [
-                "        {",
-                f"            const uint8_t *share = {p}_leaf_share[-(n + 1)];",
-                "            int k;",
-                f"            for (k = 0; k < {self.n_classes}; ++k) {{",
-                f"                score[k] = ({score_t})(score[k] + share[k]);",
-                "            }",
-                "        }",
-            ]
-        else:
-            walk += [f"        score[{p}_leaf_class[-(n + 1)]] += 1u;"]
-        parts.append(
-            "\n".join(
-                [
-                    f"static int {p}_infer(const float *f, float *out)",
-                    "{",
-                    f"    {score_t} score[{self.n_classes}] = {{0}};",
-                    "    int t, c, best = 0;",
-                    *self.nodes.emit_prologue(p),
-                    f"    for (t = 0; t < {self.n_trees}; ++t) {{",
-                    *walk,
-                    "    }",
-                    f"    for (c = 0; c < {self.n_classes}; ++c) {{",
-                    "        out[c] = (float)score[c];",
-                    "        if (score[c] > score[best]) { best = c; }",
-                    "    }",
-                    "    return best;",
-                    "}",
-                ]
-            )
-        )
-        return "\n\n".join(parts)
+        body = emit_inline(self, p) if self.layout == "inline" else emit_table(self, p)
+        return "\n\n".join([*parts, *body])
 
     def cost(self, core: CoreCosts) -> ModelCost:
-        leaf_bytes = self.n_classes if self.voting == "soft" else 1
         q_flash, q_stack = self.nodes.quant_bytes()
-        data = self.nodes.node_bytes() + self.n_leaves * leaf_bytes
-        code = 120 + (40 if self.voting == "soft" else 0) + q_flash
-        # soft vote: load, scale and add each class's leaf score (measured: 10-17 a class)
-        per_tree = 12 * self.n_classes if self.voting == "soft" else 4
-        instructions = int(
-            self.nodes.walk_instructions(core) + self.n_trees * per_tree + 5 * self.n_classes
-        )
-        sram = 24 + self.n_classes * INT_SIZES[self._score_type()] + q_stack
+        votes = [len(self._leaf_votes(i)) for i in range(self.n_leaves)]
+        mean_votes = float(np.mean(votes)) if votes else 1.0
+        convert = SOFT_INT_TO_FLOAT_INSTR if core.float_op > 1 else 0.0
+        tail = self.n_classes * (CLASS_INSTR + convert)
+        if self.layout == "inline":
+            instructions = inline_instructions(self.nodes, mean_votes)
+            instructions += self.nodes.quantise_instructions(core)
+            flash = inline_bytes(self.nodes, VOTE_BYTES * mean_votes) + INLINE_BASE_BYTES
+            if self.n_trees == 1:
+                tail = self.n_classes * ONE_TREE_CLASS_INSTR
+                flash += self.leaves.size if self.voting == "soft" else 0
+            sram = 40 + 4 * self.n_classes + q_stack
+        else:
+            leaf_bytes = self.n_classes if self.voting == "soft" else 1
+            per_tree = TABLE_SHARE_INSTR * self.n_classes if self.voting == "soft" else 4
+            instructions = self.nodes.walk_instructions(core) + self.n_trees * per_tree
+            flash = self.nodes.node_bytes() + self.n_leaves * leaf_bytes + TABLE_BASE_BYTES
+            flash += 40 if self.voting == "soft" else 0
+            sram = 24 + self.n_classes * INT_SIZES[self._score_type()] + q_stack
         params = self.n_nodes * 2 + self.leaves.size
-        return ModelCost(data + code, sram, instructions, params)
+        return ModelCost(int(flash + q_flash), sram, int(instructions + tail), params)
 
     def _mean_depth(self) -> float:
         return self.nodes.mean_depth()
@@ -185,6 +200,7 @@ class TreeEnsemble(DeployedModel):
             "nodes": self.n_nodes,
             "leaves": self.n_leaves,
             "voting": self.voting,
+            "layout": self.layout,
             "thresholds": "int16" if self.nodes.quant is not None else "float",
             "mean_depth": round(self._mean_depth(), 2),
         }
@@ -198,7 +214,8 @@ def _depth(params: dict[str, Any]) -> int | None:
 class DecisionTreeFamily(ModelFamily):
     """One CART tree (hard vote of its leaf).
 
-    Params: ``max_depth`` (6), ``min_samples_leaf`` (1), ``thresholds`` (float|int16).
+    Params: ``max_depth`` (6), ``min_samples_leaf`` (1), ``thresholds`` (float|int16),
+    ``layout`` (inline|table).
     """
 
     name = "decision_tree"
@@ -223,7 +240,13 @@ class DecisionTreeFamily(ModelFamily):
             random_state=seed,
         ).fit(x, y)
         return TreeEnsemble.from_sklearn(
-            [(tree, tree.classes_)], n_classes, x.shape[1], "hard", threshold_mode(params), x
+            [(tree, tree.classes_)],
+            n_classes,
+            x.shape[1],
+            "hard",
+            threshold_mode(params),
+            x,
+            layout_param(params),
         )
 
 
@@ -231,7 +254,8 @@ class RandomForestFamily(ModelFamily):
     """Bagged trees on random feature subsets; soft (quantised shares) or hard voting.
 
     Params: ``n_estimators`` (10), ``max_depth`` (6), ``min_samples_leaf`` (1),
-    ``max_features`` (sqrt), ``voting`` (soft|hard), ``thresholds`` (float|int16).
+    ``max_features`` (sqrt), ``voting`` (soft: probability average | hard: majority
+    vote), ``thresholds`` (float|int16), ``layout`` (inline|table).
     """
 
     name = "random_forest"
@@ -265,9 +289,10 @@ class RandomForestFamily(ModelFamily):
             trees,
             n_classes,
             x.shape[1],
-            str(params.get("voting", "soft")),
+            choice_param(params, "voting", "soft", VOTINGS),
             threshold_mode(params),
             x,
+            layout_param(params),
         )
 
 

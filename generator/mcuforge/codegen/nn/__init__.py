@@ -9,9 +9,11 @@ Public API:
 
 from ._emit import SUPPORTED_OPS, Layer, NetworkC, TensorIO, check_ops, emit_network
 from ._graph import ModelFormatError, UnsupportedOpError
+from ._ops_misc import LUT_MIN_ELEMENTS
 from ._quant import dequantize, quantize_input, reconstruction_mse
 
 __all__ = [
+    "LUT_MIN_ELEMENTS",
     "SUPPORTED_OPS",
     "Layer",
     "ModelFormatError",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..c import c_comment, c_float
 from . import _ops_conv, _ops_misc
 from ._graph import Graph, Op, UnsupportedOpError, parse
-from ._kernels import kernel_source
+from ._kernels import helpers, render, resolve
 from ._lower import INPLACE, VIEW, Lowered, merge
 from ._plan import Buffer, Plan, aligned, plan
 
@@ -38,6 +38,10 @@ class Layer:
     params: int
     scratch: int
     outputs: int
+    #: output pixels (rows of a fully connected layer); the channels are outputs / pixels
+    pixels: int = 1
+    #: runs the im2col of a convolution copies per output pixel, on average
+    segments: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -221,26 +225,27 @@ def _render(
     out: int,
     mem: Plan,
 ) -> NetworkC:
-    P = p.upper()
     addr = {
         t: f"(a + {offsets[f't{alias.find(t)}']})"
         for t in range(len(graph.tensors))
         if f"t{alias.find(t)}" in offsets
     }
-    calls = []
+    calls: list[dict[str, str | int]] = []
     for op, low in steps:
-        scratch = f"(a + {offsets[f's{op.index}']})" if low.scratch else ""
+        scratch = f"(a + {offsets[f's{op.index}']})" if low.scratch else "0"
         y = op.outputs[0]
         calls.append(
-            f"    /* {op.kind} -> {c_comment(graph.layer(op))} */\n    {low.call(addr, scratch)}\n"
-            f"#ifdef {P}_TRACE\n    {P}_TRACE({op.index}, {addr[y]}, {graph.tensor(y).size});\n"
-            "#endif"
+            {
+                "kind": op.kind,
+                "layer": c_comment(graph.layer(op)),
+                "call": low.call(addr, scratch),
+                "index": op.index,
+                "output": addr[y],
+                "size": graph.tensor(y).size,
+            }
         )
-    body = "\n".join(calls)
-    kernels = sorted({k for _, low in steps for k in low.kernels})
-    consts = "\n\n".join(c for _, low in steps for c in low.consts)
+    kernels, forms, modes = resolve({k for _, low in steps for k in low.kernels})
     kinds = Counter(op.kind for op, _ in steps)
-    macs = sum(low.macs for _, low in steps)
     layers = tuple(
         Layer(
             op.kind,
@@ -249,94 +254,54 @@ def _render(
             low.params,
             aligned(low.scratch),
             graph.tensor(op.outputs[0]).size,
+            graph.tensor(op.outputs[0]).size // max(graph.tensor(op.outputs[0]).shape[-1], 1),
+            low.segments,
         )
         for op, low in steps
     )
-    params = sum(low.params for _, low in steps)
-    const_bytes = sum(low.const_bytes for _, low in steps)
     i_io, o_io = _io(graph, inp), _io(graph, out)
-    words = (mem.arena + 3) // 4
-    header = f"""\
-/* int8 network: {len(steps)} operators ({", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))}),
- * {params} parameters, {macs} multiply-accumulates per inference.
- * Arithmetic: TFLite's int8 reference kernels, bit-exact (fixed-point requantisation
- * with SaturatingRoundingDoublingHighMul + RoundingDivideByPOT).
- * Memory: one arena of {P}_ARENA_SIZE = {mem.arena} bytes holds every activation and
- * scratch buffer, placed by lifetime ({mem.strategy}; lower bound {mem.lower_bound}
- * bytes). By default the arena is a static array of this file. Define
- * {P}_ARENA_EXTERNAL to own it instead: then define
- *     int32_t {p}_arena[{P}_ARENA_WORDS];
- * in one of your files (int32_t keeps it 4-byte aligned). Its contents are scratch,
- * used only during one inference: share it with other code between inferences, but
- * never run two inferences on it at once. Weights are static const (flash).
- * Debugging: define {P}_TRACE(op, data, n) (a macro or function) to see the n int8
- * values each operator writes; op is the operator's index in the .tflite. */
-#define {P}_ARENA_SIZE {mem.arena}
-#define {P}_ARENA_WORDS {words}
-#ifdef {P}_ARENA_EXTERNAL
-extern int32_t {p}_arena[{P}_ARENA_WORDS];
-#else
-static int32_t {p}_arena[{P}_ARENA_WORDS];
-#endif
-#if defined(__GNUC__)
-#define {P}_ALIGN4 __attribute__((aligned(4)))
-#else
-#define {P}_ALIGN4
-#endif"""
-    uses_r = "r = 0" in body
-    invoke = "\n".join(
-        [
-            f"static int8_t *{p}_input(void)",
-            "{",
-            f"    return (int8_t *){p}_arena + {offsets[f't{alias.find(inp)}']};",
-            "}",
-            "",
-            f"static const int8_t *{p}_invoke(void)",
-            "{",
-            f"    int8_t *const a = (int8_t *){p}_arena;",
-            *(["    int32_t r;"] if uses_r else []),
-            body,
-            f"    return {addr[out]};",
-            "}",
-        ]
-    )
-    quant = _quantizer(p, i_io)
-    code = "\n\n".join(
-        [header, consts, kernel_source(kernels, p), invoke, quant]
-        if consts
-        else [header, kernel_source(kernels, p), invoke, quant]
+    code = render(
+        "network.c.jinja",
+        p=p,
+        P=p.upper(),
+        n_ops=len(steps),
+        op_counts=", ".join(f"{n} {k}" for k, n in sorted(kinds.items())),
+        params=sum(low.params for _, low in steps),
+        macs=sum(low.macs for _, low in steps),
+        arena=mem.arena,
+        arena_words=(mem.arena + 3) // 4,
+        strategy=mem.strategy,
+        lower_bound=mem.lower_bound,
+        consts=[c for _, low in steps for c in low.consts],
+        kernels=kernels,
+        forms=forms,
+        modes=modes,
+        helpers=helpers(kernels, modes),
+        steps=calls,
+        uses_r=any("r = 0" in str(c["call"]) for c in calls),
+        input_offset=offsets[f"t{alias.find(inp)}"],
+        output=addr[out],
+        **_quantizer_context(i_io),
     )
     return NetworkC(
-        code + "\n",
+        code,
         p,
         i_io,
         o_io,
         mem.arena,
         mem.lower_bound,
         mem.strategy,
-        macs,
-        params,
-        const_bytes,
+        sum(low.macs for _, low in steps),
+        sum(low.params for _, low in steps),
+        sum(low.const_bytes for _, low in steps),
         layers,
     )
 
 
+def _quantizer_context(io: TensorIO) -> dict[str, str | int]:
+    return {"in_scale": c_float(io.scale), "in_scale_repr": repr(io.scale), "in_zp": io.zero_point}
+
+
 def _quantizer(p: str, io: TensorIO) -> str:
     """``{p}_quantize``: float32 -> int8 exactly as ``_quant.quantize_input``."""
-    return f"""\
-/* q = clamp(round(x / {io.scale!r}) + {io.zero_point}, -128, 127); round half away from
- * zero (as roundf, without libm); NaN gives the zero point */
-static int8_t {p}_quantize(float x)
-{{
-    float v = x / {c_float(io.scale)};
-    float mag, whole;
-    int32_t q;
-    if (!(v == v)) {{ v = 0.0f; }}
-    if (v > 1024.0f) {{ v = 1024.0f; }}
-    if (v < -1024.0f) {{ v = -1024.0f; }}
-    mag = v < 0.0f ? -v : v;
-    whole = (float)(int32_t)mag;
-    q = (int32_t)whole + ((mag - whole) >= 0.5f ? 1 : 0);
-    q = (v < 0.0f ? -q : q) + {io.zero_point};
-    return (int8_t)(q < -128 ? -128 : (q > 127 ? 127 : q));
-}}"""
+    return render("quantize.c.jinja", p=p, **_quantizer_context(io))

@@ -32,6 +32,8 @@ class Lowered:
     macs: int = 0
     params: int = 0
     const_bytes: int = 0
+    #: runs the im2col copies per output pixel (convolutions; the cost model's input)
+    segments: float = 0.0
     #: (addresses of tensors by index, scratch address) -> C statements
     call: Callable[[dict[int, str], str], str] = lambda addr, scratch: ""
 

@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 
 from ._graph import Graph, Op, Tensor
+from ._kernels import BLOCK, FAST_MAX_SHIFT, GROUP
 from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
-from ._quant import INT32_MAX, activation_range, f32, quantize_multiplier
+from ._quant import INT32_MAX, activation_range, f32, quantize_multiplier, wrap32
 
 
 def block_layout(w: np.ndarray) -> np.ndarray:
-    """Rows of ``w`` (n_out, k) in the kernels' layout: blocks of four rows, four inputs
-    of each row in turn, then each row's last ``k % 4``; remaining rows as they are."""
+    """Rows of ``w`` (n_out, k) for the int8 x int8 kernels (``matvec``): blocks of four
+    rows, four inputs of each row in turn, then each row's last ``k % 4``; remaining
+    rows as they are."""
     n_out, k = w.shape
     n4, k4 = n_out // 4 * 4, k // 4 * 4
     parts = []
@@ -34,6 +36,56 @@ def block_layout(w: np.ndarray) -> np.ndarray:
     parts.extend(w[r] for r in range(n4, n_out))
     out: np.ndarray = np.concatenate(parts).astype(np.int8) if parts else np.zeros(0, np.int8)
     return out
+
+
+def gemm_layout(w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Rows of ``w`` (n_out, k) for the int8 x int16 kernels (``gemm``), and ``k4``.
+
+    ``k`` is zero-filled to ``k4``, a multiple of four; within each group of four the
+    bytes are stored as ``w0 w2 w1 w3`` (SXTB16 then gives ``(w0, w1)``, SXTB16 ROR 8
+    ``(w2, w3)``, the order of the int16 activations); rows in blocks of four, the
+    groups of a block's rows following each other; the last ``n_out % 4`` rows whole.
+    """
+    n_out, k = w.shape
+    k4 = -(-k // GROUP) * GROUP
+    padded = np.zeros((n_out, k4), dtype=np.int64)
+    padded[:, :k] = w
+    padded = padded.reshape(n_out, k4 // GROUP, GROUP)[:, :, [0, 2, 1, 3]].reshape(n_out, k4)
+    n4 = n_out // BLOCK * BLOCK
+    parts = [
+        padded[b : b + BLOCK].reshape(BLOCK, k4 // GROUP, GROUP).transpose(1, 0, 2).reshape(-1)
+        for b in range(0, n4, BLOCK)
+    ]
+    parts.extend(padded[r] for r in range(n4, n_out))
+    out: np.ndarray = np.concatenate(parts).astype(np.int8) if parts else np.zeros(0, np.int8)
+    return out, k4
+
+
+def requant_rows(
+    mults: np.ndarray, shifts: np.ndarray, out_zp: int, acc_bound: int
+) -> tuple[str, np.ndarray]:
+    """The requantisation form of a layer's channels and its per-channel parameters.
+
+    ``fast`` (``{m, 2^(r-1) + (zp << r), r}``, SMMULR) when every channel shifts right
+    by 1..FAST_MAX_SHIFT and no accumulator can reach 2^30 (``acc_bound``); ``fixed``
+    (``{m, shift, zp}``, TFLite's general MultiplyByQuantizedMultiplier) otherwise.
+    """
+    right = -np.asarray(shifts, dtype=np.int64)
+    if acc_bound < 2**30 and np.all((right >= 1) & (right <= FAST_MAX_SHIFT)):
+        c = (np.int64(1) << (right - 1)) + (np.int64(out_zp) << right)
+        rows = np.stack([np.asarray(mults, np.int64), c, right, np.zeros_like(c)], axis=1)
+        return "fast", rows.reshape(-1)
+    m = np.asarray(mults, np.int64)
+    rows = np.stack(
+        [m, np.asarray(shifts, np.int64), np.full(len(m), out_zp), np.zeros_like(m)], axis=1
+    )
+    return "fixed", rows.reshape(-1)
+
+
+def acc_bound(bias: np.ndarray, w: np.ndarray, x_max: int) -> int:
+    """Largest |accumulator| of any row: |bias| + x_max * sum |w| (int64)."""
+    b = np.abs(np.asarray(bias, np.int64)) + x_max * np.abs(w.astype(np.int64)).sum(axis=1)
+    return int(b.max(initial=0))
 
 
 def _multipliers(
@@ -125,23 +177,30 @@ def _double_scales(x: Tensor, w: Tensor, y: Tensor, n: int) -> tuple[np.ndarray,
     return np.asarray(mds, np.int64), np.asarray(shs, np.int64)
 
 
-def _common_consts(
-    p: str,
-    i: int,
-    w_layout: np.ndarray,
-    bias: np.ndarray,
-    m: np.ndarray,
-    s: np.ndarray,
-    mtype: str = "int32_t",
+def _consts(
+    p: str, i: int, w_layout: np.ndarray, bias: np.ndarray, rq: np.ndarray
 ) -> tuple[list[str], dict[str, str]]:
-    names = {k: f"{p}_{k}{i}" for k in ("w", "b", "m", "s")}
+    names = {k: f"{p}_{k}{i}" for k in ("w", "b", "rq")}
     consts = [
         const_array(names["w"], "int8_t", w_layout, f"{p.upper()}_ALIGN4"),
         const_array(names["b"], "int32_t", bias),
-        const_array(names["m"], mtype, m),
-        const_array(names["s"], "int8_t", s),
+        const_array(names["rq"], "int32_t", rq),
     ]
     return consts, names
+
+
+def _fc_requant(
+    x: Tensor, w: Tensor, y: Tensor, n_out: int, bound: int, reference: str
+) -> tuple[str, np.ndarray]:
+    if reference == "litert":  # reference FullyConnected: round(double(acc) * scale)
+        m, s = _double_scales(x, w, y, n_out)
+        # md >> 32, md & 0xffffffff (as the int32 of its bits), sh, zp
+        low = np.asarray([wrap32(int(v)) for v in m[1::2]], dtype=np.int64)
+        rows = np.stack([m[0::2], low, s, np.full(n_out, y.zp)], axis=1)
+        return "double", rows.reshape(-1)
+    # TFLite Micro: fixed-point multiplier and shift
+    m, s = _multipliers(x, w, y, n_out, float_product=len(w.scale) == 1)
+    return requant_rows(m, s, y.zp, bound)
 
 
 def _lower_fc(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
@@ -152,31 +211,25 @@ def _lower_fc(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     wm = w.data.astype(np.int64).reshape(n_out, k)
     bias = _folded(_bias(graph, op, n_out), wm, x.zp, graph.layer(op))
     lo, hi = activation_range(_act(op), y.s, y.zp)
-    if reference == "litert":  # reference FullyConnected: round(double(acc) * scale)
-        m, s = _double_scales(x, w, y, n_out)
-        kernel = "matvec_d"
-        consts, n = _common_consts(p, op.index, block_layout(wm), bias, m, s, "uint32_t")
-    else:  # TFLite Micro: fixed-point multiplier and shift
-        m, s = _multipliers(x, w, y, n_out, float_product=len(w.scale) == 1)
-        kernel = "matvec"
-        consts, n = _common_consts(p, op.index, block_layout(wm), bias, m, s)
-    args = f"{k}, {n['w']}, {n['b']}, {n['m']}, {n['s']}, {n_out}, {y.zp}, {lo}, {hi}"
+    mode, rq = _fc_requant(x, w, y, n_out, acc_bound(bias, wm, 128), reference)
+    consts, n = _consts(p, op.index, block_layout(wm), bias, rq)
+    args = f"{k}, {n['w']}, {n['b']}, {n['rq']}, {n_out}, {lo}, {hi}"
 
     def call(addr: dict[int, str], scratch: str) -> str:
         xa, ya = addr[x.index], addr[y.index]
         if batch == 1:
-            return f"{p}_{kernel}({xa}, {args}, {ya});"
+            return f"{p}_matvec_{mode}({xa}, {args}, {ya});"
         return (
             f"for (r = 0; r < {batch}; ++r) {{\n"
-            f"        {p}_{kernel}({xa} + r * {k}, {args}, {ya} + r * {n_out});\n    }}"
+            f"        {p}_matvec_{mode}({xa} + r * {k}, {args}, {ya} + r * {n_out});\n    }}"
         )
 
     return Lowered(
-        (kernel,),
+        (f"matvec:{mode}",),
         consts,
         macs=batch * n_out * k,
         params=wm.size + n_out,
-        const_bytes=wm.size + 9 * n_out,
+        const_bytes=wm.size + 4 * n_out + 4 * len(rq),
         call=call,
     )
 
@@ -203,13 +256,16 @@ def _geometry(graph: Graph, op: Op, k_h: int, k_w: int) -> list[int]:
     return [h, w_, c, k_h, k_w, sh, sw, dh, dw, ph, pw, oh, ow, oc]
 
 
-def _needs_gather(g: list[int]) -> bool:
-    h, w, _, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow, _ = g
-    contiguous = dw == 1 and (kh == 1 or (kw == w and dh == 1))
-    inside = (
-        ph == 0 and pw == 0 and (oh - 1) * sh + (kh - 1) * dh < h and (ow - 1) * sw + kw - 1 < w
-    )
-    return not (contiguous and inside)
+def _segments(g: list[int]) -> float:
+    """Runs (copies or zero-point fills) im2col makes per output pixel, on average: one
+    per kernel row that lies inside the input, else one per kernel column."""
+    h, w, _, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g[:13]
+    iy = (np.arange(oh) * sh - ph)[:, None] + np.arange(kh)[None, :] * dh  # (oh, kh)
+    x0 = np.arange(ow) * sw - pw
+    row_in = (iy >= 0) & (iy < h)
+    x_in = (dw == 1) & (x0 >= 0) & (x0 + kw <= w)  # (ow,)
+    runs = np.where(row_in[:, None, :] & x_in[None, :, None], 1, kw)  # (oh, ow, kh)
+    return float(runs.sum(axis=2).mean())
 
 
 def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
@@ -220,26 +276,29 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     wm = w.data.astype(np.int64).reshape(cout, k)
     bias = _folded(_bias(graph, op, cout), wm, x.zp, graph.layer(op))
     m, s = _multipliers(x, w, y, cout, float_product=False)
+    mode, rq = requant_rows(m, s, y.zp, acc_bound(bias, wm, 128))
     lo, hi = activation_range(_act(op), y.s, y.zp)
-    g = _geometry(graph, op, kh, kw)
-    consts, n = _common_consts(p, op.index, block_layout(wm), bias, m, s)
+    layout, k4 = gemm_layout(wm)
+    g = [*_geometry(graph, op, kh, kw), k4]
+    consts, n = _consts(p, op.index, layout, bias, rq)
     consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
-    scratch = k if _needs_gather(g) else 0
+    n_px = g[11] * g[12]
+    scratch = (2 if n_px > 1 else 1) * k4 * 2  # int16 receptive fields of two pixels
 
     def call(addr: dict[int, str], col: str) -> str:
         return (
-            f"{p}_conv({addr[x.index]}, {p}_g{op.index}, {x.zp}, {n['w']}, {n['b']}, "
-            f"{n['m']}, {n['s']}, {y.zp}, {lo}, {hi}, {col if scratch else '(int8_t *)0'}, "
-            f"{addr[y.index]});"
+            f"{p}_conv_{mode}({addr[x.index]}, {p}_g{op.index}, {x.zp}, {n['w']}, {n['b']}, "
+            f"{n['rq']}, {lo}, {hi}, (int16_t *)({col}), {addr[y.index]});"
         )
 
     return Lowered(
-        ("conv",),
+        (f"conv:{mode}",),
         consts,
         scratch=scratch,
-        macs=g[11] * g[12] * cout * k,
+        segments=_segments(g),
+        macs=n_px * cout * k,
         params=wm.size + cout,
-        const_bytes=wm.size + 9 * cout + 4 * len(g),
+        const_bytes=cout * k4 + 4 * cout + 4 * len(rq) + 4 * len(g),
         call=call,
     )
 
@@ -250,24 +309,32 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     _, kh, kw, cout = w.shape
     g = _geometry(graph, op, kh, kw)
     g[13] = cout // g[2]  # depth multiplier
-    m, s = _multipliers(x, w, y, cout, float_product=False)
-    lo, hi = activation_range(_act(op), y.s, y.zp)
+    taps = w.data.astype(np.int64).reshape(kh * kw, cout)
     bias = _bias(graph, op, cout)
-    consts, n = _common_consts(p, op.index, w.data.reshape(-1), bias, m, s)
+    # interior pixels: the input offset folded into the bias, raw inputs
+    bias_in = bias - x.zp * taps.sum(axis=0)
+    bound = max(acc_bound(bias, taps.T, 255), acc_bound(bias_in, taps.T, 128))
+    if bound > INT32_MAX:
+        raise ValueError(f"{graph.layer(op)}: accumulator may overflow int32")
+    m, s = _multipliers(x, w, y, cout, float_product=False)
+    mode, rq = requant_rows(m, s, y.zp, bound)
+    lo, hi = activation_range(_act(op), y.s, y.zp)
+    consts, n = _consts(p, op.index, w.data.reshape(-1), bias, rq)
+    consts.append(const_array(f"{p}_bi{op.index}", "int32_t", bias_in))
     consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
 
     def call(addr: dict[int, str], scratch: str) -> str:
         return (
-            f"{p}_dwconv({addr[x.index]}, {p}_g{op.index}, {-x.zp}, {n['w']}, {n['b']}, "
-            f"{n['m']}, {n['s']}, {y.zp}, {lo}, {hi}, {addr[y.index]});"
+            f"{p}_dwconv_{mode}({addr[x.index]}, {p}_g{op.index}, {-x.zp}, {n['w']}, "
+            f"{n['b']}, {p}_bi{op.index}, {n['rq']}, {lo}, {hi}, {addr[y.index]});"
         )
 
     return Lowered(
-        ("dwconv",),
+        (f"dwconv:{mode}",),
         consts,
         macs=g[11] * g[12] * cout * kh * kw,
         params=int(w.data.size) + cout,
-        const_bytes=int(w.data.size) + 9 * cout + 4 * len(g),
+        const_bytes=int(w.data.size) + 8 * cout + 4 * len(rq) + 4 * len(g),
         call=call,
     )
 

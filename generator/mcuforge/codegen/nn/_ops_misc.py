@@ -23,10 +23,15 @@ from ._quant import (
     activation_range,
     f32,
     lut_int8,
+    mbqm,
     quantize_multiplier,
     softmax_params,
     tflite_round,
 )
+
+#: RELU, RELU6 and int8 QUANTIZE of at least this many values become a 256-byte table
+#: (one load per value instead of a requantisation: ~30 instructions).
+LUT_MIN_ELEMENTS = 128
 
 
 def _io(graph: Graph, op: Op) -> tuple[Any, Any]:
@@ -79,14 +84,14 @@ def _lower_pool(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
         ow,
     ]
     lo, hi = activation_range(int(o.fusedActivationFunction or 0), y.s, y.zp)
-    is_max = 1 if op.kind == "MAX_POOL_2D" else 0
+    kernel = "maxpool" if op.kind == "MAX_POOL_2D" else "avgpool"
     name = f"{p}_g{op.index}"
 
     def call(addr: dict[int, str], scratch: str) -> str:
-        return f"{p}_pool({addr[x.index]}, {name}, {is_max}, {lo}, {hi}, {addr[y.index]});"
+        return f"{p}_{kernel}({addr[x.index]}, {name}, {lo}, {hi}, {addr[y.index]});"
 
     return Lowered(
-        ("pool",),
+        (kernel,),
         [const_array(name, "int32_t", np.asarray(g))],
         const_bytes=4 * len(g),
         macs=oh * ow * c * fh * fw,
@@ -205,6 +210,24 @@ def _lower_requant(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
         lo = max(-128, y.zp + int(tflite_round(f32(0.0 / f32(y.s)))))
         if op.kind == "RELU6":
             hi = min(127, y.zp + int(tflite_round(f32(f32(6.0) / f32(y.s)))))
+
+    if x.size >= LUT_MIN_ELEMENTS:  # a 256-byte table: one load per element
+        # index (uint8_t)v: 0..127 are v = 0..127, 128..255 are v = -128..-1
+        values = [i - 256 if i >= 128 else i for i in range(256)]
+        table = [max(lo, min(hi, out_zp + mbqm(v - x.zp, m, shift))) for v in values]
+        name = f"{p}_lut{op.index}"
+
+        def lut_call(addr: dict[int, str], scratch: str) -> str:
+            return f"{p}_lut({addr[x.index]}, {x.size}, {name}, {addr[y.index]});"
+
+        return Lowered(
+            ("lut",),
+            [const_array(name, "int8_t", np.asarray(table))],
+            alias=INPLACE,
+            const_bytes=256,
+            macs=x.size,
+            call=lut_call,
+        )
 
     def call(addr: dict[int, str], scratch: str) -> str:
         return (

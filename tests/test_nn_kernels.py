@@ -1,0 +1,123 @@
+"""The int8 kernels' arithmetic, one function at a time, against TFLite's definitions.
+
+The networks of test_nn_codegen check whole models byte for byte; these check the two
+rewritten requantisation functions on many more values, including the ones whole
+networks rarely reach (rounding ties, the largest accumulators, every shift).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mcuforge.codegen.nn._harness import build_and_run
+from mcuforge.codegen.nn._kernels import FAST_MAX_SHIFT, render
+from mcuforge.codegen.nn._quant import mbqm
+
+P = "k"
+
+
+def _kernels(modes: list[str], helpers: set[str]) -> str:
+    common = {"p": P, "P": P.upper(), "modes": modes, "forms": {}, "helpers": helpers}
+    parts = [render("base.c.jinja", **common)]
+    if "double" in modes:
+        parts.append(render("dround.c.jinja", **common))
+    parts.append(render("requant.c.jinja", **common))
+    return "#include <stdint.h>\n#include <string.h>\n" + "\n".join(parts)
+
+
+def _run(code: str, rows: np.ndarray) -> np.ndarray:
+    """Apply ``code``'s ``static int32_t f(const int64_t *row)`` to every int64 row."""
+    n = rows.shape[1]
+    main = f"""{code}
+#include <stdio.h>
+int main(void)
+{{
+    int64_t row[{n}];
+    while (fread(row, sizeof row, 1, stdin) == 1) {{
+        const int32_t y = f(row);
+        fwrite(&y, sizeof y, 1, stdout);
+    }}
+    return 0;
+}}
+"""
+    raw = build_and_run(main, np.ascontiguousarray(rows, dtype="<i8").tobytes(), [])
+    return np.frombuffer(raw, dtype="<i4").astype(np.int64)
+
+
+def test_fast_requantisation_is_multiply_by_quantized_multiplier() -> None:
+    """(smmulr(2 acc, m) + c - (v < 0)) >> r == MultiplyByQuantizedMultiplier + zp for
+    every right shift 1..22 and |acc| < 2^30, in Python and in the C (portable SMMULR;
+    the DSP instruction runs in the QEMU network tests)."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    acc = rng.integers(-(2**30) + 1, 2**30, n)
+    acc[:40] = [0, 1, -1, 2**30 - 1, -(2**30) + 1, *rng.integers(-300, 300, 35)]
+    m = rng.integers(2**30, 2**31, n)
+    m[:10] = 2**30  # a power of two: the case where x m = -2^30 lands on a tie
+    r = rng.integers(1, FAST_MAX_SHIFT + 1, n)
+    zp = rng.integers(-128, 128, n)
+    c = (np.int64(1) << (r - 1)) + (zp << r)
+    expected = np.asarray([mbqm(int(a), int(q), -int(s)) + int(z) for a, q, s, z in
+                           zip(acc, m, r, zp, strict=True)])  # fmt: skip
+    v = ((2 * acc * m) + (1 << 31)) >> 32  # SMMULR, in Python
+    assert np.array_equal((v + c + (v >> 63)) >> r, expected)
+    code = _kernels(["fast"], {"smmulr"}) + (
+        f"static int32_t f(const int64_t *q)\n{{\n    return {P}_rq_fast((int32_t)q[0], "
+        "(int32_t)q[1], (int32_t)q[2], (int32_t)q[3], 0);\n}\n"
+    )
+    assert np.array_equal(_run(code, np.stack([acc, m, c, r], axis=1)), expected)
+
+
+def _double_reference(acc: int, md: int, sh: int) -> int:
+    """round(double(acc) * d), half away from zero, with d = md * 2^-sh (exact)."""
+    product = float(acc) * math.ldexp(float(md), -sh)  # one IEEE rounding
+    return int(math.copysign(math.floor(abs(product) + 0.5), product))
+
+
+def test_integer_dround_is_round_of_the_double_product() -> None:
+    """The integer emulation equals the IEEE double product then round(), including
+    products whose 53-bit rounding moves them onto or off a half (double rounding);
+    results of magnitude 512 and more only saturate int8 and may come back as 2^20."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for _ in range(4000):
+        sh = int(rng.integers(40, 90))
+        md = int(rng.integers(2**52, 2**53))
+        scale = math.ldexp(md, -sh)
+        top = max(1, min(2**31 - 1, int(600 / scale)))
+        acc = int(rng.integers(-top, top + 1))
+        rows.append((acc, md, sh))
+    # exact halves: acc * md = (2k + 1) * 2^(sh - 1)
+    for k in range(40):
+        odd = 2 * k + 1
+        md = odd << (52 - odd.bit_length() + 1)
+        sh = 52 - odd.bit_length() + 2
+        rows += [(1, md, sh), (-1, md, sh), (3, md, sh + 2)]
+    # double rounding: the 53-bit rounding lands exactly on a half
+    found = 0
+    while found < 60:
+        sh = int(rng.integers(60, 75))
+        acc = int(rng.integers(2**20, 2**30))
+        md = int(rng.integers(2**52, 2**53))
+        exact = acc * md
+        half = (exact >> (sh - 1)) | 1  # an odd multiple of 2^(sh-1) near the product
+        md = max(2**52, min(2**53 - 1, (half << (sh - 1)) // acc))
+        exact = acc * md
+        k = exact.bit_length() - 53
+        if k > 0 and abs(exact - (half << (sh - 1))) < (1 << k):
+            rows += [(acc, md, sh), (-acc, md, sh)]
+            found += 1
+    data = np.asarray([(a, md >> 32, md & 0xFFFFFFFF, s) for a, md, s in rows], dtype=np.int64)
+    code = _kernels(["double"], set()) + (
+        f"static int32_t f(const int64_t *q)\n{{\n    return {P}_dround((int32_t)q[0], "
+        "(uint32_t)q[1], (uint32_t)q[2], (int32_t)q[3]);\n}\n"
+    )
+    got = _run(code, data)
+    for (a, md, s), g in zip(rows, got, strict=True):
+        ref = _double_reference(a, md, s)
+        if abs(ref) < 512:
+            assert g == ref, (a, md, s)
+        else:  # saturates int8 either way
+            assert abs(g) >= 512 and (g > 0) == (ref > 0), (a, md, s)
