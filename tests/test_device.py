@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 import serial
 
+from mcuforge.cost import Calibration, Cost, Figure
 from mcuforge.errors import ParityError
-from mcuforge.hardware.calibrate import Calibration
-from mcuforge.hardware.cost import Cost, Figure
 from mcuforge.hardware.device import (
     DeviceError,
     device_cost,

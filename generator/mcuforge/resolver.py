@@ -18,10 +18,9 @@ from pydantic import ValidationError
 
 from ._yaml import load_file, locate
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
+from .cost import Calibration, firmware_overhead
 from .errors import BudgetError, CatalogError, Located, McuforgeError
 from .features import FEATURES, CoreCosts, FeatureBlock
-from .hardware.analytic import firmware_overhead
-from .hardware.calibrate import Calibration
 from .models import MODELS
 from .spec import LoadedSpec, RecipeRef
 

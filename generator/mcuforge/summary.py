@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from . import __version__
+from ._version import __version__
+from .cost import Cost
 from .data import Dataset
-from .hardware.cost import Cost
 from .report import REPORT_VERSION
 from .resolver import Plan
 from .search import Candidate, SearchResult
@@ -66,13 +66,8 @@ def _breakdown(cand: Candidate, plan: Plan, cost: Cost) -> dict[str, Any]:
     """Flash and SRAM by part, from the analytic model (the measured totals are in
     ``cost``; the report draws the difference). A linked firmware replaces it with the
     parts its linker map gives (:func:`linked_breakdown`), which add up to the totals."""
-    from .hardware.analytic import (
-        WRAPPER_FLASH,
-        WRAPPER_STACK,
-        core_costs,
-        firmware_overhead,
-        input_floats,
-    )
+    from .cost import firmware_overhead
+    from .hardware.analytic import WRAPPER_FLASH, WRAPPER_STACK, core_costs, input_floats
 
     cc = core_costs(plan.core)
     f, m = cand.features.cost(cc), cand.model.cost(cc)

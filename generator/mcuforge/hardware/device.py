@@ -32,11 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cost import CALIBRATION_FILE, Calibration, Cost, Figure
 from ..errors import ParityError, ToolchainError
 from ..spec import Hardware
 from ._base import Profile, Profiler, Workload
-from .calibrate import CALIBRATION_FILE, Calibration
-from .cost import Cost, Figure
 from .protocol import COUNTERS, Done, FrameDecoder, Hello, Result
 
 DEFAULT_BAUDRATE = 115200

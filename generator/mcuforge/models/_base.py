@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..features import CoreCosts
+from ..cost import CoreCosts
 
 
 @dataclass(frozen=True)

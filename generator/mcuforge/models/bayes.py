@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.naive_bayes import GaussianNB
 
 from ..codegen.c import c_array
-from ..features import CoreCosts
+from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 

@@ -34,8 +34,8 @@ from ..codegen.nn import (
     reconstruction_mse,
 )
 from ..codegen.nn._reference import Reference
+from ..cost import CoreCosts
 from ..errors import McuforgeError
-from ..features import CoreCosts
 from ._base import DeployedModel, ModelCost
 
 TASKS = ("classification", "regression", "anomaly")

@@ -24,8 +24,8 @@ from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
 from sklearn.svm import LinearSVC
 
 from ..codegen.c import c_array
+from ..cost import CoreCosts
 from ..errors import DataError
-from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 

@@ -32,8 +32,8 @@ from sklearn.ensemble import (
 from sklearn.tree import DecisionTreeRegressor
 
 from ..codegen.c import smallest_int_type
+from ..cost import CoreCosts
 from ..errors import DataError
-from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, threshold_mode

@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from ..features import CoreCosts
+from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._ensemble_c import emit_inline, emit_table

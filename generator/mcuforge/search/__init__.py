@@ -4,7 +4,15 @@ See ``_study`` for the sampler, storage and final-choice rules, ``_evaluate`` fo
 one candidate is built, scored and costed, and ``_space`` for the parameter spaces.
 """
 
-from ._evaluate import Candidate, FeatureCache, build, cross_validate, evaluate, score
+from ._evaluate import (
+    Candidate,
+    FeatureCache,
+    augmentation,
+    build,
+    cross_validate,
+    evaluate,
+    score,
+)
 from ._space import CandidateConfig, config_from_params, grid_space, sample_config
 from ._storage import SearchError, default_storage, storage_url
 from ._study import (
@@ -26,6 +34,7 @@ __all__ = [
     "SearchResult",
     "SearchSettings",
     "TrialRecord",
+    "augmentation",
     "build",
     "collect",
     "config_from_params",

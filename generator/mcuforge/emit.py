@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..features import FeaturePipeline
-from ..models import DeployedModel
-from .c import c_array, c_comment, c_float, c_string
+from .codegen.c import c_array, c_comment, c_float, c_string
+from .features import FeaturePipeline
+from .models import DeployedModel
 
 
 @dataclass(frozen=True)
