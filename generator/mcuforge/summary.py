@@ -50,7 +50,7 @@ def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, A
             "tpr": tpr.tolist(),
             "auc": float(roc_auc_score(ds.test.y, scores)),
         }
-        threshold = getattr(cand.model, "threshold", None)
+        threshold = cand.model.anomaly_threshold
         if threshold is not None:
             flagged = test_pred.astype(bool)
             normal, anomal = ds.test.y == 0, ds.test.y == 1
