@@ -28,6 +28,7 @@
  *   capture   raw samples (the sensor hook's, or a synthetic waveform) sent in
  *             binary frames (STREAM, SAMPLES below) for `mcuforge capture`,
  *             which writes them as recordings into the spec's data folder
+ *             (mcuforge_capture.c; the cmake-baremetal template has this mode)
  *
  * Bench protocol (mcuforge bench protocol, version 1). Every frame:
  *
