@@ -45,12 +45,30 @@ def test_schema_files_are_current() -> None:
 
 
 def test_schema_check_command_detects_stale(tmp_path: Path) -> None:
-    code, _ = run("schema", "--dir", str(tmp_path))
+    code, _ = run("schema", "all", "-o", str(tmp_path))
     assert code == 0
-    assert run("schema", "--check", "--dir", str(tmp_path))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(schema_files())
+    assert run("schema", "all", "--check", "-o", str(tmp_path))[0] == 0
     (tmp_path / "spec.schema.json").write_text("{}")
-    code, out = run("schema", "--check", "--dir", str(tmp_path))
+    code, out = run("schema", "all", "--check", "-o", str(tmp_path))
     assert code == 1 and "spec.schema.json" in out
+
+
+def test_schema_prints_unless_told_where_to_write(tmp_path: Path) -> None:
+    """No option: the spec schema on stdout, nothing written (not the installed files)."""
+    installed = {p: p.stat().st_mtime_ns for p in (ROOT / "schema").iterdir()}
+    code, out = run("schema")
+    assert code == 0 and json.loads(out)["title"] == "mcuforge spec"
+    code, out = run("schema", "target")
+    assert code == 0 and json.loads(out)["title"] == "mcuforge target"
+    assert {p: p.stat().st_mtime_ns for p in (ROOT / "schema").iterdir()} == installed
+    code, _ = run("schema", "-o", str(tmp_path / "spec.schema.json"))
+    assert (
+        code == 0
+        and (tmp_path / "spec.schema.json").read_text() == schema_files()["spec.schema.json"]
+    )
+    code, out = run("schema", "all")
+    assert code == 2 and "give their folder with -o" in out
 
 
 def test_validate_ok_exit_0() -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ._yaml import load_file, locate
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
 from .errors import BudgetError, CatalogError, Located, McuforgeError
+from .extras import needs
 from .features import FEATURES, CoreCosts, FeatureBlock
 from .hardware.analytic import firmware_overhead
 from .hardware.calibrate import Calibration
@@ -132,6 +133,8 @@ def _mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
             f"runtime {recipe.pipeline.runtime!r} is not available for "
             f"{recipe.pipeline.model} (has {', '.join(runtimes)})"
         )
+    if family.extra is not None:
+        return needs(family.extra)  # applies, but its model family's packages are missing
     return None
 
 
@@ -256,8 +259,8 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
             continue
         if pinned and name not in pinned:
             why = (
-                "applies, but is not in mcuforge.lock; run `mcuforge lock --update` to "
-                "let the search use it"
+                f"applies, but is not in {loaded.lock_path.name}; run `mcuforge lock "
+                "--update` to let the search use it"
             )
             decisions.append(Decision(recipe.ref, False, why))
             continue
@@ -317,7 +320,8 @@ def _pinned_recipe(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int])
         CatalogError: unknown name or version, or invalid overrides; located in the spec.
     """
     spec = loaded.spec
-    ref = spec.recipe_ref
+    name, at_, version = spec.recipe_ref.partition("@")
+    ref = catalog.recipe_name(name) + at_ + version  # the catalog's spelling
     if "@" not in ref and ref in pinned:
         ref = f"{ref}@{pinned[ref]}"
     at: tuple[str, ...] = ("recipe",) if isinstance(spec.recipe, str) else ("recipe", "name")
