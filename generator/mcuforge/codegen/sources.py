@@ -45,6 +45,19 @@ _TASK_DOC = {
 }
 
 
+#: The float arithmetic the C was checked with, set by the file itself: no fused
+#: multiply-add (GCC's default ``-ffp-contract=fast`` outside ISO C mode fuses a*b+c and
+#: changes results), whatever flags a build system gives (an Arduino library cannot set
+#: any). Same as ``-ffp-contract=off``; clang takes the standard pragma.
+FP_CONTRACT = (
+    "#if defined(__GNUC__) && !defined(__clang__)",
+    '#pragma GCC optimize ("fp-contract=off")',
+    "#elif defined(__clang__)",
+    "#pragma STDC FP_CONTRACT OFF",
+    "#endif",
+)
+
+
 def emit_model(
     prefix: str,
     features: FeaturePipeline,
@@ -135,6 +148,7 @@ int {p}_predict(const float *window);
     source = "\n".join(
         [
             prov.comment(),
+            *FP_CONTRACT,
             f'#include "{p}_model.h"',
             "",
             "#include <stddef.h>",
