@@ -28,7 +28,7 @@ from .errors import CatalogError, Located, SpecError
 from .spec import CoreName, InlineTarget, Power, RecipeOverrides
 
 #: Characters a board name may hold: it lands in CMake, INI and YAML files unquoted.
-BOARD_PATTERN = r"^[A-Za-z0-9_@/:.+\-]+$"
+BOARD_PATTERN = r"^[A-Za-z0-9_@/:.+=,\-]+$"
 #: Keys of a target's ``boards``: a board per framework, and PlatformIO's platform.
 BOARD_KEYS = ("platformio", "zephyr", "arduino", "platformio_platform")
 
@@ -61,8 +61,9 @@ class Target(_Strict):
     memory: TargetMemory = Field(default_factory=TargetMemory, description="Memory map.")
     boards: dict[str, str] = Field(
         default_factory=dict,
-        description="Board name per firmware framework (platformio, zephyr, arduino), and "
-        "platformio_platform.",
+        description="For a target of your own catalog: its board per firmware framework "
+        "(platformio, zephyr, arduino) and platformio_platform. The built-in targets' boards "
+        "are in each template's boards.json.",
     )
     datasheet: str = Field(default="", description="Where these facts come from.")
     power: Power | None = Field(
@@ -80,7 +81,7 @@ class Target(_Strict):
                 raise ValueError(f"unknown framework {key!r}; {hint}")
             if not re.match(BOARD_PATTERN, board):
                 raise ValueError(
-                    f"board {board!r} ({key}) may hold only letters, digits and _@/:.+-"
+                    f"board {board!r} ({key}) may hold only letters, digits and _@/:.+=,-"
                 )
         return v
 
