@@ -40,9 +40,9 @@ from mcuforge.catalog import load_catalog
 from mcuforge.codegen.c import c_array
 from mcuforge.data import load_dataset
 from mcuforge.features import FEATURES, CoreCosts, FeatureBlock, FeaturePipeline
-from mcuforge.features.harness import pipeline_source
 from mcuforge.hardware.cross import elf_sizes
 from mcuforge.spec import load_spec
+from mcuforge.testing._features_c import pipeline_source
 
 ROOT = Path(__file__).resolve().parent.parent
 CORES = ("cortex-m0plus", "cortex-m4f")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from mcuforge.catalog import load_catalog
-from mcuforge.codegen import Provenance, emit_model
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.errors import McuforgeError
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware.analytic import analytic_cost

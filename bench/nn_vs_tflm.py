@@ -40,12 +40,12 @@ sys.path.insert(0, str(ROOT / "generator"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from mcuforge.codegen.nn import emit_network, quantize_input  # noqa: E402
-from mcuforge.codegen.nn._baremetal import compile_object, run_baremetal  # noqa: E402
 from mcuforge.codegen.nn._graph import parse  # noqa: E402
 from mcuforge.codegen.nn._reference import Reference  # noqa: E402
 from mcuforge.compress import quantize_int8  # noqa: E402
 from mcuforge.data import load_dataset  # noqa: E402
 from mcuforge.spec import load_spec  # noqa: E402
+from mcuforge.testing._baremetal import compile_object, run_baremetal  # noqa: E402
 
 M4F = "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
 #: Whole-network instructions per MAC on the Cortex-M4F (issue 17).

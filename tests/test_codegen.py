@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcuforge.codegen import Provenance, c_float, emit_model, smallest_int_type
+from mcuforge.codegen import c_float, smallest_int_type
 from mcuforge.data import Dataset, load_dataset
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.features.stats import STATS
 from mcuforge.hardware.host import run_host

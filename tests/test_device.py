@@ -22,17 +22,10 @@ from typing import Any
 import pytest
 import serial
 
+from mcuforge.cost import Calibration, Cost, Figure
 from mcuforge.errors import ParityError
-from mcuforge.hardware.calibrate import Calibration
-from mcuforge.hardware.cost import Cost, Figure
-from mcuforge.hardware.device import (
-    DeviceError,
-    device_cost,
-    expected_from_c,
-    flash_firmware,
-    profile,
-    read_report,
-)
+from mcuforge.hardware.bench_report import DeviceError, read_report
+from mcuforge.hardware.device import device_cost, expected_from_c, flash_firmware, profile
 from mcuforge.hardware.protocol import (
     Done,
     FrameDecoder,

@@ -17,8 +17,8 @@ import jinja2
 import numpy as np
 import pytest
 
-from mcuforge.codegen import Provenance, emit_model
 from mcuforge.codegen.c import c_comment, c_identifier, c_string
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.errors import OutputError
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware.host import build_and_run, host_compiler

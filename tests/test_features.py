@@ -27,10 +27,10 @@ from mcuforge.errors import McuforgeError
 from mcuforge.features import FEATURES, CoreCosts, FeatureBlock, FeaturePipeline
 from mcuforge.features._fft import RealFFT, ln_f32
 from mcuforge.features._params import FeatureParamError
-from mcuforge.features.harness import run_features_c
 from mcuforge.features.spectral import Q15_TOLERANCE, SpectralBlock
 from mcuforge.features.stats import ALL_STATS, STATS
 from mcuforge.spec import load_spec
+from mcuforge.testing._features_c import run_features_c
 
 from .conftest import EXAMPLE
 
@@ -235,7 +235,7 @@ def test_int16_stats_follow_the_float_ones(ds: Dataset, windows: np.ndarray) -> 
 def test_int16_stats_on_the_emulated_cortex_m0plus(ds: Dataset, tmp_path: Path) -> None:
     """The integer statistics cross-compiled for the Cortex-M0+ and run in unicorn
     (soft-float libgcc for the few float operations) equal the reference bit for bit."""
-    from mcuforge.codegen import Provenance, emit_model
+    from mcuforge.emit import Provenance, emit_model
     from mcuforge.hardware.cross import cross_build
     from mcuforge.hardware.emulate import OUTPUT_PAGE, Emulator, unicorn_installed
     from mcuforge.models import MODELS

@@ -25,17 +25,13 @@ import pytest
 
 from mcuforge import scaffold
 from mcuforge.catalog import load_catalog
+from mcuforge.cost import stack_reserve
 from mcuforge.errors import BudgetError, CatalogError, ToolchainError
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware import Cost, Figure, Profile, Profiler, Workload
 from mcuforge.hardware._base import Firmware
 from mcuforge.hardware._linkmap import MemoryUse, breakdown, read_map
-from mcuforge.hardware.analytic import (
-    analytic_cost,
-    analytic_model_cost,
-    stack_reserve,
-    with_energy,
-)
+from mcuforge.hardware.analytic import analytic_cost, analytic_model_cost, with_energy
 from mcuforge.hardware.linked import DEPLOY_OPTIONS, link_firmware, overflows
 from mcuforge.hardware.measure import run_chain
 from mcuforge.hardware.qemu import parse_selftest, run_elf

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from mcuforge.catalog import Core, Target, load_catalog
+from mcuforge.cost import Calibration, CalibrationError, fit
 from mcuforge.errors import BudgetError, ToolchainError
 from mcuforge.hardware import PROFILERS, Cost, Figure, Workload
 from mcuforge.hardware import emulate as emulate_mod
-from mcuforge.hardware.calibrate import Calibration, CalibrationError, fit
 from mcuforge.hardware.closed_loop import Budgets, pick_measured
 from mcuforge.hardware.cross import cross_build
 from mcuforge.hardware.emulate import Emulator, emulate_elf, thumb_count, unicorn_cpu

@@ -7,14 +7,14 @@ import pickle
 import numpy as np
 import pytest
 
-from mcuforge.codegen import Provenance, emit_model
 from mcuforge.codegen.nn import ModelFormatError, reconstruction_mse
-from mcuforge.codegen.nn._harness import run_model_host
 from mcuforge.compress import quantize_int8
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.features import FEATURES, CoreCosts, FeaturePipeline
 from mcuforge.hardware.host import run_host
 from mcuforge.models import DeployedModel
 from mcuforge.models.int8 import Int8Model, Int8ModelError
+from mcuforge.testing._network_c import run_model_host
 
 from .test_nn_codegen import ZOO, dataset, small, trained
 

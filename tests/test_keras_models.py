@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mcuforge.codegen import Provenance, emit_model
 from mcuforge.compress.prune import MagnitudePruning, magnitude_mask, schedule, sparsity
 from mcuforge.compress.qat import ActivationQuant, WeightFakeQuant, fake_quant_weights
 from mcuforge.data import Dataset, load_dataset
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.errors import DataError
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware.host import run_host

@@ -21,17 +21,17 @@ from click.testing import CliRunner
 
 from mcuforge.catalog import load_catalog
 from mcuforge.cli import cli
-from mcuforge.codegen import Provenance, emit_model
 from mcuforge.data import Dataset, load_dataset
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.errors import McuforgeError
 from mcuforge.features import FEATURES, CoreCosts, FeatureBlock, FeaturePipeline
-from mcuforge.features.harness import run_features_c
 from mcuforge.features.minirocket import N_KERNELS, Kernels, dilations_for
 from mcuforge.hardware.analytic import analytic_cost
 from mcuforge.hardware.host import run_host
 from mcuforge.models import MODELS
 from mcuforge.resolver import resolve
 from mcuforge.spec import load_spec
+from mcuforge.testing._features_c import run_features_c
 
 from .conftest import EXAMPLE
 

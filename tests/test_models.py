@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mcuforge.codegen import Provenance, emit_model
 from mcuforge.data import Dataset, load_dataset
+from mcuforge.emit import Provenance, emit_model
 from mcuforge.errors import DataError
 from mcuforge.features import (
     FEATURES,

@@ -26,14 +26,14 @@ from mcuforge.codegen.nn import (
     emit_network,
     quantize_input,
 )
-from mcuforge.codegen.nn._baremetal import compile_object, run_baremetal, toolchain_available
 from mcuforge.codegen.nn._graph import parse
-from mcuforge.codegen.nn._harness import build_and_run, run_network_host
 from mcuforge.codegen.nn._plan import Buffer, lower_bound, plan
 from mcuforge.codegen.nn._reference import Reference
 from mcuforge.compress import QuantizationError, quantize_int8
 from mcuforge.data import Dataset, load_dataset
 from mcuforge.spec import load_spec
+from mcuforge.testing._baremetal import compile_object, run_baremetal, toolchain_available
+from mcuforge.testing._network_c import build_and_run, run_network_host
 
 from .conftest import EXAMPLE
 

@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from mcuforge.codegen.nn._harness import build_and_run
 from mcuforge.codegen.nn._kernels import FAST_MAX_SHIFT, render
 from mcuforge.codegen.nn._quant import mbqm
+from mcuforge.testing._network_c import build_and_run
 
 P = "k"
 

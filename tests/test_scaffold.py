@@ -49,7 +49,7 @@ needs_host_cc = pytest.mark.skipif(
 )
 
 
-# ---- a small model with the generated API (see mcuforge.codegen.sources) ----------------
+# ---- a small model with the generated API (see mcuforge.emit) ----------------
 
 # Three windows of 4 samples x 2 channels; values exact in binary so that C and Python
 # compute the same means.

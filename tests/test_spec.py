@@ -41,7 +41,9 @@ def test_example_spec_validates_against_exported_json_schema() -> None:
 def test_schema_files_are_current() -> None:
     for name, text in schema_files().items():
         path = ROOT / "schema" / name
-        assert path.read_text() == text, f"schema/{name} is stale: run `mcuforge schema`"
+        assert path.read_text() == text, (
+            f"schema/{name} is stale: run `mcuforge schema all -o schema/`"
+        )
 
 
 def test_schema_check_command_detects_stale(tmp_path: Path) -> None:

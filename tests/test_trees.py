@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mcuforge.codegen import Provenance, emit_model
-from mcuforge.codegen.sources import emit_test_vectors
 from mcuforge.data import load_dataset
+from mcuforge.emit import Provenance, emit_model, emit_test_vectors
 from mcuforge.features import FeaturePipeline
 from mcuforge.hardware import emulate as emulate_mod
 from mcuforge.hardware.cross import cross_build

@@ -11,13 +11,9 @@ project around it. The Python API (:mod:`mcuforge.api`) mirrors the command line
 Importing ``mcuforge`` is cheap: the API functions load what they need when called.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("mcuforge")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from ._version import __version__
 
 _API = ("load", "validate", "resolve", "search", "generate")
 

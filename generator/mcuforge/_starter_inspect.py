@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import data_files
-from .data._files import CsvRows
+from .data import CsvRows, data_files
 from .errors import DataError
 
 #: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, with an

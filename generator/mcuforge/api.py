@@ -237,7 +237,7 @@ def search(
 ) -> SearchOutcome:
     """Run trials into the spec's study (``mcuforge search``); generate nothing."""
     from .pipeline import search_only
-    from .spec._common import parse_duration
+    from .spec import parse_duration
 
     res = search_only(
         load(spec, base_dir),
@@ -283,7 +283,7 @@ def generate(
 ) -> GenerateOutcome:
     """The whole pipeline (``mcuforge generate``): search, C, parity, cost, firmware."""
     from .pipeline import generate as _generate
-    from .spec._common import parse_duration
+    from .spec import parse_duration
 
     res = _generate(
         load(spec, base_dir),

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from . import __version__
 from ._output import current_umask
+from ._version import __version__
 from ._yaml import load_file, locate
 from .catalog import Catalog
 from .data import Dataset

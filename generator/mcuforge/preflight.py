@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from ._output import input_problem
 from ._resources import data_dir
 from .catalog import Catalog, load_catalog
+from .cost import Calibration
 from .errors import DataError, Located, McuforgeError, OutputError, SpecError
-from .hardware.calibrate import Calibration
 from .lock import LockError, pins, read_lock
 from .resolver import Plan, resolve
 from .spec import LoadedSpec, load_spec

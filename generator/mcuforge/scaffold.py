@@ -37,8 +37,8 @@ from cookiecutter.main import cookiecutter
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-from . import __version__
 from ._resources import data_dir
+from ._version import __version__
 from .boards import BOARD_FIELDS, board_variables
 from .catalog import BOARD_PATTERN, Core, QemuMachine, Target
 from .codegen.c import c_comment, c_identifier, c_string

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
-from . import __version__
+from ._version import __version__
+from .cost import Cost
 from .data import Dataset
-from .hardware.cost import Cost
 from .report import REPORT_VERSION
 from .resolver import Plan
 from .search import Candidate, SearchResult
+from .spec import Search
 
 
 def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, A
             "tpr": tpr.tolist(),
             "auc": float(roc_auc_score(ds.test.y, scores)),
         }
-        threshold = getattr(cand.model, "threshold", None)
+        threshold = cand.model.anomaly_threshold
         if threshold is not None:
             flagged = test_pred.astype(bool)
             normal, anomal = ds.test.y == 0, ds.test.y == 1
@@ -66,13 +67,8 @@ def _breakdown(cand: Candidate, plan: Plan, cost: Cost) -> dict[str, Any]:
     """Flash and SRAM by part, from the analytic model (the measured totals are in
     ``cost``; the report draws the difference). A linked firmware replaces it with the
     parts its linker map gives (:func:`linked_breakdown`), which add up to the totals."""
-    from .hardware.analytic import (
-        WRAPPER_FLASH,
-        WRAPPER_STACK,
-        core_costs,
-        firmware_overhead,
-        input_floats,
-    )
+    from .cost import firmware_overhead
+    from .hardware.analytic import WRAPPER_FLASH, WRAPPER_STACK, core_costs, input_floats
 
     cc = core_costs(plan.core)
     f, m = cand.features.cost(cc), cand.model.cost(cc)
@@ -204,6 +200,24 @@ def _tradeoff(result: SearchResult, plan: Plan) -> list[dict[str, Any]]:
     return [best[k] for k in ("raw", "features") if k in best]
 
 
+def _search_facts(result: SearchResult, search: Search, trial: int) -> dict[str, Any]:
+    """The report's ``search`` section: trials, what stopped the search, the choice."""
+    return {
+        "trials": len(result.trials),
+        "feasible": sum(r.feasible for r in result.trials),
+        "strategy": search.strategy,
+        "objectives": search.objectives,
+        "seed": search.seed,
+        "best_trial": result.best_trial,
+        "chosen_trial": trial,
+        "pareto": result.pareto,
+        "storage": result.storage.split("://", 1)[0],
+        "stopped_by": result.stopped_by,
+        "pruned": sum(r.state == "PRUNED" for r in result.trials),
+        "failed": sum(r.state == "FAIL" for r in result.trials),
+    }
+
+
 def build_report(
     plan: Plan,
     ds: Dataset,
@@ -270,20 +284,7 @@ def build_report(
         "decisions": [
             {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions
         ],
-        "search": {
-            "trials": len(result.trials),
-            "feasible": sum(r.feasible for r in result.trials),
-            "strategy": spec.search.strategy,
-            "objectives": spec.search.objectives,
-            "seed": spec.search.seed,
-            "best_trial": result.best_trial,
-            "chosen_trial": trial,
-            "pareto": result.pareto,
-            "storage": result.storage.split("://", 1)[0],
-            "stopped_by": result.stopped_by,
-            "pruned": sum(r.state == "PRUNED" for r in result.trials),
-            "failed": sum(r.state == "FAIL" for r in result.trials),
-        },
+        "search": _search_facts(result, spec.search, trial),
         "tried": tried,
         "firmware": {
             "template": spec.output.firmware,

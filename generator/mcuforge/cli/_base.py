@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..errors import McuforgeError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
@@ -122,7 +122,7 @@ class DurationType(click.ParamType):  # type: ignore[type-arg,unused-ignore]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, float):
             return value
-        from ..spec._common import parse_duration
+        from ..spec import parse_duration
 
         try:
             return parse_duration(value)

@@ -3,13 +3,14 @@ policy for short recordings, leak-free splits, and the data checks."""
 
 from ._csv import BadCell, Recording, read_csv, read_table
 from ._dataset import Dataset, Split, Survey, check_json, load_dataset, preflight, survey
-from ._files import data_files
+from ._files import CsvRows, data_files
 from ._findings import ClassCount, DataSummary, FileProblem, Finding, SplitInfo, report_lines
 from ._formats import read_npz, read_wav
 
 __all__ = [
     "BadCell",
     "ClassCount",
+    "CsvRows",
     "DataSummary",
     "Dataset",
     "FileProblem",

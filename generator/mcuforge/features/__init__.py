@@ -1,7 +1,8 @@
 """Feature blocks: Python reference + C emitter + cost, keyed by name."""
 
+from ..cost import CoreCosts
 from ..registry import Registry
-from ._base import BlockCase, BlockCost, CFunction, CoreCosts, FeatureBlock
+from ._base import BlockCase, BlockCost, CFunction, FeatureBlock
 from ._pipeline import FeaturePipeline
 
 FEATURES: Registry[FeatureBlock] = Registry(

@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..cost import CoreCosts
+
 
 @dataclass(frozen=True)
 class BlockCost:
@@ -16,14 +18,6 @@ class BlockCost:
     flash_bytes: int  # code + constants
     sram_bytes: int  # stack + scratch used while the block runs
     instructions: int  # executed per window
-
-
-@dataclass(frozen=True)
-class CoreCosts:
-    """What the analytic model needs to know about a core."""
-
-    float_op: float  # instructions per float add/mul/compare
-    float_div: float  # instructions per float divide or square root
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ Counts live on the stack (84 x features per kernel at one dilation), the PPV is
 from __future__ import annotations
 
 from ..codegen.c import c_array, c_float, smallest_int_type
-from ._base import BlockCost, CFunction, CoreCosts
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction
 from .minirocket import N_KERNELS, Q_MAX, SUM_ORDER, TAPS, Kernels
 
 #: Instructions of a soft-float compare (libgcc, measured: 40 on ARMv6-M, 39 on

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction, FeatureBlock
 
 WindowCache = Callable[[FeatureBlock, str], np.ndarray]
 

@@ -34,7 +34,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..codegen.c import c_array, c_float, smallest_int_type
-from ._base import BlockCase, BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCase, BlockCost, CFunction, FeatureBlock
 from ._fft import RealFFT, emit_ln, ln_f32, window_table
 from ._params import FeatureParamError, check_unknown, get_float, get_int, need_rate
 

@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction, FeatureBlock
 from ._params import FeatureParamError, check_unknown, get_choice, get_int, need_fitted
 
 F32 = np.float32

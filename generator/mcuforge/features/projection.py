@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction, FeatureBlock
 from ._params import FeatureParamError, check_unknown, get_int, need_fitted
 
 F32 = np.float32

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array, c_float
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction, FeatureBlock
 from ._params import FeatureParamError, check_unknown, get_bool, get_int
 
 F32 = np.float32

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array, c_float, smallest_int_type
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction, FeatureBlock
 from ._fft import WINDOWS, RealFFT, emit_ln, ln_f32, window_table
 from ._params import (
     FeatureParamError,

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ._base import BlockCost, CFunction, CoreCosts, FeatureBlock
+from ..cost import CoreCosts
+from ._base import BlockCost, CFunction, FeatureBlock
 from ._params import FeatureParamError, check_unknown, get_choice, get_subset
 from ._stats_int_c import emit_int_stats
 from .stats_int import MAX_LENGTH, int_stats, int_stats_cost

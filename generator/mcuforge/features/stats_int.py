@@ -49,7 +49,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import BlockCost, CoreCosts
+from ..cost import CoreCosts
+from ._base import BlockCost
 
 I64 = np.int64
 F32 = np.float32

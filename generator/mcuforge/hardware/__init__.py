@@ -1,7 +1,7 @@
 """Hardware cost: analytic model, cross-compiled sizes, emulated runs, serial device."""
 
+from ..cost import Cost, Figure, Source
 from ._base import PROFILERS, Firmware, Profile, Profiler, Workload, latency_ms
-from .cost import Cost, Figure, Source
 
 __all__ = [
     "PROFILERS",

@@ -51,9 +51,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ..catalog import Core, QemuMachine, Target
+from ..cost import Cost, Source
 from ..registry import Registry
 from ..spec import Hardware
-from .cost import Cost, Source
 
 
 def latency_ms(instructions: float, core: Core, clock_mhz: float) -> float:

@@ -16,14 +16,17 @@ margin the linked firmware reserves (:func:`stack_margin`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..catalog import Core, Target
-from ..features import CoreCosts, FeaturePipeline
+from ..cost import (
+    Calibration,
+    CoreCosts,
+    Cost,
+    Figure,
+    firmware_overhead,
+)
+from ..features import FeaturePipeline
 from ..models import DeployedModel
 from ._base import Profile, Profiler, Workload, latency_ms
-from .calibrate import Calibration
-from .cost import Cost, Figure
 
 #: Bytes of code around features and model: the predict/features/classify wrappers.
 WRAPPER_FLASH = 64
@@ -31,62 +34,10 @@ WRAPPER_FLASH = 64
 WRAPPER_STACK = 32
 #: Instructions of the wrappers: calls, argument checks, returns.
 WRAPPER_INSTRUCTIONS = 20
-#: Stack reserved above the measured peak: an exception frame with the FP state (104 B
-#: on a core with an FPU, 32 B without) landing at the deepest point, and the frames of
-#: the self-test and bench modes, deeper than sensor mode's by about two output vectors
-#: (see :func:`stack_margin`).
-EXCEPTION_FRAME_BYTES = 104
-MODE_FRAME_BYTES = 64
 
 
 def core_costs(core: Core) -> CoreCosts:
     return CoreCosts(core.float_op_instructions, core.float_div_instructions)
-
-
-def stack_margin(n_outputs: int) -> int:
-    """Bytes the firmware's stack reserves above the peak measured in sensor mode."""
-    margin = EXCEPTION_FRAME_BYTES + MODE_FRAME_BYTES + 8 * n_outputs
-    return (margin + 7) // 8 * 8
-
-
-def stack_reserve(peak_bytes: int, n_outputs: int) -> int:
-    """The stack linker.ld reserves for a firmware whose deepest stack is ``peak_bytes``."""
-    return (peak_bytes + stack_margin(n_outputs) + 7) // 8 * 8
-
-
-@dataclass(frozen=True)
-class FirmwareOverhead:
-    """What the deployable firmware adds to features + model (bytes)."""
-
-    input_bytes: int  # the sensor window buffer: window x channels floats, static
-    runtime_flash_bytes: int
-    runtime_sram_bytes: int  # static, without the input buffer
-    runtime_stack_bytes: int  # main and the sensor loop, above PREFIX_run
-    margin_bytes: int  # stack reserved above the peak
-
-    @property
-    def flash_bytes(self) -> int:
-        return self.runtime_flash_bytes
-
-    @property
-    def sram_bytes(self) -> int:
-        return (
-            self.input_bytes
-            + self.runtime_sram_bytes
-            + self.runtime_stack_bytes
-            + self.margin_bytes
-        )
-
-
-def firmware_overhead(core: Core, input_floats: int, n_outputs: int) -> FirmwareOverhead:
-    """The firmware around features + model, for a window of ``input_floats`` floats."""
-    return FirmwareOverhead(
-        4 * input_floats,
-        core.runtime_flash_bytes,
-        core.runtime_sram_bytes,
-        core.runtime_stack_bytes,
-        stack_margin(n_outputs),
-    )
 
 
 def input_floats(features: FeaturePipeline) -> int:

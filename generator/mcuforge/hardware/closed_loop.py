@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from ..cost import Calibration, Cost
 from ..errors import BudgetError
-from .calibrate import Calibration
-from .cost import Cost
 from .measure import Measured
 
 C = TypeVar("C")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
+from ..cost import Cost, Figure
 from ..errors import ToolchainError
 from ._base import Profile, Profiler, Workload
-from .cost import Cost, Figure
 
 GCC = "arm-none-eabi-gcc"
 #: -Os as the firmware builds it; -ffp-contract=off keeps the C equal to the reference.

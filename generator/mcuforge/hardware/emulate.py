@@ -30,10 +30,10 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from ..catalog import Core
+from ..cost import Cost, Figure
 from ..errors import ParityError, ToolchainError
 from ..extras import install_hint
 from ._base import Profile, Profiler, Workload, latency_ms
-from .cost import Cost, Figure
 from .cross import INSTALL_HINT, cross_compiler, workload_build
 
 STACK_PAINT = b"\xc3\xa5\xc3\xa5"  # 0xA5C3A5C3 little-endian, as the firmware paints

@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cost import Cost, Figure, stack_reserve
 from ..errors import ToolchainError
 from ._base import Profile, Profiler, Workload
 from ._linkmap import MemoryUse, Region, breakdown, memory_use
-from .analytic import stack_reserve
-from .cost import Cost, Figure
 from .cross import INSTALL_HINT, cross_compiler
 from .qemu import build_firmware, qemu_tools_missing, run_elf
 

@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cost import Calibration, Cost, Figure
 from ..errors import McuforgeError
 from ..resolver import Plan
 from ..spec import Hardware
 from ._base import PROFILERS, Firmware, Profiler, Workload
 from .analytic import with_energy
-from .calibrate import Calibration
-from .cost import Cost, Figure
 
 #: The chain when a caller names none (tests, tools): what ``cores.yaml`` gives by default.
 DEFAULT_CHAIN = ("compiled", "emulated", "qemu")

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import QemuMachine, Target
+from ..cost import Cost, Figure
 from ..errors import ParityError, ToolchainError
 from ..resolver import Plan
 from ._base import Profile, Profiler, Workload, latency_ms
-from .cost import Cost, Figure
 from .cross import INSTALL_HINT, cross_compiler, workload_build
 
 QEMU = "qemu-system-arm"

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array, smallest_int_type
-from ..features import CoreCosts
+from ..cost import CoreCosts
 
 #: Quantised features span [Q_MIN, Q_MIN + Q_SPAN]: the whole int16 range.
 Q_MIN = -32768

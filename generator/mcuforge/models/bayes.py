@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array
-from ..features import CoreCosts
+from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 

@@ -34,8 +34,8 @@ from ..codegen.nn import (
     reconstruction_mse,
 )
 from ..codegen.nn._reference import Reference
+from ..cost import CoreCosts
 from ..errors import McuforgeError
-from ..features import CoreCosts
 from ._base import DeployedModel, ModelCost
 
 TASKS = ("classification", "regression", "anomaly")
@@ -206,6 +206,16 @@ class Int8Model(DeployedModel):
             return value
         flags: np.ndarray = (self.anomaly_scores(features) > self._threshold()).astype(np.int64)
         return flags
+
+    @property
+    def anomaly_threshold(self) -> float | None:
+        if self.task != "anomaly" or self.threshold is None:
+            return None
+        return float(self.threshold)
+
+    @property
+    def arena_bytes(self) -> int:
+        return int(self.network.arena_bytes)
 
     def _threshold(self) -> np.float32:
         if self.threshold is None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array, smallest_int_type
-from ..features import CoreCosts
+from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 

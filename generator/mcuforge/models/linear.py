@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import c_array
+from ..cost import CoreCosts
 from ..errors import DataError
-from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 

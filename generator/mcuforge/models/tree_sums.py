@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from ..codegen.c import smallest_int_type
+from ..cost import CoreCosts
 from ..errors import DataError
-from ..features import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, threshold_mode
@@ -59,6 +59,10 @@ class TreeSum(DeployedModel):
     task: str = "classification"
     threshold: np.float32 | None = None  # anomaly: flag when out[0] > threshold
     layout: str = "inline"  # "inline" | "table" (see :mod:`.trees`)
+
+    @property
+    def anomaly_threshold(self) -> float | None:
+        return None if self.threshold is None else float(self.threshold)
 
     @property
     def n_outputs(self) -> int:

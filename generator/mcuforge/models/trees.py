@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..features import CoreCosts
+from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._ensemble_c import emit_inline, emit_table

@@ -35,10 +35,10 @@ from ..search import (
     FeatureCache,
     SearchResult,
     SearchSettings,
+    augmentation,
     cross_validate,
     run_search,
 )
-from ..search._evaluate import augmentation
 from ..spec import LoadedSpec, load_spec
 from ..summary import build_report, linked_breakdown, stack_figures
 from ._materialize import Materialized, materialize

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..codegen import Provenance, emit_model, emit_test_vectors
+from .._version import __version__
+from ..emit import Provenance, emit_model, emit_test_vectors
 from ..scaffold import context
 from ..search import Candidate, FeatureCache, SearchResult, build, config_from_params, evaluate
 from ._prepare import Prepared

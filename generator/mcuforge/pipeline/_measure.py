@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cost import Calibration, Cost
 from ..errors import BudgetError
 from ..hardware import measure as hw
 from ..hardware.analytic import analytic_model_cost
-from ..hardware.calibrate import Calibration
 from ..hardware.closed_loop import Budgets, LoopResult, pick_measured
-from ..hardware.cost import Cost
 from ..hardware.linked import test_windows_that_fit
 from ..search import SearchResult
 from ._materialize import Materialized, materialize, with_test_windows, with_variables

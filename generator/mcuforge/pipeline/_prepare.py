@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import Catalog
+from ..cost import Calibration
 from ..data import Dataset, load_dataset
-from ..hardware.calibrate import Calibration
 from ..lock import LockError, differences, lock_data
 from ..preflight import preflight
 from ..resolver import Plan

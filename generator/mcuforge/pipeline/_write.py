@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from .._output import commit, discard, replace_problem, stage
+from .._version import __version__
 from ..errors import OutputError
 from ..report import write_reports
 from ..scaffold import render

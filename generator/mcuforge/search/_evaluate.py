@@ -16,11 +16,11 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
+from ..cost import Cost
 from ..data import Dataset
 from ..data.augment import Augment, augment
 from ..features import FEATURES, FeatureBlock, FeaturePipeline
 from ..hardware.analytic import analytic_cost
-from ..hardware.cost import Cost
 from ..models import MODELS, DeployedModel, ModelFamily
 from ..resolver import Plan
 from ._space import CandidateConfig

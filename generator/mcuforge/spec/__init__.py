@@ -6,7 +6,7 @@ The JSON Schema in ``schema/spec.schema.json`` is exported from these models
 (``mcuforge schema``).
 """
 
-from ._common import C_RESERVED, CoreName, Power, check_c_prefix
+from ._common import C_RESERVED, CoreName, Power, check_c_prefix, parse_duration
 from ._data import Checks, CsvOptions, Data, Labels, Sensor, Split, Window, default_range
 from ._spec import (
     ERROR_METRICS,
@@ -55,4 +55,5 @@ __all__ = [
     "default_range",
     "load_spec",
     "load_spec_data",
+    "parse_duration",
 ]

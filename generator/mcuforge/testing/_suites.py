@@ -33,16 +33,16 @@ import numpy as np
 import pytest
 
 from ..catalog import load_catalog
-from ..codegen import Provenance, emit_model
+from ..cost import Cost, Figure
+from ..emit import Provenance, emit_model
 from ..errors import DataError
 from ..features import FEATURES, CoreCosts, FeatureBlock, FeaturePipeline
-from ..features.harness import run_features_c
 from ..hardware import PROFILERS, Profiler, Workload
-from ..hardware.cost import Cost, Figure
 from ..hardware.host import run_host
 from ..models import MODELS, DeployedModel, ModelFamily
 from ..spec import Hardware
 from . import _data
+from ._features_c import run_features_c
 
 M4F = CoreCosts(float_op=1, float_div=14)
 M0P = CoreCosts(float_op=78, float_div=352)
@@ -230,7 +230,7 @@ class ProfilerSuite:
 
     def _work(self, target: str, tmp: Path) -> Workload:
         """A small decision tree on statistics, its C and test vectors, for ``target``."""
-        from ..codegen import emit_test_vectors
+        from ..emit import emit_test_vectors
 
         cat = load_catalog()
         t = cat.target(target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...hardware.host import build_and_run as host_build_and_run
+from ..hardware.host import build_and_run as host_build_and_run
 
 _NET_MAIN = """\
 #include <stdio.h>

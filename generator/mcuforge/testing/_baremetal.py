@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ToolchainError
-from ...hardware.cross import CROSS_CFLAGS, GCC, INSTALL_HINT, Sizes, elf_sizes
+from ..errors import ToolchainError
+from ..hardware.cross import CROSS_CFLAGS, GCC, INSTALL_HINT, Sizes, elf_sizes
 
 #: QEMU machines this runner knows: (flash origin, flash KiB, RAM origin, RAM KiB).
 MACHINES = {
@@ -249,7 +249,7 @@ def run_baremetal(
         if proc.returncode != 0:
             raise ToolchainError(f"bare-metal build failed ({' '.join(cmd)}):\n{proc.stderr}")
         sizes = elf_sizes(elf)
-        from ...hardware.qemu import run_elf
+        from ..hardware.qemu import run_elf
 
         exit_code, text = run_elf(elf, machine, timeout_s)
     outs = [

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from ..errors import McuforgeError
-from .cost import Cost, Figure, Source
+from ._cost import Cost, Figure, Source
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_VERSION = 1

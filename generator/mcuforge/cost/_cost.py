@@ -58,3 +58,11 @@ class Cost:
             self.flash_bytes.value - flash_kb * 1024,
             (self.latency_ms.value - latency_ms) if latency_ms is not None else -1.0,
         ]
+
+
+@dataclass(frozen=True)
+class CoreCosts:
+    """What the analytic model needs to know about a core."""
+
+    float_op: float  # instructions per float add/mul/compare
+    float_div: float  # instructions per float divide or square root

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._pipeline import FeaturePipeline
+from ..features import FeaturePipeline
 
 _MAIN = """\
 #include <stdio.h>
