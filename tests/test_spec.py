@@ -219,3 +219,20 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ]
     assert ci[-1] == "make test"
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "lock_name"),
+    [
+        ("spec.yaml", "mcuforge.lock"),
+        ("mcuforge.yaml", "mcuforge.lock"),
+        ("wrist.yaml", "wrist.mcuforge.lock"),
+    ],
+)
+def test_lock_name_is_the_documented_one(tmp_path: Path, spec_name: str, lock_name: str) -> None:
+    """Two specs in one folder keep their own locks; the README says which name each gets."""
+    spec = tmp_path / spec_name
+    spec.write_text((EXAMPLE / "spec.yaml").read_text())
+    assert load_spec(spec).lock_path == tmp_path / lock_name
+    readme = (ROOT / "README.md").read_text()
+    assert "`NAME.mcuforge.lock` for any other `NAME.yaml`" in readme

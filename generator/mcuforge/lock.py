@@ -1,10 +1,11 @@
 """The lock: what reproduces a generate run byte for byte.
 
-``mcuforge.lock`` lives beside the spec and is committed with it (as ``Cargo.lock``
-is). ``generate`` writes it on the first run and follows it afterwards: the recipe
-versions it records are used even when the catalog has newer ones. ``--locked``
-refuses to run when the lock is missing or the catalog, target or data differ from
-it; ``mcuforge lock --update`` refreshes it on purpose.
+``mcuforge.lock`` (``NAME.mcuforge.lock`` for a spec ``NAME.yaml`` other than ``spec.yaml``,
+see :attr:`mcuforge.spec.LoadedSpec.lock_path`) lives beside the spec and is committed
+with it (as ``Cargo.lock`` is). ``generate`` writes it on the first run and follows it
+afterwards: the recipe versions it records are used even when the catalog has newer ones.
+``--locked`` refuses to run when the lock is missing or the catalog, target or data differ
+from it; ``mcuforge lock --update`` refreshes it on purpose.
 """
 
 from __future__ import annotations
