@@ -65,3 +65,48 @@ def test_a_spec_mapping_resolves_relative_to_base_dir() -> None:
     assert all(d.reason for d in plan.decisions)
     loaded = api.load(data, base_dir=EXAMPLE)
     assert loaded.resolve_path(loaded.spec.data.path) == (EXAMPLE / "data").resolve()
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from mcuforge.cli import cli
+
+    res = CliRunner().invoke(cli, list(args))
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.mark.slow
+def test_generate_and_search_json_print_the_typed_results(write_spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`--json` prints the API's result object on stdout; the log stays on stderr."""
+    import json
+
+    spec = write_spec()
+    code, out, err = _cli("generate", str(spec), "--trials", "2", "--no-measure", "--json")
+    assert code == 0, err
+    got = api.GenerateOutcome.model_validate_json(out)
+    report = json.loads((got.paths.report_json).read_text())
+    assert (got.recipe, got.score) == (report["recipe"], report["score"])
+    assert got.cost.flash_bytes.source == "analytic" and "trial #" not in out
+    assert "data:" in err  # the log
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    code, out, err = _cli("search", str(spec), "--storage", storage, "--trials", "2", "--json")
+    assert code == 0, err
+    found = api.SearchOutcome.model_validate_json(out)
+    assert len(found.trials) == 2 and found.best.number in [t.number for t in found.trials]
+
+
+def test_every_json_command_prints_its_errors_as_json(write_spec) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    spec = write_spec()
+    spec.write_text(spec.read_text().replace("target: nrf52840", "target: nrf52480"))
+    for cmd in (["generate"], ["search", "--storage", "sqlite:///unused.db"], ["explain"]):
+        code, out, err = _cli(*cmd, str(spec), "--json")
+        assert code == 2, (cmd, out, err)
+        errors = json.loads(out)
+        assert errors["ok"] is False and errors["errors"][0]["field"] == "target", cmd
+        assert "did you mean nrf52840" in errors["errors"][0]["message"]
+        assert "nrf52480" in err  # the text stays on stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import wave
 from pathlib import Path
 
@@ -16,11 +18,12 @@ from mcuforge.cli import cli
 from .conftest import EXAMPLE
 
 
-def run(*args: str) -> tuple[int, str]:
+def run(*args: str, stdout: bool = False) -> tuple[int, str]:
+    """Exit code and output (stderr included, unless ``stdout``)."""
     res = CliRunner().invoke(cli, list(args))
     if res.exception and not isinstance(res.exception, SystemExit):
         raise res.exception
-    return res.exit_code, res.output
+    return res.exit_code, res.stdout if stdout else res.output
 
 
 def test_init_on_class_folders_gives_a_valid_spec(tmp_path: Path) -> None:
@@ -33,8 +36,10 @@ def test_init_on_class_folders_gives_a_valid_spec(tmp_path: Path) -> None:
     assert (tmp_path / schema).resolve().is_file()
     data = yaml.safe_load(text)
     assert data["data"]["labels"] == {"from": "folder"}
-    assert [s["channels"] for s in data["data"]["sensors"]] == [["ax", "ay", "az"],
-                                                                 ["gx", "gy", "gz"]]
+    assert [s["channels"] for s in data["data"]["sensors"]] == [
+        ["ax", "ay", "az"],
+        ["gx", "gy", "gz"],
+    ]
     assert "rate_hz 50 is a placeholder" in text
     assert run("validate", str(spec))[0] == 0
     assert run("init", str(EXAMPLE / "data"), "-o", str(spec))[0] == 2  # exists, no --force
@@ -44,14 +49,16 @@ def test_init_guesses_rate_from_time_column_and_labels_from_text(tmp_path: Path)
     data = tmp_path / "flat"
     data.mkdir()
     for i, label in enumerate(["idle", "shake", "idle", "shake"]):
-        rows = ["time_ms,acc_x,acc_y,state"] + [f"{t * 20},{np.sin(t + i):.3f},{t % 3},{label}"
-                                               for t in range(200)]
+        rows = ["time_ms,acc_x,acc_y,state"] + [
+            f"{t * 20},{np.sin(t + i):.3f},{t % 3},{label}" for t in range(200)
+        ]
         (data / f"rec{i}.csv").write_text("\n".join(rows) + "\n")
-    code, out = run("init", str(data))
+    code, out = run("init", str(data), stdout=True)
     assert code == 0, out
     spec = yaml.safe_load(out)
-    assert spec["data"]["sensors"] == [{"name": "acc", "channels": ["acc_x", "acc_y"],
-                                        "rate_hz": 50}]
+    assert spec["data"]["sensors"] == [
+        {"name": "acc", "channels": ["acc_x", "acc_y"], "rate_hz": 50}
+    ]
     assert spec["data"]["labels"] == {"from": "column", "column": "state"}
     assert "rate_hz 50 from the median step of column 'time_ms'" in out
 
@@ -64,7 +71,7 @@ def test_init_on_wav_folders(tmp_path: Path) -> None:
             w.setsampwidth(2)
             w.setframerate(16000)
             w.writeframes(np.zeros(16000, "<i2").tobytes())
-    code, out = run("init", str(tmp_path / "kw"))
+    code, out = run("init", str(tmp_path / "kw"), stdout=True)
     assert code == 0, out
     spec = yaml.safe_load(out)
     assert spec["data"]["format"] == "wav"
@@ -82,8 +89,20 @@ def test_help_has_examples_and_exit_codes() -> None:
     code, out = run("--help")
     assert code == 0
     assert "Exit codes: 0 ok" in out and "mcuforge generate spec.yaml" in out
-    for cmd in ("init", "validate", "explain", "generate", "search", "profile", "report",
-                "recipes", "targets", "catalog", "schema", "lock"):
+    for cmd in (
+        "init",
+        "validate",
+        "explain",
+        "generate",
+        "search",
+        "profile",
+        "report",
+        "recipes",
+        "targets",
+        "catalog",
+        "schema",
+        "lock",
+    ):
         assert f"  {cmd}" in out, cmd
 
 
@@ -103,3 +122,65 @@ def test_no_color_when_not_a_terminal(tmp_path: Path) -> None:
     bad.write_text("version: 1\n")
     code, out = run("validate", str(bad))
     assert code == 2 and "\x1b[" not in out
+
+
+def _recordings(root: Path, header: list[str], lengths: dict[str, int]) -> None:
+    """CSV recordings of random numbers (``t_ms``: every 10 ms): path → number of rows."""
+    rng = np.random.default_rng(0)
+    for rel, n in lengths.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [",".join(header)] + [
+            ",".join(str(10 * t) if h == "t_ms" else f"{rng.random():.4f}" for h in header)
+            for t in range(n)
+        ]
+        path.write_text("\n".join(rows) + "\n")
+
+
+def test_init_guesses_split_sensors_name_and_shortest_recording(tmp_path: Path) -> None:
+    """train/ and test/ folders give test_files; mfcc0..mfcc12 is one sensor; the spec is
+    named after the project (not `data`), its paths are relative, the shortest recording
+    of all files is named; the files follow the umask."""
+    data = tmp_path / "wristband" / "data"
+    lengths = {
+        f"{split}/{c}/r{i}.csv": 70 + i
+        for split in ("train", "test")
+        for c in ("yes", "no")
+        for i in range(3)
+    }
+    lengths["test/no/r9.csv"] = 61  # the shortest, last in file order
+    _recordings(data, [f"mfcc{k}" for k in range(13)] + ["t_ms"], lengths)
+    spec = tmp_path / "wristband" / "specs" / "spec.yaml"  # a folder that does not exist yet
+    old = os.umask(0o027)
+    try:
+        code, out = run("init", str(data), "-o", str(spec))
+    finally:
+        os.umask(old)
+    assert code == 0, out
+    text = spec.read_text()
+    got = yaml.safe_load(text)
+    assert got["name"] == "wristband"
+    assert got["data"]["path"] == "../data"
+    assert got["data"]["sensors"] == [
+        {"name": "mfcc", "channels": [f"mfcc{k}" for k in range(13)], "rate_hz": 100}
+    ]
+    assert got["data"]["csv"] == {"time_column": "t_ms", "time_unit": "ms"}
+    assert got["data"]["split"] == {"test_files": ["test/*"]}
+    assert "shortest recording: 61 samples (test/no/r9.csv)" in text
+    assert text.startswith("# yaml-language-server: $schema=spec.schema.json\n")
+    assert json.loads((spec.parent / "spec.schema.json").read_text())["title"] == "mcuforge spec"
+    for f in (spec, spec.parent / "spec.schema.json"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o640, f
+    assert run("validate", str(spec))[0] == 0
+
+
+def test_init_finds_test_files_by_name(tmp_path: Path) -> None:
+    _recordings(
+        tmp_path / "d",
+        ["acc_x", "acc_y", "acc_z"],
+        {f"{c}/{s}_{i}.csv": 50 for c in ("a", "b") for s in ("train", "test") for i in range(2)},
+    )
+    code, out = run("init", str(tmp_path / "d"), stdout=True)
+    assert code == 0, out
+    assert yaml.safe_load(out)["data"]["split"] == {"test_files": ["*/test_*.csv"]}
+    assert yaml.safe_load(out)["data"]["sensors"][0]["name"] == "acc"

@@ -279,6 +279,30 @@ def test_explain_lists_every_recipe_with_a_reason(write_spec: Callable[..., Path
         assert re.match(r"  (chosen  |rejected) \S+@\d+ +\S", ln), ln
 
 
+def test_network_recipes_need_the_nn_extra_when_tensorflow_is_missing(
+    write_spec: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without TensorFlow (the light install) `auto` skips the network recipes and says
+    how to get them; a spec naming one is refused with the same words."""
+    import mcuforge.extras
+
+    monkeypatch.setitem(mcuforge.extras.EXTRAS, "nn", ("mcuforge_no_such_module",))
+    spec = write_spec()
+    code, out = cli_run("explain", str(spec))
+    assert code == 0, out
+    mlp = next(ln for ln in out.splitlines() if "imu-stats-mlp@1" in ln)
+    assert re.match(
+        r"  rejected imu-stats-mlp@1 +needs `pip install 'mcuforge\[nn\]'` "
+        r"\(mcuforge_no_such_module is not installed\)$",
+        mlp,
+    ), mlp
+    assert "chosen   imu-stats-forest@1" in out
+    spec.write_text(spec.read_text() + "recipe: imu-stats-mlp\n")
+    code, out = cli_run("validate", str(spec))
+    assert code == 2
+    assert "recipe imu-stats-mlp@1 cannot be used: it needs `pip install 'mcuforge[nn]'`" in out
+
+
 def test_recipe_needing_an_fpu_is_rejected_on_m0(
     tmp_path: Path, write_spec: Callable[..., Path]
 ) -> None:
@@ -492,18 +516,20 @@ def test_portfolio_takes_every_recipe_that_applies_and_fits(tmp_path: Path) -> N
     """Raw window vs features is decided by the search: every recipe that can fit takes
     part, raw-window ones included, and explain gives each rejected one its reason."""
     spec = tmp_path / "ts.yaml"
-    spec.write_text(textwrap.dedent(f"""\
+    spec.write_text(
+        textwrap.dedent(f"""\
         version: 1
         name: ts
         data:
           format: csv
-          path: {EXAMPLE / 'data'}
+          path: {EXAMPLE / "data"}
           sensors: [{{name: s, channels: [ax, ay, az, gx, gy, gz], unit: g, rate_hz: 10}}]
           window: {{length_s: 10}}
           split: {{test_files: ["*/test_*.csv"]}}
         target: nrf52840
         budgets: {{sram_kb: 16, flash_kb: 64}}
-        """))
+        """)
+    )
     plan = resolve(load_spec(spec), load_catalog())
     refs = [r.ref for r in plan.recipes]
     assert "raw-cnn1d@1" in refs

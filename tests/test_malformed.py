@@ -303,12 +303,12 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
     ),
     (
         "template-cannot-serve-target",
-        lambda s: s.replace("target: nrf52840", "target: stm32h743zi").replace(
+        lambda s: s.replace("target: nrf52840", "target: nrf5340").replace(
             "firmware: cmake-baremetal", "firmware: arduino"
         ),
         {},
-        r"17:\d+: output.firmware: template 'arduino' cannot be used for target 'stm32h743zi'"
-        r".*Templates that support 'stm32h743zi': cmake-baremetal, zephyr",
+        r"17:\d+: output.firmware: template 'arduino' cannot be used for target 'nrf5340'"
+        r".*Templates that support 'nrf5340': cmake-baremetal, zephyr",
     ),
     (
         "missing-data-path",

@@ -134,10 +134,15 @@ class DevTools:
                 return answer.get("result", {})
             self.events.append(answer)
 
-    def wait_for(self, method: str) -> dict[str, Any]:
-        """The first event ``method`` (already received or still to come)."""
+    def wait_for(self, method: str, since: int = 0) -> dict[str, Any]:
+        """The first event ``method`` from ``events[since]`` on (received or still to come).
+
+        ``since`` keeps an event of an earlier page from answering for the current one: a
+        second page's load must not be taken for done on the first page's
+        ``Page.loadEventFired`` (its plots would be counted while it is still parsed).
+        """
         deadline = time.monotonic() + TIMEOUT
-        for event in self.events:
+        for event in self.events[since:]:
             if event.get("method") == method:
                 return event
         while True:
@@ -214,7 +219,7 @@ def _load(browser: DevTools, page: Path) -> list[dict[str, Any]]:
         browser.call(f"{domain}.enable", page=True)
     browser.events = browser.events[:start]  # enabling replays old console messages
     browser.call("Page.navigate", {"url": page.as_uri()}, page=True)
-    browser.wait_for("Page.loadEventFired")
+    browser.wait_for("Page.loadEventFired", since=start)
     browser.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     return browser.events[start:]
 

@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from mcuforge import __version__, scaffold
+from mcuforge.boards import BOARD_FIELDS, board_variables, targets_of
 from mcuforge.catalog import Catalog, load_catalog
 from mcuforge.errors import OutputError
 
@@ -268,9 +269,9 @@ def test_templates_are_listed() -> None:
 def test_every_template_renders_for_its_targets(
     catalog: Catalog, tmp_path: Path, template: str, target: str
 ) -> None:
-    board_field = {"platformio": "platformio", "zephyr": "zephyr", "arduino": "arduino"}
     t = catalog.target(target)
-    if template in board_field and board_field[template] not in t.boards:
+    boards = board_variables(t)
+    if template in BOARD_FIELDS and not boards[f"board_{template}"]:
         with pytest.raises(OutputError, match="Templates that support") as err:
             render(catalog, template, target, tmp_path / "p")
         for other in scaffold.supported_templates(variables(catalog, target)):
@@ -287,8 +288,8 @@ def test_every_template_renders_for_its_targets(
             text = path.read_text()
             assert SHA in text and RECIPE in text and __version__ in text, path  # provenance
             assert "{{" not in text and "{%" not in text, path
-    if template in board_field:
-        board = t.boards[board_field[template]]
+    if template in BOARD_FIELDS:
+        board = boards[f"board_{template}"]
         assert any(board in p.read_text() for p in project.rglob("*") if p.is_file())
 
 
@@ -298,7 +299,7 @@ def test_platformio_ini(catalog: Catalog, tmp_path: Path) -> None:
         ini = configparser.ConfigParser(interpolation=None)
         ini.read(project / "platformio.ini")
         env = ini["env"]
-        assert env["board"] == catalog.target(target).boards["platformio"]
+        assert env["board"] == board_variables(catalog.target(target))["board_platformio"]
         assert env["platform"] == platform
         assert env["framework"] == "arduino"
         assert env["monitor_speed"] == "115200"
@@ -324,19 +325,55 @@ def test_zephyr_config(catalog: Catalog, tmp_path: Path) -> None:
         assert conf["CONFIG_BOOT_BANNER"] == "n"
         assert ("CONFIG_FPU" in conf) == (t.fpu != "none")
         cmake = (project / "CMakeLists.txt").read_text()
-        assert f'set(BOARD "{t.boards["zephyr"]}")' in cmake
+        boards = board_variables(t)
+        assert f'set(BOARD "{boards["board_zephyr"]}")' in cmake
         assert "find_package(Zephyr" in cmake
         west = yaml.safe_load((project / "west.yml").read_text())
         assert west["manifest"]["projects"][0]["name"] == "zephyr"
         assert west["manifest"]["self"]["path"] == "demo"
+        modules = west["manifest"]["projects"][0]["import"]["name-allowlist"]
+        assert modules == sorted([*boards["zephyr_modules"].split(","), "picolibc"])
+    hals = {
+        t: board_variables(catalog.target(t))["zephyr_modules"]
+        for t in ("apollo3", "esp32-s3", "ra4m1", "nrf52840", "stm32f446re")
+    }
+    assert hals == {
+        "apollo3": "cmsis,hal_ambiq",
+        "esp32-s3": "hal_espressif",
+        "ra4m1": "cmsis,hal_renesas",
+        "nrf52840": "cmsis,hal_nordic",
+        "stm32f446re": "cmsis,hal_stm32",
+    }
 
 
-def test_arduino_sketch_layout(catalog: Catalog, tmp_path: Path) -> None:
+def test_arduino_output_is_a_library(catalog: Catalog, tmp_path: Path) -> None:
+    """library.properties, src/ (header, runtime, model), examples/<name>/<name>.ino."""
     project = render(catalog, "arduino", "atsamd21g18", tmp_path / "demo")
-    assert (project / "demo.ino").is_file()  # the sketch is named after its folder
-    sketch = yaml.safe_load((project / "sketch.yaml").read_text())
-    assert sketch["default_fqbn"] == catalog.target("atsamd21g18").boards["arduino"]
+    props = dict(
+        line.split("=", 1) for line in (project / "library.properties").read_text().splitlines()
+    )
+    assert props["name"] == "demo" and props["includes"] == "demo.h"
+    assert props["architectures"] == "samd" and props["version"] == "1.0.0"
+    assert (project / "src" / "demo.h").is_file()
     assert (project / "src" / "model" / "demo_model.c").is_file()
+    assert (project / "src" / "mcuforge_arduino.cpp").is_file()
+    example = project / "examples" / "demo"
+    assert "#include <demo.h>" in (example / "demo.ino").read_text()
+    sketch = yaml.safe_load((example / "sketch.yaml").read_text())
+    assert sketch["default_fqbn"] == "arduino:samd:arduino_zero_native"
+    assert not list(project.glob("*.ino"))  # a library, not a sketch
+
+
+def test_one_board_package_for_two_parts_names_the_part(catalog: Catalog) -> None:
+    """STM32 Nucleo boards share a board menu: the FQBN carries the part (pnum)."""
+    fqbns = {
+        t: board_variables(catalog.target(t))["board_arduino"]
+        for t in ("stm32f401re", "stm32f446re", "stm32l432kc", "stm32h743zi")
+    }
+    assert len(set(fqbns.values())) == len(fqbns)
+    assert fqbns["stm32f446re"] == "STMicroelectronics:stm32:Nucleo_64:pnum=NUCLEO_F446RE"
+    for template in BOARD_FIELDS:  # every entry of a table names a catalog target
+        assert set(targets_of(template)) <= set(catalog.targets), template
 
 
 def test_context_keeps_its_old_signature(catalog: Catalog) -> None:
@@ -424,7 +461,8 @@ def build_arduino_like(
     cpu: list[str] | None = None,
     link: bool = True,
 ) -> Path:
-    """Compile an Arduino sketch or a PlatformIO project (framework arduino) with the stubs."""
+    """Compile an Arduino library's example or a PlatformIO project (framework arduino) with
+    the stubs."""
     out.mkdir(parents=True, exist_ok=True)
     loops = 20000 if mode == "sensor" else 2  # sensor: 1 ms per loop(), 100 ms per sample
     defs = [f"-DMCUFORGE_MODE=MCUFORGE_MODE_{mode.upper()}", f"-DMCUFORGE_STUB_LOOPS={loops}"]
@@ -436,7 +474,8 @@ def build_arduino_like(
         _run([cc, *CFLAGS, *cpu, *inc, "-c", str(path), "-o", str(obj)])
         objs.append(obj)
     cpps = sorted(src.rglob("*.cpp"))
-    for ino in project.glob("*.ino"):  # arduino-cli: the sketch becomes C++ with Arduino.h
+    # arduino-cli: the sketch (the library's example) becomes C++ with Arduino.h
+    for ino in sorted(project.glob("examples/*/*.ino")):
         cpp = out / "sketch.cpp"
         cpp.write_text(f'#include <Arduino.h>\n#line 1 "{ino.name}"\n{ino.read_text()}')
         cpps.append(cpp)

@@ -41,16 +41,36 @@ def test_example_spec_validates_against_exported_json_schema() -> None:
 def test_schema_files_are_current() -> None:
     for name, text in schema_files().items():
         path = ROOT / "schema" / name
-        assert path.read_text() == text, f"schema/{name} is stale: run `mcuforge schema`"
+        assert path.read_text() == text, (
+            f"schema/{name} is stale: run `mcuforge schema all -o schema/`"
+        )
 
 
 def test_schema_check_command_detects_stale(tmp_path: Path) -> None:
-    code, _ = run("schema", "--dir", str(tmp_path))
+    code, _ = run("schema", "all", "-o", str(tmp_path))
     assert code == 0
-    assert run("schema", "--check", "--dir", str(tmp_path))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(schema_files())
+    assert run("schema", "all", "--check", "-o", str(tmp_path))[0] == 0
     (tmp_path / "spec.schema.json").write_text("{}")
-    code, out = run("schema", "--check", "--dir", str(tmp_path))
+    code, out = run("schema", "all", "--check", "-o", str(tmp_path))
     assert code == 1 and "spec.schema.json" in out
+
+
+def test_schema_prints_unless_told_where_to_write(tmp_path: Path) -> None:
+    """No option: the spec schema on stdout, nothing written (not the installed files)."""
+    installed = {p: p.stat().st_mtime_ns for p in (ROOT / "schema").iterdir()}
+    code, out = run("schema")
+    assert code == 0 and json.loads(out)["title"] == "mcuforge spec"
+    code, out = run("schema", "target")
+    assert code == 0 and json.loads(out)["title"] == "mcuforge target"
+    assert {p: p.stat().st_mtime_ns for p in (ROOT / "schema").iterdir()} == installed
+    code, _ = run("schema", "-o", str(tmp_path / "spec.schema.json"))
+    assert (
+        code == 0
+        and (tmp_path / "spec.schema.json").read_text() == schema_files()["spec.schema.json"]
+    )
+    code, out = run("schema", "all")
+    assert code == 2 and "give their folder with -o" in out
 
 
 def test_validate_ok_exit_0() -> None:
@@ -199,3 +219,20 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     ]
     assert ci[-1] == "make test"
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("spec_name", "lock_name"),
+    [
+        ("spec.yaml", "mcuforge.lock"),
+        ("mcuforge.yaml", "mcuforge.lock"),
+        ("wrist.yaml", "wrist.mcuforge.lock"),
+    ],
+)
+def test_lock_name_is_the_documented_one(tmp_path: Path, spec_name: str, lock_name: str) -> None:
+    """Two specs in one folder keep their own locks; the README says which name each gets."""
+    spec = tmp_path / spec_name
+    spec.write_text((EXAMPLE / "spec.yaml").read_text())
+    assert load_spec(spec).lock_path == tmp_path / lock_name
+    readme = (ROOT / "README.md").read_text()
+    assert "`NAME.mcuforge.lock` for any other `NAME.yaml`" in readme

@@ -20,13 +20,17 @@ The file name encodes the variant: ``{split}_{voice}_p{pitch}_s{speed}_a{amp}.wa
 words and ``{split}_{noise}{k}.wav`` for silence. Voices are split: five voices only in
 ``train_*`` files, two others only in ``test_*`` files, so the test set measures how
 the model does on voices it never heard. Every random choice is seeded by the file's
-own path, so the same script makes the same bytes, also when asked for a subset.
+own path, so the same script makes the same bytes, also when asked for a subset;
+espeak-ng's own noise (breathy voices) is made repeatable with its ``-D`` option where
+it has one (1.52 and later; see :func:`deterministic_flag`).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
+import re
 import shutil
 import subprocess
 import wave
@@ -96,10 +100,26 @@ def plan() -> list[Utterance]:
     return out
 
 
+@functools.cache
+def deterministic_flag() -> list[str]:
+    """``["-D"]`` when this espeak-ng has a deterministic mode, else ``[]``.
+
+    Voices with breath or a Klatt source (``+f3``, ``+f4``, …) add noise from espeak-ng's
+    random generator. Up to 1.51 that is libc's ``rand()``, never seeded: every run of
+    the program draws the same numbers. From 1.52 espeak-ng seeds its own generator
+    from the clock unless ``-D`` ("deterministic random mode": a fixed seed) is given,
+    so two runs speak the same word with different noise. 1.51 has no ``-D`` (it would
+    stop at the unknown option), hence the check of its help text.
+    """
+    usage = subprocess.run(["espeak-ng", "--help"], capture_output=True, text=True).stdout
+    return ["-D"] if re.search(r"^-D\b", usage, re.M) else []
+
+
 def speak(u: Utterance) -> np.ndarray:
     """espeak-ng's 22050 Hz output for ``u``, as float64 in [-1, 1)."""
     assert u.voice is not None
-    cmd = ["espeak-ng", "-v", u.voice, "-p", str(u.pitch), "-s", str(u.speed)]
+    cmd = ["espeak-ng", *deterministic_flag(), "-v", u.voice, "-p", str(u.pitch)]
+    cmd += ["-s", str(u.speed)]
     cmd += ["-a", str(u.amplitude), "--stdout", u.word]
     wav = subprocess.run(cmd, check=True, capture_output=True).stdout
     with wave.open(io.BytesIO(wav)) as w:

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from .errors import Located, McuforgeError, SpecError
 from .spec import LoadedSpec, load_spec, load_spec_data
+
+if TYPE_CHECKING:
+    from .search import SearchResult
 
 SpecSource = str | Path | Mapping[str, Any]
 Log = Callable[[str], None]
@@ -246,6 +249,11 @@ def search(
         log or (lambda s: None),
         time_budget_s=None if time_budget is None else parse_duration(time_budget),
     )
+    return search_outcome(res)
+
+
+def search_outcome(res: SearchResult) -> SearchOutcome:
+    """The typed result of a search (what ``mcuforge search --json`` prints)."""
     return SearchOutcome(
         study=res.study_name,
         storage=res.storage.split("://", 1)[0],
@@ -353,5 +361,6 @@ __all__ = [
     "outcome_of",
     "resolve",
     "search",
+    "search_outcome",
     "validate",
 ]

@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +28,7 @@ from .errors import CatalogError, Located, SpecError
 from .spec import CoreName, InlineTarget, Power, RecipeOverrides
 
 #: Characters a board name may hold: it lands in CMake, INI and YAML files unquoted.
-BOARD_PATTERN = r"^[A-Za-z0-9_@/:.+\-]+$"
+BOARD_PATTERN = r"^[A-Za-z0-9_@/:.+=,\-]+$"
 #: Keys of a target's ``boards``: a board per framework, and PlatformIO's platform.
 BOARD_KEYS = ("platformio", "zephyr", "arduino", "platformio_platform")
 
@@ -60,8 +61,9 @@ class Target(_Strict):
     memory: TargetMemory = Field(default_factory=TargetMemory, description="Memory map.")
     boards: dict[str, str] = Field(
         default_factory=dict,
-        description="Board name per firmware framework (platformio, zephyr, arduino), and "
-        "platformio_platform.",
+        description="For a target of your own catalog: its board per firmware framework "
+        "(platformio, zephyr, arduino) and platformio_platform. The built-in targets' boards "
+        "are in each template's boards.json.",
     )
     datasheet: str = Field(default="", description="Where these facts come from.")
     power: Power | None = Field(
@@ -79,7 +81,7 @@ class Target(_Strict):
                 raise ValueError(f"unknown framework {key!r}; {hint}")
             if not re.match(BOARD_PATTERN, board):
                 raise ValueError(
-                    f"board {board!r} ({key}) may hold only letters, digits and _@/:.+-"
+                    f"board {board!r} ({key}) may hold only letters, digits and _@/:.+=,-"
                 )
         return v
 
@@ -331,8 +333,19 @@ class Entry:
 
 
 def _close(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=3)
-    return f"did you mean {', '.join(close)}?" if close else ""
+    by_lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3)
+    return f"did you mean {', '.join(by_lower[c] for c in close)}?" if close else ""
+
+
+def _named(name: str, names: Iterable[str]) -> str | None:
+    """The catalog's spelling of ``name``: the same name, or the one name that differs
+    only in case (target and recipe names are case-insensitive)."""
+    keys = list(names)
+    if name in keys:
+        return name
+    same = [k for k in keys if k.casefold() == name.casefold()]
+    return same[0] if len(same) == 1 else None
 
 
 def _close_core(name: str, names: list[str]) -> str:
@@ -353,15 +366,18 @@ class Catalog:
     sources: dict[str, Entry] = field(default_factory=dict)
 
     def target(self, name: str) -> Target:
-        if name in self.targets:
-            return self.targets[name]
+        """A target by name (case-insensitive)."""
+        found = _named(name, self.targets)
+        if found is not None:
+            return self.targets[found]
         hint = _close(name, list(self.targets)) or "see `mcuforge targets list`"
         raise CatalogError(f"unknown target {name!r}; {hint}")
 
     def recipe(self, ref: str) -> Recipe:
-        """A recipe by ``name`` (highest version) or ``name@version``."""
+        """A recipe by ``name`` (highest version) or ``name@version``; names are
+        case-insensitive."""
         name, _, ver = ref.partition("@")
-        versions = self.recipes.get(name)
+        versions = self.recipes.get(self.recipe_name(name))
         if not versions:
             hint = _close(name, list(self.recipes)) or "see `mcuforge recipes list`"
             raise CatalogError(f"unknown recipe {name!r}; {hint}")
@@ -372,6 +388,10 @@ class Catalog:
                 return r
         have = ", ".join(str(r.version) for r in sorted(versions, key=lambda r: r.version))
         raise CatalogError(f"recipe {name!r} has no version {ver}; versions: {have}")
+
+    def recipe_name(self, name: str) -> str:
+        """The catalog's spelling of a recipe name (``name`` itself when unknown)."""
+        return _named(name, self.recipes) or name
 
     def core(self, name: str) -> Core:
         try:

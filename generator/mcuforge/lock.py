@@ -1,10 +1,11 @@
 """The lock: what reproduces a generate run byte for byte.
 
-``mcuforge.lock`` lives beside the spec and is committed with it (as ``Cargo.lock``
-is). ``generate`` writes it on the first run and follows it afterwards: the recipe
-versions it records are used even when the catalog has newer ones. ``--locked``
-refuses to run when the lock is missing or the catalog, target or data differ from
-it; ``mcuforge lock --update`` refreshes it on purpose.
+``mcuforge.lock`` (``NAME.mcuforge.lock`` for a spec ``NAME.yaml`` other than ``spec.yaml``,
+see :attr:`mcuforge.spec.LoadedSpec.lock_path`) lives beside the spec and is committed
+with it (as ``Cargo.lock`` is). ``generate`` writes it on the first run and follows it
+afterwards: the recipe versions it records are used even when the catalog has newer ones.
+``--locked`` refuses to run when the lock is missing or the catalog, target or data differ
+from it; ``mcuforge lock --update`` refreshes it on purpose.
 """
 
 from __future__ import annotations
@@ -128,14 +129,20 @@ def pins(lock: dict[str, Any] | None) -> dict[str, int]:
     return {str(r["name"]): int(r["version"]) for r in lock.get("recipes", [])}
 
 
-def differences(lock: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """What differs between a lock and the current catalog, target, data and seeds."""
+def differences(
+    lock: dict[str, Any], current: dict[str, Any], plan: Plan | None = None
+) -> list[str]:
+    """What differs between a lock and the current catalog, target, data and seeds
+    (with ``plan``, a locked recipe left out says why: e.g. its extra is not installed)."""
     out: list[str] = []
+    why = {d.recipe: d.reason for d in (plan.decisions if plan else []) if not d.chosen}
     old_r = {(r["name"], r["version"]): r["sha256"] for r in lock.get("recipes", [])}
     new_r = {(r["name"], r["version"]): r["sha256"] for r in current["recipes"]}
     for key in sorted(set(old_r) | set(new_r)):
         ref = f"{key[0]}@{key[1]}"
-        if key not in new_r:
+        if key not in new_r and ref in why:
+            out.append(f"recipe {ref} is locked but not chosen: it {why[ref]}")
+        elif key not in new_r:
             out.append(f"recipe {ref} is locked but no longer chosen or in the catalog")
         elif key not in old_r:
             out.append(f"recipe {ref} is chosen but not in the lock")

@@ -20,6 +20,7 @@ from ._yaml import load_file, locate
 from .catalog import Catalog, Core, QemuMachine, Recipe, Target
 from .cost import Calibration, firmware_overhead
 from .errors import BudgetError, CatalogError, Located, McuforgeError
+from .extras import needs
 from .features import FEATURES, CoreCosts, FeatureBlock
 from .models import MODELS
 from .spec import LoadedSpec, RecipeRef
@@ -131,6 +132,8 @@ def _mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
             f"runtime {recipe.pipeline.runtime!r} is not available for "
             f"{recipe.pipeline.model} (has {', '.join(runtimes)})"
         )
+    if family.extra is not None:
+        return needs(family.extra)  # applies, but its model family's packages are missing
     return None
 
 
@@ -289,8 +292,8 @@ def _portfolio(
         why = _mismatch(recipe, loaded, target)
         if why is None and pinned and name not in pinned:
             why = (
-                "applies, but is not in mcuforge.lock; run `mcuforge lock --update` to "
-                "let the search use it"
+                f"applies, but is not in {loaded.lock_path.name}; run `mcuforge lock "
+                "--update` to let the search use it"
             )
         if why:
             rejected.append(Decision(recipe.ref, False, why))
@@ -355,7 +358,8 @@ def _pinned_recipe(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int])
         CatalogError: unknown name or version, or invalid overrides; located in the spec.
     """
     spec = loaded.spec
-    ref = spec.recipe_ref
+    name, at_, version = spec.recipe_ref.partition("@")
+    ref = catalog.recipe_name(name) + at_ + version  # the catalog's spelling
     if "@" not in ref and ref in pinned:
         ref = f"{ref}@{pinned[ref]}"
     at: tuple[str, ...] = ("recipe",) if isinstance(spec.recipe, str) else ("recipe", "name")

@@ -30,7 +30,6 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from jinja2.ext import Extension
 
 from ._resources import data_dir
 from ._version import __version__
+from .boards import BOARD_FIELDS, board_variables
 from .catalog import BOARD_PATTERN, Core, QemuMachine, Target
 from .codegen.c import c_comment, c_identifier, c_string
 from .errors import OutputError
@@ -47,8 +47,6 @@ from .errors import OutputError
 MODEL_DIR = Path("src") / "model"
 RUNTIME = "_runtime"
 TASKS = ("classification", "regression", "anomaly")
-#: Frameworks a target's ``boards`` names a board for, and the variable holding it.
-BOARD_FIELDS = ("platformio", "zephyr", "arduino")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BOARD = re.compile(BOARD_PATTERN)
@@ -62,6 +60,7 @@ _SAFE = {
     "gcc_cpu_flags": r"^[A-Za-z0-9_=+.,/ \-]*$",
     "qemu_machine": r"^[a-z0-9.\-]*$",
     "platformio_platform": r"^[A-Za-z0-9_.\-]*$",
+    "zephyr_modules": r"^[a-z0-9_,]*$",
     "model_include": r"^[A-Za-z0-9_/]*$",
     "fpu": r"^(none|single|double)$",
     "platform": r"^[a-z0-9]+$",
@@ -152,14 +151,6 @@ def template_info(name: str) -> FirmwareTemplate:
     )
 
 
-@cache
-def _pio_platforms() -> dict[str, str]:
-    """PlatformIO board id -> development platform (``templates/platformio/platforms.json``)."""
-    path = data_dir("templates") / "platformio" / "platforms.json"
-    table: dict[str, str] = json.loads(path.read_text())["boards"]
-    return table
-
-
 QEMU_FLASH_ORIGIN = 0x00000000
 QEMU_RAM_ORIGIN = 0x20000000
 
@@ -226,7 +217,7 @@ def context(
         "fpu": target.fpu,
         "qemu_machine": core.qemu_machine or "",
         "platform": qemu.platform if qemu is not None and fits_qemu(target, qemu) else "board",
-        **_board_variables(target),
+        **board_variables(target),
         "task": task,
         "stride": str(stride or 0),
         "spec_sha256": spec_sha256,
@@ -234,16 +225,6 @@ def context(
         "seed": str(seed),
         "mcuforge_version": __version__,
     }
-
-
-def _board_variables(target: Target) -> dict[str, str]:
-    """``board_<framework>`` for each framework, and the PlatformIO platform of its board."""
-    boards = {f"board_{fw}": target.boards.get(fw, "") for fw in BOARD_FIELDS}
-    pio_board = boards["board_platformio"]
-    pio_platform = target.boards.get("platformio_platform", "") or _pio_platforms().get(
-        pio_board, ""
-    )
-    return {**boards, "platformio_platform": pio_platform if pio_board else ""}
 
 
 def qemu_context(variables: dict[str, str], target: Target, qemu: QemuMachine) -> dict[str, str]:
@@ -321,7 +302,7 @@ def check_template(template: str, target: Target, core: Core) -> None:
         )
     info = template_info(template)
     variables = {
-        **_board_variables(target),
+        **board_variables(target),
         "target_name": target.name,
         "gcc_cpu_flags": core.gcc_flags or "",
     }

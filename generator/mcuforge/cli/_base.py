@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,13 +22,41 @@ def color() -> bool:
     return sys.stderr.isatty() and "NO_COLOR" not in os.environ
 
 
+#: ``ctx.meta`` key set by :data:`json_option`: errors are printed as JSON on stdout.
+JSON_META = "mcuforge.json"
+
+
+def json_errors(records: list[dict[str, object]]) -> None:
+    """``{"ok": false, "errors": [...]}`` on stdout: what every ``--json`` prints on failure."""
+    click.echo(json.dumps({"ok": False, "errors": records}, indent=2))
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[JSON_META] = True
+    return value
+
+
+#: ``--json``: machine-readable output on stdout, errors included (logs stay on stderr).
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    callback=_remember_json,
+    help='Machine-readable output on stdout (errors too: {"ok": false, "errors": [...]}).',
+)
+
+
 class Group(click.Group):
-    """Turns every :class:`McuforgeError` into its message and exit code."""
+    """Turns every :class:`McuforgeError` into its message and exit code (with ``--json``,
+    into ``{"ok": false, "errors": [...]}`` on stdout as well)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except McuforgeError as exc:
+            if ctx.meta.get(JSON_META):
+                json_errors(exc.records())
             text = str(exc)
             prefix = click.style("error:", fg="red", bold=True) if color() else "error:"
             click.echo(f"{prefix} {text}" if "\n" not in text else text, err=True)
@@ -35,11 +64,13 @@ class Group(click.Group):
         except KeyboardInterrupt:
             if sys.stderr.isatty():
                 click.echo("", err=True)  # end a progress bar's line
-            click.echo(
+            why = (
                 "interrupted: no output was written; the finished search trials are kept "
-                "and the next run resumes the study (re-running the interrupted trial)",
-                err=True,
+                "and the next run resumes the study (re-running the interrupted trial)"
             )
+            if ctx.meta.get(JSON_META):
+                json_errors([{"file": "", "line": None, "col": None, "field": "", "message": why}])
+            click.echo(why, err=True)
             sys.exit(130)
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 import yaml
 
-from ._base import EXIT_FAIL, catalog_option, catalogs_of
+from ._base import EXIT_FAIL, catalog_option, catalogs_of, json_option
 
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @catalog_option
 def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """Check a spec as `generate` does before its search.
@@ -28,21 +28,15 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     ...]} on stdout.
     """
     from ..data import preflight as data_preflight
-    from ..errors import DataError, McuforgeError
+    from ..errors import DataError
     from ..preflight import preflight
 
-    try:
-        checked = preflight(spec, catalogs_of(catalogs))
-        loaded = checked.loaded
-        data_problems = data_preflight(loaded.spec, loaded.base_dir)
-        errors = [p for p in data_problems if p.severity == "error"]
-        if errors:
-            raise DataError("\n".join(map(str, errors)), [e.located() for e in errors])
-    except McuforgeError as exc:
-        if not as_json:
-            raise
-        click.echo(json.dumps({"ok": False, "errors": exc.records()}, indent=2))
-        sys.exit(exc.exit_code)
+    checked = preflight(spec, catalogs_of(catalogs))
+    loaded = checked.loaded
+    data_problems = data_preflight(loaded.spec, loaded.base_dir)
+    errors = [p for p in data_problems if p.severity == "error"]
+    if errors:
+        raise DataError("\n".join(map(str, errors)), [e.located() for e in errors])
     plan = checked.plan
     warnings = [str(p) for p in data_problems if p.severity == "warning"]
     recipes = [r.ref for r in plan.recipes]
@@ -60,7 +54,7 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
 
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @catalog_option
 def explain(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """Show every recipe: chosen or rejected, and why."""
@@ -95,36 +89,53 @@ def explain(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
 
 
 @click.command()
-@click.option("--check", is_flag=True, help="Fail (exit 1) when schema/ is out of date.")
+@click.argument(
+    "kind", type=click.Choice(["spec", "recipe", "target", "all"]), default="spec", required=False
+)
 @click.option(
-    "--dir",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    "-o",
+    "--out",
+    type=click.Path(path_type=Path),
     default=None,
-    help="Where to write (default: the schema/ folder of this installation).",
+    help="Write to this file (a folder for `all`) instead of printing.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 when the file(s) at -o (default: this installation's "
+    "schema/ folder) or the --readme are out of date.",
 )
 @click.option(
     "--readme",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also rewrite the spec reference section of this README.",
+    help="Rewrite (or with --check, compare) the spec reference section of this README.",
 )
-def schema(check: bool, out_dir: Path | None, readme: Path | None) -> None:
-    """Export the JSON Schemas of specs, recipes and targets."""
+def schema(kind: str, out: Path | None, check: bool, readme: Path | None) -> None:
+    """Print or write the JSON Schema of specs (KIND: spec, recipe, target or all).
+
+    \b
+    Examples:
+      mcuforge schema                          # the spec schema on stdout
+      mcuforge schema -o spec.schema.json      # beside your spec, for your editor
+      mcuforge schema all -o schema/ --readme README.md --check
+    """
     from .._resources import data_dir
     from ..schemas import schema_files, update_readme
 
-    target = out_dir or data_dir("schema")
-    stale = []
-    for name, text in schema_files().items():
-        path = target / name
-        if check:
-            if not path.is_file() or path.read_text() != text:
-                stale.append(name)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            click.echo(f"wrote {path}")
+    files = schema_files()
+    if out is None and not check and readme is None:
+        if kind == "all":
+            raise click.UsageError("`all` is three files: give their folder with -o")
+        click.echo(files[f"{kind}.schema.json"], nl=False)
+        return
+    if out is None:  # --check of this installation's schema/ folder, or --readme alone
+        places = {data_dir("schema") / n: t for n, t in files.items()} if check else {}
+    elif kind == "all":
+        places = {out / n: t for n, t in files.items()}
+    else:
+        places = {out: files[f"{kind}.schema.json"]}
+    stale = _write(places, check)
     if readme is not None:
         text = readme.read_text()
         new = update_readme(text)
@@ -132,10 +143,24 @@ def schema(check: bool, out_dir: Path | None, readme: Path | None) -> None:
             stale.append(str(readme))
         elif not check:
             readme.write_text(new)
-            click.echo(f"updated the spec reference in {readme}")
+            click.echo(f"updated the spec reference in {readme}", err=True)
     if stale:
-        click.echo(f"stale: {', '.join(stale)}; run `mcuforge schema`", err=True)
+        click.echo(f"stale: {', '.join(stale)}; run `mcuforge schema` to rewrite", err=True)
         sys.exit(EXIT_FAIL)
+
+
+def _write(places: dict[Path, str], check: bool) -> list[str]:
+    """Write each schema (or with ``check`` compare it); the stale paths."""
+    stale = []
+    for path, text in places.items():
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(str(path))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        click.echo(f"wrote {path}", err=True)
+    return stale
 
 
 @click.group()
@@ -144,7 +169,7 @@ def targets() -> None:
 
 
 @targets.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @catalog_option
 def targets_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """Every target: core, clock, SRAM, flash, FPU."""
@@ -164,7 +189,7 @@ def targets_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
 
 @targets.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @catalog_option
 def targets_show(name: str, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """One target in full."""
@@ -183,7 +208,7 @@ def recipes() -> None:
 
 
 @recipes.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @catalog_option
 def recipes_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """Every recipe (highest version) and what it is for."""
@@ -202,7 +227,7 @@ def recipes_list(as_json: bool, catalogs: tuple[Path, ...]) -> None:
 
 @recipes.command("show")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @catalog_option
 def recipes_show(ref: str, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """One recipe in full (NAME or NAME@VERSION)."""

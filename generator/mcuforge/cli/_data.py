@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._base import EXIT_USAGE
+from ._base import EXIT_USAGE, json_option
 
 
 @click.group()
@@ -18,7 +18,7 @@ def data() -> None:
 
 @data.command("check")
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option("--all", "show_all", is_flag=True, help="Every finding (default: 10 of a kind).")
 def check(spec: Path, as_json: bool, show_all: bool) -> None:
     """Check the data of SPEC: what each class and split holds, and every problem.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._base import catalog_option, catalogs_of, logger, time_budget_option
+from ._base import catalog_option, catalogs_of, json_option, logger, time_budget_option
 
 
 @click.command()
@@ -59,6 +59,7 @@ from ._base import catalog_option, catalogs_of, logger, time_budget_option
     is_flag=True,
     help="A line per trial (pruned and failed ones with why) instead of the progress line.",
 )
+@json_option
 @catalog_option
 def generate(
     spec: Path,
@@ -73,9 +74,13 @@ def generate(
     time_budget: float | None,
     quiet: bool,
     verbose: bool,
+    as_json: bool,
     catalogs: tuple[Path, ...],
 ) -> None:
     """Search, generate C, check it against Python, measure it, write the firmware.
+
+    With --json the result (mcuforge.api.GenerateOutcome: recipe, score, parity, cost with
+    sources, Pareto set, paths) is printed on stdout as JSON; the log stays on stderr.
 
     \b
     Examples:
@@ -99,6 +104,11 @@ def generate(
         verbose=verbose and not quiet,
         time_budget_s=time_budget,
     )
+    if as_json:
+        from ..api import outcome_of
+
+        click.echo(outcome_of(res.out_dir, res.report).model_dump_json(indent=2))
+        return
     r = res.report
     c = r["cost"]
     energy = c.get("energy_uj")
@@ -125,6 +135,7 @@ def generate(
 @time_budget_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the result line.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per trial, with why for pruned ones.")
+@json_option
 @catalog_option
 def search(
     spec: Path,
@@ -135,9 +146,13 @@ def search(
     time_budget: float | None,
     quiet: bool,
     verbose: bool,
+    as_json: bool,
     catalogs: tuple[Path, ...],
 ) -> None:
     """Run search trials into a study without generating anything (a worker).
+
+    With --json the result (mcuforge.api.SearchOutcome: every trial, the best, the
+    Pareto set, what ended the search) is printed on stdout as JSON.
 
     \b
     Run on each machine, then finish with `mcuforge generate --storage URL --from-study`:
@@ -156,6 +171,11 @@ def search(
         time_budget_s=time_budget,
         verbose=verbose and not quiet,
     )
+    if as_json:
+        from ..api import search_outcome
+
+        click.echo(search_outcome(res).model_dump_json(indent=2))
+        return
     best = next(t for t in res.trials if t.number == res.best_trial)
     click.echo(
         f"study {res.study_name}: {len(res.trials)} trials, "
@@ -211,22 +231,31 @@ def report(out_dir: Path) -> None:
 def init(data_dir: Path, out: Path | None, force: bool) -> None:
     """Inspect a folder of recordings and write a commented starter spec.
 
+    With -o, the spec's JSON Schema is written beside it too (spec.schema.json, named
+    by the spec's first line for editors; an existing one is kept).
+
     \b
     Example:
       mcuforge init data/ -o spec.yaml && mcuforge validate spec.yaml
     """
     from ..errors import OutputError
     from ..lock import write_atomic
-    from ..starter import starter_spec
+    from ..schemas import schema_files
+    from ..starter import SCHEMA_FILE, starter_spec
 
     text = starter_spec(data_dir, (out or Path("spec.yaml")).resolve().parent)
     if out is None:
         click.echo(text, nl=False)
+        click.echo(f"for editors: `mcuforge schema -o {SCHEMA_FILE}` beside the spec", err=True)
         return
     if out.exists() and not force:
         raise OutputError(f"{out} exists; pass --force to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, text)
-    click.echo(f"wrote {out}; check the guesses marked in its comments", err=True)
+    schema = out.parent / SCHEMA_FILE
+    if not schema.exists():
+        write_atomic(schema, schema_files()[SCHEMA_FILE])
+    click.echo(f"wrote {out} and {schema}; check the guesses marked in its comments", err=True)
 
 
 @click.command()

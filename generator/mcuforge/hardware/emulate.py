@@ -32,6 +32,7 @@ from elftools.elf.sections import SymbolTableSection
 from ..catalog import Core
 from ..cost import Cost, Figure
 from ..errors import ParityError, ToolchainError
+from ..extras import install_hint
 from ._base import Profile, Profiler, Workload, latency_ms
 from .cross import INSTALL_HINT, cross_compiler, workload_build
 
@@ -44,7 +45,7 @@ OUTPUT_PAGE = 0x3FE00000  # out[] of PREFIX_run
 RETURN_PAGE = 0x3FF00000
 #: A call that runs longer than this is taken as stuck (about 10 s of emulation).
 MAX_INSTRUCTIONS = 20_000_000
-PIP_HINT = "pip install unicorn"
+PIP_HINT = install_hint("emulate")
 
 
 def _unicorn() -> tuple[Any, Any]:

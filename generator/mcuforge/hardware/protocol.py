@@ -46,6 +46,7 @@ The ``encode`` methods write the same frames (used by tests and by host-side fak
 
 from __future__ import annotations
 
+import binascii
 import math
 import struct
 from dataclasses import dataclass, field
@@ -90,12 +91,12 @@ def max_rate_hz(baudrate: int, n_channels: int, block: int | None = None) -> flo
 
 
 def crc16_ccitt_false(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE of ``data`` (check value of b"123456789" is 0x29B1)."""
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE of ``data`` (check value of b"123456789" is 0x29B1).
+
+    :func:`binascii.crc_hqx` is this CRC (poly 0x1021, no reflection, no final xor)
+    given the initial value; the firmware's ``mcuforge_crc16`` computes the same bitwise.
+    """
+    return binascii.crc_hqx(data, crc)
 
 
 def encode_frame(kind: int, payload: bytes) -> bytes:

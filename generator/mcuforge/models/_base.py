@@ -114,11 +114,15 @@ class ModelFamily(ABC):
           :class:`mcuforge.errors.DataError`.
         * ``compressions`` lists the recipe ``compression`` names the family accepts;
           the search passes the recipe's choice as the parameter ``compression``.
+        * ``extra`` names the pip extra (:data:`mcuforge.extras.EXTRAS`) whose modules
+          ``fit`` imports, or None for the core install; the module itself imports
+          without it (the resolver explains and skips the family when it is missing).
     """
 
     name: ClassVar[str]
     task: ClassVar[str] = "classification"
     compressions: ClassVar[tuple[str, ...]] = ("none",)
+    extra: ClassVar[str | None] = None
 
     @classmethod
     def conformance_case(cls) -> ModelCase:

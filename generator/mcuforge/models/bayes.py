@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.naive_bayes import GaussianNB
 
 from ..codegen.c import c_array
 from ..cost import CoreCosts
@@ -107,6 +106,8 @@ class GaussianNaiveBayesFamily(ModelFamily):
     ) -> DeployedModel:
         check_features(x, y)
         present = check_classes(y, n_classes)
+        from sklearn.naive_bayes import GaussianNB
+
         nb = GaussianNB(var_smoothing=float(params.get("var_smoothing", 1e-9)))
         nb.fit(np.asarray(x, dtype=np.float64), y)
         var = nb.var_

@@ -15,7 +15,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
 
 from ._anomaly import pick_threshold, split_anomaly
 from ._base import DeployedModel, EpochCallback, ModelFamily
@@ -60,6 +59,8 @@ class IsolationForestFamily(ModelFamily):
     ) -> DeployedModel:
         split = split_anomaly(x, y, params, seed)
         max_samples = min(int(params.get("max_samples", 64)), len(split.fit_x))
+        from sklearn.ensemble import IsolationForest
+
         forest = IsolationForest(
             n_estimators=int(params.get("n_estimators", 50)),
             max_samples=max_samples,

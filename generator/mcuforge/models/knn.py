@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from ..codegen.c import c_array, smallest_int_type
 from ..cost import CoreCosts
@@ -169,6 +168,8 @@ class KNearestFamily(ModelFamily):
             if method == "random" or m >= len(rows):
                 chosen = rows[np.sort(rng.permutation(len(rows))[:m])]
             else:
+                from sklearn.cluster import KMeans
+
                 km = KMeans(n_clusters=int(m), n_init=3, random_state=seed).fit(rows / std)
                 chosen = km.cluster_centers_ * std
             points.append(chosen)

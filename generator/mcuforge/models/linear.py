@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
-from sklearn.svm import LinearSVC
 
 from ..codegen.c import c_array
 from ..cost import CoreCosts
@@ -157,6 +155,8 @@ class LogisticRegressionFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        from sklearn.linear_model import LogisticRegression
+
         sk = LogisticRegression(
             C=float(params.get("C", 1.0)),
             max_iter=int(params.get("max_iter", 500)),
@@ -181,6 +181,8 @@ class LinearSvmFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        from sklearn.svm import LinearSVC
+
         sk = LinearSVC(
             C=float(params.get("C", 1.0)),
             max_iter=int(params.get("max_iter", 2000)),
@@ -210,6 +212,8 @@ class RidgeClassifierFamily(ModelFamily):
         alpha = float(params.get("alpha", 1.0))
         if not alpha >= 0:
             raise ValueError(f"ridge_classifier.alpha must be >= 0, got {alpha}")
+        from sklearn.linear_model import RidgeClassifier
+
         return _classifier(RidgeClassifier(alpha=alpha), x, y, n_classes)
 
 
@@ -235,6 +239,8 @@ class LinearRegressionFamily(ModelFamily):
         if not np.all(np.isfinite(yf)):
             raise DataError("regression targets contain NaN or infinite values")
         xs, mean, std = _standardise(x)
+        from sklearn.linear_model import Ridge
+
         sk = Ridge(alpha=float(params.get("alpha", 1.0))).fit(xs, yf)
         w, b = _fold(np.atleast_2d(sk.coef_), np.atleast_1d(sk.intercept_), mean, std)
         return LinearModel(w.astype(np.float32), b.astype(np.float32), task="regression")

@@ -131,6 +131,7 @@ class _NetFamily(ModelFamily):
     """Shared fit for the classifier and regressor networks."""
 
     compressions = COMPRESSIONS
+    extra = "nn"
     training_cost = 2
     needs_shape: ClassVar[int] = 0  # rank of input_shape required (0: a flat vector)
     #: how inputs are standardised: per feature, per channel (last axis) or globally
@@ -274,6 +275,7 @@ class AutoencoderFamily(ModelFamily):
     name = "autoencoder"
     task = "anomaly"
     compressions = COMPRESSIONS
+    extra = "nn"
 
     @classmethod
     def conformance_case(cls) -> ModelCase:

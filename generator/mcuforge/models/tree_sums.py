@@ -19,17 +19,11 @@ class 1 wins exactly when its raw score is positive, as in sklearn.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import (
-    ExtraTreesRegressor,
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    RandomForestRegressor,
-)
-from sklearn.tree import DecisionTreeRegressor
 
 from ..codegen.c import smallest_int_type
 from ..cost import CoreCosts
@@ -247,6 +241,8 @@ class GradientBoostingFamily(ModelFamily):
         check_features(x, y)
         present = check_classes(y, n_classes)
         lr = float(params.get("learning_rate", 0.1))
+        from sklearn.ensemble import GradientBoostingClassifier
+
         gbc = GradientBoostingClassifier(
             n_estimators=int(params.get("n_estimators", 20)),
             learning_rate=lr,
@@ -277,7 +273,9 @@ class GradientBoostingFamily(ModelFamily):
 class _TreeRegressorFamily(ModelFamily):
     task = "regression"
     compressions = TREE_COMPRESSIONS
-    estimator: Any = None
+    #: the scikit-learn class (``sklearn.ensemble`` or ``sklearn.tree``), imported when a
+    #: model is trained
+    estimator = ""
     boosting = False
 
     def _make(self, params: dict[str, Any], seed: int) -> Any:
@@ -286,9 +284,11 @@ class _TreeRegressorFamily(ModelFamily):
             "min_samples_leaf": int(params.get("min_samples_leaf", 1)),
             "random_state": seed,
         }
-        if self.estimator is DecisionTreeRegressor:
+        if self.estimator == "DecisionTreeRegressor":
+            from sklearn.tree import DecisionTreeRegressor
+
             return DecisionTreeRegressor(**common)
-        return self.estimator(
+        return getattr(importlib.import_module("sklearn.ensemble"), self.estimator)(
             n_estimators=int(params.get("n_estimators", 10)),
             max_features=params.get("max_features", 1.0),
             n_jobs=1,
@@ -319,21 +319,21 @@ class DecisionTreeRegressorFamily(_TreeRegressorFamily):
     """One CART regression tree. Params: ``max_depth`` (6), ``min_samples_leaf``, ``thresholds``."""
 
     name = "decision_tree_regressor"
-    estimator = DecisionTreeRegressor
+    estimator = "DecisionTreeRegressor"
 
 
 class RandomForestRegressorFamily(_TreeRegressorFamily):
     """Bagged regression trees, averaged. Params as random_forest (no voting)."""
 
     name = "random_forest_regressor"
-    estimator = RandomForestRegressor
+    estimator = "RandomForestRegressor"
 
 
 class ExtraTreesRegressorFamily(_TreeRegressorFamily):
     """Extremely randomised regression trees, averaged. Params as random_forest."""
 
     name = "extra_trees_regressor"
-    estimator = ExtraTreesRegressor
+    estimator = "ExtraTreesRegressor"
 
 
 class GradientBoostingRegressorFamily(ModelFamily):
@@ -356,6 +356,8 @@ class GradientBoostingRegressorFamily(ModelFamily):
     ) -> DeployedModel:
         yf = _regression_target(x, y)
         lr = float(params.get("learning_rate", 0.1))
+        from sklearn.ensemble import GradientBoostingRegressor
+
         gbr = GradientBoostingRegressor(
             n_estimators=int(params.get("n_estimators", 20)),
             learning_rate=lr,

@@ -23,12 +23,11 @@ every float32 ``x``.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-from sklearn.tree import DecisionTreeClassifier
 
 from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
@@ -234,6 +233,8 @@ class DecisionTreeFamily(ModelFamily):
     ) -> DeployedModel:
         check_features(x, y)
         check_classes(y, n_classes)
+        from sklearn.tree import DecisionTreeClassifier
+
         tree = DecisionTreeClassifier(
             max_depth=_depth(params),
             min_samples_leaf=int(params.get("min_samples_leaf", 1)),
@@ -260,7 +261,8 @@ class RandomForestFamily(ModelFamily):
 
     name = "random_forest"
     compressions = TREE_COMPRESSIONS
-    estimator: Any = RandomForestClassifier
+    #: the scikit-learn class in ``sklearn.ensemble`` (imported when a model is trained)
+    estimator = "RandomForestClassifier"
 
     def fit(
         self,
@@ -275,7 +277,7 @@ class RandomForestFamily(ModelFamily):
     ) -> DeployedModel:
         check_features(x, y)
         check_classes(y, n_classes)
-        forest = self.estimator(
+        forest = getattr(importlib.import_module("sklearn.ensemble"), self.estimator)(
             n_estimators=int(params.get("n_estimators", 10)),
             max_depth=_depth(params),
             min_samples_leaf=int(params.get("min_samples_leaf", 1)),
@@ -300,4 +302,4 @@ class ExtraTreesFamily(RandomForestFamily):
     """Extremely randomised trees (random thresholds, no bootstrap); params as random_forest."""
 
     name = "extra_trees"
-    estimator = ExtraTreesClassifier
+    estimator = "ExtraTreesClassifier"

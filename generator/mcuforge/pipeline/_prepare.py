@@ -55,7 +55,7 @@ def prepare(
     now = lock_data(plan, catalog, dataset)
     notes: list[str] = []
     if old is not None:
-        diff = differences(old, now)
+        diff = differences(old, now, plan)
         if diff and locked:
             raise LockError(
                 f"--locked: {loaded.lock_path} differs from the catalog and data:\n"

@@ -2,7 +2,8 @@
 
 The page is a Jinja2 template (``_assets/report.html.j2``, autoescaped, StrictUndefined)
 filled from a context built here and in :mod:`._sections` (every number is formatted in
-Python) with SVG plots from :mod:`._plots`. Sections show what the report mapping holds,
+Python) with SVG plots from :mod:`._plots` (without matplotlib, the ``plots`` extra, each
+plot is a line saying how to install it). Sections show what the report mapping holds,
 so a report of another task kind (regression, anomaly detection) or one without
 measurements renders the sections it can; see :func:`render_html` for the keys.
 """
@@ -10,10 +11,11 @@ measurements renders the sections it can; see :func:`render_html` for the keys.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..extras import needs
 from . import _data, _dataplots, _facts, _plots, _sections
 from ._model import (
     COST_KEYS,
@@ -84,29 +86,36 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
     from markupsafe import Markup
 
     ts = read_trials(trials)
+    missing = needs("plots")  # the light install: tables and text, no plots
+
+    def plot(draw: Callable[..., str], *args: Any) -> Markup:
+        if missing:
+            return Markup('<p class="no-plot">This plot {}.</p>').format(missing)
+        return Markup(draw(*args))
+
     plots: dict[str, Markup] = {}
     chosen, up, metric = chosen_trial(report), maximize(report), report["metric"]
-    plots["search"] = Markup(_plots.search_history(ts, chosen, metric, up))
+    plots["search"] = plot(_plots.search_history, ts, chosen, metric, up)
     for key in COST_KEYS:
         measured = report["cost"].get(key)
-        plots[key] = Markup(_plots.pareto(ts, key, report["budgets"], chosen, measured, metric, up))
+        plots[key] = plot(_plots.pareto, ts, key, report["budgets"], chosen, measured, metric, up)
     if "confusion" in report and "classes" in report:
-        plots["confusion"] = Markup(_plots.confusion(report["classes"], report["confusion"]))
+        plots["confusion"] = plot(_plots.confusion, report["classes"], report["confusion"])
     if "regression" in report:
         reg = report["regression"]
-        plots["residuals"] = Markup(_plots.residuals(reg["y_true"], reg["y_pred"]))
+        plots["residuals"] = plot(_plots.residuals, reg["y_true"], reg["y_pred"])
     if "roc" in report:
         roc = report["roc"]
-        plots["roc"] = Markup(
-            _plots.roc(roc["fpr"], roc["tpr"], roc.get("auc"), roc.get("operating_point"))
+        plots["roc"] = plot(
+            _plots.roc, roc["fpr"], roc["tpr"], roc.get("auc"), roc.get("operating_point")
         )
     if _data.classes(report):
-        plots["data_windows"] = Markup(_dataplots.class_windows(_data.classes(report)))
+        plots["data_windows"] = plot(_dataplots.class_windows, _data.classes(report))
     hist = _data.lengths_of(report)
     if hist is not None:
-        plots["data_lengths"] = Markup(_dataplots.lengths(*hist))
+        plots["data_lengths"] = plot(_dataplots.lengths, *hist)
     parts, totals, budgets_kb, memory_rows = _sections.memory(report)
-    plots["memory"] = Markup(_plots.memory(parts, totals, budgets_kb))
+    plots["memory"] = plot(_plots.memory, parts, totals, budgets_kb)
     context = {
         "r": report,
         "sections": SECTIONS,

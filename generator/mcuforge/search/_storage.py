@@ -102,7 +102,7 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
         except ImportError as exc:
             raise SearchError(
                 f"no database driver for {_redact(url)}: install one, e.g. "
-                "`pip install 'psycopg[binary]'` for PostgreSQL"
+                "`pip install 'mcuforge[postgres]'` for PostgreSQL"
             ) from exc
         except Exception as exc:  # sqlalchemy's errors vary by driver; all mean "cannot use"
             last = exc

@@ -380,7 +380,9 @@ class LoadedSpec(BaseModel):
 
     @property
     def lock_path(self) -> Path:
-        """``mcuforge.lock`` beside the spec (``NAME.lock`` for a spec not named spec.yaml)."""
+        """``mcuforge.lock`` beside the spec; ``NAME.mcuforge.lock`` for a spec ``NAME.yaml``
+        not named ``spec.yaml`` (or ``mcuforge.yaml``), so two specs in one folder keep
+        their own locks."""
         stem = self.path.stem
         name = "mcuforge.lock" if stem in ("spec", "mcuforge") else f"{stem}.mcuforge.lock"
         return self.base_dir / name

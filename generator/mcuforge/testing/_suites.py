@@ -283,26 +283,53 @@ class TemplateSuite:
         assert (info.path / "cookiecutter.json").is_file()
         assert all(isinstance(v, str) and v for v in info.requires.values())
 
-    def test_renders_completely_for_a_target_it_accepts(
+    def test_renders_completely_for_every_target_it_accepts(
         self, template_name: str, tmp_path: Path
     ) -> None:
-        from ..scaffold import context, render, supported_templates
+        from ..scaffold import context, render, supported_templates, template_info
 
         cat = load_catalog()
+        requires = template_info(template_name).requires
+        accepted = 0
         for name in sorted(cat.targets):
             target = cat.targets[name]
             core = cat.core(target.core)
             qemu = cat.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
             variables = context("cf", target, core, qemu, "0" * 64, "conformance@1", 0)
-            if template_name in supported_templates(variables):
-                break
-        else:
+            if template_name not in supported_templates(variables):
+                continue
+            accepted += 1
+            project = render(
+                template_name, variables, {"cf_model.h": "/* model */\n"}, tmp_path / name
+            )
+            texts = [p.read_text() for p in project.rglob("*") if p.is_file()]
+            assert texts, name
+            assert not [t for t in texts if "{{ cookiecutter" in t or "{% " in t], name
+            assert any(p.name == "cf_model.h" for p in project.rglob("*")), name
+            for key in requires:  # the board it needs lands in the project
+                if key.startswith("board_"):
+                    assert any(variables[key] in t for t in texts), (name, key)
+        if not accepted:
             pytest.skip(f"no catalog target supports {template_name}")
-        project = render(template_name, variables, {"cf_model.h": "/* model */\n"}, tmp_path)
-        texts = [p.read_text() for p in project.rglob("*") if p.is_file()]
-        assert texts
-        assert not [t for t in texts if "{{ cookiecutter" in t or "{% " in t]
-        assert any(p.name == "cf_model.h" for p in project.rglob("*"))
+
+    def test_refuses_a_target_it_cannot_build_naming_those_that_can(
+        self, template_name: str
+    ) -> None:
+        from ..errors import OutputError
+        from ..scaffold import check_template, context, supported_templates
+
+        cat = load_catalog()
+        for name in sorted(cat.targets):
+            target = cat.targets[name]
+            core = cat.core(target.core)
+            variables = context("cf", target, core, None, "0" * 64, "conformance@1", 0)
+            able = supported_templates(variables)
+            if template_name in able:
+                check_template(template_name, target, core)
+                continue
+            with pytest.raises(OutputError, match="Templates that support") as err:
+                check_template(template_name, target, core)
+            assert all(other in str(err.value) for other in able), name
 
 
 __all__ = ["FeatureBlockSuite", "ModelFamilySuite", "ProfilerSuite", "TemplateSuite"]

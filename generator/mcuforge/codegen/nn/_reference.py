@@ -35,9 +35,9 @@ class Reference:
             raise ReferenceError(f"unknown reference {kind!r}; use 'litert' or 'tflm'")
         try:
             litert = importlib.import_module("ai_edge_litert.interpreter")
-        except ImportError as exc:  # pragma: no cover - a declared dependency
+        except ImportError as exc:  # the nn extra is not installed
             raise ReferenceError(
-                "ai-edge-litert is not installed; pip install ai-edge-litert"
+                "ai-edge-litert is not installed; pip install 'mcuforge[nn]'"
             ) from exc
         try:
             self._interp: Any = litert.Interpreter(

@@ -1,0 +1,271 @@
+"""What ``mcuforge init`` finds in a folder of recordings (see :mod:`mcuforge.starter`).
+
+Format (CSV, WAV, NPZ), channels (numeric CSV columns, a time column set apart), labels
+(class folders, or a text column), the sample rate (a time column, the WAV header, or a
+stated placeholder), the length of every recording (the shortest, named), and the
+archive's own train/test split (``train/`` and ``test/`` folders, ``test_*`` files).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import wave
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import CsvRows, data_files
+from .errors import DataError
+
+#: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, with an
+#: optional unit suffix (``t_ms``, ``time_us``, ``timestamp_s``).
+TIME_COLUMN = re.compile(r"^(t|time|timestamp|ts|seconds|sec)([_\-. ]?(s|ms|us))?$", re.I)
+DEFAULT_RATE_HZ = 50.0
+#: Column names taken for the label even when they hold numbers.
+LABEL_COLUMNS = ("label", "class", "target", "y", "activity", "category", "state")
+#: Rows of the first file looked at to guess columns.
+GUESS_ROWS = 2000
+#: Folder names that hold an archive's test or training files.
+TEST_DIRS = ("test", "tests", "testing")
+TRAIN_DIRS = ("train", "training")
+_TEST_PREFIX = re.compile(r"^(test)[_\-]", re.I)
+
+
+@dataclass
+class Guess:
+    """What the inspection found, with a note per guess."""
+
+    fmt: str
+    files: int
+    channels: list[str]
+    labels: str  # "folder" or a column name
+    classes: list[str]
+    rate_hz: float
+    samples_min: int
+    notes: list[str] = field(default_factory=list)
+    time_column: str | None = None
+    table: bool = False  # one example per row (`csv.layout: table`)
+    shortest: str = ""  # the shortest recording, relative to the data folder
+    test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
+    held_out: int = 0  # files the test_files patterns match
+
+
+def time_unit(column: str) -> str:
+    """``ms``, ``us`` or ``s``: the unit a time column's name states (seconds by default)."""
+    m = TIME_COLUMN.match(column)
+    return (m.group(3) or "s").lower() if m else "s"
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _head(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the first rows of a CSV file (UTF-8, BOM dropped)."""
+    with CsvRows(path) as rows:
+        body: list[list[str]] = []
+        for _, chunk in rows.chunks():
+            body.extend(chunk)
+            if len(body) >= GUESS_ROWS:
+                break
+        return rows.header, body[:GUESS_ROWS]
+
+
+def _count_rows(path: Path) -> int:
+    with CsvRows(path) as rows:
+        return sum(len(chunk) for _, chunk in rows.chunks())
+
+
+def _label_column(header: list[str], numeric: list[str]) -> str | None:
+    named = next((h for h in header if h.lower() in LABEL_COLUMNS), None)
+    text = [h for h in header if h not in numeric]
+    return named or (text[0] if text else None)
+
+
+def _rate(time_col: str, header: list[str], body: list[list[str]]) -> float | None:
+    t = np.array([float(r[header.index(time_col)]) for r in body], dtype=np.float64)
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    if dt <= 0:
+        return None
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[time_unit(time_col)]
+    return round(scale / dt, 3)
+
+
+def _csv_guess(files: list[Path], root: Path) -> Guess:
+    notes: list[str] = []
+    header, body = _head(files[0])
+    if len(body) < 2:
+        raise DataError(f"{files[0]}: too few rows to guess anything from")
+    numeric = [h for i, h in enumerate(header) if all(is_number(r[i]) for r in body[:50])]
+    in_folders = all(f.parent != root for f in files)
+    label_col = None if in_folders else _label_column(header, numeric)
+    if not in_folders and label_col is None:
+        raise DataError(
+            f"{root}: files are not in class folders and have no text column "
+            "to take labels from; put them in data/<class>/ folders"
+        )
+    li = header.index(label_col) if label_col else -1
+    table = label_col is not None and len({r[li].strip() for r in body}) > 1
+    time_col = next((h for h in numeric if TIME_COLUMN.match(h)), None)
+    channels = [h for h in numeric if h not in (time_col, label_col)]
+    rate = DEFAULT_RATE_HZ
+    if table:
+        notes.append(
+            f"one example per row (column {label_col!r} changes within a file): "
+            "`csv.layout: table`, every row is one window"
+        )
+    elif time_col and (found := _rate(time_col, header, body)):
+        rate = found
+        notes.append(f"rate_hz {rate:g} from the median step of column {time_col!r}")
+    else:
+        notes.append(f"no time column: rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it")
+    labels = "folder"
+    classes: list[str] = sorted({f.parent.name for f in files}) if in_folders else []
+    if label_col is not None:
+        labels = label_col
+        values: Counter[str] = Counter()
+        for f in files[:200]:
+            head, rows = _head(f) if f != files[0] else (header, body)
+            if label_col in head:
+                values.update(r[head.index(label_col)].strip() for r in rows)
+        classes = sorted(values)
+        notes.append(f"labels from column {labels!r}")
+    lengths = {f: _count_rows(f) for f in files}
+    guess = Guess("csv", len(files), channels, labels, classes, rate, 0, notes, time_col, table)
+    _shortest(guess, lengths, root)
+    return guess
+
+
+def _shortest(guess: Guess, lengths: dict[Path, int], root: Path) -> None:
+    """Record the shortest recording of all (its length and which file)."""
+    path, n = min(lengths.items(), key=lambda kv: (kv[1], str(kv[0])))
+    guess.samples_min = n
+    guess.shortest = path.relative_to(root).as_posix() if path != root else path.name
+
+
+def _wav_guess(files: list[Path], root: Path) -> Guess:
+    rates: set[int] = set()
+    lengths: dict[Path, int] = {}
+    for f in files:
+        with wave.open(str(f), "rb") as w:
+            rates.add(w.getframerate())
+            lengths[f] = w.getnframes()
+    if len(rates) != 1:
+        raise DataError(f"{root}: WAV files have different rates {sorted(rates)}; resample them")
+    classes = sorted({f.parent.name for f in files})
+    guess = Guess(
+        "wav", len(files), ["audio"], "folder", classes, float(rates.pop()), 0,
+        ["rate_hz from the WAV headers"],
+    )  # fmt: skip
+    _shortest(guess, lengths, root)
+    return guess
+
+
+def _npz_guess(files: list[Path], root: Path) -> Guess:
+    lengths: dict[Path, int] = {}
+    n_ch = 0
+    for f in files:
+        with np.load(f) as z:
+            x = z.get("x")
+            if x is None:
+                raise DataError(f"{f}: no array `x`")
+            n_ch, lengths[f] = int(x.shape[-1]), int(x.shape[-2])
+    guess = Guess(
+        "npz", len(files), [f"ch{i}" for i in range(n_ch)], "folder",
+        sorted({f.parent.name for f in files}), DEFAULT_RATE_HZ, 0,
+        [f"rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it"],
+    )  # fmt: skip
+    _shortest(guess, lengths, root)
+    return guess
+
+
+def _pattern(rel: Path) -> str:
+    """The glob (``data.split.test_files``) that holds ``rel`` out as a test file."""
+    dirs = [p if p.lower() in TEST_DIRS else "*" for p in rel.parts[:-1]]
+    if any(p != "*" for p in dirs):
+        cut = max(i for i, p in enumerate(dirs) if p != "*")
+        return "/".join([*dirs[: cut + 1], "*"])
+    m = _TEST_PREFIX.match(rel.name)
+    name = f"{m.group(0)}*{rel.suffix}" if m else f"*{rel.suffix}"
+    return "/".join([*dirs, name])
+
+
+def _split_guess(guess: Guess, files: list[Path], root: Path) -> None:
+    """The archive's own split: files in a ``test/`` folder or named ``test_*``."""
+    if guess.table or root.is_file():
+        return
+    rel = [f.relative_to(root) for f in files]
+
+    def is_test(p: Path) -> bool:
+        return any(d.lower() in TEST_DIRS for d in p.parts[:-1]) or bool(_TEST_PREFIX.match(p.name))
+
+    tests = [p for p in rel if is_test(p)]
+    if not tests or len(tests) == len(rel):
+        return
+    patterns = sorted({_pattern(p) for p in tests})
+    held = [p for p in rel if any(fnmatch.fnmatch(p.as_posix(), g) for g in patterns)]
+    if len(held) != len(tests):  # a pattern would take training files too: no guess
+        return
+    guess.test_files, guess.held_out = patterns, len(held)
+    guess.notes.append(
+        f"the data's own split: {len(held)} of {len(rel)} files held out for the test set "
+        f"(`split.test_files: {patterns}`)"
+    )
+    if guess.labels == "folder":
+        folders = {p.parent.name.lower() for p in rel}
+        wrong = folders & {*TEST_DIRS, *TRAIN_DIRS}
+        if wrong:
+            raise DataError(
+                f"{root}: files directly in a {'/'.join(sorted(wrong))} folder have no class "
+                "folder; put them in train/<class>/ and test/<class>/"
+            )
+
+
+def inspect(root: Path) -> Guess:
+    """Guess format, channels, labels, rate, recording lengths and split of a data folder.
+
+    Raises:
+        DataError: no data files, or nothing to take labels from.
+    """
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder")
+    by_ext = {ext: data_files(root, f".{ext}") for ext in ("csv", "wav", "npz")}
+    fmt = max(by_ext, key=lambda e: len(by_ext[e][0]) + len(by_ext[e][1]))
+    files, refused = by_ext[fmt]
+    if refused:
+        raise refused[0]
+    if not files:
+        raise DataError(f"{root}: no .csv, .wav or .npz files found")
+    guess = {"csv": _csv_guess, "wav": _wav_guess, "npz": _npz_guess}[fmt](files, root)
+    _split_guess(guess, files, root)
+    return guess
+
+
+def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
+    """Group channels by their stem: ``acc_x, acc_y`` → ``acc``; ``mfcc0 .. mfcc12`` → ``mfcc``.
+
+    The stem is the name without a trailing axis letter or number (with an optional
+    ``_``, ``-`` or ``.`` before it); one-letter stems of the usual motion sensors
+    are spelt out (``ax, ay, az`` → ``accel``). More than 8 groups become one sensor.
+    """
+    spelt = {"a": "accel", "g": "gyro", "m": "mag", "w": "gyro"}
+    groups: dict[str, list[str]] = {}
+    for c in channels:
+        stem = re.sub(r"[_\-.]?([xyz]|\d+)$", "", c, flags=re.I) or c
+        groups.setdefault(stem, []).append(c)
+    if len(groups) > 8:
+        return [("sensor", channels)]
+    names = [spelt.get(s.lower(), s) if len(ch) > 1 else s for s, ch in groups.items()]
+    if len(set(names)) < len(names):  # spelling out made two sensors one name
+        names = list(groups)
+    return list(zip(names, groups.values(), strict=True))
+
+
+__all__ = ["DEFAULT_RATE_HZ", "Guess", "inspect", "is_number", "sensors", "time_unit"]
