@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from ..cost import CoreCosts
+from ..params import ParamError, Params
+
+
+class FamilyParams(Params):
+    """The parameters the search passes to every family: the recipe's pipeline choices.
+
+    A family's own ``Params`` model derives from this one and adds its parameters, each
+    with its type, default, range and a one-line description (the only place its
+    defaults are written).
+    """
+
+    compression: str = Field(
+        default="none",
+        description="The recipe's `pipeline.compression` (one of the family's `compressions`).",
+    )
+    runtime: str = Field(default="c", description="The recipe's `pipeline.runtime`.")
 
 
 @dataclass(frozen=True)
@@ -102,11 +119,32 @@ class ModelFamily(ABC):
           :class:`mcuforge.errors.DataError`.
         * ``compressions`` lists the recipe ``compression`` names the family accepts;
           the search passes the recipe's choice as the parameter ``compression``.
+        * ``Params`` declares every parameter ``fit`` reads (a :class:`FamilyParams`
+          model: unknown keys refused, each key typed, ranged, described, with its
+          default); ``fit`` reads ``parse_params(params)``, never ``params.get(key,
+          default)``. Recipe keys are checked against it when the catalog loads.
     """
 
     name: ClassVar[str]
     task: ClassVar[str] = "classification"
     compressions: ClassVar[tuple[str, ...]] = ("none",)
+    Params: ClassVar[type[FamilyParams]] = FamilyParams
+
+    @classmethod
+    def parse_params(cls, raw: Mapping[str, Any]) -> FamilyParams:
+        """``raw`` (recipe values, ``compression`` and ``runtime``) validated into ``Params``.
+
+        Raises:
+            ParamError: an unknown key (with the closest known one), a value of the wrong
+                type or out of range, or a compression the family does not have.
+        """
+        params = cls.Params.read(raw, cls.name)
+        if params.compression not in cls.compressions:
+            raise ParamError(
+                f"{cls.name}.compression must be one of {', '.join(cls.compressions)}, got "
+                f"{params.compression!r}"
+            )
+        return params
 
     @classmethod
     def conformance_case(cls) -> ModelCase:
