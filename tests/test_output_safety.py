@@ -380,8 +380,9 @@ def test_sigkill_during_the_output_write_leaves_the_old_or_the_new_output_whole(
 _SLOW_TRIAL = """
 import sys, time
 from pathlib import Path
-import mcuforge.search._study as study
-real_objective, real_cv = study.make_objective, study.cross_validate
+import mcuforge.search._objective as objective_module
+import mcuforge.search._run as run_module
+real_objective, real_cv = run_module.make_objective, objective_module.cross_validate
 current, flag = [0], Path(sys.argv[1])
 def make_objective(*a, **k):
     objective = real_objective(*a, **k)
@@ -394,7 +395,8 @@ def cross_validate(*a, **k):
         flag.write_text("in trial")
         time.sleep(120)
     return real_cv(*a, **k)
-study.make_objective, study.cross_validate = make_objective, cross_validate
+run_module.make_objective = make_objective
+objective_module.cross_validate = cross_validate
 from mcuforge.cli import main
 sys.argv = ["mcuforge", *sys.argv[2:]]
 main()

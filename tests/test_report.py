@@ -28,7 +28,7 @@ from mcuforge.report import (
 )
 from mcuforge.report._model import pareto_front, read_trials, recipe_summary
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, ROOT
 
 _SVG = re.compile(r'<svg\b[^>]*\bdata-plot="([^"]+)"[^>]*>.*?</svg>', re.S)
 
@@ -523,3 +523,19 @@ def test_rerender_in_another_process_gives_identical_bytes(tmp_path: Path) -> No
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     assert (out / "report.html").read_bytes() == here
+
+
+def test_real_report_follows_the_exported_schema(
+    real: tuple[dict[str, Any], list[dict[str, str]]],
+) -> None:
+    import jsonschema
+
+    from mcuforge.report import validate_report
+
+    schema = json.loads((ROOT / "schema" / "report.schema.json").read_text())
+    jsonschema.validate(real[0], schema)
+    typed = validate_report(real[0])
+    assert typed.cost.flash_bytes.source in ("analytic", "compiled", "linked")
+    bad = {**real[0], "scor": 1.0}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)

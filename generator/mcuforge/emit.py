@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codegen.c import c_array, c_comment, c_float, c_string
+from .codegen.c import c_comment
+from .codegen.templates import c_values, render
 from .features import FeaturePipeline
 from .models import DeployedModel
 
@@ -55,161 +56,53 @@ def emit_model(
     rate_hz: float,
     prov: Provenance,
 ) -> dict[str, str]:
-    """Return ``{filename: text}`` for ``PREFIX_model.h`` and ``PREFIX_model.c``."""
+    """Return ``{filename: text}`` for ``PREFIX_model.h`` and ``PREFIX_model.c``
+    (templates ``model.h.jinja`` and ``model.c.jinja`` in :mod:`mcuforge.codegen`)."""
     p, P = prefix, prefix.upper()
-    n_features = features.n_outputs
-    guard = f"{P}_MODEL_H"
-    task = model.task
-    returns = _TASK_DOC[task].format(P=P)
-    extra = ""
-    threshold = getattr(model, "threshold", None)
-    if task == "anomaly" and threshold is not None:
-        extra = f"#define {P}_ANOMALY_THRESHOLD {c_float(float(threshold))}\n"
-    arena = model.describe().get("arena_bytes")
-    if isinstance(arena, int) and arena > 0:
-        mp = f"{P}_MODEL"
-        extra += (
-            f"/* Activation arena of the network: static in {p}_model.c, or, when that file is\n"
-            f" * compiled with -D{mp}_ARENA_EXTERNAL, owned by the application, which then\n"
-            f" * defines int32_t {p}_model_arena[{mp}_ARENA_WORDS] (used only during one\n"
-            " * inference: it may be shared with other code between inferences). */\n"
-            f"#define {mp}_ARENA_SIZE {arena}\n#define {mp}_ARENA_WORDS {(arena + 3) // 4}\n"
-        )
-    names_decl = f"extern const char *const {p}_class_names[{P}_N_CLASSES];\n" if classes else ""
-    reentrancy = (
-        "Not reentrant: the network's activations use one arena (below); run one\n"
-        " * inference at a time."
-        if isinstance(arena, int) and arena > 0
-        else "Every function is reentrant."
-    )
-    header = f"""{prov.comment()}
-#ifndef {guard}
-#define {guard}
-
-#include <stdint.h>
-
-#ifdef __cplusplus
-extern "C" {{
-#endif
-
-/* Task: {task}.
- * Input: one window of {window} samples x {len(channels)} channels at {rate_hz:g} Hz,
- * interleaved: window[t * {P}_N_CHANNELS + c], channels in this order:
- * {c_comment(", ".join(channels))}.
- * Memory: nothing is allocated; intermediate vectors live on the stack of the
- * functions below (the {n_features} features: {4 * n_features} bytes). All model
- * constants are static const (flash). {reentrancy} */
-#define {P}_WINDOW_LEN {window}
-#define {P}_N_CHANNELS {len(channels)}
-#define {P}_N_FEATURES {n_features}
-#define {P}_N_CLASSES {len(classes)}
-#define {P}_N_OUTPUTS {model.n_outputs}
-#define {P}_RATE_HZ {c_float(rate_hz)}
-{extra}
-/* Error codes (negative return values). */
-#define {P}_ERR_NULL (-1)
-
-{names_decl}extern const char *const {p}_channel_names[{P}_N_CHANNELS];
-
-/* Feature vector of one window; returns 0 or {P}_ERR_NULL. */
-int {p}_features(const float *window, float *features);
-
-/* Model on a feature vector: returns {returns}; or {P}_ERR_NULL. */
-int {p}_infer(const float *features, float *out);
-
-/* Features + model on one window ({P}_N_OUTPUTS floats in out); returns as {p}_infer. */
-int {p}_run(const float *window, float *out);
-
-/* Features + model on one window; returns as {p}_infer (out is discarded). */
-int {p}_predict(const float *window);
-
-#ifdef __cplusplus
-}}
-#endif
-
-#endif /* {guard} */
-"""
-    feat_c, includes = features.emit_c(p)
-    names = ", ".join(c_string(c, "class label") for c in classes)
-    chans = ", ".join(c_string(c, "channel name") for c in channels)
-    source = "\n".join(
-        [
-            prov.comment(),
-            f'#include "{p}_model.h"',
-            "",
-            "#include <stddef.h>",
-            *(f"#include {inc}" for inc in includes),
-            "",
-            *(
-                [f"const char *const {p}_class_names[{P}_N_CLASSES] = {{{names}}};"]
-                if classes
-                else []
-            ),
-            f"const char *const {p}_channel_names[{P}_N_CHANNELS] = {{{chans}}};",
-            "",
-            feat_c,
-            "",
-            model.emit_c(f"{p}_model"),
-            "",
-            f"int {p}_infer(const float *features, float *out)",
-            "{",
-            f"    if (features == NULL || out == NULL) {{ return {P}_ERR_NULL; }}",
-            f"    return {p}_model_infer(features, out);",
-            "}",
-            "",
-            f"int {p}_run(const float *window, float *out)",
-            "{",
-            f"    float features[{P}_N_FEATURES];",
-            f"    const int rc = {p}_features(window, features);",
-            "    if (rc != 0) { return rc; }",
-            f"    if (out == NULL) {{ return {P}_ERR_NULL; }}",
-            f"    return {p}_model_infer(features, out);",
-            "}",
-            "",
-            f"int {p}_predict(const float *window)",
-            "{",
-            f"    float out[{P}_N_OUTPUTS];",
-            f"    return {p}_run(window, out);",
-            "}",
-            "",
-        ]
-    )
-    return {f"{p}_model.h": header, f"{p}_model.c": source}
+    features_c, includes = features.emit_c(p)
+    context = {
+        "provenance": prov.comment(),
+        "p": p,
+        "P": P,
+        "task": model.task,
+        "window": window,
+        "channels": channels,
+        "classes": classes,
+        "rate_hz": rate_hz,
+        "rate_text": f"{rate_hz:g}",
+        "n_features": features.n_outputs,
+        "n_outputs": model.n_outputs,
+        "threshold": model.anomaly_threshold,
+        "arena_bytes": model.arena_bytes,
+        "returns": _TASK_DOC[model.task].format(P=P),
+        "includes": includes,
+        "features_c": features_c,
+        "model_c": model.emit_c(f"{p}_model"),
+    }
+    return {
+        f"{p}_model.h": render("model.h.jinja", **context),
+        f"{p}_model.c": render("model.c.jinja", **context),
+    }
 
 
 def emit_test_vectors(
     prefix: str, windows: np.ndarray, expected: np.ndarray, prov: Provenance
 ) -> dict[str, str]:
     """``test_vectors.{h,c}``: windows the firmware replays and the predictions it must give."""
-    P = prefix.upper()
     n = len(windows)
-    header = f"""{prov.comment()}
-#ifndef MCUFORGE_TEST_VECTORS_H
-#define MCUFORGE_TEST_VECTORS_H
-
-#include <stdint.h>
-#include "{prefix}_model.h"
-
-/* {n} windows of the test set and the class the Python reference predicts for each. */
-#define MCUFORGE_N_TEST_WINDOWS {n}
-extern const float mcuforge_test_windows[MCUFORGE_N_TEST_WINDOWS][{P}_WINDOW_LEN * {P}_N_CHANNELS];
-extern const int16_t mcuforge_test_expected[MCUFORGE_N_TEST_WINDOWS];
-
-#endif /* MCUFORGE_TEST_VECTORS_H */
-"""
     flat = windows.reshape(n, -1)
-    rows = c_array("mcuforge_test_windows_", "float", flat.tolist(), inner=flat.shape[1])
-    rows = rows.replace(
-        "static const float mcuforge_test_windows_", "const float mcuforge_test_windows"
-    ).replace(
-        f"[{n}][{flat.shape[1]}]", f"[MCUFORGE_N_TEST_WINDOWS][{P}_WINDOW_LEN * {P}_N_CHANNELS]"
-    )
-    exp = (
-        c_array("mcuforge_test_expected_", "int16_t", expected.tolist())
-        .replace(
-            "static const int16_t mcuforge_test_expected_", "const int16_t mcuforge_test_expected"
-        )
-        .replace(f"[{n}]", "[MCUFORGE_N_TEST_WINDOWS]", 1)
-    )
-    source = f'{prov.comment()}\n#include "test_vectors.h"\n\n{rows}\n\n{exp}\n'
-    return {"test_vectors.h": header, "test_vectors.c": source}
+    context = {
+        "provenance": prov.comment(),
+        "p": prefix,
+        "P": prefix.upper(),
+        "n": n,
+        "windows": c_values(flat.tolist(), "float", inner=flat.shape[1]),
+        "expected": c_values(expected.tolist(), "int16_t"),
+    }
+    return {
+        "test_vectors.h": render("test_vectors.h.jinja", **context),
+        "test_vectors.c": render("test_vectors.c.jinja", **context),
+    }
+
+
+__all__ = ["Provenance", "emit_model", "emit_test_vectors"]

@@ -193,6 +193,28 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
             budgets exceed the part.
     """
     check_catalog(catalog)
+    target, core = _target(loaded, catalog)
+    qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
+    pinned = pinned or {}
+    if loaded.spec.recipe != "auto":
+        recipe = _pinned_recipe(loaded, catalog, pinned)
+        _check_pinned(recipe, loaded, target, core)
+        decision = Decision(recipe.ref, True, "pinned in the spec")
+        return Plan(loaded, target, core, [recipe], [decision], qemu)
+    chosen, rejected = _portfolio(loaded, catalog, pinned, target, core)
+    if not chosen:
+        _nothing_fits(loaded, rejected)
+    decisions = [d for _, _, d in chosen] + rejected
+    return Plan(loaded, target, core, [r for _, r, _ in chosen], decisions, qemu)
+
+
+def _target(loaded: LoadedSpec, catalog: Catalog) -> tuple[Target, Core]:
+    """The spec's target and its core, checked against the part and the objectives.
+
+    Raises:
+        CatalogError: unknown target or core; ``energy`` without the part's power figures.
+        BudgetError: the budgets exceed the part.
+    """
     spec = loaded.spec
     try:
         target = catalog.target_from(spec.target)
@@ -203,7 +225,6 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
     except CatalogError as exc:  # an inline target's core (a catalog's is checked on load)
         where = ("target", "core") if not isinstance(spec.target, str) else ("target",)
         raise CatalogError.at(loaded.problem(where, str(exc))) from None
-    qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
     check_budgets(loaded, target)
     if "energy" in spec.search.objectives and target.power is None:
         raise CatalogError(
@@ -212,66 +233,80 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
             "targets have them; an inline target takes `power: {supply_v, "
             "active_ua_per_mhz, datasheet}`)"
         )
-    pinned = pinned or {}
-    if spec.recipe != "auto":
-        recipe = _pinned_recipe(loaded, catalog, pinned)
-        why = _mismatch(recipe, loaded, target)
-        if why:
-            raise CatalogError.at(
-                loaded.problem(("recipe",), f"recipe {recipe.ref} cannot be used: it {why}")
-            )
-        try:
-            flash, sram = _lower_bound(recipe, loaded, core)
-        except (McuforgeError, ValueError) as exc:
-            raise CatalogError.at(
-                loaded.problem(("recipe",), f"recipe {recipe.ref} cannot run on this data: {exc}")
-            ) from None
-        over = _over_budget(flash, sram, loaded)
-        if over:
-            raise BudgetError.at(
-                loaded.problem(
-                    ("budgets",),
-                    f"recipe {recipe.ref} cannot fit the budgets even at its smallest "
-                    f"configuration: {over}",
-                )
-            )
-        return Plan(
-            loaded, target, core, [recipe], [Decision(recipe.ref, True, "pinned in the spec")], qemu
+    return target, core
+
+
+def _check_pinned(recipe: Recipe, loaded: LoadedSpec, target: Target, core: Core) -> None:
+    """A recipe the spec names must apply and fit at its smallest; located errors."""
+    why = _mismatch(recipe, loaded, target)
+    if why:
+        raise CatalogError.at(
+            loaded.problem(("recipe",), f"recipe {recipe.ref} cannot be used: it {why}")
         )
-    decisions: list[Decision] = []
+    try:
+        flash, sram = _lower_bound(recipe, loaded, core)
+    except (McuforgeError, ValueError) as exc:
+        raise CatalogError.at(
+            loaded.problem(("recipe",), f"recipe {recipe.ref} cannot run on this data: {exc}")
+        ) from None
+    over = _over_budget(flash, sram, loaded)
+    if over:
+        raise BudgetError.at(
+            loaded.problem(
+                ("budgets",),
+                f"recipe {recipe.ref} cannot fit the budgets even at its smallest "
+                f"configuration: {over}",
+            )
+        )
+
+
+def _catalog_recipe(
+    loaded: LoadedSpec, catalog: Catalog, name: str, pinned: dict[str, int]
+) -> Recipe:
+    try:
+        return catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
+    except CatalogError as exc:
+        raise CatalogError.at(
+            Located(
+                str(loaded.lock_path),
+                None,
+                None,
+                "recipes",
+                f"{exc}, but the lock pins it; run `mcuforge lock --update`",
+            )
+        ) from None
+
+
+def _portfolio(
+    loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int], target: Target, core: Core
+) -> tuple[list[tuple[float, Recipe, Decision]], list[Decision]]:
+    """Every recipe that applies and can fit (best fit first), and the others with why.
+
+    Which one wins (raw window or projected features, trees or networks) is decided by
+    measurement, in the search: every recipe that can fit takes part.
+    """
+    spec = loaded.spec
+    rejected: list[Decision] = []
     fits: list[tuple[float, Recipe, Decision]] = []
     for name in sorted(catalog.recipes):
-        try:
-            recipe = catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
-        except CatalogError as exc:
-            raise CatalogError.at(
-                Located(
-                    str(loaded.lock_path),
-                    None,
-                    None,
-                    "recipes",
-                    f"{exc}, but the lock pins it; run `mcuforge lock --update`",
-                )
-            ) from None
+        recipe = _catalog_recipe(loaded, catalog, name, pinned)
         why = _mismatch(recipe, loaded, target)
-        if why:
-            decisions.append(Decision(recipe.ref, False, why))
-            continue
-        if pinned and name not in pinned:
+        if why is None and pinned and name not in pinned:
             why = (
                 "applies, but is not in mcuforge.lock; run `mcuforge lock --update` to "
                 "let the search use it"
             )
-            decisions.append(Decision(recipe.ref, False, why))
+        if why:
+            rejected.append(Decision(recipe.ref, False, why))
             continue
         try:
             flash, sram = _lower_bound(recipe, loaded, core)
         except (McuforgeError, ValueError) as exc:
-            decisions.append(Decision(recipe.ref, False, f"cannot run on this data: {exc}"))
+            rejected.append(Decision(recipe.ref, False, f"cannot run on this data: {exc}"))
             continue
         over = _over_budget(flash, sram, loaded)
         if over:
-            decisions.append(Decision(recipe.ref, False, over, flash, sram))
+            rejected.append(Decision(recipe.ref, False, over, flash, sram))
             continue
         b = spec.budgets
         # rank: recipes made for this modality first (listed first in `applies`), then
@@ -285,32 +320,36 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         )
         fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))
     fits.sort(key=lambda t: (t[0], t[1].name))
-    # every recipe that applies and can fit takes part: which one wins (raw window or
-    # projected features, trees or networks) is decided by measurement, in the search
-    chosen = fits
-    decisions = [d for _, _, d in chosen] + decisions
-    if not chosen:
-        sized = [d for d in decisions if d.min_flash_bytes is not None]
-        if sized:
-            best = min(sized, key=lambda d: max(d.min_flash_bytes or 0, d.min_sram_bytes or 0))
-            raise BudgetError.at(
-                loaded.problem(
-                    ("budgets",),
-                    "no recipe fits the budgets even at its smallest configuration; the "
-                    f"smallest is {best.recipe}: flash_kb >= "
-                    f"{(best.min_flash_bytes or 0) / 1024:.2f}, sram_kb >= "
-                    f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
-                    + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
-                )
-            )
-        raise CatalogError.at(
+    return fits, rejected
+
+
+def _nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
+    """Raise why no recipe takes part: the smallest budget that would fit, or why none applies.
+
+    Raises:
+        BudgetError: recipes apply but none fits; names the smallest budget that would.
+        CatalogError: no recipe applies to this spec.
+    """
+    sized = [d for d in decisions if d.min_flash_bytes is not None]
+    if sized:
+        best = min(sized, key=lambda d: max(d.min_flash_bytes or 0, d.min_sram_bytes or 0))
+        raise BudgetError.at(
             loaded.problem(
-                ("task",),
-                "no recipe applies to this spec: "
+                ("budgets",),
+                "no recipe fits the budgets even at its smallest configuration; the "
+                f"smallest is {best.recipe}: flash_kb >= "
+                f"{(best.min_flash_bytes or 0) / 1024:.2f}, sram_kb >= "
+                f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
                 + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
             )
         )
-    return Plan(loaded, target, core, [r for _, r, _ in chosen], decisions, qemu)
+    raise CatalogError.at(
+        loaded.problem(
+            ("task",),
+            "no recipe applies to this spec: "
+            + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+        )
+    )
 
 
 def _pinned_recipe(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int]) -> Recipe:

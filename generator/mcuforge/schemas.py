@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .catalog import Recipe, Target
+from .report import Report
 from .spec import Spec
 
 
@@ -29,6 +30,7 @@ def schema_files() -> dict[str, str]:
         "spec.schema.json": _schema(Spec, "mcuforge spec"),
         "recipe.schema.json": _schema(Recipe, "mcuforge recipe"),
         "target.schema.json": _schema(Target, "mcuforge target"),
+        "report.schema.json": _schema(Report, "mcuforge report"),
     }
 
 

@@ -27,6 +27,7 @@ from .data import Dataset
 from .report import REPORT_VERSION
 from .resolver import Plan
 from .search import Candidate, SearchResult
+from .spec import Search
 
 
 def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, A
             "tpr": tpr.tolist(),
             "auc": float(roc_auc_score(ds.test.y, scores)),
         }
-        threshold = getattr(cand.model, "threshold", None)
+        threshold = cand.model.anomaly_threshold
         if threshold is not None:
             flagged = test_pred.astype(bool)
             normal, anomal = ds.test.y == 0, ds.test.y == 1
@@ -199,6 +200,24 @@ def _tradeoff(result: SearchResult, plan: Plan) -> list[dict[str, Any]]:
     return [best[k] for k in ("raw", "features") if k in best]
 
 
+def _search_facts(result: SearchResult, search: Search, trial: int) -> dict[str, Any]:
+    """The report's ``search`` section: trials, what stopped the search, the choice."""
+    return {
+        "trials": len(result.trials),
+        "feasible": sum(r.feasible for r in result.trials),
+        "strategy": search.strategy,
+        "objectives": search.objectives,
+        "seed": search.seed,
+        "best_trial": result.best_trial,
+        "chosen_trial": trial,
+        "pareto": result.pareto,
+        "storage": result.storage.split("://", 1)[0],
+        "stopped_by": result.stopped_by,
+        "pruned": sum(r.state == "PRUNED" for r in result.trials),
+        "failed": sum(r.state == "FAIL" for r in result.trials),
+    }
+
+
 def build_report(
     plan: Plan,
     ds: Dataset,
@@ -265,20 +284,7 @@ def build_report(
         "decisions": [
             {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions
         ],
-        "search": {
-            "trials": len(result.trials),
-            "feasible": sum(r.feasible for r in result.trials),
-            "strategy": spec.search.strategy,
-            "objectives": spec.search.objectives,
-            "seed": spec.search.seed,
-            "best_trial": result.best_trial,
-            "chosen_trial": trial,
-            "pareto": result.pareto,
-            "storage": result.storage.split("://", 1)[0],
-            "stopped_by": result.stopped_by,
-            "pruned": sum(r.state == "PRUNED" for r in result.trials),
-            "failed": sum(r.state == "FAIL" for r in result.trials),
-        },
+        "search": _search_facts(result, spec.search, trial),
         "tried": tried,
         "firmware": {
             "template": spec.output.firmware,

@@ -7,6 +7,7 @@ data or lock error, 3 no candidate fits the budgets.
 import os
 
 from ._base import EXIT_BUDGET, EXIT_FAIL, EXIT_OK, EXIT_USAGE, cli
+from ._capture import capture
 from ._catalog import catalog, explain, recipes, schema, targets, validate
 from ._data import data
 from ._run import generate, init, lock, profile, report, search
@@ -25,6 +26,7 @@ for _command in (
     recipes,
     catalog,
     data,
+    capture,
 ):
     cli.add_command(_command)
 

@@ -1,4 +1,5 @@
-"""The bench report a firmware built with ``-DMCUFORGE_MODE=bench`` sends over its UART.
+"""The frames a firmware sends over its UART: the bench report of ``-DMCUFORGE_MODE=bench``
+and the sample stream of ``-DMCUFORGE_MODE=capture``.
 
 Every message is one frame::
 
@@ -20,6 +21,23 @@ RESULT     0x02  window u16, returned i16, cycles u32, n_outputs x f32
 DONE       0x03  agree u16, total u16, cycles_max u32, stack_bytes u32
 =========  ====  ==========================================================
 
+A capture stream is ``STREAM`` (again about once a second), then ``SAMPLES`` frames
+numbered from 0:
+
+=========  ====  ==========================================================
+message    type  payload
+=========  ====  ==========================================================
+STREAM     0x04  firmware id (8 bytes), n_channels u16, block_samples u16,
+                 rate_hz f32, source u8 (0: the sensor hook, 1: synthetic),
+                 waveform u8, next_seq u32, missed u32
+SAMPLES    0x05  seq u32, missed u32, n_channels u16, n_samples u16,
+                 n_samples x n_channels f32 (sample-major, the model's channel
+                 order and units)
+=========  ====  ==========================================================
+
+``missed`` counts the sample periods since reset without a sample (the sensor hook had
+none, or the firmware fell a period behind because the link is too slow).
+
 :class:`FrameDecoder` takes bytes as they arrive and returns whole frames: it skips
 bytes that are not a frame (noise, a boot banner, a frame cut by a reset), drops a
 frame whose CRC fails and looks for the next marker from the byte after the bad one.
@@ -28,18 +46,47 @@ The ``encode`` methods write the same frames (used by tests and by host-side fak
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 MARKER = b"\xa5\x5a"
-HELLO, RESULT, DONE = 0x01, 0x02, 0x03
+HELLO, RESULT, DONE, STREAM, SAMPLES = 0x01, 0x02, 0x03, 0x04, 0x05
 #: Counter kinds in HELLO.
 COUNTERS = {0: "dwt_cycles", 1: "systick", 2: "micros", 3: "qemu_instructions"}
-#: Largest payload accepted: a RESULT with 1,000 outputs. A longer ``len`` is taken
-#: for noise that looks like a marker, so one bad byte cannot stall the decoder.
+#: STREAM.source values.
+SOURCES = {0: "sensor", 1: "synthetic"}
+#: Largest payload accepted: a RESULT with 1,000 outputs, a SAMPLES frame of one sample
+#: of 1,000 channels. A longer ``len`` is taken for noise that looks like a marker, so
+#: one bad byte cannot stall the decoder.
 MAX_PAYLOAD = 12 + 4 * 1000
+#: Bytes a SAMPLES frame carries besides its floats: marker, type, len, crc (7) and
+#: seq, missed, n_channels, n_samples (12).
+SAMPLES_OVERHEAD = 7 + 12
+#: Bytes of one STREAM frame (sent about once a second).
+STREAM_FRAME_BYTES = 7 + 26
 _HEADER = struct.Struct("<BH")
+
+
+def capture_block(n_channels: int, rate_hz: float | None = None) -> int:
+    """Samples per SAMPLES frame of the capture firmware: as many as fit in 240 bytes of
+    floats (``MCUFORGE_CAPTURE_BLOCK``), and at most ``floor(rate_hz)`` (about a second
+    of samples), at least one."""
+    most = 1 if 4 * n_channels >= 240 else 240 // (4 * n_channels)
+    if rate_hz is None:
+        return most
+    rate32: float = struct.unpack("<f", struct.pack("<f", rate_hz))[0]  # the firmware's float
+    return max(1, min(most, math.floor(rate32)))
+
+
+def max_rate_hz(baudrate: int, n_channels: int, block: int | None = None) -> float:
+    """The highest sample rate a UART at ``baudrate`` (8N1: 10 bits a byte) carries in
+    capture mode: float32 samples plus each frame's overhead and a STREAM a second
+    (frames of ``block`` samples; default: the most a frame holds, as at such rates)."""
+    block = block or capture_block(n_channels)
+    per_sample = 4 * n_channels + SAMPLES_OVERHEAD / block
+    return max(baudrate / 10 - STREAM_FRAME_BYTES, 0.0) / per_sample
 
 
 def crc16_ccitt_false(data: bytes, crc: int = 0xFFFF) -> int:
@@ -147,11 +194,94 @@ class Done:
         return cls(*cls._fmt.unpack(payload))
 
 
-Message = Hello | Result | Done
-_DECODERS: dict[int, type[Hello] | type[Result] | type[Done]] = {
+@dataclass(frozen=True)
+class Stream:
+    """The layout of a capture stream: which firmware, how many channels, the rate."""
+
+    firmware_id: bytes
+    n_channels: int
+    block_samples: int
+    rate_hz: float
+    source: int
+    waveform: int
+    next_seq: int
+    missed: int
+
+    kind: ClassVar[int] = STREAM
+    _fmt: ClassVar[struct.Struct] = struct.Struct("<8sHHfBBII")
+
+    @property
+    def firmware_hex(self) -> str:
+        return self.firmware_id.hex()
+
+    @property
+    def source_name(self) -> str:
+        name = SOURCES.get(self.source, f"unknown({self.source})")
+        return f"{name} waveform {self.waveform}" if self.source == 1 else name
+
+    def encode(self) -> bytes:
+        return encode_frame(
+            STREAM,
+            self._fmt.pack(
+                self.firmware_id,
+                self.n_channels,
+                self.block_samples,
+                self.rate_hz,
+                self.source,
+                self.waveform,
+                self.next_seq,
+                self.missed,
+            ),
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Stream:
+        if len(payload) != cls._fmt.size:
+            raise ProtocolError(f"STREAM payload has {len(payload)} bytes, expected 26")
+        return cls(*cls._fmt.unpack(payload))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One block of samples: ``values`` has ``n_samples * n_channels`` floats, sample-major."""
+
+    seq: int
+    missed: int
+    n_channels: int
+    values: tuple[float, ...]
+
+    kind: ClassVar[int] = SAMPLES
+    _fmt: ClassVar[struct.Struct] = struct.Struct("<IIHH")
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.values) // self.n_channels if self.n_channels else 0
+
+    def encode(self) -> bytes:
+        head = self._fmt.pack(self.seq, self.missed, self.n_channels, self.n_samples)
+        return encode_frame(SAMPLES, head + struct.pack(f"<{len(self.values)}f", *self.values))
+
+    @classmethod
+    def decode(cls, payload: bytes) -> Samples:
+        if len(payload) < cls._fmt.size:
+            raise ProtocolError(f"SAMPLES payload of {len(payload)} bytes is shorter than 12")
+        seq, missed, n_channels, n_samples = cls._fmt.unpack_from(payload)
+        n = n_channels * n_samples
+        if n_channels == 0 or len(payload) != cls._fmt.size + 4 * n:
+            raise ProtocolError(
+                f"SAMPLES payload of {len(payload)} bytes does not hold {n_samples} samples "
+                f"of {n_channels} channels"
+            )
+        return cls(seq, missed, n_channels, struct.unpack_from(f"<{n}f", payload, cls._fmt.size))
+
+
+Message = Hello | Result | Done | Stream | Samples
+_DECODERS: dict[int, type[Hello] | type[Result] | type[Done] | type[Stream] | type[Samples]] = {
     HELLO: Hello,
     RESULT: Result,
     DONE: Done,
+    STREAM: Stream,
+    SAMPLES: Samples,
 }
 
 
@@ -163,12 +293,16 @@ class FrameDecoder:
         skipped: bytes dropped because they were not part of a valid frame.
         bad_crc: frames dropped for a CRC mismatch.
         unknown: frames with a valid CRC but an unknown type or malformed payload.
+        resyncs: times the decoder lost the frame boundary and searched for the next
+            marker (a run of skipped bytes, or a frame dropped for its CRC or length).
     """
 
     skipped: int = 0
     bad_crc: int = 0
     unknown: int = 0
+    resyncs: int = 0
     _buf: bytearray = field(default_factory=bytearray)
+    _in_sync: bool = False
 
     def feed(self, data: bytes) -> list[Message]:
         """Add received bytes; return the messages completed by them, in order."""
@@ -180,11 +314,9 @@ class FrameDecoder:
             if start < 0:
                 # keep a trailing 0xA5: it may be the first half of the next marker
                 keep = 1 if buf[-1:] == MARKER[:1] else 0
-                self.skipped += len(buf) - keep
-                del buf[: len(buf) - keep]
+                self._skip(len(buf) - keep)
                 break
-            self.skipped += start
-            del buf[:start]
+            self._skip(start)
             if len(buf) < 5:
                 break
             kind, length = _HEADER.unpack_from(buf, 2)
@@ -201,6 +333,7 @@ class FrameDecoder:
                 continue
             payload = bytes(buf[5 : 5 + length])
             del buf[:end]
+            self._in_sync = True
             decoder = _DECODERS.get(kind)
             if decoder is None:
                 self.unknown += 1
@@ -211,9 +344,18 @@ class FrameDecoder:
                 self.unknown += 1
         return out
 
+    def _skip(self, n: int) -> None:
+        """Drop ``n`` bytes that are not a frame; the first of a run is a resync."""
+        if n <= 0:
+            return
+        del self._buf[:n]
+        self.skipped += n
+        if self._in_sync:
+            self.resyncs += 1
+            self._in_sync = False
+
     def _drop_one(self) -> None:
-        del self._buf[:1]
-        self.skipped += 1
+        self._skip(1)
 
 
 __all__ = [
@@ -222,12 +364,19 @@ __all__ = [
     "HELLO",
     "MARKER",
     "RESULT",
+    "SAMPLES",
+    "SOURCES",
+    "STREAM",
     "Done",
     "FrameDecoder",
     "Hello",
     "Message",
     "ProtocolError",
     "Result",
+    "Samples",
+    "Stream",
+    "capture_block",
     "crc16_ccitt_false",
     "encode_frame",
+    "max_rate_hz",
 ]

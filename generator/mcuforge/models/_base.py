@@ -94,6 +94,18 @@ class DeployedModel(ABC):
     def describe(self) -> dict[str, Any]:
         """Size facts for the report (nodes, leaves, trees, …)."""
 
+    @property
+    def anomaly_threshold(self) -> float | None:
+        """Anomaly detectors: ``out[0]`` above this is an anomaly (the header's
+        ``PREFIX_ANOMALY_THRESHOLD``); None for the other tasks."""
+        return None
+
+    @property
+    def arena_bytes(self) -> int:
+        """Bytes of the activation arena the C uses during one inference (int8
+        networks); 0 when everything lives on the stack (the model is reentrant)."""
+        return 0
+
 
 #: Called after each training epoch with (epoch, validation score; higher is better).
 #: It may raise (e.g. ``optuna.TrialPruned``); the exception propagates out of ``fit``.

@@ -207,6 +207,16 @@ class Int8Model(DeployedModel):
         flags: np.ndarray = (self.anomaly_scores(features) > self._threshold()).astype(np.int64)
         return flags
 
+    @property
+    def anomaly_threshold(self) -> float | None:
+        if self.task != "anomaly" or self.threshold is None:
+            return None
+        return float(self.threshold)
+
+    @property
+    def arena_bytes(self) -> int:
+        return int(self.network.arena_bytes)
+
     def _threshold(self) -> np.float32:
         if self.threshold is None:
             raise Int8ModelError("anomaly model has no threshold; set model.threshold")

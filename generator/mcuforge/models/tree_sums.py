@@ -68,6 +68,10 @@ class TreeSum(DeployedModel):
     layout: str = "inline"  # "inline" | "table" (see :mod:`.trees`)
 
     @property
+    def anomaly_threshold(self) -> float | None:
+        return None if self.threshold is None else float(self.threshold)
+
+    @property
     def n_outputs(self) -> int:
         return len(self.init)
 

@@ -5,17 +5,20 @@ the search's trial rows; :func:`rerender` renders report.md and report.html agai
 an output directory. Matplotlib (for the plots) is imported only while rendering HTML.
 """
 
-from ._files import REPORT_FILES, REPORT_VERSION, read_output, rerender, write_reports
+from ._files import REPORT_FILES, read_output, rerender, write_reports
 from ._html import SECTIONS, render_html
 from ._markdown import render_markdown
+from ._schema import REPORT_VERSION, Report, validate_report
 
 __all__ = [
     "REPORT_FILES",
     "REPORT_VERSION",
     "SECTIONS",
+    "Report",
     "read_output",
     "render_html",
     "render_markdown",
     "rerender",
+    "validate_report",
     "write_reports",
 ]

@@ -20,9 +20,9 @@ from typing import Any
 from ..errors import OutputError
 from ._html import render_html
 from ._markdown import render_markdown
+from ._schema import REPORT_VERSION, validate_report
 
 #: Version of the report.json layout that this mcuforge writes and reads.
-REPORT_VERSION = 1
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
 
@@ -62,6 +62,7 @@ def write_reports(
     """
     if report.get("report_version") != REPORT_VERSION:
         raise ValueError(f"report_version {report.get('report_version')!r} is not {REPORT_VERSION}")
+    validate_report(dict(report))  # the report is what schema/report.schema.json says
     files = {
         "report.json": json.dumps(report, indent=2) + "\n",
         "report.md": render_markdown(report, trials),

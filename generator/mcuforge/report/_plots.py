@@ -31,6 +31,23 @@ from ._svg import (
 )
 
 
+def _best_so_far(ax: Any, trials: Sequence[Trial], maximize: bool) -> None:
+    """The step line of the best score within budget, trial after trial."""
+    best: list[tuple[int, float]] = []
+    for t in trials:
+        if (
+            t.feasible
+            and t.score is not None
+            and (not best or better(t.score, best[-1][1], maximize))
+        ):
+            best.append((t.number, t.score))
+    if best:
+        last = trials[-1].number if trials else best[-1][0]
+        xs = [n for n, _ in best] + [last]
+        ys = [s for _, s in best] + [best[-1][1]]
+        ax.step(xs, ys, where="post", color=FRONT, linewidth=1.2, label="best within budget")
+
+
 def search_history(
     trials: Sequence[Trial], chosen: int | None, metric: str, maximize: bool = True
 ) -> str:
@@ -80,19 +97,7 @@ def search_history(
                 transform=ax.get_xaxis_transform(),
                 label=f"failed or pruned ({len(failed)})",
             )
-        best: list[tuple[int, float]] = []
-        for t in trials:
-            if (
-                t.feasible
-                and t.score is not None
-                and (not best or better(t.score, best[-1][1], maximize))
-            ):
-                best.append((t.number, t.score))
-        if best:
-            last = trials[-1].number if trials else best[-1][0]
-            xs = [n for n, _ in best] + [last]
-            ys = [s for _, s in best] + [best[-1][1]]
-            ax.step(xs, ys, where="post", color=FRONT, linewidth=1.2, label="best within budget")
+        _best_so_far(ax, trials, maximize)
         pick = next((t for t in trials if t.number == chosen and t.score is not None), None)
         if pick is not None:
             ax.scatter(
@@ -115,6 +120,40 @@ def search_history(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.legend(loc="outside right upper")
     return out[0]
+
+
+def _chosen_marks(
+    ax: Any, cx: list[float], cy: list[float], axis: Any, measured: Mapping[str, Any] | None
+) -> list[float]:
+    """The chosen trial's star (its estimate) and, when measured, its measured figure;
+    returns the x values drawn beyond the estimate (for the axis scale)."""
+    ax.scatter(
+        cx,
+        cy,
+        s=150,
+        marker="*",
+        color=CHOSEN,
+        edgecolors="black",
+        linewidths=0.8,
+        label="chosen (estimate)",
+        gid="chosen",
+        zorder=5,
+    )
+    if measured is None or measured.get("source") == "analytic":
+        return []
+    mx = axis.shown(float(measured["value"]))
+    ax.scatter(
+        [mx],
+        cy,
+        s=46,
+        marker="D",
+        color="white",
+        edgecolors="black",
+        linewidths=1.0,
+        label=f"chosen ({measured['source']})",
+        zorder=5,
+    )
+    return [mx]
 
 
 def pareto(
@@ -177,33 +216,7 @@ def pareto(
         xs = fx + ox + ([budget] if budget is not None else [])
         pick = next((t for t in done if t.number == chosen), None)
         if pick is not None:
-            cx, cy = xy([pick])
-            ax.scatter(
-                cx,
-                cy,
-                s=150,
-                marker="*",
-                color=CHOSEN,
-                edgecolors="black",
-                linewidths=0.8,
-                label="chosen (estimate)",
-                gid="chosen",
-                zorder=5,
-            )
-            if measured is not None and measured.get("source") != "analytic":
-                mx = axis.shown(float(measured["value"]))
-                xs.append(mx)
-                ax.scatter(
-                    [mx],
-                    cy,
-                    s=46,
-                    marker="D",
-                    color="white",
-                    edgecolors="black",
-                    linewidths=1.0,
-                    label=f"chosen ({measured['source']})",
-                    zorder=5,
-                )
+            xs += _chosen_marks(ax, *xy([pick]), axis, measured)
         log_if_wide(ax, xs)
         budget_line(ax, budget, axis.unit, "budget")
         if not done:

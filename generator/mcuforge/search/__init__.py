@@ -1,9 +1,12 @@
 """The search: Optuna over recipes and their parameters, under budget constraints.
 
-See ``_study`` for the sampler, storage and final-choice rules, ``_evaluate`` for how
-one candidate is built, scored and costed, and ``_space`` for the parameter spaces.
+``_run`` runs a study (warm start, workers, resuming), ``_objective`` is one trial,
+``_control`` how the search spends its time, ``_study`` the sampler and the study,
+``_collect`` the final choice, ``_evaluate`` how one candidate is built, scored and
+costed, ``_space`` the parameter spaces.
 """
 
+from ._collect import collect, trial_rows
 from ._evaluate import (
     Candidate,
     FeatureCache,
@@ -13,18 +16,11 @@ from ._evaluate import (
     evaluate,
     score,
 )
+from ._run import run_search
 from ._space import CandidateConfig, config_from_params, grid_space, sample_config
 from ._storage import SearchError, default_storage, storage_url
-from ._study import (
-    SearchResult,
-    SearchSettings,
-    TrialRecord,
-    collect,
-    open_study,
-    run_search,
-    study_parts,
-    trial_rows,
-)
+from ._study import open_study, study_parts
+from ._types import SearchResult, SearchSettings, TrialRecord
 
 __all__ = [
     "Candidate",

@@ -25,6 +25,10 @@
  *             line gives the prediction
  *   bench     every embedded test window once, timed, reported in binary
  *             frames (protocol below) for a host profiler
+ *   capture   raw samples (the sensor hook's, or a synthetic waveform) sent in
+ *             binary frames (STREAM, SAMPLES below) for `mcuforge capture`,
+ *             which writes them as recordings into the spec's data folder
+ *             (mcuforge_capture.c; the cmake-baremetal template has this mode)
  *
  * Bench protocol (mcuforge bench protocol, version 1). Every frame:
  *
@@ -57,6 +61,27 @@
  * board, sends the whole report again about every 2 s so that a host that
  * connects late still gets a complete one. A host synchronises on 0xA5 0x5A
  * and drops frames whose CRC does not match.
+ *
+ * Capture mode sends the same frames with two more types, and nothing else:
+ *
+ *   0x04 STREAM  (26 bytes) firmware id (as in HELLO) | n_channels u16 |
+ *                block_samples u16 (samples per SAMPLES frame) | rate_hz f32
+ *                (the model's sample rate) | source u8 (0 = the sensor hook
+ *                mcuforge_sensor_read(), 1 = synthetic waveform) | waveform u8
+ *                (the synthetic waveform's index; 0 for the sensor) |
+ *                next_seq u32 (seq of the next SAMPLES frame) | missed u32
+ *   0x05 SAMPLES (12 + 4 * n_samples * n_channels bytes) seq u32 (0 for the
+ *                first block after reset, +1 per frame: a host sees a lost frame
+ *                as a gap) | missed u32 | n_channels u16 | n_samples u16 |
+ *                n_samples x n_channels f32, sample after sample, each in the
+ *                channel order of the model and in its units (what
+ *                mcuforge_sensor_read() wrote, bit for bit)
+ *
+ *   missed: sample periods since reset in which no sample was taken (the
+ *   hook returned 0 or an error, or the loop fell a whole period behind:
+ *   the serial link is too slow for the rate). STREAM is sent first and again
+ *   about once a second (every MCUFORGE_RATE_HZ sample periods), so that a
+ *   host that connects late learns the layout.
  */
 #ifndef MCUFORGE_APP_H
 #define MCUFORGE_APP_H
@@ -73,6 +98,7 @@ extern "C" {
 #define MCUFORGE_MODE_SELFTEST 0
 #define MCUFORGE_MODE_SENSOR   1
 #define MCUFORGE_MODE_BENCH    2
+#define MCUFORGE_MODE_CAPTURE  3
 
 /* What the model's return value and out[] mean. */
 #define MCUFORGE_TASK_CLASSIFICATION 0
@@ -113,6 +139,20 @@ extern "C" {
 #define MCUFORGE_HELLO_LEN    17u
 #define MCUFORGE_RESULT_LEN   (8u + 4u * (uint32_t)MCUFORGE_N_OUTPUTS)
 #define MCUFORGE_DONE_LEN     12u
+#define MCUFORGE_FRAME_STREAM  0x04u
+#define MCUFORGE_FRAME_SAMPLES 0x05u
+#define MCUFORGE_STREAM_LEN    26u
+#define MCUFORGE_SAMPLES_HEAD  12u
+/* Most samples per SAMPLES frame: as many as fit in 240 bytes of floats, at least
+ * one (define it to another value to change the frame size). A frame holds
+ * min(MCUFORGE_CAPTURE_BLOCK, floor(MCUFORGE_RATE_HZ)) samples, at least one: at
+ * most about a second of them; STREAM says how many. */
+#ifndef MCUFORGE_CAPTURE_BLOCK
+#define MCUFORGE_CAPTURE_BLOCK (4 * MCUFORGE_N_CHANNELS >= 240 ? 1 : 240 / (4 * MCUFORGE_N_CHANNELS))
+#endif
+/* STREAM.source */
+#define MCUFORGE_SOURCE_SENSOR 0u
+#define MCUFORGE_SOURCE_SYNTH  1u
 
 /* ---- provided by the port (the framework glue) ---------------------------- */
 
@@ -189,6 +229,27 @@ int mcuforge_selftest(void);
 /* Bench: one complete report (HELLO, a RESULT per window, DONE) in frames.
  * Returns 0 when every return value equals the expected one, else 1. */
 int mcuforge_bench(void);
+
+/* Capture mode (mcuforge_capture.c). mcuforge_capture_start() sends STREAM and
+ * starts the block sequence at 0; mcuforge_capture_push() adds one sample to
+ * the block and sends it as a SAMPLES frame when it is full (STREAM's
+ * block_samples; returns 1 then, else 0); mcuforge_capture_missed() counts sample
+ * periods without a sample. Both send STREAM again every MCUFORGE_RATE_HZ
+ * sample periods. Memory: one frame payload, static. */
+void mcuforge_capture_start(uint8_t source, uint8_t waveform);
+int mcuforge_capture_push(const float sample[MCUFORGE_N_CHANNELS]);
+void mcuforge_capture_missed(uint32_t periods);
+
+/* A deterministic synthetic sensor for testing capture without one: writes
+ * sample n (counted from 0 since reset; one per call) of waveform k and
+ * returns 1. Channel c of sample n is, in integers,
+ *     P = 8 (k + 2),  p = (n + 3 c) mod P,  t = min(p, P - p),
+ *     h = (n * N_CHANNELS + c) * 2654435761 + k * 2654435769,
+ *     h ^= h >> 16,  h *= 0x85EBCA6B,  h ^= h >> 13   (all mod 2^32),
+ *     value = ((k + 1) * (2 t - P / 2) * 16 + (h >> 24) - 128 + 128 c) / 256
+ * (a triangle of period P samples and peak (k + 1)(k + 2) / 4, plus noise in
+ * [-0.5, 0.5), offset by c / 2; exact in binary32). */
+int mcuforge_synth_read(uint32_t waveform, float sample[MCUFORGE_N_CHANNELS]);
 
 /* CRC-16/CCITT-FALSE of data, continuing from crc (start with 0xFFFF). */
 uint16_t mcuforge_crc16(const uint8_t *data, size_t len, uint16_t crc);

@@ -15,6 +15,12 @@
  *     void mcuforge_board_init(void) { my_uart_init(115200); }
  *     void mcuforge_board_putc(char c) { my_uart_write_byte((uint8_t)c); }
  *
+ * Capture mode (MCUFORGE_MODE=capture, for `mcuforge capture`) sends binary
+ * frames through the same hook: write them to a UART the host reads as a
+ * serial port, at the baud rate you give `mcuforge capture --baud`; its
+ * samples come from your sensor hook mcuforge_sensor_read() in sensor.c
+ * (set the sensor's bus up in mcuforge_board_init() too).
+ *
  * The default mcuforge_board_putc() writes ITM stimulus port 0 (SWO) on cores
  * that have an ITM (ARMv7-M / ARMv8-M Mainline: M3, M4, M7, M33...), when a
  * debugger has enabled the ITM and port 0; otherwise (no debugger, or an

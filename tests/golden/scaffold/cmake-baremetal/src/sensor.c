@@ -19,7 +19,11 @@
  * firmware works before a sensor is connected; built with
  * -DMCUFORGE_SENSOR_REPLAY=OFF it returns 0 (no sample) and the firmware then
  * holds no test window, as it will with your sensor (that is the firmware
- * mcuforge measures against the budgets). To connect one, read it here,
+ * mcuforge measures against the budgets). In capture mode
+ * (MCUFORGE_MODE=capture) the default gives no sample either: recording the
+ * test windows as new data would copy the test set into the training data.
+ * The same hook feeds both modes: capture records what the model will see.
+ * To connect a sensor, read it here,
  * e.g. an I2C accelerometer driven by your board code:
  *
  *     #include "my_imu.h"
@@ -39,7 +43,7 @@
 
 int mcuforge_sensor_read(float sample[MCUFORGE_N_CHANNELS])
 {
-#if MCUFORGE_SENSOR_REPLAY
+#if MCUFORGE_SENSOR_REPLAY && MCUFORGE_MODE != MCUFORGE_MODE_CAPTURE
     return mcuforge_replay_read(sample);
 #else
     (void)sample;

@@ -1,0 +1,102 @@
+"""One trial: sample a configuration, skip it if the study has it, build, cost and
+cross-validate it within its time limit (see ``_control``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+
+from ..data import Dataset
+from ..errors import McuforgeError
+from ..resolver import Plan
+from ._control import Deadline, TrialTimeout, duplicate_of
+from ._evaluate import FeatureCache, build, cross_validate
+from ._space import CandidateConfig, sample_config
+from ._types import FIGURES, SearchSettings
+
+
+def make_objective(
+    plan: Plan,
+    dataset: Dataset,
+    limit_s: Callable[[], float | None],
+    on_start: Callable[[int, str], None] | None = None,
+) -> Callable[[optuna.Trial], Any]:
+    """The trial function: sample, skip repeats, build, cost, cross-validate in a time limit.
+
+    ``limit_s()`` gives the time the trial may take (its limit, or what is left of the
+    search's budget); past it the trial is pruned with the reason.
+    """
+    spec = plan.spec.spec
+    budgets = spec.budgets
+    cache = FeatureCache(dataset)
+    extra = [FIGURES[o] for o in spec.search.objectives[1:]]
+    single = len(spec.search.objectives) == 1
+
+    def run(trial: optuna.Trial, config: CandidateConfig, deadline: Deadline) -> Any:
+        cand = build(config, cache, plan)
+        violations = cand.cost.violations(budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
+        with deadline.critical():
+            trial.set_user_attr("constraints", violations)
+            trial.set_user_attr("cost", cand.cost.to_json())
+            trial.set_user_attr("model", cand.model.describe())
+
+        def on_epoch(epoch: int, value: float) -> None:
+            with deadline.critical():
+                trial.report(value, epoch)
+                prune = trial.should_prune()
+            if prune:
+                raise optuna.TrialPruned(f"pruned at epoch {epoch} (score {value:.3f})")
+
+        deadline.check()
+        value = cross_validate(config, cache, plan, on_epoch if single else None, deadline.check)
+        if not extra:
+            return value
+        return (value, *(float(cand.cost.to_json()[k]["value"]) for k in extra))
+
+    def objective(trial: optuna.Trial) -> Any:
+        try:
+            config = sample_config(trial, plan.recipes)
+        except optuna.TrialPruned as exc:  # e.g. an empty subset of statistics
+            trial.set_user_attr("recipe", str(trial.params.get("recipe", plan.recipes[0].ref)))
+            trial.set_user_attr("reason", str(exc))
+            raise
+        trial.set_user_attr("recipe", config.recipe.ref)
+        if on_start is not None:
+            on_start(trial.number, config.recipe.ref)
+        same = duplicate_of(trial.study, trial)
+        if same is not None:
+            trial.set_user_attr("duplicate_of", same)
+            trial.set_user_attr("reason", f"same parameters as trial #{same}; not run again")
+            raise optuna.TrialPruned(f"duplicate of trial #{same}")
+        deadline = Deadline(limit_s())
+        try:
+            with deadline:
+                return run(trial, config, deadline)
+        except TrialTimeout as exc:
+            trial.set_user_attr("reason", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        except optuna.TrialPruned as exc:
+            trial.set_user_attr("reason", str(exc) or "pruned")
+            raise
+
+    return objective
+
+
+#: Errors a trial may raise that fail that trial only (recorded with the reason).
+TRIAL_ERRORS = (ValueError, ArithmeticError, McuforgeError)
+
+
+def limit_for(settings: SearchSettings, end: float | None) -> Callable[[], float | None]:
+    def limit() -> float | None:
+        left = None if end is None else max(end - time.time(), 1.0)
+        if settings.trial_timeout_s is None:
+            return left
+        return settings.trial_timeout_s if left is None else min(left, settings.trial_timeout_s)
+
+    return limit
+
+
+__all__ = ["TRIAL_ERRORS", "limit_for", "make_objective"]

@@ -1,0 +1,167 @@
+"""Running the search: the warm start, the trials (here or in worker processes) until
+the trial total, the time budget or an exhausted space, and resuming after an
+interruption. Trials that did not finish (Ctrl-C, a killed or dead worker) are failed
+and their parameters queued again, so the next run re-runs them first; they do not
+count towards the study's total. Ctrl-C keeps every finished trial and prints no Optuna
+traceback (the command line prints one line)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+
+from ..data import Dataset
+from ..resolver import Plan
+from ._collect import collect
+from ._control import StopRule, counted, warm_start
+from ._objective import TRIAL_ERRORS, limit_for, make_objective
+from ._progress import Progress
+from ._resume import fail_stale, optimize_quietly, stop_workers
+from ._storage import SearchError
+from ._study import open_study
+from ._types import SearchResult, SearchSettings
+
+Log = Callable[[str], None]
+
+
+def _worker(
+    spec_path: str,
+    catalogs: list[str],
+    settings: SearchSettings,
+    seed: int,
+    end: float | None,
+) -> None:
+    """A local worker process: rebuild the plan and data, join the study, run trials."""
+    from ..data import load_dataset
+    from ..preflight import preflight
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:  # the same plan as the parent's (the lock's pins, the spec's catalogs)
+        plan = preflight(Path(spec_path), [Path(c) for c in catalogs]).plan
+        spec = plan.spec.spec
+        dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
+        study = open_study(plan, dataset, settings, seed, lambda s: None)
+        optimize_quietly(
+            study,
+            make_objective(plan, dataset, limit_for(settings, end)),
+            timeout=None if end is None else max(end - time.time(), 0.0),
+            callbacks=[StopRule(settings.trials, end)],
+            catch=TRIAL_ERRORS,
+            gc_after_trial=False,
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)  # the parent reports the interruption
+
+
+def _portfolio_order(plan: Plan) -> list[str]:
+    """Recipes cheapest to train first (family training cost, then smallest model)."""
+    from ..models import MODELS
+
+    size = {d.recipe: d.min_flash_bytes or 0.0 for d in plan.decisions}
+    return [
+        r.ref
+        for r in sorted(
+            plan.recipes,
+            key=lambda r: (MODELS.get(r.pipeline.model).training_cost, size.get(r.ref, 0.0)),
+        )
+    ]
+
+
+def run_search(
+    plan: Plan,
+    dataset: Dataset,
+    settings: SearchSettings,
+    log: Log,
+    spec_path: Path | None = None,
+    catalogs: list[Path] | None = None,
+) -> SearchResult:
+    """Run (or resume) the study until its trial total, time budget or an exhausted space,
+    then pick the best (see the module docstring of :mod:`._control`)."""
+    optuna.logging.set_verbosity(logging.WARNING)
+    seed = plan.spec.spec.search.seed
+    study = open_study(plan, dataset, settings, seed, log)
+    if n := fail_stale(study, settings.exclusive):
+        log(f"search: {n} trial(s) of an interrupted run marked failed; re-running them")
+    done = counted(study)
+    if settings.trials is not None and done >= settings.trials:
+        return collect(study, plan, settings, "trials already in the study")
+    budget = settings.time_budget_s
+    end = None if budget is None else time.time() + budget
+    grid = isinstance(study.sampler, optuna.samplers.GridSampler)  # the grid covers it all
+    queued = 0 if grid else warm_start(study, plan.recipes, _portfolio_order(plan))
+    what = [f"{settings.trials - done} more trials" if settings.trials is not None else ""]
+    what.append(f"{budget:.0f} s" if budget is not None else "")
+    if done:
+        more = " or ".join(w for w in what if w)
+        log(f"search: study has {done} finished trials; running {more}")
+    if queued:
+        log(f"search: {queued} recipe default(s) first, then {type(study.sampler).__name__}")
+    tty = sys.stderr.isatty() and not settings.verbose
+    spec = plan.spec.spec
+    progress = Progress(
+        log,
+        spec.task.resolved_metric,
+        spec.task.maximize,
+        settings.trials,
+        budget,
+        tty,
+        settings.verbose,
+    )
+    progress.done = done
+    stop = StopRule(settings.trials, end)
+    t0 = time.monotonic()
+    if settings.jobs > 1:
+        if spec_path is None:
+            raise SearchError(
+                "parallel jobs (--jobs) read the spec from its file; give a spec file, "
+                "not a mapping"
+            )
+        ctx = multiprocessing.get_context("spawn")
+        procs = [
+            ctx.Process(
+                target=_worker,
+                args=(
+                    str(spec_path),
+                    [str(c) for c in catalogs or []],
+                    settings,
+                    seed + 1 + i + len(study.trials),
+                    end,
+                ),
+            )
+            for i in range(settings.jobs)
+        ]
+        for p in procs:
+            p.start()
+        try:
+            for p in procs:
+                p.join()
+        except KeyboardInterrupt:
+            stop_workers(procs)
+            raise
+        bad = [p.exitcode for p in procs if p.exitcode]
+        if bad:
+            raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
+        why = "the workers finished"
+    else:
+        objective = make_objective(plan, dataset, limit_for(settings, end), progress.start_trial)
+        with progress:
+            optimize_quietly(
+                study,
+                objective,
+                timeout=budget,
+                callbacks=[progress, stop],
+                catch=TRIAL_ERRORS,
+                gc_after_trial=False,
+            )
+        why = stop.why or "time budget"
+    log(f"search: stopped by {why} after {time.monotonic() - t0:.0f} s, {counted(study)} trials")
+    return collect(study, plan, settings, why)
+
+
+__all__ = ["run_search"]
