@@ -24,14 +24,9 @@ import serial
 
 from mcuforge.cost import Calibration, Cost, Figure
 from mcuforge.errors import ParityError
-from mcuforge.hardware.device import (
-    DeviceError,
-    device_cost,
-    expected_from_c,
-    flash_firmware,
-    profile,
-    read_report,
-)
+from mcuforge.hardware.bench_check import expected_from_c
+from mcuforge.hardware.bench_report import DeviceError, read_report
+from mcuforge.hardware.device import device_cost, flash_firmware, profile
 from mcuforge.hardware.protocol import (
     Done,
     FrameDecoder,

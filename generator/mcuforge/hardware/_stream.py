@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .device import DEFAULT_BAUDRATE, DeviceError, open_port
+from .bench_report import DEFAULT_BAUDRATE, DeviceError, open_port
 from .protocol import FrameDecoder, Samples, Stream
 
 DEFAULT_TIMEOUT_S = 10.0

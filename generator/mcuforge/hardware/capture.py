@@ -16,7 +16,7 @@ from typing import Any
 
 from ..spec import LoadedSpec
 from ._stream import DEFAULT_TIMEOUT_S, Capture, CaptureError, CaptureStats, read_capture
-from .device import DEFAULT_BAUDRATE
+from .bench_report import DEFAULT_BAUDRATE
 from .protocol import SAMPLES_OVERHEAD, STREAM_FRAME_BYTES, capture_block, max_rate_hz
 from .recordings import (
     check_label,

@@ -1,18 +1,8 @@
-"""Profile a real board over a serial port: the bench firmware's framed report.
+"""Profile a real board over a serial port.
 
-The firmware built with ``-DMCUFORGE_MODE=bench`` runs ``PREFIX_run`` on each
-embedded test window, times it with the core's cycle counter, and sends a report
-(:mod:`.protocol`); on a board it repeats the report about every 2 s, in QEMU it
-sends it once and exits. :func:`read_report` collects one complete report from any
-port pyserial opens (``/dev/ttyACM0``, ``COM3``, ``socket://127.0.0.1:PORT``,
-``loop://``, ``rfc2217://…``):
-
-* bytes before a frame, noise and frames with a bad CRC are skipped (the decoder
-  resynchronises on the marker);
-* a ``HELLO`` restarts the collection (the board was reset mid-report, or the host
-  joined late); a report with missing windows is dropped and the next one awaited;
-* a ``HELLO`` from a firmware built from another spec is an error naming both ids;
-* a port that cannot be opened, or that stays silent, is one clear error line.
+The bench firmware's report is read by :mod:`.bench_report`; here it is checked
+against the outputs Python expects for the same windows, turned into cost figures
+with source ``device`` and written to ``device.json`` and the report.
 
 Latency on the device is ``cycles / clock_hz``: HELLO's ``clock_hz`` is the
 frequency of the counter (the core clock for DWT cycles and for SysTick on the
@@ -22,255 +12,29 @@ processor clock; 1 MHz for a framework's microsecond timer).
 from __future__ import annotations
 
 import json
-import math
-import re
 import shlex
 import subprocess
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..cost import CALIBRATION_FILE, Calibration, Cost, Figure
-from ..errors import ParityError, ToolchainError
+from ..errors import ParityError
 from ..spec import Hardware
 from ._base import Profile, Profiler, Workload
-from .protocol import COUNTERS, Done, FrameDecoder, Hello, Result
+from .bench_check import Check, Expected, check, expected_from_c, expected_from_output
+from .bench_report import (
+    DEFAULT_BAUDRATE,
+    DEFAULT_TIMEOUT_S,
+    BenchReport,
+    DeviceError,
+    read_report,
+)
+from .protocol import COUNTERS
 
-DEFAULT_BAUDRATE = 115200
-DEFAULT_TIMEOUT_S = 10.0
-#: Float outputs of the board against Python's: the same operations in the same
-#: order (-ffp-contract=off on both sides), so differences come only from the
-#: target's libm (newlib's expf/sqrtf vs glibc's, within a few ulp) and accumulate
-#: over at most a few hundred operations: 1e-4 relative is ~800 ulp of headroom.
-OUTPUT_RTOL = 1e-4
-OUTPUT_ATOL = 1e-6
 DEVICE_FILE = "device.json"
 DEVICE_VERSION = 1
-
-
-class DeviceError(ToolchainError):
-    """The board cannot be reached, or what it sends is not a usable bench report."""
-
-
-@dataclass(frozen=True)
-class BenchReport:
-    """One complete bench report and how it was received."""
-
-    hello: Hello
-    results: list[Result]
-    done: Done
-    received_bytes: int = 0
-    skipped_bytes: int = 0
-    bad_crc: int = 0
-    restarts: int = 0
-
-    @property
-    def cycles(self) -> list[int]:
-        return [r.cycles for r in self.results]
-
-    @property
-    def cycles_max(self) -> int:
-        return max(self.cycles, default=0)
-
-    def ms(self, cycles: float) -> float:
-        """Counter ticks → milliseconds."""
-        return round(cycles / self.hello.clock_hz * 1e3, 6) if self.hello.clock_hz else math.nan
-
-
-def open_port(port: str, baudrate: int = DEFAULT_BAUDRATE, timeout_s: float = 0.1) -> Any:
-    """Open a pyserial port or URL.
-
-    Raises:
-        DeviceError: the port does not exist or cannot be opened (one line).
-    """
-    import serial
-
-    try:
-        ser = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout_s, do_not_open=True)
-        # open() discards input for as long as it keeps arriving (socket://): with an
-        # emulator that starts on connect, that can be the whole report. Keep every
-        # byte; the decoder skips what is not a frame.
-        ser.reset_input_buffer = lambda: None
-        ser.open()
-        del ser.reset_input_buffer
-        return ser
-    except (serial.SerialException, OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DeviceError(f"cannot open serial port {port}: {reason}") from None
-
-
-def read_report(
-    port: str | Any,
-    firmware_id: bytes | None = None,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-    baudrate: int = DEFAULT_BAUDRATE,
-) -> BenchReport:
-    """Read serial data until one complete bench report has arrived.
-
-    Args:
-        port: a pyserial port name or URL, or an open pyserial port object.
-        firmware_id: the 8 bytes HELLO must carry (first 8 bytes of the spec sha256);
-            None accepts any firmware.
-        timeout_s: give up after this long without a complete report.
-
-    Raises:
-        DeviceError: cannot open the port, nothing or no complete report arrived in
-            time, the connection closed, or the firmware comes from another spec.
-    """
-    import serial
-
-    ser = open_port(port, baudrate) if isinstance(port, str) else port
-    name = port if isinstance(port, str) else str(getattr(ser, "name", None) or ser.port)
-    dec = FrameDecoder()
-    hello: Hello | None = None
-    results: dict[int, Result] = {}
-    received = restarts = incomplete = 0
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            try:
-                # one read per available chunk: pyserial's socket:// loses the bytes of
-                # a read() that ends in a disconnect, so never ask for more than is there
-                chunk = ser.read(max(1, ser.in_waiting))
-            except serial.SerialException as exc:
-                raise DeviceError(
-                    f"{name} closed before a complete bench report ({exc}; "
-                    f"{received} bytes received)"
-                ) from None
-            received += len(chunk)
-            for msg in dec.feed(chunk):
-                if isinstance(msg, Hello):
-                    if firmware_id is not None and msg.firmware_id != firmware_id:
-                        raise DeviceError(
-                            f"the firmware on {name} was built from spec "
-                            f"{msg.firmware_hex}..., not {firmware_id.hex()}...: flash the "
-                            "firmware of this output (built with -DMCUFORGE_MODE=bench)"
-                        )
-                    if hello is not None and results:
-                        restarts += 1
-                    hello, results = msg, {}
-                elif hello is None:
-                    continue  # joined mid-report: wait for the next HELLO
-                elif isinstance(msg, Result):
-                    if msg.window >= hello.n_windows or len(msg.outputs) != hello.n_outputs:
-                        hello, results = None, {}
-                        incomplete += 1
-                    else:
-                        results[msg.window] = msg
-                elif isinstance(msg, Done):
-                    if len(results) == hello.n_windows and msg.total == hello.n_windows:
-                        return BenchReport(
-                            hello,
-                            [results[i] for i in range(hello.n_windows)],
-                            msg,
-                            received,
-                            dec.skipped,
-                            dec.bad_crc,
-                            restarts,
-                        )
-                    hello, results = None, {}
-                    incomplete += 1
-    finally:
-        if isinstance(port, str):
-            ser.close()
-    if received == 0:
-        raise DeviceError(
-            f"{name} sent nothing in {timeout_s:g} s: is the board connected and running "
-            f"the bench firmware (-DMCUFORGE_MODE=bench) at {baudrate} baud?"
-        )
-    raise DeviceError(
-        f"no complete bench report from {name} within {timeout_s:g} s ({received} bytes: "
-        f"{dec.skipped} skipped, {dec.bad_crc} frames with a bad CRC, {incomplete} reports "
-        f"incomplete, {restarts} restarted)"
-    )
-
-
-@dataclass(frozen=True)
-class Expected:
-    """Python's results on the firmware's test windows."""
-
-    returns: list[int]
-    outputs: list[list[float]] | None = None
-
-
-_EXPECTED = re.compile(r"mcuforge_test_expected\s*\[[^\]]*\]\s*=\s*\{([^}]*)\}", re.S)
-
-
-def expected_from_c(text: str, where: str = "test_vectors.c") -> list[int]:
-    """The expected return values written in a ``test_vectors.c``.
-
-    Raises:
-        DeviceError: the array is not there.
-    """
-    m = _EXPECTED.search(text)
-    if m is None:
-        raise DeviceError(f"{where} has no mcuforge_test_expected array")
-    return [int(v) for v in m.group(1).replace("\n", " ").split(",") if v.strip()]
-
-
-def expected_from_output(output_dir: Path, report: dict[str, Any]) -> Expected:
-    """Expected values: ``report.json`` ``test_vectors`` if present, else test_vectors.c."""
-    tv = report.get("test_vectors")
-    if isinstance(tv, dict) and "expected" in tv:
-        outputs = tv.get("outputs")
-        return Expected([int(v) for v in tv["expected"]], outputs)
-    matches = sorted((output_dir / "firmware").rglob("test_vectors.c"))
-    if not matches:
-        raise DeviceError(f"{output_dir}/firmware has no test_vectors.c to check against")
-    return Expected(expected_from_c(matches[0].read_text(), str(matches[0])))
-
-
-@dataclass
-class Check:
-    """The board's results against Python's, window by window."""
-
-    windows: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def agree(self) -> int:
-        return sum(w["agree"] for w in self.windows)
-
-    @property
-    def total(self) -> int:
-        return len(self.windows)
-
-    def failures(self) -> list[int]:
-        return [w["window"] for w in self.windows if not w["agree"]]
-
-
-def check(report: BenchReport, expected: Expected) -> Check:
-    """Compare return values (exactly) and outputs (within OUTPUT_RTOL/ATOL).
-
-    Raises:
-        DeviceError: the board ran another number of windows than Python's.
-    """
-    if len(expected.returns) != report.hello.n_windows:
-        raise DeviceError(
-            f"the board ran {report.hello.n_windows} test windows, the output has "
-            f"{len(expected.returns)}: flash the firmware of this output"
-        )
-    out = Check()
-    for r, want in zip(report.results, expected.returns, strict=True):
-        row: dict[str, Any] = {
-            "window": r.window,
-            "returned": r.returned,
-            "expected": want,
-            "cycles": r.cycles,
-        }
-        ok = r.returned == want
-        if expected.outputs is not None:
-            ref = expected.outputs[r.window]
-            err = max(
-                (abs(a - b) - OUTPUT_RTOL * abs(b) for a, b in zip(r.outputs, ref, strict=True)),
-                default=0.0,
-            )
-            row["outputs_ok"] = bool(len(ref) == len(r.outputs) and err <= OUTPUT_ATOL)
-            ok = ok and row["outputs_ok"]
-        row["agree"] = ok
-        out.windows.append(row)
-    return out
 
 
 def device_figures(

@@ -73,6 +73,41 @@ def _portfolio_order(plan: Plan) -> list[str]:
     ]
 
 
+def _run_workers(
+    spec_path: Path,
+    catalogs: list[Path] | None,
+    settings: SearchSettings,
+    seed: int,
+    end: float | None,
+) -> None:
+    """``settings.jobs`` processes on the same study, each with its own sampler seed."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(
+                str(spec_path),
+                [str(c) for c in catalogs or []],
+                settings,
+                seed + i,
+                end,
+            ),
+        )
+        for i in range(settings.jobs)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        stop_workers(procs)
+        raise
+    bad = [p.exitcode for p in procs if p.exitcode]
+    if bad:
+        raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
+
+
 def run_search(
     plan: Plan,
     dataset: Dataset,
@@ -122,31 +157,7 @@ def run_search(
                 "parallel jobs (--jobs) read the spec from its file; give a spec file, "
                 "not a mapping"
             )
-        ctx = multiprocessing.get_context("spawn")
-        procs = [
-            ctx.Process(
-                target=_worker,
-                args=(
-                    str(spec_path),
-                    [str(c) for c in catalogs or []],
-                    settings,
-                    seed + 1 + i + len(study.trials),
-                    end,
-                ),
-            )
-            for i in range(settings.jobs)
-        ]
-        for p in procs:
-            p.start()
-        try:
-            for p in procs:
-                p.join()
-        except KeyboardInterrupt:
-            stop_workers(procs)
-            raise
-        bad = [p.exitcode for p in procs if p.exitcode]
-        if bad:
-            raise SearchError(f"{len(bad)} search worker(s) failed (exit codes {bad})")
+        _run_workers(spec_path, catalogs, settings, seed + 1 + len(study.trials), end)
         why = "the workers finished"
     else:
         objective = make_objective(plan, dataset, limit_for(settings, end), progress.start_trial)

@@ -215,6 +215,26 @@ def _io(graph: Graph, t: int) -> TensorIO:
     return TensorIO(x.name, x.shape, x.size, x.s, x.zp)
 
 
+def _layers(graph: Graph, steps: list[tuple[Op, Lowered]]) -> tuple[Layer, ...]:
+    """What each step costs (for the cost model and the report)."""
+    out = []
+    for op, low in steps:
+        y = graph.tensor(op.outputs[0])
+        out.append(
+            Layer(
+                op.kind,
+                graph.layer(op),
+                low.macs,
+                low.params,
+                aligned(low.scratch),
+                y.size,
+                y.size // max(y.shape[-1], 1),
+                low.segments,
+            )
+        )
+    return tuple(out)
+
+
 def _render(
     graph: Graph,
     p: str,
@@ -246,19 +266,7 @@ def _render(
         )
     kernels, forms, modes = resolve({k for _, low in steps for k in low.kernels})
     kinds = Counter(op.kind for op, _ in steps)
-    layers = tuple(
-        Layer(
-            op.kind,
-            graph.layer(op),
-            low.macs,
-            low.params,
-            aligned(low.scratch),
-            graph.tensor(op.outputs[0]).size,
-            graph.tensor(op.outputs[0]).size // max(graph.tensor(op.outputs[0]).shape[-1], 1),
-            low.segments,
-        )
-        for op, low in steps
-    )
+    layers = _layers(graph, steps)
     i_io, o_io = _io(graph, inp), _io(graph, out)
     code = render(
         "network.c.jinja",
