@@ -43,9 +43,9 @@ def test_regression_targets_blend_with_the_windows() -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"copy": 2}, "augment has no parameter copy"),
-        ({"copies": 1.5}, "whole number"),
-        ({"noise": -1}, r"augment.noise must be a number in \[0, 1\]"),
+        ({"copy": 2}, "augment has no parameter 'copy'; did you mean 'copies'"),
+        ({"copies": 1.5}, "augment.copies must be an integer, got 1.5"),
+        ({"noise": -1}, r"augment.noise must be in \[0, 1\], got -1"),
     ],
 )
 def test_bad_parameters_are_clear_errors(params: dict[str, Any], match: str) -> None:

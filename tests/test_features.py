@@ -321,12 +321,12 @@ def test_spectral_q15_agrees_with_float(ds: Dataset, windows: np.ndarray) -> Non
 def test_iir_filter_matches_scipy_sosfilt(ds: Dataset) -> None:
     from scipy import signal
 
-    from mcuforge.features.filters import design
+    from mcuforge.features.filters import FilterParams, design
 
     x = ds.test.x
     for spec in (
-        {"kind": "lowpass", "order": 4, "cutoff_hz": 2.0},
-        {"kind": "bandpass", "order": 2, "cutoff_hz": [0.5, 3.0]},
+        FilterParams(kind="lowpass", order=4, cutoff_hz=2.0),
+        FilterParams(kind="bandpass", order=2, cutoff_hz=[0.5, 3.0]),
     ):
         bq = design(spec, ds.rate_hz, "spectral")
         ref = signal.sosfilt(bq.sos.astype(np.float64), x.astype(np.float64), axis=1)
@@ -478,7 +478,7 @@ def test_audio_block_errors_name_the_parameter() -> None:
         ("spectral", {"filter": {"kind": "lowpass", "cutoff_hz": 7}}, r"Nyquist frequency 5 Hz"),
         ("spectral", {"filter": {"kind": "notch", "cutoff_hz": 1}}, r"spectral.filter.kind"),
         ("spectral", {"numeric": "q7"}, r"spectral.numeric must be one of float32, q15"),
-        ("spectral", {"fft": 64}, r"spectral has no parameter fft"),
+        ("spectral", {"fft": 64}, r"spectral has no parameter 'fft'; its parameters .*fft_size"),
         ("stats", {"features": ["mean", "median"]}, r"unknown: median"),
         ("raw", {"decimate": 0}, r"raw.decimate must be >= 1"),
     ],

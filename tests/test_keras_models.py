@@ -22,7 +22,7 @@ from mcuforge.errors import DataError
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware.host import run_host
 from mcuforge.models import MODELS, DeployedModel
-from mcuforge.models._keras import TrainConfig, seed_everything, train
+from mcuforge.models._keras import TrainParams, seed_everything, train
 from mcuforge.spec import load_spec
 
 from .conftest import EXAMPLE
@@ -61,7 +61,7 @@ def _toy(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def _train_toy(params: dict[str, Any], seed: int = 0, on_epoch: Any = None) -> keras.Model:
     x, y = _toy()
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    cfg = TrainConfig.from_params({**FAST, **params})
+    cfg = TrainParams.read({**FAST, **params}, "toy")
     return train(_tiny, (x[:70], y[:70]), (x[70:], y[70:]), cfg, loss, seed, on_epoch, True).model
 
 

@@ -464,6 +464,134 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         {"cat/my-tree.yaml": RECIPE.replace("A tree.", "A tr\udce9e.")},
         r"my-tree.yaml:3:\d+: not UTF-8 text \(byte 0xe9\)",
     ),
+    # ------------------------------------------------------------ recipe parameters
+    (
+        "recipe-param-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("max_depth:", "max_dept:")},
+        r"my-tree.yaml:8:5: search.space.max_dept: decision_tree has no parameter 'max_dept'; "
+        r"did you mean 'max_depth'\?$",
+    ),
+    (
+        "recipe-forest-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {
+            "cat/my-tree.yaml": RECIPE.replace("model: decision_tree", "model: random_forest")
+            + "    n_estimator: {int: [1, 3]}\n"
+        },
+        r"my-tree.yaml:9:5: search.space.n_estimator: random_forest has no parameter "
+        r"'n_estimator'; did you mean 'n_estimators'\?$",
+    ),
+    (
+        "recipe-range-end",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("[2, 6]", "[0, 6]")},
+        r"my-tree.yaml:8:23: search.space.max_depth: decision_tree.max_depth must be >= 1, "
+        r"got 0 \(the range's low end\)$",
+    ),
+    (
+        "recipe-range-type",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE.replace("{int: [2, 6]}", "{float: [2.0, 6.5]}")},
+        r"my-tree.yaml:8:\d+: search.space.max_depth: decision_tree.max_depth must be an "
+        r"integer, got 2.0 \(the range's low end\)$",
+    ),
+    (
+        "recipe-choice-value",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    layout: {choice: [inline, nested]}\n"},
+        r"my-tree.yaml:9:31: search.space.layout: decision_tree.layout must be one of inline, "
+        r"table, got 'nested'$",
+    ),
+    (
+        "recipe-fixed-value",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "  fixed:\n    min_samples_leaf: 0\n"},
+        r"my-tree.yaml:10:23: search.fixed.min_samples_leaf: decision_tree.min_samples_leaf "
+        r"must be >= 1, got 0$",
+    ),
+    (
+        "recipe-block-param-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    stats.featurs: {subset: [mean, std]}\n"},
+        r"my-tree.yaml:9:5: search.space.stats.featurs: stats has no parameter 'featurs'; did "
+        r"you mean 'features'\?$",
+    ),
+    (
+        "recipe-block-not-in-pipeline",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    spectral.bands: {choice: [4, 8]}\n"},
+        r"my-tree.yaml:9:5: search.space.spectral.bands: 'spectral' is not a feature block of "
+        r"this recipe \(nor augment\); its blocks are stats, augment$",
+    ),
+    (
+        "recipe-block-value",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    stats.features: {subset: [mean, median]}\n"},
+        r"my-tree.yaml:9:30: search.space.stats.features: stats.features must be a non-empty "
+        r"subset of \[mean, .*\]; unknown: median$",
+    ),
+    (
+        "recipe-block-key-without-block",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    numeric: {choice: [float32, int16]}\n"},
+        r"my-tree.yaml:9:5: search.space.numeric: decision_tree has no parameter 'numeric'; "
+        r"did you mean 'stats.numeric'\? \(a feature block's parameters are written",
+    ),
+    (
+        "recipe-augment-typo",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    augment.copy: {choice: [0, 2]}\n"},
+        r"my-tree.yaml:9:5: search.space.augment.copy: augment has no parameter 'copy'; did "
+        r"you mean 'copies'\?$",
+    ),
+    (
+        "recipe-augment-value",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/my-tree.yaml": RECIPE + "    augment.noise: {float: [0.0, 2.0]}\n"},
+        r"my-tree.yaml:9:34: search.space.augment.noise: augment.noise must be in \[0, 1\], "
+        r"got 2.0 \(the range's high end\)$",
+    ),
+    (
+        "override-param-typo",
+        _sub(
+            "recipe: imu-stats-tree",
+            "recipe: {name: imu-stats-tree, overrides: {space: {max_dept: {int: [2, 4]}}}}",
+        ),
+        {},
+        r"spec.yaml:15:52: recipe.overrides.space.max_dept: decision_tree has no parameter "
+        r"'max_dept'; did you mean 'max_depth'\?$",
+    ),
+    (
+        "override-fixed-value",
+        _sub(
+            "recipe: imu-stats-tree",
+            "recipe: {name: imu-stats-tree, overrides: {fixed: {stats.numeric: int8}}}",
+        ),
+        {},
+        r"spec.yaml:15:67: recipe.overrides.fixed.stats.numeric: stats.numeric must be one of "
+        r"float32, int16, got 'int8'$",
+    ),
+    (
+        "override-fixed-type",
+        _sub(
+            "recipe: imu-stats-tree",
+            "recipe: {name: imu-stats-tree, overrides: {fixed: {max_depth: '4'}}}",
+        ),
+        {},
+        r"spec.yaml:15:63: recipe.overrides.fixed.max_depth: decision_tree.max_depth must be an "
+        r"integer, got '4'$",
+    ),
+    (
+        "override-choice-value",
+        _sub(
+            "recipe: imu-stats-tree",
+            "recipe: {name: imu-stats-tree, overrides: {space: {layout: {choice: [table, tree]}}}}",
+        ),
+        {},
+        r"spec.yaml:15:\d+: recipe.overrides.space.layout: decision_tree.layout must be one of "
+        r"inline, table, got 'tree'$",
+    ),
 ]
 
 

@@ -141,7 +141,7 @@ def test_agrees_with_sktime_minirocket(ds: Dataset) -> None:
 @pytest.mark.parametrize(
     ("params", "length", "message"),
     [
-        ({"kernels": 84}, 100, r"minirocket has no parameter kernels"),
+        ({"kernels": 84}, 100, r"minirocket has no parameter 'kernels'"),
         ({"features": 40}, 100, r"minirocket.features must be in \[84, 20000\]"),
         ({"numeric": "q7"}, 100, r"minirocket.numeric must be one of float32, q15"),
         ({"max_dilations": 0}, 100, r"minirocket.max_dilations must be in \[1, 64\]"),

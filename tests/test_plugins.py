@@ -22,11 +22,17 @@ PLUGIN = '''\
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from mcuforge.errors import DataError
 from mcuforge.hardware import Profile, Profiler
-from mcuforge.models import ModelFamily
+from mcuforge.models import FamilyParams, ModelFamily
 from mcuforge.models.linear import LinearModel
+
+
+class NearestMeanParams(FamilyParams):
+    shrink: float = Field(default=0.0, ge=0.0, le=1.0,
+                          description="Pull of each class mean towards the overall mean.")
 
 
 class NearestMean(ModelFamily):
@@ -34,14 +40,17 @@ class NearestMean(ModelFamily):
 
     name = "toy_mean"
     training_cost = 0
+    Params = NearestMeanParams
 
     def fit(self, x, y, n_classes, params: dict[str, Any], seed, *, input_shape=None,
             on_epoch=None):
+        p = self.parse_params(params)
         if len(np.unique(y)) < 2:
             raise DataError("toy_mean needs two classes")
         x64 = np.asarray(x, dtype=np.float64)
         mu = np.stack([x64[y == c].mean(axis=0) if (y == c).any() else np.zeros(x.shape[1])
                        for c in range(n_classes)])
+        mu = (1 - p.shrink) * mu + p.shrink * x64.mean(axis=0)
         bias = -0.5 * (mu**2).sum(axis=1)
         return LinearModel(mu.astype(np.float32), bias.astype(np.float32))
 
@@ -69,6 +78,7 @@ pipeline: {features: [stats], model: toy_mean}
 search:
   space:
     stats.features: {subset: [mean, std, min, max, rms]}
+    shrink: {float: [0.0, 0.5]}
 when: Never; a test of the plugin mechanism.
 """
 

@@ -22,9 +22,8 @@ from mcuforge.hardware import emulate as emulate_mod
 from mcuforge.hardware.cross import cross_build
 from mcuforge.hardware.emulate import emulate_elf
 from mcuforge.hardware.host import run_host
-from mcuforge.models import MODELS, DeployedModel, _inline
+from mcuforge.models import MODELS, DeployedModel, ParamError, _inline
 from mcuforge.models._flat import float_key
-from mcuforge.models._inline import TreeParamError
 from mcuforge.models.tree_sums import TreeSum
 from mcuforge.models.trees import TreeEnsemble
 from mcuforge.spec import load_spec
@@ -112,7 +111,8 @@ FORMS = [
 def test_every_tree_form_equals_python_on_the_decision_edges(
     family: str, params: dict[str, Any]
 ) -> None:
-    model = fit(family, {"n_estimators": 6, "max_depth": 5, **params})
+    ensemble = {} if family == "decision_tree" else {"n_estimators": 6}
+    model = fit(family, {**ensemble, "max_depth": 5, **params})
     assert model.describe()["layout"] == params["layout"]
     assert_host_equals_python(model, on_the_edges(model, finite=False))
 
@@ -139,9 +139,9 @@ def test_float_keys_order_floats_as_the_comparison_does() -> None:
 def test_vote_kind_and_layout_are_checked_and_deep_trees_fall_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with pytest.raises(TreeParamError, match="voting must be one of soft, hard"):
+    with pytest.raises(ParamError, match=r"random_forest\.voting must be one of soft, hard"):
         fit("random_forest", {"voting": "majority"})
-    with pytest.raises(TreeParamError, match="layout must be one of inline, table"):
+    with pytest.raises(ParamError, match=r"decision_tree\.layout must be one of inline, table"):
         fit("decision_tree", {"layout": "nested"})
     monkeypatch.setattr(_inline, "INLINE_MAX_DEPTH", 1)
     model = fit("decision_tree", {"max_depth": 4})

@@ -482,7 +482,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
         got = _load(path, Recipe, problems)
         if not got:
             continue
-        recipe, sha, _ = got
+        recipe, sha, marks = got
         if recipe.ref in seen:
             problems.append(
                 Located(
@@ -499,7 +499,7 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
         versions = cat.recipes.setdefault(recipe.name, [])
         versions[:] = [r for r in versions if r.version != recipe.version]  # user layer wins
         versions.append(recipe)
-        cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha)
+        cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha, marks)
 
 
 def _cross_checks(cat: Catalog, problems: list[Located]) -> None:

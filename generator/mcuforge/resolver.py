@@ -23,6 +23,7 @@ from .errors import BudgetError, CatalogError, Located, McuforgeError
 from .extras import needs
 from .features import FEATURES, CoreCosts, FeatureBlock
 from .models import MODELS
+from .recipe_check import check_catalog, check_overrides
 from .spec import LoadedSpec, RecipeRef
 
 
@@ -188,10 +189,13 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
     give the same search and the same C.
 
     Raises:
-        CatalogError: unknown target or recipe, or no recipe applies.
+        CatalogError: a recipe of the catalog names a parameter its family and blocks do
+            not have (or a value they refuse), unknown target or recipe, or no recipe
+            applies.
         BudgetError: no applicable recipe fits the budgets even at its smallest, or the
             budgets exceed the part.
     """
+    check_catalog(catalog)
     target, core = _target(loaded, catalog)
     qemu = catalog.qemu_machines.get(core.qemu_machine) if core.qemu_machine else None
     pinned = pinned or {}
@@ -369,8 +373,9 @@ def _pinned_recipe(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int])
         raise CatalogError.at(loaded.problem(at, str(exc))) from None
     if not isinstance(spec.recipe, RecipeRef):
         return recipe
+    overrides = spec.recipe.overrides
     try:
-        return recipe.with_overrides(spec.recipe.overrides)
+        changed = recipe.with_overrides(overrides)
     except ValidationError as exc:
         problems = []
         for e in exc.errors(include_url=False):
@@ -378,6 +383,8 @@ def _pinned_recipe(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int])
             msg = str(e["msg"]).removeprefix("Value error, ")
             problems.append(loaded.problem(("recipe", "overrides", *where), msg))
         raise CatalogError("", problems) from exc
+    check_overrides(loaded, changed, list(overrides.space), list(overrides.fixed))
+    return changed
 
 
 def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:

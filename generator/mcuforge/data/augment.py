@@ -21,59 +21,52 @@ folds, never the validation fold, and never the test split. Everything is drawn 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
-from ..errors import CatalogError
-
-#: The parameters, their defaults and their ranges (``augment.<name>`` in a recipe).
-PARAMS: dict[str, tuple[float, float, float]] = {
-    "copies": (0, 0, 16),
-    "scale": (0.1, 0.0, 1.0),
-    "shift": (0.1, 0.0, 0.5),
-    "warp": (0.0, 0.0, 0.5),
-    "mix": (0.0, 0.0, 1.0),
-    "noise": (0.05, 0.0, 1.0),
-}
+from ..params import Params
 
 
-@dataclass(frozen=True)
-class Augment:
-    """Validated augmentation parameters (see the module docstring)."""
+class Augment(Params):
+    """Validated augmentation parameters (``augment.<name>`` in a recipe; see the module
+    docstring)."""
 
-    copies: int = 0
-    scale: float = 0.1
-    shift: float = 0.1
-    warp: float = 0.0
-    mix: float = 0.0
-    noise: float = 0.05
+    copies: int = Field(
+        default=0, ge=0, le=16, description="Altered copies of each training window (0: off)."
+    )
+    scale: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Std of the per-channel gain around 1."
+    )
+    shift: float = Field(
+        default=0.1, ge=0.0, le=0.5, description="Largest time shift, a share of the window."
+    )
+    warp: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="Largest change of speed of the time warp."
+    )
+    mix: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of another same-class window blended in.",
+    )
+    noise: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="Gaussian noise, times each channel's standard deviation.",
+    )
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> Augment:
+    def from_params(cls, params: Mapping[str, Any]) -> Augment:
         """From a recipe's ``augment.*`` values.
 
         Raises:
-            CatalogError: an unknown parameter or a value out of its range.
+            ParamError: an unknown parameter or a value out of its range.
         """
-        unknown = sorted(set(params) - set(PARAMS))
-        if unknown:
-            raise CatalogError(
-                f"augment has no parameter {', '.join(unknown)}; its parameters are "
-                f"{', '.join(PARAMS)}"
-            )
-        values: dict[str, Any] = {}
-        for name, (default, lo, hi) in PARAMS.items():
-            v = params.get(name, default)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
-                raise CatalogError(
-                    f"augment.{name} must be a number in [{lo:g}, {hi:g}], got {v!r}"
-                )
-            if name == "copies" and int(v) != v:
-                raise CatalogError(f"augment.copies must be a whole number, got {v!r}")
-            values[name] = int(v) if name == "copies" else float(v)
-        return cls(**values)
+        return cls.read(params, "augment")
 
     @property
     def active(self) -> bool:
@@ -129,4 +122,4 @@ def augment(x: np.ndarray, y: np.ndarray, aug: Augment, seed: int) -> tuple[np.n
     return np.stack(xs).astype(np.float32), np.asarray(ys, dtype=y.dtype)
 
 
-__all__ = ["PARAMS", "Augment", "augment"]
+__all__ = ["Augment", "augment"]

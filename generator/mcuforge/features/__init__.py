@@ -2,7 +2,7 @@
 
 from ..cost import CoreCosts
 from ..registry import Registry
-from ._base import BlockCase, BlockCost, CFunction, FeatureBlock
+from ._base import BlockCase, BlockCost, BlockParams, CFunction, FeatureBlock
 from ._pipeline import FeaturePipeline
 
 FEATURES: Registry[FeatureBlock] = Registry(
@@ -25,6 +25,7 @@ __all__ = [
     "FEATURES",
     "BlockCase",
     "BlockCost",
+    "BlockParams",
     "CFunction",
     "CoreCosts",
     "FeatureBlock",

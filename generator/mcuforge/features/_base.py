@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..cost import CoreCosts
+from ..params import ParamError, Params
+from ._params import FeatureParamError
+
+
+class BlockParams(Params):
+    """Base of a feature block's parameter model (a block without parameters uses it as
+    is). Each field: its type, default, static range and a one-line description."""
 
 
 @dataclass(frozen=True)
@@ -56,20 +64,40 @@ class FeatureBlock(ABC):
         * ``emit_c`` writes one ``static`` function with no dynamic memory; scratch
           buffers are local arrays (on the stack, so measured as stack).
         * ``cost`` is analytic and cheap; measured cost comes from compiling the C.
+        * ``Params`` declares every parameter (a :class:`BlockParams` model: unknown
+          keys refused, each key typed, ranged, described, with its default); the
+          block reads ``self.config``, the validated parameters, and checks in
+          ``__init__`` only what depends on the window length, channels or rate. Recipe
+          ``block.param`` keys are checked against it when the catalog loads.
     """
 
     name: ClassVar[str]
     input: ClassVar[str] = "window"
     #: max |C - Python| / (1 + |Python|) this block guarantees; 0.0 means bit-exact.
     tolerance: ClassVar[float] = 0.0
+    Params: ClassVar[type[BlockParams]] = BlockParams
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         self.params = params
+        self.config = self.parse_params(params)
         self.length = length
         self.channels = channels
         self.rate_hz = rate_hz
+
+    @classmethod
+    def parse_params(cls, raw: Mapping[str, Any]) -> BlockParams:
+        """``raw`` (a recipe's ``block.param`` values) validated into ``Params``.
+
+        Raises:
+            FeatureParamError: an unknown key (with the closest known one), or a value of
+                the wrong type or outside its static range.
+        """
+        try:
+            return cls.Params.read(raw, cls.name)
+        except ParamError as exc:
+            raise FeatureParamError(str(exc)) from None
 
     @property
     @abstractmethod

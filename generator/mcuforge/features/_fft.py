@@ -17,6 +17,7 @@ the butterflies (every ``N/size``-th entry) and the split.
 from __future__ import annotations
 
 import math
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -25,7 +26,8 @@ from ._params import FeatureParamError, is_pow2
 
 F32 = np.float32
 
-WINDOWS = ("hann", "hamming", "none")
+Window = Literal["hann", "hamming", "none"]
+WINDOWS: tuple[str, ...] = get_args(Window)
 
 # ln(x) = e ln2 + 2 atanh(s), s = (m-1)/(m+1), m in (sqrt(1/2), sqrt(2)]: |s| < 0.1716,
 # so the odd series to s^9 leaves a relative error < 0.1716^10 / 11 ~ 2e-9, far below

@@ -29,21 +29,50 @@ frame by frame with ``n_mels`` floats of scratch instead of ``frames * n_mels``)
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from ..codegen.c import c_array, c_float, smallest_int_type
 from ..cost import CoreCosts
-from ._base import BlockCase, BlockCost, CFunction, FeatureBlock
+from ._base import BlockCase, BlockCost, BlockParams, CFunction, FeatureBlock
 from ._fft import RealFFT, emit_ln, ln_f32, window_table
-from ._params import FeatureParamError, check_unknown, get_float, get_int, need_rate
+from ._params import FeatureParamError, need_rate, power_of_two
 
 F32 = np.float32
 AMIN = F32(1e-10)
 DB = F32(10.0 / math.log(10.0))
 C_DB, C_AMIN = c_float(float(DB)), c_float(float(AMIN))
-_COMMON = ("frame_length", "frame_stride", "n_fft", "n_mels", "fmin", "fmax", "top_db")
+
+
+class MfeParams(BlockParams):
+    """``mfe`` (and the log-mel part of ``mfcc``)."""
+
+    frame_length: float = Field(default=0.025, gt=0.0, description="Frame length in seconds.")
+    frame_stride: float = Field(default=0.02, gt=0.0, description="Seconds between frame starts.")
+    n_fft: Annotated[int | None, AfterValidator(power_of_two)] = Field(
+        default=None,
+        description="FFT length in samples, a power of two >= 8; null: the next power of two "
+        ">= the frame.",
+    )
+    n_mels: int = Field(default=40, ge=1, le=256, description="Mel filters.")
+    fmin: float = Field(default=0.0, ge=0.0, description="Lowest frequency of the filters, Hz.")
+    fmax: float | None = Field(
+        default=None, gt=0.0, description="Highest frequency of the filters, Hz; null: rate / 2."
+    )
+    top_db: float | None = Field(
+        default=80.0,
+        gt=0.0,
+        description="Clip at the window's maximum minus this many dB; null: no clipping "
+        "(and frame-by-frame MFCC).",
+    )
+
+
+class MfccParams(MfeParams):
+    """``mfcc``."""
+
+    n_mfcc: int = Field(default=13, ge=1, description="Cepstral coefficients (at most n_mels).")
 
 
 def hz_to_mel(f: np.ndarray | float) -> np.ndarray:
@@ -90,7 +119,7 @@ def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
 class _AudioBlock(FeatureBlock):
     """Shared framing, FFT, mel filterbank and log of ``mfe`` and ``mfcc``."""
 
-    extra: ClassVar[tuple[str, ...]] = ()
+    Params = MfeParams
 
     @classmethod
     def conformance_cases(cls) -> list[BlockCase]:
@@ -100,17 +129,16 @@ class _AudioBlock(FeatureBlock):
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
+        p = self.config
+        assert isinstance(p, MfeParams)
         b = self.name
-        check_unknown(params, b, _COMMON + self.extra)
         rate = need_rate(b, rate_hz)
         if len(channels) != 1:
             raise FeatureParamError(
                 f"{b} works on one audio channel, the data has {len(channels)} "
                 f"({', '.join(channels)}); keep one channel in the spec's `data.sensors`"
             )
-        fl = get_float(params, b, "frame_length", 0.025)
-        fs = get_float(params, b, "frame_stride", 0.02)
-        assert fl is not None and fs is not None
+        fl, fs = p.frame_length, p.frame_stride
         self.win_len = round(fl * rate)
         self.hop = round(fs * rate)
         if self.win_len < 2 or self.hop < 1:
@@ -119,7 +147,7 @@ class _AudioBlock(FeatureBlock):
                 f"{self.win_len} and {self.hop} samples at {rate:g} Hz; use longer frames"
             )
         default_fft = 1 << max(3, (self.win_len - 1).bit_length())
-        self.n_fft = get_int(params, b, "n_fft", default_fft, 8)
+        self.n_fft = default_fft if p.n_fft is None else p.n_fft
         self.fft = RealFFT(self.n_fft, f"{b}.n_fft")
         if self.win_len > self.n_fft:
             raise FeatureParamError(
@@ -132,15 +160,15 @@ class _AudioBlock(FeatureBlock):
                 "longer `data.window` or a smaller n_fft / frame_length"
             )
         self.frames = 1 + (length - self.n_fft) // self.hop
-        self.n_mels = get_int(params, b, "n_mels", 40, 1, 256)
-        fmin = get_float(params, b, "fmin", 0.0, positive=False) or 0.0
-        fmax = get_float(params, b, "fmax", rate / 2) or rate / 2
+        self.n_mels = p.n_mels
+        fmin = p.fmin
+        fmax = rate / 2 if p.fmax is None else p.fmax
         if not 0 <= fmin < fmax <= rate / 2:
             raise FeatureParamError(
                 f"{b}: need 0 <= fmin < fmax <= rate_hz / 2 = {rate / 2:g}; got fmin={fmin:g}, "
                 f"fmax={fmax:g}"
             )
-        self.top_db = get_float(params, b, "top_db", 80.0)
+        self.top_db = p.top_db
         self.win = window_table("hann", self.win_len)
         self.off = (self.n_fft - self.win_len) // 2
         w = mel_filterbank(rate, self.n_fft, self.n_mels, fmin, fmax).astype(F32)
@@ -293,13 +321,19 @@ class MfccBlock(_AudioBlock):
     """MFCC: orthonormal DCT-II of the log-mel frames, ``output_shape = (frames, n_mfcc)``."""
 
     name = "mfcc"
-    extra = ("n_mfcc",)
+    Params = MfccParams
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        self.n_mfcc = get_int(params, self.name, "n_mfcc", 13, 1, self.n_mels)
+        p = self.config
+        assert isinstance(p, MfccParams)
+        self.n_mfcc = p.n_mfcc
+        if self.n_mfcc > self.n_mels:
+            raise FeatureParamError(
+                f"mfcc.n_mfcc must be in [1, {self.n_mels}] (n_mels), got {self.n_mfcc}"
+            )
         self.dct = dct_matrix(self.n_mfcc, self.n_mels).astype(F32)
 
     @property

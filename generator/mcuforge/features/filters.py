@@ -16,15 +16,41 @@ the numpy reference below is bit-exact with the C).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, get_args
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..codegen.c import c_array
+from ..params import Params
 from ._params import FeatureParamError
 
-KINDS = ("lowpass", "highpass", "bandpass")
+Kind = Literal["lowpass", "highpass", "bandpass"]
+KINDS: tuple[str, ...] = get_args(Kind)
 F32 = np.float32
+
+
+class FilterParams(Params):
+    """A block's ``filter`` parameter: a Butterworth pre-filter."""
+
+    kind: Kind = Field(description="lowpass, highpass or bandpass.")
+    order: int = Field(default=2, ge=1, le=8, description="Filter order.")
+    cutoff_hz: float | list[float] = Field(
+        description="Cutoff frequency in Hz; [low_hz, high_hz] for bandpass."
+    )
+
+    @field_validator("cutoff_hz")
+    @classmethod
+    def _cutoff(cls, v: float | list[float], info: ValidationInfo) -> float | list[float]:
+        kind = info.data.get("kind")
+        want = 2 if kind == "bandpass" else 1
+        given = v if isinstance(v, list) else [v]
+        if kind is not None and len(given) != want:
+            shape = "[low_hz, high_hz]" if want == 2 else "one frequency in Hz"
+            raise ValueError(f"for {kind} must be {shape}; got {v!r}")
+        if want == 2 and not given[0] < given[1]:
+            raise ValueError(f"[low_hz, high_hz] must be increasing; got {v!r}")
+        return v
 
 
 @dataclass(frozen=True)
@@ -87,42 +113,24 @@ class Biquads:
         return 20 * self.sections + 90
 
 
-def design(spec: Any, rate_hz: float, block: str) -> Biquads:
+def design(spec: FilterParams, rate_hz: float, block: str) -> Biquads:
     """Butterworth biquads from the ``filter`` parameter of ``block``.
 
     Raises:
-        FeatureParamError: unknown kind, bad order, cutoff outside (0, rate/2).
+        FeatureParamError: a cutoff outside (0, rate/2).
     """
     from scipy import signal
 
-    where = f"{block}.filter"
-    if not isinstance(spec, dict):
-        raise FeatureParamError(
-            f"{where} must be a mapping like {{kind: lowpass, order: 4, cutoff_hz: 3}}"
-        )
-    extra = sorted(set(spec) - {"kind", "order", "cutoff_hz"})
-    if extra:
-        raise FeatureParamError(f"{where} has no key {', '.join(extra)} (kind, order, cutoff_hz)")
-    kind = spec.get("kind")
-    if kind not in KINDS:
-        raise FeatureParamError(f"{where}.kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    order = spec.get("order", 2)
-    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 8:
-        raise FeatureParamError(f"{where}.order must be an integer in [1, 8]; got {order!r}")
-    cut = spec.get("cutoff_hz")
+    cuts = spec.cutoff_hz if isinstance(spec.cutoff_hz, list) else [spec.cutoff_hz]
     nyq = rate_hz / 2
-    given = list(cut) if isinstance(cut, list | tuple) else [cut]
-    want = 2 if kind == "bandpass" else 1
-    cuts = [float(c) for c in given if isinstance(c, int | float) and not isinstance(c, bool)]
-    if len(given) != want or len(cuts) != want:
-        shape = "[low_hz, high_hz]" if want == 2 else "one frequency in Hz"
-        raise FeatureParamError(f"{where}.cutoff_hz for {kind} must be {shape}; got {cut!r}")
-    if not all(0 < c < nyq for c in cuts) or (want == 2 and not cuts[0] < cuts[1]):
+    if not all(0 < c < nyq for c in cuts):
         raise FeatureParamError(
-            f"{where}.cutoff_hz must lie strictly between 0 and the Nyquist frequency "
-            f"{nyq:g} Hz (rate_hz / 2){' and be increasing' if want == 2 else ''}; got {cut!r}"
+            f"{block}.filter.cutoff_hz must lie strictly between 0 and the Nyquist frequency "
+            f"{nyq:g} Hz (rate_hz / 2); got {spec.cutoff_hz!r}"
         )
-    wn = cuts if want == 2 else cuts[0]
-    sos = signal.butter(order, wn, btype=kind, fs=rate_hz, output="sos")
-    desc = f"Butterworth {kind}, order {order}, cutoff {cut} Hz at {rate_hz:g} Hz"
+    wn = cuts if len(cuts) == 2 else cuts[0]
+    sos = signal.butter(spec.order, wn, btype=spec.kind, fs=rate_hz, output="sos")
+    desc = (
+        f"Butterworth {spec.kind}, order {spec.order}, cutoff {spec.cutoff_hz} Hz at {rate_hz:g} Hz"
+    )
     return Biquads(np.asarray(sos, dtype=np.float64).astype(F32), desc)

@@ -42,13 +42,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+from pydantic import Field
 
 from ..cost import CoreCosts
-from ._base import BlockCost, CFunction, FeatureBlock
-from ._params import FeatureParamError, check_unknown, get_choice, get_int, need_fitted
+from ._base import BlockCost, BlockParams, CFunction, FeatureBlock
+from ._params import FeatureParamError, need_fitted
 
 F32 = np.float32
 TAPS = 9
@@ -59,8 +60,8 @@ N_KERNELS = len(KERNELS)
 SUM_ORDER = (4, 0, 1, 2, 3, 5, 6, 7, 8)
 Q_MAX = 32767  # q15: samples are clamped to ±Q_MAX
 Q_FULL = 16383.0  # q15: the largest |training sample - mean| maps here (2x headroom)
-PARAMS = ("features", "max_dilations", "seed", "numeric")
-NUMERICS = ("float32", "q15")
+Numeric = Literal["float32", "q15"]
+NUMERICS: tuple[str, ...] = get_args(Numeric)
 CHUNK_SAMPLES = 1 << 20  # samples transformed at once (bounds the memory of the taps)
 
 
@@ -131,27 +132,52 @@ class Kernels:
         return N_KERNELS * sum(self.per_dilation)
 
 
+class MiniRocketParams(BlockParams):
+    """``minirocket``."""
+
+    features: int = Field(
+        default=336,
+        ge=N_KERNELS,
+        le=20_000,
+        description=f"Features to compute, rounded down to a multiple of {N_KERNELS}.",
+    )
+    max_dilations: int = Field(
+        default=32, ge=1, le=64, description="Most dilations (exponentially spaced)."
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=2**32 - 1,
+        description="Seed of the channel subsets and of the windows the biases come from.",
+    )
+    numeric: Numeric = Field(
+        default="float32",
+        description="float32, or q15: integer convolutions (cores without an FPU).",
+    )
+
+
 class MiniRocketBlock(FeatureBlock):
-    """MiniRocket PPV features; parameters ``features``, ``max_dilations``, ``seed``,
-    ``numeric`` (see the module docstring)."""
+    """MiniRocket PPV features; parameters in :class:`MiniRocketParams` (see the module
+    docstring)."""
 
     name = "minirocket"
+    Params = MiniRocketParams
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        b = self.name
-        check_unknown(params, b, PARAMS)
         if length < TAPS:
             raise FeatureParamError(
                 f"minirocket needs windows of at least {TAPS} samples (its kernels are "
                 f"{TAPS} long); this window has {length}: use a longer `data.window`"
             )
-        requested = get_int(params, b, "features", 336, N_KERNELS, 20_000)
-        self.max_dilations = get_int(params, b, "max_dilations", 32, 1, 64)
-        self.seed = get_int(params, b, "seed", 0, 0)
-        self.numeric = get_choice(params, b, "numeric", "float32", NUMERICS)
+        p = self.config
+        assert isinstance(p, MiniRocketParams)
+        requested = p.features
+        self.max_dilations = p.max_dilations
+        self.seed = p.seed
+        self.numeric: str = p.numeric
         self.dilations, self.per_dilation = dilations_for(length, requested, self.max_dilations)
         rng = np.random.default_rng(self.seed)
         self.subsets = channel_subsets(len(channels), N_KERNELS * len(self.dilations), rng)

@@ -22,13 +22,32 @@ from abc import abstractmethod
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ..codegen.c import c_array
 from ..cost import CoreCosts
-from ._base import BlockCost, CFunction, FeatureBlock
-from ._params import FeatureParamError, check_unknown, get_int, need_fitted
+from ._base import BlockCost, BlockParams, CFunction, FeatureBlock
+from ._params import FeatureParamError, need_fitted
 
 F32 = np.float32
+
+
+class PcaParams(BlockParams):
+    """``pca``."""
+
+    n_components: int = Field(
+        default=8, ge=1, description="Principal components kept (capped at what the data allows)."
+    )
+
+
+class LdaParams(BlockParams):
+    """``lda``."""
+
+    n_components: int | None = Field(
+        default=None,
+        ge=1,
+        description="Discriminants kept (capped at classes - 1); null: classes - 1.",
+    )
 
 
 class StandardizeBlock(FeatureBlock):
@@ -41,7 +60,6 @@ class StandardizeBlock(FeatureBlock):
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        check_unknown(params, self.name, [])
         self.a = np.zeros(0, dtype=F32)
         self.b = np.zeros(0, dtype=F32)
         self.fitted = False
@@ -95,10 +113,9 @@ class _LinearProjection(FeatureBlock):
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        check_unknown(params, self.name, ["n_components"])
-        self.requested = params.get("n_components")
-        if self.requested is not None:
-            get_int(params, self.name, "n_components", 1, 1)
+        p = self.config
+        assert isinstance(p, PcaParams | LdaParams)
+        self.requested = p.n_components
         self.w = np.zeros((0, 0), dtype=F32)
         self.b = np.zeros(0, dtype=F32)
         self.fitted = False
@@ -159,12 +176,13 @@ class PcaBlock(_LinearProjection):
 
     name = "pca"
     prefix = "pc"
+    Params = PcaParams
 
     def _basis(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.decomposition import PCA
 
-        want = int(self.requested) if self.requested is not None else 8
-        k = max(1, min(want, x.shape[0], x.shape[1]))
+        assert self.requested is not None  # PcaParams: always a number
+        k = max(1, min(self.requested, x.shape[0], x.shape[1]))
         pca = PCA(n_components=k, svd_solver="full").fit(x)
         return np.asarray(pca.components_), np.asarray(pca.mean_)
 
@@ -174,6 +192,7 @@ class LdaBlock(_LinearProjection):
 
     name = "lda"
     prefix = "ld"
+    Params = LdaParams
 
     def _basis(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -184,7 +203,7 @@ class LdaBlock(_LinearProjection):
                 "lda needs labels of at least two classes; use pca for one-class data"
             )
         cap = min(n_classes - 1, x.shape[1])
-        want = int(self.requested) if self.requested is not None else cap
+        want = self.requested if self.requested is not None else cap
         k = max(1, min(want, cap))
         lda = LinearDiscriminantAnalysis(solver="svd", n_components=k).fit(x, y)
         w = np.asarray(lda.scalings_)[:, :k].T

@@ -18,32 +18,48 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ..codegen.c import c_array, c_float
 from ..cost import CoreCosts
-from ._base import BlockCost, CFunction, FeatureBlock
-from ._params import FeatureParamError, check_unknown, get_bool, get_int
+from ._base import BlockCost, BlockParams, CFunction, FeatureBlock
+from ._params import FeatureParamError
 
 F32 = np.float32
 
 
+class RawParams(BlockParams):
+    """``raw``."""
+
+    decimate: int = Field(
+        default=1, ge=1, description="Average each run of this many samples into one."
+    )
+    normalize: bool = Field(
+        default=False,
+        description="Zero mean and unit variance per channel (learned on the training set).",
+    )
+
+
 class RawBlock(FeatureBlock):
-    """The (decimated, normalised) window itself; ``output_shape = (length', channels)``."""
+    """The (decimated, normalised) window itself; ``output_shape = (length', channels)``;
+    parameters in :class:`RawParams`."""
 
     name = "raw"
+    Params = RawParams
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        check_unknown(params, self.name, ["decimate", "normalize"])
-        self.decimate = get_int(params, self.name, "decimate", 1, 1)
+        p = self.config
+        assert isinstance(p, RawParams)
+        self.decimate = p.decimate
         if self.decimate > length:
             raise FeatureParamError(
                 f"raw.decimate={self.decimate} is larger than the window ({length} samples); "
                 f"use decimate <= {length}"
             )
-        self.normalize = get_bool(params, self.name, "normalize", False)
+        self.normalize = p.normalize
         self.out_len = length // self.decimate
         ch = len(channels)
         self.a = np.ones(ch, dtype=F32)

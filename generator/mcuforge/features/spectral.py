@@ -26,23 +26,18 @@ bit-exact between numpy and C; q15 agrees with float32 within ``Q15_TOLERANCE``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import AfterValidator, Field, field_validator
 
 from ..codegen.c import c_array, c_float, smallest_int_type
 from ..cost import CoreCosts
-from ._base import BlockCost, CFunction, FeatureBlock
-from ._fft import WINDOWS, RealFFT, emit_ln, ln_f32, window_table
-from ._params import (
-    FeatureParamError,
-    check_unknown,
-    get_choice,
-    get_int,
-    get_subset,
-    need_rate,
-)
-from .filters import Biquads, design
+from ..params import check_subset
+from ._base import BlockCost, BlockParams, CFunction, FeatureBlock
+from ._fft import RealFFT, Window, emit_ln, ln_f32, window_table
+from ._params import FeatureParamError, need_rate, power_of_two
+from .filters import Biquads, FilterParams, design
 from .fixed import RealFFTQ15, block_exponent, ldexp_f32, normalise, q15_table, to_q24
 
 F32 = np.float32
@@ -57,10 +52,44 @@ C_DB, C_AMIN = c_float(float(DB)), c_float(float(AMIN))
 #: the block exponent leaves the rest fewer bits: 2.9 % worst case on BasicMotions at
 #: fft_size 64. Centroid: within Q15_TOLERANCE * rate_hz / 2.
 Q15_TOLERANCE = 0.05
-PARAMS = (
-    "fft_size", "hop", "window", "bands", "band_scale", "band_spacing", "features",
-    "remove_mean", "filter", "numeric",
-)  # fmt: skip
+Scale = Literal["linear", "log"]
+
+
+class SpectralParams(BlockParams):
+    """``spectral``."""
+
+    fft_size: Annotated[int | None, AfterValidator(power_of_two)] = Field(
+        default=None,
+        description="FFT length, a power of two >= 8; null: the largest power of two up to "
+        "the window, at most 64.",
+    )
+    hop: int | None = Field(
+        default=None, ge=1, description="Samples between frames (<= fft_size); null: fft_size / 2."
+    )
+    window: Window = Field(default="hann", description="Window of each frame.")
+    bands: int = Field(
+        default=8, ge=1, description="Band energies per channel (at most fft_size / 2)."
+    )
+    band_scale: Scale = Field(default="linear", description="Band energies as power, or in dB.")
+    band_spacing: Scale = Field(
+        default="linear", description="Band edges spaced evenly in Hz, or logarithmically."
+    )
+    features: list[str] = Field(
+        default_factory=lambda: list(OUTPUTS),
+        description=f"Outputs per channel, a non-empty subset of {', '.join(OUTPUTS)}.",
+    )
+    remove_mean: bool = Field(default=True, description="Subtract each frame's mean first.")
+    filter: FilterParams | None = Field(
+        default=None, description="A Butterworth pre-filter, {kind, order, cutoff_hz}; null: none."
+    )
+    numeric: Literal["float32", "q15"] = Field(
+        default="float32", description="float32, or q15 fixed point (cores without an FPU)."
+    )
+
+    @field_validator("features")
+    @classmethod
+    def _subset(cls, v: list[str]) -> list[str]:
+        return check_subset(v, OUTPUTS)
 
 
 def band_edges(bands: int, m: int, spacing: str) -> list[int]:
@@ -85,15 +114,17 @@ class SpectralBlock(FeatureBlock):
     """Band energies, dominant frequency and centroid per channel (see module doc)."""
 
     name = "spectral"
+    Params = SpectralParams
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
+        p = self.config
+        assert isinstance(p, SpectralParams)
         b = self.name
-        check_unknown(params, b, PARAMS)
         self.rate = need_rate(b, rate_hz)
-        n = get_int(params, b, "fft_size", min(64, 1 << (max(length, 1).bit_length() - 1)), 1)
+        n = p.fft_size or min(64, 1 << (max(length, 1).bit_length() - 1))
         self.fft = RealFFT(n, "spectral.fft_size")
         if n > length:
             raise FeatureParamError(
@@ -101,22 +132,23 @@ class SpectralBlock(FeatureBlock):
                 f"fft_size <= {1 << (length.bit_length() - 1)} or a longer `data.window`"
             )
         self.n, self.m = n, n // 2
-        self.hop = get_int(params, b, "hop", n // 2, 1, n)
+        self.hop = n // 2 if p.hop is None else p.hop
+        if self.hop > n:
+            raise FeatureParamError(f"spectral.hop must be in [1, {n}] (fft_size), got {self.hop}")
         self.frames = 1 + (length - n) // self.hop
-        self.window = get_choice(params, b, "window", "hann", WINDOWS)
+        self.window: str = p.window
         self.win = window_table(self.window, n)
-        self.bands = get_int(params, b, "bands", 8, 1, self.m)
-        self.band_scale = get_choice(params, b, "band_scale", "linear", ("linear", "log"))
-        spacing = get_choice(params, b, "band_spacing", "linear", ("linear", "log"))
-        self.edges = band_edges(self.bands, self.m, spacing)
-        self.outputs = get_subset(params, b, "features", OUTPUTS, OUTPUTS)
-        remove = params.get("remove_mean", True)
-        if not isinstance(remove, bool):
-            raise FeatureParamError(f"spectral.remove_mean must be true or false; got {remove!r}")
-        self.remove_mean = remove
-        flt = params.get("filter")
-        self.filter: Biquads | None = None if flt is None else design(flt, self.rate, b)
-        self.numeric = get_choice(params, b, "numeric", "float32", ("float32", "q15"))
+        self.bands = p.bands
+        if self.bands > self.m:
+            raise FeatureParamError(
+                f"spectral.bands must be in [1, {self.m}] (fft_size / 2), got {self.bands}"
+            )
+        self.band_scale: str = p.band_scale
+        self.edges = band_edges(self.bands, self.m, p.band_spacing)
+        self.outputs = list(p.features)
+        self.remove_mean = p.remove_mean
+        self.filter: Biquads | None = None if p.filter is None else design(p.filter, self.rate, b)
+        self.numeric: str = p.numeric
         wsum = float(np.sum(self.win.astype(np.float64)))
         self.scale = F32(1.0 / (self.frames * wsum * wsum))
         self.bin_hz = F32(self.rate / n)

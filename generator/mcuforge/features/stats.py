@@ -24,13 +24,15 @@ runs several times fewer instructions; bit-exact against its own integer referen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from ..cost import CoreCosts
-from ._base import BlockCost, CFunction, FeatureBlock
-from ._params import FeatureParamError, check_unknown, get_choice, get_subset
+from ..params import check_subset
+from ._base import BlockCost, BlockParams, CFunction, FeatureBlock
+from ._params import FeatureParamError
 from ._stats_int_c import emit_int_stats
 from .stats_int import MAX_LENGTH, int_stats, int_stats_cost
 
@@ -38,22 +40,43 @@ STATS = ("mean", "std", "min", "max", "rms")
 ALL_STATS = (*STATS, "ptp", "skew", "kurtosis", "zcr", "mcr")
 _CENTRAL = ("std", "skew", "kurtosis", "mcr")  # need the second pass over d = x - mean
 F32 = np.float32
-NUMERICS = ("float32", "int16")
+Numeric = Literal["float32", "int16"]
+NUMERICS: tuple[str, ...] = get_args(Numeric)
+
+
+class StatsParams(BlockParams):
+    """``stats``."""
+
+    features: list[str] = Field(
+        default_factory=lambda: list(STATS),
+        description=f"Statistics per channel, a non-empty subset of {', '.join(ALL_STATS)}.",
+    )
+    numeric: Numeric = Field(
+        default="float32",
+        description="float32, or int16: integer arithmetic on 16-bit block-floating-point "
+        f"samples (cores without an FPU; windows of at most {MAX_LENGTH} samples).",
+    )
+
+    @field_validator("features")
+    @classmethod
+    def _subset(cls, v: list[str]) -> list[str]:
+        return check_subset(v, ALL_STATS)
 
 
 class StatsBlock(FeatureBlock):
-    """Statistics per channel; parameters ``features`` (the subset to compute) and
-    ``numeric`` (``float32`` | ``int16``)."""
+    """Statistics per channel; parameters in :class:`StatsParams`."""
 
     name = "stats"
+    Params = StatsParams
 
     def __init__(
         self, params: dict[str, Any], length: int, channels: list[str], rate_hz: float
     ) -> None:
         super().__init__(params, length, channels, rate_hz)
-        check_unknown(params, self.name, ["features", "numeric"])
-        self.stats = get_subset(params, self.name, "features", ALL_STATS, STATS)
-        self.numeric = get_choice(params, self.name, "numeric", "float32", NUMERICS)
+        p = self.config
+        assert isinstance(p, StatsParams)
+        self.stats: list[str] = list(p.features)
+        self.numeric: str = p.numeric
         if self.numeric == "int16" and length > MAX_LENGTH:
             raise FeatureParamError(
                 f"stats.numeric int16 sums windows of at most {MAX_LENGTH} samples, not "

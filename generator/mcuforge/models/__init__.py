@@ -1,7 +1,8 @@
 """Model families: search space + training + deployed form + cost, keyed by name."""
 
+from ..params import ParamError
 from ..registry import Registry
-from ._base import DeployedModel, EpochCallback, ModelCase, ModelCost, ModelFamily
+from ._base import DeployedModel, EpochCallback, FamilyParams, ModelCase, ModelCost, ModelFamily
 from ._checks import check_labels
 
 MODELS: Registry[ModelFamily] = Registry(
@@ -35,8 +36,10 @@ __all__ = [
     "MODELS",
     "DeployedModel",
     "EpochCallback",
+    "FamilyParams",
     "ModelCase",
     "ModelCost",
     "ModelFamily",
+    "ParamError",
     "check_labels",
 ]

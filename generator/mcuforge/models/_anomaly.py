@@ -15,7 +15,6 @@ A row is an anomaly when its score is strictly above the threshold, in Python an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -30,8 +29,9 @@ class AnomalySplit:
     val_y: np.ndarray  # 0 / 1 for val_x
 
 
-def split_anomaly(x: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: int) -> AnomalySplit:
-    """Seeded split of normal rows into fit / validation; anomalies go to validation.
+def split_anomaly(x: np.ndarray, y: np.ndarray, validation: float, seed: int) -> AnomalySplit:
+    """Seeded split of normal rows into fit / validation (``validation`` of them);
+    anomalies go to validation.
 
     Raises:
         DataError: labels other than 0/1, or too few normal rows.
@@ -45,7 +45,7 @@ def split_anomaly(x: np.ndarray, y: np.ndarray, params: dict[str, Any], seed: in
     normal = np.flatnonzero(y == 0)
     if len(normal) == 0:
         raise DataError("no normal rows (label 0) to train the anomaly detector on")
-    tr, va = validation_split(len(normal), float(params.get("validation", 0.25)), seed)
+    tr, va = validation_split(len(normal), validation, seed)
     anomalies = np.flatnonzero(y == 1)
     val_rows = np.concatenate([normal[va], anomalies])
     val_y = np.concatenate([np.zeros(len(va), dtype=np.int64), np.ones(len(anomalies), np.int64)])

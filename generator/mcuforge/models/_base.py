@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from ..cost import CoreCosts
+from ..params import ParamError, Params
+
+
+class FamilyParams(Params):
+    """The parameters the search passes to every family: the recipe's pipeline choices.
+
+    A family's own ``Params`` model derives from this one and adds its parameters, each
+    with its type, default, range and a one-line description (the only place its
+    defaults are written).
+    """
+
+    compression: str = Field(
+        default="none",
+        description="The recipe's `pipeline.compression` (one of the family's `compressions`).",
+    )
+    runtime: str = Field(default="c", description="The recipe's `pipeline.runtime`.")
 
 
 @dataclass(frozen=True)
@@ -117,12 +134,33 @@ class ModelFamily(ABC):
         * ``extra`` names the pip extra (:data:`mcuforge.extras.EXTRAS`) whose modules
           ``fit`` imports, or None for the core install; the module itself imports
           without it (the resolver explains and skips the family when it is missing).
+        * ``Params`` declares every parameter ``fit`` reads (a :class:`FamilyParams`
+          model: unknown keys refused, each key typed, ranged, described, with its
+          default); ``fit`` reads ``parse_params(params)``, never ``params.get(key,
+          default)``. Recipe keys are checked against it when the catalog loads.
     """
 
     name: ClassVar[str]
     task: ClassVar[str] = "classification"
     compressions: ClassVar[tuple[str, ...]] = ("none",)
     extra: ClassVar[str | None] = None
+    Params: ClassVar[type[FamilyParams]] = FamilyParams
+
+    @classmethod
+    def parse_params(cls, raw: Mapping[str, Any]) -> FamilyParams:
+        """``raw`` (recipe values, ``compression`` and ``runtime``) validated into ``Params``.
+
+        Raises:
+            ParamError: an unknown key (with the closest known one), a value of the wrong
+                type or out of range, or a compression the family does not have.
+        """
+        params = cls.Params.read(raw, cls.name)
+        if params.compression not in cls.compressions:
+            raise ParamError(
+                f"{cls.name}.compression must be one of {', '.join(cls.compressions)}, got "
+                f"{params.compression!r}"
+            )
+        return params
 
     @classmethod
     def conformance_case(cls) -> ModelCase:

@@ -75,16 +75,6 @@ def float_bits(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def threshold_mode(params: dict[str, Any]) -> str:
-    """The ``thresholds`` parameter (``compression: tree_int16`` means int16)."""
-    mode = str(params.get("thresholds", "float"))
-    if params.get("compression") == "tree_int16":
-        mode = "int16"
-    if mode not in THRESHOLD_MODES:
-        raise ValueError(f"thresholds must be one of {list(THRESHOLD_MODES)}, got {mode!r}")
-    return mode
-
-
 @dataclass(frozen=True)
 class FeatureQuant:
     """Per-feature affine map of the features the trees use to int16.

@@ -18,10 +18,8 @@ Nesting is bounded: C99 guarantees 127 levels of nested blocks, so trees deeper 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ..codegen.c import c_float, c_literal
-from ..errors import CatalogError
 from ._flat import Nodes, float_bits
 
 LAYOUTS = ("inline", "table")
@@ -42,22 +40,11 @@ INLINE_NODE_BYTES = 14.0
 INLINE_LEAF_BYTES = 1.0
 
 
-class TreeParamError(CatalogError, ValueError):
-    """A tree model parameter has a value the family does not know."""
-
-
-def choice_param(params: dict[str, Any], key: str, default: str, options: tuple[str, ...]) -> str:
-    """``params[key]`` (or ``default``), which must be one of ``options``."""
-    value = str(params.get(key, default))
-    if value not in options:
-        raise TreeParamError(f"{key} must be one of {', '.join(options)}; got {value!r}")
-    return value
-
-
-def layout_param(params: dict[str, Any], nodes: Nodes | None = None) -> str:
+def resolve_layout(layout: str, nodes: Nodes | None = None) -> str:
     """The ``layout`` parameter; ``inline`` falls back to ``table`` for trees too deep
     to nest in C (see :data:`INLINE_MAX_DEPTH`)."""
-    layout = choice_param(params, "layout", "inline", LAYOUTS)
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
     if layout == "inline" and nodes is not None and not inline_possible(nodes):
         return "table"
     return layout

@@ -25,16 +25,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from .._deadline import check, critical
 from .._lazy import keras
 from ..errors import DataError
-from ._base import EpochCallback
+from ._base import EpochCallback, FamilyParams
 
-#: Compression names the Keras families accept (``params["compression"]``).
+#: Compression names the Keras families accept (the parameter ``compression``).
 COMPRESSIONS = ("int8", "qat_int8", "prune_int8", "prune_qat_int8")
 #: Sparsity of ``prune_*`` compressions when the recipe gives no ``sparsity``.
 DEFAULT_SPARSITY = 0.5
@@ -50,38 +51,59 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training parameters from the recipe space (defaults in brackets)."""
+class TrainParams(FamilyParams):
+    """Training parameters of every network family (:mod:`.nets`)."""
 
-    epochs: int  # [30]
-    batch_size: int  # [16]
-    learning_rate: float  # [0.005]
-    patience: int  # [6] epochs without a better validation loss
-    validation: float  # [0.2] of the training rows
-    class_weight: str  # [balanced] | none
-    sparsity: float  # [0, or 0.5 for prune_*] fraction of kernel weights zeroed
-    qat: bool  # compression qat_int8 / prune_qat_int8
-    qat_epochs: int  # [max(2, epochs // 3)] fine-tuning epochs with QAT
+    compression: str = Field(
+        default="int8",
+        description="The recipe's `pipeline.compression`: int8 | qat_int8 | prune_int8 | "
+        "prune_qat_int8.",
+    )
+    epochs: int = Field(default=30, ge=1, le=10_000, description="Most training epochs.")
+    batch_size: int = Field(default=16, ge=1, description="Rows per training step.")
+    learning_rate: float = Field(default=0.005, gt=0.0, le=1.0, description="Adam's learning rate.")
+    patience: int = Field(
+        default=6, ge=1, description="Epochs without a better validation loss before stopping."
+    )
+    validation: float = Field(
+        default=0.2,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the training rows held out for early stopping.",
+    )
+    class_weight: Literal["balanced", "none"] = Field(
+        default="balanced", description="Weigh classes against their imbalance, or not."
+    )
+    sparsity: float | None = Field(
+        default=None,
+        ge=0.0,
+        lt=1.0,
+        description=f"Share of kernel weights pruned to zero; null: {DEFAULT_SPARSITY} with a "
+        "prune_* compression, else 0.",
+    )
+    qat_epochs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Fine-tuning epochs with quantisation-aware training (qat_* "
+        "compressions); null: max(2, epochs // 3).",
+    )
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> TrainConfig:
-        comp = str(params.get("compression", "int8"))
-        if comp not in COMPRESSIONS:
-            raise ValueError(f"compression must be one of {list(COMPRESSIONS)}, got {comp!r}")
-        epochs = int(params.get("epochs", 30))
-        default_sparsity = DEFAULT_SPARSITY if comp.startswith("prune") else 0.0
-        return cls(
-            epochs=epochs,
-            batch_size=int(params.get("batch_size", 16)),
-            learning_rate=float(params.get("learning_rate", 0.005)),
-            patience=int(params.get("patience", 6)),
-            validation=float(params.get("validation", 0.2)),
-            class_weight=str(params.get("class_weight", "balanced")),
-            sparsity=float(params.get("sparsity", default_sparsity)),
-            qat="qat" in comp,
-            qat_epochs=int(params.get("qat_epochs", max(2, epochs // 3))),
-        )
+    @property
+    def qat(self) -> bool:
+        """Quantisation-aware fine-tuning: compression qat_int8 / prune_qat_int8."""
+        return "qat" in self.compression
+
+    @property
+    def pruning(self) -> float:
+        """The share of kernel weights zeroed (``sparsity`` or its default)."""
+        if self.sparsity is not None:
+            return self.sparsity
+        return DEFAULT_SPARSITY if self.compression.startswith("prune") else 0.0
+
+    @property
+    def fine_tune_epochs(self) -> int:
+        """Epochs of quantisation-aware fine-tuning (``qat_epochs`` or its default)."""
+        return self.qat_epochs if self.qat_epochs is not None else max(2, self.epochs // 3)
 
 
 def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
@@ -209,7 +231,7 @@ def train(
     build: Builder,
     fit: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
-    cfg: TrainConfig,
+    cfg: TrainParams,
     loss: str,
     seed: int,
     on_epoch: EpochCallback | None,
@@ -234,8 +256,8 @@ def train(
     weights = balanced_class_weight(y_fit) if classify and cfg.class_weight == "balanced" else None
     steps = math.ceil(len(x_fit) / cfg.batch_size)
     pruner = (
-        MagnitudePruning(cfg.sparsity, total_steps=steps * cfg.epochs, end=0.6)
-        if cfg.sparsity > 0
+        MagnitudePruning(cfg.pruning, total_steps=steps * cfg.epochs, end=0.6)
+        if cfg.pruning > 0
         else None
     )
 
@@ -275,7 +297,7 @@ def train(
         if pruner is not None:
             pruner.total_steps, pruner.step, pruner.end = 1, 1, 0.0  # masks at target now
         fake = WeightFakeQuant()
-        done += run(qat_model, cfg.qat_epochs, done, [fake])
+        done += run(qat_model, cfg.fine_tune_epochs, done, [fake])
         fake.finalize()
         if pruner is not None:
             pruner.apply_masks()

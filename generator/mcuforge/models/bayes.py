@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ..codegen.c import c_array
 from ..cost import CoreCosts
-from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._base import DeployedModel, EpochCallback, FamilyParams, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 
 ABSENT = -1e30
@@ -88,10 +89,21 @@ class GaussianBayes(DeployedModel):
         return {"classes": n_c, "features": k}
 
 
+class BayesParams(FamilyParams):
+    """Gaussian naive Bayes."""
+
+    var_smoothing: float = Field(
+        default=1e-9,
+        ge=0.0,
+        description="Share of the largest feature variance added to every variance (as sklearn).",
+    )
+
+
 class GaussianNaiveBayesFamily(ModelFamily):
-    """Gaussian naive Bayes. Params: ``var_smoothing`` (1e-9, as sklearn)."""
+    """Gaussian naive Bayes; parameters in :class:`BayesParams`."""
 
     name = "gaussian_nb"
+    Params = BayesParams
 
     def fit(
         self,
@@ -104,11 +116,13 @@ class GaussianNaiveBayesFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, BayesParams)
         check_features(x, y)
         present = check_classes(y, n_classes)
         from sklearn.naive_bayes import GaussianNB
 
-        nb = GaussianNB(var_smoothing=float(params.get("var_smoothing", 1e-9)))
+        nb = GaussianNB(var_smoothing=p.var_smoothing)
         nb.fit(np.asarray(x, dtype=np.float64), y)
         var = nb.var_
         const = np.full(n_classes, ABSENT)

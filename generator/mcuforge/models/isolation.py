@@ -19,6 +19,7 @@ import numpy as np
 from ._anomaly import pick_threshold, split_anomaly
 from ._base import DeployedModel, EpochCallback, ModelFamily
 from ._flat import TREE_COMPRESSIONS, FlatForest
+from ._tree_params import IsolationParams
 from .tree_sums import build_tree_sum
 
 EULER_GAMMA = 0.5772156649015329
@@ -35,16 +36,13 @@ def average_path_length(n: np.ndarray) -> np.ndarray:
 
 
 class IsolationForestFamily(ModelFamily):
-    """Random isolation trees on normal rows; the threshold from held-out rows.
-
-    Params: ``n_estimators`` (50), ``max_samples`` (rows per tree, 64), ``validation``
-    (0.25 of the normal rows), ``quantile`` (0.95, when no anomaly is held out),
-    ``thresholds`` (float|int16).
-    """
+    """Random isolation trees on normal rows; the threshold from held-out rows;
+    parameters in :class:`IsolationParams`."""
 
     name = "isolation_forest"
     compressions = TREE_COMPRESSIONS
     task = "anomaly"
+    Params = IsolationParams
 
     def fit(
         self,
@@ -57,12 +55,14 @@ class IsolationForestFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
-        split = split_anomaly(x, y, params, seed)
-        max_samples = min(int(params.get("max_samples", 64)), len(split.fit_x))
+        p = self.parse_params(params)
+        assert isinstance(p, IsolationParams)
+        split = split_anomaly(x, y, p.validation, seed)
+        max_samples = min(p.max_samples, len(split.fit_x))
         from sklearn.ensemble import IsolationForest
 
         forest = IsolationForest(
-            n_estimators=int(params.get("n_estimators", 50)),
+            n_estimators=p.n_estimators,
             max_samples=max_samples,
             random_state=seed,
             n_jobs=1,
@@ -80,11 +80,11 @@ class IsolationForestFamily(ModelFamily):
             np.zeros(1),
             True,
             split.fit_x,
-            params,
+            p,
             "anomaly",
             feature_maps=list(forest.estimators_features_),
             leaf_fn=leaf_values,
         )
         scores = model.outputs(split.val_x)[:, 0]
-        threshold = pick_threshold(scores, split.val_y, float(params.get("quantile", 0.95)))
+        threshold = pick_threshold(scores, split.val_y, p.quantile)
         return replace(model, threshold=threshold)

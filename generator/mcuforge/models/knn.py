@@ -19,13 +19,14 @@ votes to the lowest class index**.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ..codegen.c import c_array, smallest_int_type
 from ..cost import CoreCosts
-from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._base import DeployedModel, EpochCallback, FamilyParams, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 
 
@@ -131,11 +132,29 @@ def _share(counts: np.ndarray, total: int) -> np.ndarray:
     return share
 
 
+class KnnParams(FamilyParams):
+    """k nearest neighbours on stored prototypes."""
+
+    n_neighbors: int = Field(
+        default=1, ge=1, description="k: the neighbours that vote (capped at the prototypes)."
+    )
+    max_prototypes: int = Field(
+        default=32, ge=1, description="Most training points stored, shared among the classes."
+    )
+    prototypes: Literal["kmeans", "random"] = Field(
+        default="kmeans", description="k-means centres per class, or a random sample of rows."
+    )
+    scaling: Literal["standardize", "none"] = Field(
+        default="standardize",
+        description="Distances on standardised features, or the plain Euclidean distance.",
+    )
+
+
 class KNearestFamily(ModelFamily):
-    """k-NN on prototypes. Params: ``n_neighbors`` (k, 1), ``max_prototypes`` (32),
-    ``prototypes`` (kmeans|random), ``scaling`` (standardize|none)."""
+    """k-NN on prototypes; parameters in :class:`KnnParams`."""
 
     name = "knn"
+    Params = KnnParams
 
     def fit(
         self,
@@ -148,19 +167,16 @@ class KNearestFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, KnnParams)
         check_features(x, y)
         present = check_classes(y, n_classes)
-        method = str(params.get("prototypes", "kmeans"))
-        if method not in ("kmeans", "random"):
-            raise ValueError(f"prototypes must be kmeans or random, got {method!r}")
-        scaling = str(params.get("scaling", "standardize"))
-        if scaling not in ("standardize", "none"):
-            raise ValueError(f"scaling must be standardize or none, got {scaling!r}")
+        method, scaling = p.prototypes, p.scaling
         x64 = np.asarray(x, dtype=np.float64)
         std = x64.std(axis=0)
         std = np.where(std > 0, std, 1.0) if scaling == "standardize" else np.ones_like(std)
         counts = np.array([(y == c).sum() for c in present])
-        per_class = _share(counts, int(params.get("max_prototypes", 32)))
+        per_class = _share(counts, p.max_prototypes)
         rng = np.random.default_rng(seed)
         points, labels = [], []
         for c, m in zip(present, per_class, strict=True):
@@ -175,5 +191,5 @@ class KNearestFamily(ModelFamily):
             points.append(chosen)
             labels.append(np.full(len(chosen), c, dtype=np.int64))
         pts = np.concatenate(points).astype(np.float32)
-        k = max(1, min(int(params.get("n_neighbors", 1)), len(pts)))
+        k = min(p.n_neighbors, len(pts))
         return Prototypes(pts, np.concatenate(labels), (1.0 / std).astype(np.float32), k, n_classes)

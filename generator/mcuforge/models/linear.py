@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ..codegen.c import c_array
 from ..cost import CoreCosts
 from ..errors import DataError
-from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
+from ._base import DeployedModel, EpochCallback, FamilyParams, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 
 ABSENT = -1e30
@@ -139,10 +140,33 @@ def _classifier(sk: Any, x: np.ndarray, y: np.ndarray, n_classes: int) -> Linear
     return LinearModel(weight.astype(np.float32), bias.astype(np.float32))
 
 
+class LogisticParams(FamilyParams):
+    """Logistic regression."""
+
+    C: float = Field(default=1.0, gt=0.0, description="Inverse strength of the L2 penalty.")
+    max_iter: int = Field(default=500, ge=1, description="Most solver iterations.")
+
+
+class SvmParams(FamilyParams):
+    """Linear SVM."""
+
+    C: float = Field(default=1.0, gt=0.0, description="Inverse strength of the L2 penalty.")
+    max_iter: int = Field(default=2000, ge=1, description="Most solver iterations.")
+
+
+class RidgeParams(FamilyParams):
+    """Ridge classifier and ridge regression."""
+
+    alpha: float = Field(
+        default=1.0, ge=0.0, description="Strength of the L2 penalty (0: least squares)."
+    )
+
+
 class LogisticRegressionFamily(ModelFamily):
-    """Multinomial logistic regression (L2). Params: ``C`` (1.0), ``max_iter`` (500)."""
+    """Multinomial logistic regression (L2); parameters in :class:`LogisticParams`."""
 
     name = "logistic_regression"
+    Params = LogisticParams
 
     def fit(
         self,
@@ -155,20 +179,19 @@ class LogisticRegressionFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, LogisticParams)
         from sklearn.linear_model import LogisticRegression
 
-        sk = LogisticRegression(
-            C=float(params.get("C", 1.0)),
-            max_iter=int(params.get("max_iter", 500)),
-            random_state=seed,
-        )
+        sk = LogisticRegression(C=p.C, max_iter=p.max_iter, random_state=seed)
         return _classifier(sk, x, y, n_classes)
 
 
 class LinearSvmFamily(ModelFamily):
-    """One-vs-rest linear SVM (squared hinge). Params: ``C`` (1.0), ``max_iter`` (2000)."""
+    """One-vs-rest linear SVM (squared hinge); parameters in :class:`SvmParams`."""
 
     name = "linear_svm"
+    Params = SvmParams
 
     def fit(
         self,
@@ -181,22 +204,21 @@ class LinearSvmFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, SvmParams)
         from sklearn.svm import LinearSVC
 
-        sk = LinearSVC(
-            C=float(params.get("C", 1.0)),
-            max_iter=int(params.get("max_iter", 2000)),
-            random_state=seed,
-        )
+        sk = LinearSVC(C=p.C, max_iter=p.max_iter, random_state=seed)
         return _classifier(sk, x, y, n_classes)
 
 
 class RidgeClassifierFamily(ModelFamily):
     """Ridge classifier: least squares on ±1 targets per class (one-vs-rest), L2
-    penalty. Params: ``alpha`` (1.0). The linear head MiniRocket is made for: fast and
-    robust with many features and few training windows."""
+    penalty; parameters in :class:`RidgeParams`. The linear head MiniRocket is made for:
+    fast and robust with many features and few training windows."""
 
     name = "ridge_classifier"
+    Params = RidgeParams
 
     def fit(
         self,
@@ -209,19 +231,19 @@ class RidgeClassifierFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
-        alpha = float(params.get("alpha", 1.0))
-        if not alpha >= 0:
-            raise ValueError(f"ridge_classifier.alpha must be >= 0, got {alpha}")
+        p = self.parse_params(params)
+        assert isinstance(p, RidgeParams)
         from sklearn.linear_model import RidgeClassifier
 
-        return _classifier(RidgeClassifier(alpha=alpha), x, y, n_classes)
+        return _classifier(RidgeClassifier(alpha=p.alpha), x, y, n_classes)
 
 
 class LinearRegressionFamily(ModelFamily):
-    """Ridge regression; ``out[0]`` is the value. Params: ``alpha`` (1.0; 0 = least squares)."""
+    """Ridge regression; ``out[0]`` is the value; parameters in :class:`RidgeParams`."""
 
     name = "linear_regression"
     task = "regression"
+    Params = RidgeParams
 
     def fit(
         self,
@@ -234,6 +256,8 @@ class LinearRegressionFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, RidgeParams)
         check_features(x, y)
         yf = np.asarray(y, dtype=np.float64)
         if not np.all(np.isfinite(yf)):
@@ -241,6 +265,6 @@ class LinearRegressionFamily(ModelFamily):
         xs, mean, std = _standardise(x)
         from sklearn.linear_model import Ridge
 
-        sk = Ridge(alpha=float(params.get("alpha", 1.0))).fit(xs, yf)
+        sk = Ridge(alpha=p.alpha).fit(xs, yf)
         w, b = _fold(np.atleast_2d(sk.coef_), np.atleast_1d(sk.intercept_), mean, std)
         return LinearModel(w.astype(np.float32), b.astype(np.float32), task="regression")

@@ -13,9 +13,10 @@ network, never the float one.
 * ``autoencoder``: a dense autoencoder (anomaly); the score is the reconstruction
   mean squared error, the threshold is chosen on held-out rows with the int8 model.
 
-Shared parameters: ``epochs``, ``batch_size``, ``learning_rate``, ``patience``,
-``validation``, ``class_weight``, ``dropout``, ``sparsity`` and ``compression``
-(``int8`` | ``qat_int8`` | ``prune_int8`` | ``prune_qat_int8``); per family below.
+Shared parameters (:class:`~._keras.TrainParams`): ``epochs``, ``batch_size``,
+``learning_rate``, ``patience``, ``validation``, ``class_weight``, ``sparsity``,
+``qat_epochs`` and ``compression`` (``int8`` | ``qat_int8`` | ``prune_int8`` |
+``prune_qat_int8``); each family's own in its ``Params`` model below.
 Classifiers output logits (no softmax: the argmax is the same and int8 keeps more
 resolution).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from .._deadline import critical
 from .._lazy import keras
@@ -36,13 +38,63 @@ from ._checks import check_classes, check_features, validation_split
 from ._keras import (
     COMPRESSIONS,
     Fitted,
-    TrainConfig,
+    TrainParams,
     fold_input_scaling,
     fold_output_scaling,
     standardisation,
     train,
 )
 from .int8 import Int8Model
+
+
+class MlpParams(TrainParams):
+    """``mlp`` and ``mlp_regressor``."""
+
+    layers: int = Field(default=2, ge=1, le=16, description="Hidden dense layers.")
+    units: int = Field(default=32, ge=1, le=4096, description="Units per hidden layer.")
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Dropout after each layer.")
+
+
+class Cnn1dParams(TrainParams):
+    """``cnn1d``."""
+
+    layers: int = Field(default=2, ge=1, le=16, description="Convolution + pooling blocks.")
+    filters: int = Field(default=8, ge=1, le=1024, description="Filters per convolution.")
+    kernel_size: int = Field(
+        default=5, ge=1, description="Convolution length (capped at the input length)."
+    )
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Dropout before the head.")
+
+
+class DsCnnParams(TrainParams):
+    """``ds_cnn``."""
+
+    blocks: int = Field(default=2, ge=1, le=16, description="Depthwise 3x3 + pointwise 1x1 blocks.")
+    filters: int = Field(default=8, ge=1, le=1024, description="Filters of every convolution.")
+    kernel_size: int = Field(
+        default=3, ge=1, description="Size of the stem's square kernel (capped at the input)."
+    )
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Dropout before the head.")
+
+
+class AutoencoderParams(TrainParams):
+    """``autoencoder``."""
+
+    units: int = Field(default=16, ge=1, le=4096, description="Units of the outer layers.")
+    bottleneck: int = Field(default=4, ge=1, le=4096, description="Units of the code layer.")
+    validation: float = Field(
+        default=0.25,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the normal rows held out (early stopping and the threshold).",
+    )
+    quantile: float = Field(
+        default=0.95,
+        gt=0.0,
+        le=1.0,
+        description="Quantile of the held-out normal scores used as the threshold when no "
+        "anomaly is held out.",
+    )
 
 
 def _act(x: Any, qat: bool, name: str) -> Any:
@@ -52,24 +104,23 @@ def _act(x: Any, qat: bool, name: str) -> Any:
     return ActivationQuant(name=f"aq_{name}")(x) if qat else x
 
 
-def _mlp(params: dict[str, Any], n_in: int, n_out: int, qat: bool) -> keras.Model:
+def _mlp(p: MlpParams, n_in: int, n_out: int, qat: bool) -> keras.Model:
     inp = keras.Input((n_in,), name="features")
     x = inp
-    for i in range(int(params.get("layers", 2))):
-        x = keras.layers.Dense(int(params.get("units", 32)), activation="relu", name=f"dense{i}")(x)
+    for i in range(p.layers):
+        x = keras.layers.Dense(p.units, activation="relu", name=f"dense{i}")(x)
         x = _act(x, qat, f"dense{i}")
-        if float(params.get("dropout", 0.0)) > 0:
-            x = keras.layers.Dropout(float(params["dropout"]), name=f"drop{i}")(x)
+        if p.dropout > 0:
+            x = keras.layers.Dropout(p.dropout, name=f"drop{i}")(x)
     out = keras.layers.Dense(n_out, name="head")(x)
     return keras.Model(inp, out, name="mlp")
 
 
-def _cnn1d(params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> keras.Model:
+def _cnn1d(p: Cnn1dParams, shape: tuple[int, ...], n_out: int, qat: bool) -> keras.Model:
     inp = keras.Input(shape, name="window")
     x = inp
-    filters = int(params.get("filters", 8))
-    kernel = int(params.get("kernel_size", 5))
-    for i in range(int(params.get("layers", 2))):
+    filters, kernel = p.filters, p.kernel_size
+    for i in range(p.layers):
         k = min(kernel, int(x.shape[1]))
         pad = "valid" if i == 0 else "same"  # valid: the input scaling folds exactly
         x = keras.layers.Conv1D(filters, k, padding=pad, activation="relu", name=f"conv{i}")(x)
@@ -77,39 +128,37 @@ def _cnn1d(params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool
         if int(x.shape[1]) >= 4:
             x = keras.layers.MaxPooling1D(2, name=f"pool{i}")(x)
     x = keras.layers.GlobalAveragePooling1D(name="gap")(x)
-    if float(params.get("dropout", 0.0)) > 0:
-        x = keras.layers.Dropout(float(params["dropout"]), name="drop")(x)
+    if p.dropout > 0:
+        x = keras.layers.Dropout(p.dropout, name="drop")(x)
     out = keras.layers.Dense(n_out, name="head")(x)
     return keras.Model(inp, out, name="cnn1d")
 
 
-def _dscnn(params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> keras.Model:
+def _dscnn(p: DsCnnParams, shape: tuple[int, ...], n_out: int, qat: bool) -> keras.Model:
     frames, coeffs = shape
     inp = keras.Input((frames, coeffs, 1), name="spectrogram")
-    filters = int(params.get("filters", 8))
-    k = int(params.get("kernel_size", 3))
+    filters, k = p.filters, p.kernel_size
     kf, kc = min(k, frames), min(k, coeffs)
     stride = (2, 1) if frames >= 2 * kf else (1, 1)
     x = keras.layers.Conv2D(
         filters, (kf, kc), strides=stride, padding="valid", activation="relu", name="conv0"
     )(inp)
     x = _act(x, qat, "conv0")
-    for b in range(int(params.get("blocks", 2))):
+    for b in range(p.blocks):
         x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name=f"dw{b}")(x)
         x = _act(x, qat, f"dw{b}")
         x = keras.layers.Conv2D(filters, 1, activation="relu", name=f"pw{b}")(x)
         x = _act(x, qat, f"pw{b}")
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    if float(params.get("dropout", 0.0)) > 0:
-        x = keras.layers.Dropout(float(params["dropout"]), name="drop")(x)
+    if p.dropout > 0:
+        x = keras.layers.Dropout(p.dropout, name="drop")(x)
     out = keras.layers.Dense(n_out, name="head")(x)
     return keras.Model(inp, out, name="ds_cnn")
 
 
-def _autoencoder(params: dict[str, Any], n_in: int, qat: bool) -> keras.Model:
+def _autoencoder(p: AutoencoderParams, n_in: int, qat: bool) -> keras.Model:
     inp = keras.Input((n_in,), name="features")
-    units = int(params.get("units", 16))
-    bottleneck = int(params.get("bottleneck", 4))
+    units, bottleneck = p.units, p.bottleneck
     x = keras.layers.Dense(units, activation="relu", name="enc")(inp)
     x = _act(x, qat, "enc")
     x = keras.layers.Dense(bottleneck, activation="relu", name="code")(x)
@@ -133,28 +182,24 @@ class _NetFamily(ModelFamily):
     compressions = COMPRESSIONS
     extra = "nn"
     training_cost = 2
+    Params: ClassVar[type[TrainParams]] = MlpParams
     needs_shape: ClassVar[int] = 0  # rank of input_shape required (0: a flat vector)
     #: how inputs are standardised: per feature, per channel (last axis) or globally
     scaling: ClassVar[str] = "feature"
+    #: the small network the conformance suite trains
+    small: ClassVar[dict[str, Any]] = {"units": 8, "layers": 1}
 
     @classmethod
     def conformance_case(cls) -> ModelCase:
-        return ModelCase(
-            {"epochs": 3, "units": 8, "layers": 1, "filters": 4, "blocks": 1},
-            (16, 3) if cls.needs_shape else (12,),
-            60,
-        )
+        return ModelCase({"epochs": 3, **cls.small}, (16, 3) if cls.needs_shape else (12,), 60)
 
-    def _build(self, params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
-        return _mlp(params, int(np.prod(shape)), n_out, qat)
+    def _build(self, p: TrainParams, shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
+        assert isinstance(p, MlpParams)
+        return _mlp(p, int(np.prod(shape)), n_out, qat)
 
-    def _shape(
-        self, x: np.ndarray, input_shape: tuple[int, ...] | None, params: dict[str, Any]
-    ) -> tuple[int, ...]:
+    def _shape(self, x: np.ndarray, input_shape: tuple[int, ...] | None) -> tuple[int, ...]:
         if not self.needs_shape:
             return (x.shape[1],)
-        if input_shape is None and params.get("input_shape") is not None:
-            input_shape = tuple(int(d) for d in params["input_shape"])
         if input_shape is None or len(input_shape) != self.needs_shape:
             raise DataError(
                 f"model family {self.name!r} needs a {self.needs_shape}-D input (e.g. "
@@ -176,9 +221,10 @@ class _NetFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        cfg = self.parse_params(params)
+        assert isinstance(cfg, TrainParams)
         check_features(x, y)
-        cfg = TrainConfig.from_params(params)
-        shape = self._shape(x, input_shape, params)
+        shape = self._shape(x, input_shape)
         classify = self.task == "classification"
         target: np.ndarray
         if classify:
@@ -205,7 +251,7 @@ class _NetFamily(ModelFamily):
             target = (target - y_mean) / y_std
 
         def build(qat: bool) -> keras.Model:
-            return self._build(params, shape, n_out, qat)
+            return self._build(cfg, shape, n_out, qat)
 
         loss: Any = (
             keras.losses.SparseCategoricalCrossentropy(from_logits=True) if classify else "mse"
@@ -223,59 +269,61 @@ class _NetFamily(ModelFamily):
 
 
 class MlpFamily(_NetFamily):
-    """Dense ReLU layers. Params: ``layers`` (2), ``units`` (32), ``dropout`` (0)."""
+    """Dense ReLU layers; parameters in :class:`MlpParams`."""
 
     name = "mlp"
 
 
 class MlpRegressorFamily(_NetFamily):
-    """Dense ReLU layers and one linear output (``out[0]``). Params as ``mlp``."""
+    """Dense ReLU layers and one linear output (``out[0]``); parameters in :class:`MlpParams`."""
 
     name = "mlp_regressor"
     task = "regression"
 
 
 class Cnn1dFamily(_NetFamily):
-    """Conv1D + max-pool blocks, global average pooling, dense head.
-
-    Params: ``layers`` (2), ``filters`` (8), ``kernel_size`` (5), ``dropout`` (0).
-    """
+    """Conv1D + max-pool blocks, global average pooling, dense head; parameters in
+    :class:`Cnn1dParams`."""
 
     name = "cnn1d"
+    Params = Cnn1dParams
     needs_shape = 2
     scaling = "channel"
+    small: ClassVar[dict[str, Any]] = {"filters": 4, "layers": 1}
 
-    def _build(self, params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
-        return _cnn1d(params, shape, n_out, qat)
+    def _build(self, p: TrainParams, shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
+        assert isinstance(p, Cnn1dParams)
+        return _cnn1d(p, shape, n_out, qat)
 
 
 class DsCnnFamily(_NetFamily):
     """A Conv2D stem, then depthwise 3x3 + pointwise 1x1 blocks, global average pooling.
 
     The input is one channel (frames, coeffs); its scaling is one mean and std.
-    Params: ``blocks`` (2), ``filters`` (8), ``kernel_size`` (3, the stem), ``dropout``.
+    Parameters in :class:`DsCnnParams`.
     """
 
     name = "ds_cnn"
+    Params = DsCnnParams
     needs_shape = 2
     scaling = "global"
+    small: ClassVar[dict[str, Any]] = {"filters": 4, "blocks": 1}
 
-    def _build(self, params: dict[str, Any], shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
-        return _dscnn(params, shape, n_out, qat)
+    def _build(self, p: TrainParams, shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
+        assert isinstance(p, DsCnnParams)
+        return _dscnn(p, shape, n_out, qat)
 
 
 class AutoencoderFamily(ModelFamily):
-    """Dense autoencoder for anomaly detection (reconstruction error).
-
-    Params: ``units`` (16), ``bottleneck`` (4), ``quantile`` (0.95, when no anomaly is
-    held out), ``validation`` (0.25 of the normal rows), and the training parameters.
-    """
+    """Dense autoencoder for anomaly detection (reconstruction error); parameters in
+    :class:`AutoencoderParams`."""
 
     training_cost = 2
     name = "autoencoder"
     task = "anomaly"
     compressions = COMPRESSIONS
     extra = "nn"
+    Params = AutoencoderParams
 
     @classmethod
     def conformance_case(cls) -> ModelCase:
@@ -292,8 +340,9 @@ class AutoencoderFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
-        cfg = TrainConfig.from_params(params)
-        split = split_anomaly(x, y, {"validation": 0.25, **params}, seed)
+        cfg = self.parse_params(params)
+        assert isinstance(cfg, AutoencoderParams)
+        split = split_anomaly(x, y, cfg.validation, seed)
         normal_val = split.val_x[split.val_y == 0]
         mean, std = standardisation(split.fit_x, per_channel=False)
         z_fit = ((split.fit_x - mean) / std).astype(np.float32)
@@ -301,13 +350,12 @@ class AutoencoderFamily(ModelFamily):
         n_in = x.shape[1]
 
         def build(qat: bool) -> keras.Model:
-            return _autoencoder(params, n_in, qat)
+            return _autoencoder(cfg, n_in, qat)
 
         fitted = train(build, (z_fit, z_fit), (z_val, z_val), cfg, "mse", seed, on_epoch, False)
         fold_input_scaling(fitted.model.get_layer("enc"), mean, std)
         fold_output_scaling(fitted.model.get_layer("head"), mean, std)
         model = _deploy(fitted, split.fit_x, "anomaly", seed)
         scores = model.outputs(split.val_x)[:, 0]  # the int8 model's reconstruction error
-        quantile = float(params.get("quantile", 0.95))
-        model.threshold = float(pick_threshold(scores, split.val_y, quantile))
+        model.threshold = float(pick_threshold(scores, split.val_y, cfg.quantile))
         return model

@@ -30,9 +30,10 @@ from ..cost import CoreCosts
 from ..errors import DataError
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
-from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, threshold_mode
-from ._inline import inline_bytes, inline_instructions, layout_param
+from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten
+from ._inline import inline_bytes, inline_instructions, resolve_layout
 from ._sum_c import emit_inline, emit_table
+from ._tree_params import BoostParams, ForestRegressorParams, TreeCodeParams, TreeParams
 
 #: Raw score of a class absent from the training rows (float and int16 forms).
 ABSENT = -1e30
@@ -153,7 +154,7 @@ def build_tree_sum(
     init: np.ndarray,
     divide_by_trees: bool,
     x: np.ndarray,
-    params: dict[str, Any],
+    params: TreeCodeParams,
     task: str,
     feature_maps: list[np.ndarray] | None = None,
     leaf_fn: Any = None,
@@ -163,9 +164,9 @@ def build_tree_sum(
     ``leaf_values[k]`` maps tree ``k``'s sklearn node id to its value; ``leaf_fn``, if
     given, computes a tree's leaf values from the flattening (leaf ids and depths).
     """
-    mode = threshold_mode(params)
+    mode = params.threshold_mode()
     flat = flatten(trees, x.shape[1], mode, x, feature_maps)
-    layout = layout_param(params, flat.nodes)
+    layout = resolve_layout(params.layout, flat.nodes)
     if leaf_fn is not None:
         values = np.concatenate([leaf_fn(k, flat) for k in range(len(trees))])
     else:
@@ -212,20 +213,13 @@ def _regression_target(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return yf
 
 
-def _depth(params: dict[str, Any], default: int) -> int | None:
-    d = params.get("max_depth", default)
-    return None if d is None else int(d)
-
-
 class GradientBoostingFamily(ModelFamily):
-    """Gradient-boosted regression trees on the log-loss (sklearn ``GradientBoostingClassifier``).
-
-    Params: ``n_estimators`` (20 stages), ``learning_rate`` (0.1), ``max_depth`` (3),
-    ``min_samples_leaf`` (1), ``subsample`` (1.0), ``thresholds`` (float|int16).
-    """
+    """Gradient-boosted regression trees on the log-loss (sklearn
+    ``GradientBoostingClassifier``); parameters in :class:`BoostParams`."""
 
     name = "gradient_boosting"
     compressions = TREE_COMPRESSIONS
+    Params = BoostParams
 
     def fit(
         self,
@@ -238,17 +232,19 @@ class GradientBoostingFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, BoostParams)
         check_features(x, y)
         present = check_classes(y, n_classes)
-        lr = float(params.get("learning_rate", 0.1))
+        lr = p.learning_rate
         from sklearn.ensemble import GradientBoostingClassifier
 
         gbc = GradientBoostingClassifier(
-            n_estimators=int(params.get("n_estimators", 20)),
+            n_estimators=p.n_estimators,
             learning_rate=lr,
-            max_depth=_depth(params, 3),
-            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
-            subsample=float(params.get("subsample", 1.0)),
+            max_depth=p.max_depth,
+            min_samples_leaf=p.min_samples_leaf,
+            subsample=p.subsample,
             random_state=seed,
         ).fit(x, y)
         prior = np.bincount(np.searchsorted(present, y), minlength=len(present)) / len(y)
@@ -267,7 +263,7 @@ class GradientBoostingFamily(ModelFamily):
                 trees.append(tree)
                 outs.append(col)
                 values.append(tree.tree_.value[:, 0, 0] * lr)
-        return build_tree_sum(trees, outs, values, init, False, x, params, "classification")
+        return build_tree_sum(trees, outs, values, init, False, x, p, "classification")
 
 
 class _TreeRegressorFamily(ModelFamily):
@@ -276,23 +272,20 @@ class _TreeRegressorFamily(ModelFamily):
     #: the scikit-learn class (``sklearn.ensemble`` or ``sklearn.tree``), imported when a
     #: model is trained
     estimator = ""
-    boosting = False
+    Params = TreeParams
 
-    def _make(self, params: dict[str, Any], seed: int) -> Any:
+    def _make(self, p: TreeParams, seed: int) -> Any:
         common = {
-            "max_depth": _depth(params, 6),
-            "min_samples_leaf": int(params.get("min_samples_leaf", 1)),
+            "max_depth": p.max_depth,
+            "min_samples_leaf": p.min_samples_leaf,
             "random_state": seed,
         }
-        if self.estimator == "DecisionTreeRegressor":
+        if not isinstance(p, ForestRegressorParams):
             from sklearn.tree import DecisionTreeRegressor
 
             return DecisionTreeRegressor(**common)
         return getattr(importlib.import_module("sklearn.ensemble"), self.estimator)(
-            n_estimators=int(params.get("n_estimators", 10)),
-            max_features=params.get("max_features", 1.0),
-            n_jobs=1,
-            **common,
+            n_estimators=p.n_estimators, max_features=p.max_features, n_jobs=1, **common
         )
 
     def fit(
@@ -306,42 +299,48 @@ class _TreeRegressorFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, TreeParams)
         yf = _regression_target(x, y)
-        model = self._make(params, seed).fit(x, yf)
+        model = self._make(p, seed).fit(x, yf)
         trees = getattr(model, "estimators_", [model])
         values = [t.tree_.value[:, 0, 0] for t in trees]
         return build_tree_sum(
-            trees, [0] * len(trees), values, np.zeros(1), True, x, params, "regression"
+            trees, [0] * len(trees), values, np.zeros(1), True, x, p, "regression"
         )
 
 
 class DecisionTreeRegressorFamily(_TreeRegressorFamily):
-    """One CART regression tree. Params: ``max_depth`` (6), ``min_samples_leaf``, ``thresholds``."""
+    """One CART regression tree; parameters in :class:`TreeParams`."""
 
     name = "decision_tree_regressor"
     estimator = "DecisionTreeRegressor"
 
 
 class RandomForestRegressorFamily(_TreeRegressorFamily):
-    """Bagged regression trees, averaged. Params as random_forest (no voting)."""
+    """Bagged regression trees, averaged; parameters in :class:`ForestRegressorParams`."""
 
     name = "random_forest_regressor"
     estimator = "RandomForestRegressor"
+    Params = ForestRegressorParams
 
 
 class ExtraTreesRegressorFamily(_TreeRegressorFamily):
-    """Extremely randomised regression trees, averaged. Params as random_forest."""
+    """Extremely randomised regression trees, averaged; parameters in
+    :class:`ForestRegressorParams`."""
 
     name = "extra_trees_regressor"
     estimator = "ExtraTreesRegressor"
+    Params = ForestRegressorParams
 
 
 class GradientBoostingRegressorFamily(ModelFamily):
-    """Boosted regression trees on squared error. Params as gradient_boosting."""
+    """Boosted regression trees on squared error; parameters in :class:`BoostParams`."""
 
     name = "gradient_boosting_regressor"
     compressions = TREE_COMPRESSIONS
     task = "regression"
+    Params = BoostParams
 
     def fit(
         self,
@@ -354,19 +353,21 @@ class GradientBoostingRegressorFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, BoostParams)
         yf = _regression_target(x, y)
-        lr = float(params.get("learning_rate", 0.1))
+        lr = p.learning_rate
         from sklearn.ensemble import GradientBoostingRegressor
 
         gbr = GradientBoostingRegressor(
-            n_estimators=int(params.get("n_estimators", 20)),
+            n_estimators=p.n_estimators,
             learning_rate=lr,
-            max_depth=_depth(params, 3),
-            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
-            subsample=float(params.get("subsample", 1.0)),
+            max_depth=p.max_depth,
+            min_samples_leaf=p.min_samples_leaf,
+            subsample=p.subsample,
             random_state=seed,
         ).fit(x, yf)
         trees = [stage[0] for stage in gbr.estimators_]
         values = [t.tree_.value[:, 0, 0] * lr for t in trees]
         init = np.array([yf.mean()])
-        return build_tree_sum(trees, [0] * len(trees), values, init, False, x, params, "regression")
+        return build_tree_sum(trees, [0] * len(trees), values, init, False, x, p, "regression")

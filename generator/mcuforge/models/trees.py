@@ -33,14 +33,9 @@ from ..cost import CoreCosts
 from ._base import DeployedModel, EpochCallback, ModelCost, ModelFamily
 from ._checks import check_classes, check_features
 from ._ensemble_c import emit_inline, emit_table
-from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, float32_floor, threshold_mode
-from ._inline import (
-    TreeParamError,
-    choice_param,
-    inline_bytes,
-    inline_instructions,
-    layout_param,
-)
+from ._flat import INT_SIZES, TREE_COMPRESSIONS, Nodes, flatten, float32_floor
+from ._inline import inline_bytes, inline_instructions, resolve_layout
+from ._tree_params import ForestParams, TreeParams
 
 LEAF_SCALE = 255
 VOTINGS = ("soft", "hard")
@@ -85,7 +80,7 @@ class TreeEnsemble(DeployedModel):
     ) -> TreeEnsemble:
         """Flatten fitted sklearn trees; each comes with the class index of its columns."""
         if voting not in VOTINGS:
-            raise TreeParamError(f"voting must be soft or hard, got {voting!r}")
+            raise ValueError(f"voting must be one of {', '.join(VOTINGS)}; got {voting!r}")
         flat = flatten([t for t, _ in trees], n_features, mode, x_train)
         leaves = []
         for (tree, tree_classes), ids in zip(trees, flat.leaf_ids, strict=True):
@@ -102,7 +97,7 @@ class TreeEnsemble(DeployedModel):
             leaves=np.concatenate(leaves),
             n_classes=n_classes,
             voting=voting,
-            layout=layout_param({"layout": layout}, flat.nodes),
+            layout=resolve_layout(layout, flat.nodes),
         )
 
     @property
@@ -205,20 +200,12 @@ class TreeEnsemble(DeployedModel):
         }
 
 
-def _depth(params: dict[str, Any]) -> int | None:
-    d = params.get("max_depth", 6)
-    return None if d is None else int(d)
-
-
 class DecisionTreeFamily(ModelFamily):
-    """One CART tree (hard vote of its leaf).
-
-    Params: ``max_depth`` (6), ``min_samples_leaf`` (1), ``thresholds`` (float|int16),
-    ``layout`` (inline|table).
-    """
+    """One CART tree (hard vote of its leaf); parameters in :class:`TreeParams`."""
 
     name = "decision_tree"
     compressions = TREE_COMPRESSIONS
+    Params = TreeParams
 
     def fit(
         self,
@@ -231,36 +218,27 @@ class DecisionTreeFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, TreeParams)
         check_features(x, y)
         check_classes(y, n_classes)
         from sklearn.tree import DecisionTreeClassifier
 
         tree = DecisionTreeClassifier(
-            max_depth=_depth(params),
-            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
-            random_state=seed,
+            max_depth=p.max_depth, min_samples_leaf=p.min_samples_leaf, random_state=seed
         ).fit(x, y)
         return TreeEnsemble.from_sklearn(
-            [(tree, tree.classes_)],
-            n_classes,
-            x.shape[1],
-            "hard",
-            threshold_mode(params),
-            x,
-            layout_param(params),
+            [(tree, tree.classes_)], n_classes, x.shape[1], "hard", p.threshold_mode(), x, p.layout
         )
 
 
 class RandomForestFamily(ModelFamily):
-    """Bagged trees on random feature subsets; soft (quantised shares) or hard voting.
-
-    Params: ``n_estimators`` (10), ``max_depth`` (6), ``min_samples_leaf`` (1),
-    ``max_features`` (sqrt), ``voting`` (soft: probability average | hard: majority
-    vote), ``thresholds`` (float|int16), ``layout`` (inline|table).
-    """
+    """Bagged trees on random feature subsets; soft (quantised shares) or hard voting;
+    parameters in :class:`ForestParams`."""
 
     name = "random_forest"
     compressions = TREE_COMPRESSIONS
+    Params = ForestParams
     #: the scikit-learn class in ``sklearn.ensemble`` (imported when a model is trained)
     estimator = "RandomForestClassifier"
 
@@ -275,13 +253,15 @@ class RandomForestFamily(ModelFamily):
         input_shape: tuple[int, ...] | None = None,
         on_epoch: EpochCallback | None = None,
     ) -> DeployedModel:
+        p = self.parse_params(params)
+        assert isinstance(p, ForestParams)
         check_features(x, y)
         check_classes(y, n_classes)
         forest = getattr(importlib.import_module("sklearn.ensemble"), self.estimator)(
-            n_estimators=int(params.get("n_estimators", 10)),
-            max_depth=_depth(params),
-            min_samples_leaf=int(params.get("min_samples_leaf", 1)),
-            max_features=params.get("max_features", "sqrt"),
+            n_estimators=p.n_estimators,
+            max_depth=p.max_depth,
+            min_samples_leaf=p.min_samples_leaf,
+            max_features=p.max_features,
             random_state=seed,
             n_jobs=1,
         ).fit(x, y)
@@ -291,10 +271,10 @@ class RandomForestFamily(ModelFamily):
             trees,
             n_classes,
             x.shape[1],
-            choice_param(params, "voting", "soft", VOTINGS),
-            threshold_mode(params),
+            p.voting,
+            p.threshold_mode(),
             x,
-            layout_param(params),
+            p.layout,
         )
 
 

@@ -35,11 +35,12 @@ import pytest
 from ..catalog import load_catalog
 from ..cost import Cost, Figure
 from ..emit import Provenance, emit_model
-from ..errors import DataError
+from ..errors import CatalogError, DataError
 from ..features import FEATURES, CoreCosts, FeatureBlock, FeaturePipeline
 from ..hardware import PROFILERS, Profiler, Workload
 from ..hardware.host import run_host
 from ..models import MODELS, DeployedModel, ModelFamily
+from ..params import Params
 from ..spec import Hardware
 from . import _data
 from ._features_c import run_features_c
@@ -63,22 +64,51 @@ def _agree(c: np.ndarray, ref: np.ndarray, tolerance: float, what: str) -> None:
         assert rel.max() <= tolerance, f"{what}: max relative error {rel.max():.3g}"
 
 
+def check_params_model(model: type[Any], parse: Any, owner: str) -> None:
+    """A ``Params`` model: unknown keys refused, every field described in one line, its
+    defaults valid; ``parse`` (the extension point's ``parse_params``) refuses an unknown
+    key naming it."""
+    assert isinstance(model, type) and issubclass(model, Params), f"{owner}: Params model"
+    assert model.model_config.get("extra") == "forbid", f"{owner}: extra='forbid'"
+    for key, field in model.model_fields.items():
+        text = field.description or ""
+        assert text.strip() and "\n" not in text, f"{owner}.{key}: a one-line description"
+    model()  # every parameter has a default
+    parse({})
+    with pytest.raises(CatalogError) as err:
+        parse({"no_such_parameter": 1})
+    assert "'no_such_parameter'" in str(err.value) and owner in str(err.value)
+
+
 class FeatureBlockSuite:
     """The contract of a feature block; needs a ``block_name`` fixture."""
 
+    def _pipeline(
+        self, cls: type[FeatureBlock], params: dict[str, Any], case: Any
+    ) -> tuple[FeaturePipeline, np.ndarray, np.ndarray]:
+        w = _data.windows(24, case.length, len(case.channels), case.rate_hz)
+        blocks: list[FeatureBlock] = []
+        if cls.input == "vector":  # vector blocks (projections) work on statistics
+            blocks.append(FEATURES.get("stats")({}, case.length, list(case.channels), case.rate_hz))
+        blocks.append(cls(params, case.length, list(case.channels), case.rate_hz))
+        return FeaturePipeline(blocks).fit(w.x, w.y), w.x, w.y
+
     def _cases(self, block_name: str) -> list[tuple[FeaturePipeline, np.ndarray, np.ndarray]]:
         cls = FEATURES.get(block_name)
-        out = []
-        for case in cls.conformance_cases():
-            w = _data.windows(24, case.length, len(case.channels), case.rate_hz)
-            blocks: list[FeatureBlock] = []
-            if cls.input == "vector":  # vector blocks (projections) work on statistics
-                blocks.append(
-                    FEATURES.get("stats")({}, case.length, list(case.channels), case.rate_hz)
-                )
-            blocks.append(cls(dict(case.params), case.length, list(case.channels), case.rate_hz))
-            out.append((FeaturePipeline(blocks).fit(w.x, w.y), w.x, w.y))
-        return out
+        return [self._pipeline(cls, dict(case.params), case) for case in cls.conformance_cases()]
+
+    def test_declares_its_parameters(self, block_name: str) -> None:
+        cls = FEATURES.get(block_name)
+        check_params_model(cls.Params, cls.parse_params, block_name)
+        case = cls.conformance_cases()[0]
+        with pytest.raises(CatalogError, match="no_such_parameter"):
+            cls({"no_such_parameter": 1}, case.length, list(case.channels), case.rate_hz)
+
+    def test_default_parameters_make_a_working_block(self, block_name: str) -> None:
+        cls = FEATURES.get(block_name)
+        pipe, x, _ = self._pipeline(cls, {}, cls.conformance_cases()[0])
+        f = pipe.transform(x)
+        assert f.shape == (len(x), pipe.blocks[-1].n_outputs) and np.isfinite(f).all()
 
     def test_registered_under_its_name(self, block_name: str) -> None:
         cls = FEATURES.get(block_name)
@@ -153,6 +183,13 @@ class ModelFamilySuite:
         return family.fit(
             pipe.transform(x), y, n_classes, params, seed, input_shape=pipe.output_shape
         )
+
+    def test_declares_its_parameters(self, family_name: str) -> None:
+        cls = MODELS.get(family_name)
+        check_params_model(cls.Params, cls.parse_params, family_name)
+        for key in ("compression", "runtime"):  # what the search passes every family
+            assert key in cls.Params.model_fields, f"{family_name}: Params has no {key!r}"
+        cls.parse_params({**cls.conformance_case().params, "compression": cls.compressions[0]})
 
     def test_registered_under_its_name(self, family_name: str) -> None:
         cls = MODELS.get(family_name)
