@@ -3,6 +3,11 @@
     .venv/bin/python bench/run.py                 # everything -> bench/RESULTS.md
     .venv/bin/python bench/run.py --only peers    # one section (markdown on stdout)
     .venv/bin/python bench/run.py --smoke         # one tiny case (what the test runs)
+    .venv/bin/python bench/run.py --include baselines=FILE.md   # a section run on its own
+
+``--include NAME=FILE`` takes a section's markdown from a separate run of its script
+(its stdout, saved to FILE) instead of running it again: for the long baselines
+section (about 80 min). RESULTS.md says which sections were included, from when.
 
 Each section is one bench script run as a subprocess with settings chosen so that
 the whole run stays under 20 minutes on 2 cores; its markdown (stdout, or the file
@@ -149,6 +154,8 @@ class Outcome:
     markdown: str
     stderr: str
     notes: list[str] = field(default_factory=list)
+    #: when the section was run separately and included: the date of its file
+    included: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -191,6 +198,17 @@ def run_section(section: Section, smoke: bool, work: Path) -> Outcome:
     if section.out_flag:
         markdown = out_file.read_text() if out_file.is_file() else ""
     return Outcome(section, command, seconds, code, markdown.strip(), stderr)
+
+
+def include_section(section: Section, path: Path) -> Outcome:
+    """A section's markdown from a separate run of its script (saved stdout)."""
+    markdown = path.read_text().strip()
+    total = re.search(r"^Total: (\d+) s\.$", markdown, re.M)
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = shlex.join([PYTHON, *section.argv(False)])
+    seconds = float(total.group(1)) if total else 0.0
+    code = 0 if markdown else 1
+    return Outcome(section, command, seconds, code, markdown, "", included=mtime)
 
 
 def _text(b: bytes | str | None) -> str:
@@ -304,6 +322,8 @@ def results_markdown(outcomes: list[Outcome], total: float, command: str) -> str
     ]
     for o in outcomes:
         status = "ok" if o.ok else ("timed out" if o.returncode is None else "FAILED")
+        if o.included:
+            status += f" (run separately, finished {o.included})"
         lines.append(f"| {o.section.name} | {status} | {o.seconds:.0f} s | `{o.command}` |")
     if failed:
         lines += [
@@ -317,7 +337,10 @@ def results_markdown(outcomes: list[Outcome], total: float, command: str) -> str
             "",
             f"## {i}. {o.section.title}",
             "",
-            f"Command: `{o.command}` (run from the repository root; {o.seconds:.0f} s).",
+            f"Command: `{o.command}` (run from the repository root; {o.seconds:.0f} s"
+            + (
+                f"; run on its own on this machine, finished {o.included})." if o.included else ")."
+            ),
             "",
         ]
         if not o.ok:
@@ -351,7 +374,20 @@ def main(argv: list[str] | None = None) -> int:
         help="results file (default: bench/RESULTS.md for a full run, "
         "stdout with --only or --smoke)",
     )
+    ap.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="take this section's markdown from FILE (a separate run of its script)",
+    )
     args = ap.parse_args(argv)
+    included: dict[str, Path] = {}
+    for item in args.include:
+        name, sep, file = item.partition("=")
+        if not sep or name not in names or not Path(file).is_file():
+            ap.error(f"--include {item}: expected NAME=FILE with NAME one of {names}")
+        included[name] = Path(file)
     if args.smoke:
         chosen = [s for s in SECTIONS if s.smoke is not None]
     else:
@@ -364,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-") as tmp:
         for section in chosen:
+            if section.name in included:
+                outcomes.append(include_section(section, included[section.name]))
+                continue
             print(f"bench: {section.name} ...", file=sys.stderr, flush=True)
             o = run_section(section, args.smoke, Path(tmp))
             status = "ok" if o.ok else "FAILED"
