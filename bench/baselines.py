@@ -22,6 +22,7 @@ the PC baselines get the same resampled windows.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -292,7 +293,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", nargs="+", default=["m4f", "m0plus"], choices=list(BUDGETS))
     ap.add_argument("--no-generate", action="store_true", help="the PC baselines only")
     ap.add_argument("--dtw-limit-s", type=float, default=600.0)
+    ap.add_argument(
+        "--verdict-of",
+        type=Path,
+        help="print only the verdict of a saved run's table (its markdown file)",
+    )
     args = ap.parse_args(argv)
+    if args.verdict_of:
+        text = args.verdict_of.read_text()
+        heads = [f"mcuforge {BUDGETS[b].label}" for b in args.budgets]
+        table = [ln for ln in text.splitlines() if ln.startswith("| ") and "---" not in ln]
+        print("\n".join(verdict(table[1:], heads, [BUDGETS[b] for b in args.budgets])))
+        return 0
     command = " ".join([".venv/bin/python bench/baselines.py", *(argv or sys.argv[1:])])
     t0 = time.perf_counter()
     cols = ["RF raw", "RF stats", "1-NN Eucl.", "1-NN DTW", "MiniRocket"]
@@ -324,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     failed = False
+    rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-baselines-") as tmp:
         for name in args.datasets:
             ds = SETS[name]
@@ -345,19 +358,89 @@ def main(argv: list[str] | None = None) -> int:
             resampled = " (resampled)" if variable else ""
             shape = f"{len(xtr)}/{len(xte)}, {length}{resampled} x {xtr.shape[2]}"
             pub = f"{ds.published_dtw:.3f}" if ds.published_dtw else "—"
-            print(
+            rows.append(
                 f"| {name} | {shape} | "
                 + " | ".join(cells)
                 + (" | " if cells else "")
                 + " | ".join(base[c] for c in cols)
-                + f" | {pub} |",
-                flush=True,
+                + f" | {pub} |"
             )
+            print(rows[-1], flush=True)
+    print()
+    print("\n".join(verdict(rows, heads, [BUDGETS[b] for b in args.budgets])))
     print("\nPeers, exact configuration:\n")
     for c in cols:
         print(f"- {c}: {PEERS[c]}")
     print(f"\nTotal: {time.perf_counter() - t0:.0f} s.")
     return 1 if failed else 0
+
+
+PLAIN = ("RF raw", "RF stats", "1-NN Eucl.")
+
+
+def _score(cell: str) -> float | None:
+    m = re.match(r"\s*(?:\*\*)?([01]\.\d+)", cell)
+    return float(m.group(1)) if m else None
+
+
+def _gap(big: str, small: str, budget: Budget) -> list[str]:
+    """Why the smaller budget's score is lower: its budget (the larger budget's model
+    would not fit it) or the search (it would)."""
+    a, b = _score(big), _score(small)
+    if a is None or b is None or b >= a:
+        return []
+    m = re.search(r"([\d.]+) kB flash.*?([\d.]+) kB SRAM", big)
+    if m is None:
+        return [f"{b:.3f} below"]
+    flash, sram = float(m.group(1)), float(m.group(2))
+    fits = flash <= budget.flash_kb and sram <= budget.sram_kb
+    why = (
+        "the search, not the budget (the larger budget's model, "
+        f"{flash:.1f} kB flash and {sram:.1f} kB SRAM, is within {budget.flash_kb} kB / "
+        f"{budget.sram_kb} kB)"
+        if fits
+        else f"the budget ({flash:.1f} kB flash, {sram:.1f} kB SRAM do not fit "
+        f"{budget.flash_kb} kB / {budget.sram_kb} kB)"
+    )
+    return [f"{budget.key} {a - b:.3f} lower: {why}"]
+
+
+def verdict(rows: list[str], heads: list[str], budgets: list[Budget]) -> list[str]:
+    """Per data set and budget: mcuforge against the best plain baseline and 1-NN DTW,
+    and the M0+ score against the M4F one (the budget's share of the gap)."""
+    cols = ["set", "shape", *heads, "RF raw", "RF stats", "1-NN Eucl.", "1-NN DTW", "MiniRocket"]
+    out = [
+        "Against the issue's bar (mcuforge >= best of RF raw, RF stats, 1-NN Euclidean; "
+        ">= 1-NN DTW):",
+        "",
+    ]
+    wins = {h: 0 for h in heads}
+    for row in rows:
+        cells = dict(
+            zip(cols, [c.strip() for c in row.strip().strip("|").split("|")], strict=False)
+        )
+        plain = max(_score(cells[c]) or 0.0 for c in PLAIN)
+        dtw = _score(cells["1-NN DTW"])
+        parts = []
+        for h in heads:
+            got = _score(cells[h])
+            if got is None:
+                parts.append(f"{h}: no model")
+                continue
+            ok = "≥" if got >= plain else "<"
+            vs_dtw = "" if dtw is None else (" ≥ DTW" if got >= dtw else " < DTW")
+            wins[h] += dtw is not None and got >= dtw
+            parts.append(f"{h} {got:.3f} {ok} best plain {plain:.3f}{vs_dtw}")
+        if len(heads) == 2:
+            parts += _gap(cells[heads[0]], cells[heads[1]], budgets[1])
+        out.append(f"- {cells['set']}: " + "; ".join(parts))
+    out.append("")
+    out.append(
+        "At or above 1-NN DTW: "
+        + ", ".join(f"{h} {n} of {len(rows)}" for h, n in wins.items())
+        + "."
+    )
+    return out
 
 
 def _cell(r: dict[str, Any]) -> str:
