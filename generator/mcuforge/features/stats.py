@@ -151,6 +151,36 @@ class StatsBlock(FeatureBlock):
             return CFunction(fn_name, code, ("<math.h>",) if self._has("skew") else ())
         ch = len(self.channels)
         k = len(self.stats)
+        decl, loop = self._c_first_pass()
+        post = self._c_second_pass()
+        outs = self._c_outputs()
+        body = "\n".join(
+            [
+                f"/* Per-channel statistics: {', '.join(self.stats)}. */",
+                f"static void {fn_name}(const float *x, float *out)",
+                "{",
+                f"    enum {{ LEN = {self.length}, CH = {ch}, K = {k} }};",
+                "    int c;",
+                "    for (c = 0; c < CH; ++c) {",
+                "        int t;",
+                *(f"        {d}" for d in decl),
+                "        float *o = out + c * K;",
+                "        for (t = 0; t < LEN; ++t) {",
+                *(f"            {s}" for s in loop),
+                "        }",
+                "        {",
+                *(f"            {p}" for p in post),
+                *(f"            {a}" for a in outs),
+                "        }",
+                "    }",
+                "}",
+            ]
+        )
+        return CFunction(fn_name, body, ("<math.h>",))
+
+    def _c_first_pass(self) -> tuple[list[str], list[str]]:
+        """The declarations of the running sums and the body of the loop over the samples
+        that accumulates them (sum, sum of squares, min, max, zero crossings)."""
         need_sum = self._has("mean", *_CENTRAL)
         decl = ["float sum = 0.0f;"] if need_sum else []
         loop = ["const float v = x[t * CH + c];"] + (["sum += v;"] if need_sum else [])
@@ -169,6 +199,12 @@ class StatsBlock(FeatureBlock):
                 "if (t > 0 && (v >= 0.0f) != pos) { ++zc; }",
                 "pos = v >= 0.0f;",
             ]
+        return decl, loop
+
+    def _c_second_pass(self) -> list[str]:
+        """The mean, then the pass over ``d = x - mean`` for the central moments and the
+        mean crossings (only the sums the chosen statistics need)."""
+        need_sum = self._has("mean", *_CENTRAL)
         post = ["const float mean = sum / (float)LEN;"] if need_sum else []
         if self._has(*_CENTRAL):
             higher = self._has("skew", "kurtosis")
@@ -204,6 +240,10 @@ class StatsBlock(FeatureBlock):
                 ]
             if not self._has("std"):
                 post.append("(void)acc;")
+        return post
+
+    def _c_outputs(self) -> list[str]:
+        """One assignment per statistic into ``o``, in ``self.stats`` order."""
         pairs = f"(float){max(self.length - 1, 1)}"
         assign = {
             "mean": "mean",
@@ -234,29 +274,7 @@ class StatsBlock(FeatureBlock):
                 ]
             else:
                 outs.append(f"o[{j}] = {assign[s]};  /* {s} */")
-        body = "\n".join(
-            [
-                f"/* Per-channel statistics: {', '.join(self.stats)}. */",
-                f"static void {fn_name}(const float *x, float *out)",
-                "{",
-                f"    enum {{ LEN = {self.length}, CH = {ch}, K = {k} }};",
-                "    int c;",
-                "    for (c = 0; c < CH; ++c) {",
-                "        int t;",
-                *(f"        {d}" for d in decl),
-                "        float *o = out + c * K;",
-                "        for (t = 0; t < LEN; ++t) {",
-                *(f"            {s}" for s in loop),
-                "        }",
-                "        {",
-                *(f"            {p}" for p in post),
-                *(f"            {a}" for a in outs),
-                "        }",
-                "    }",
-                "}",
-            ]
-        )
-        return CFunction(fn_name, body, ("<math.h>",))
+        return outs
 
     def cost(self, core: CoreCosts) -> BlockCost:
         if self.numeric == "int16":

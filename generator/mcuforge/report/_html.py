@@ -1,11 +1,12 @@
 """report.html: one self-contained page (inline CSS, SVG plots and a little JavaScript).
 
 The page is a Jinja2 template (``_assets/report.html.j2``, autoescaped, StrictUndefined)
-filled from a context built here and in :mod:`._sections` (every number is formatted in
-Python) with SVG plots from :mod:`._plots` (without matplotlib, the ``plots`` extra, each
-plot is a line saying how to install it). Sections show what the report mapping holds,
-so a report of another task kind (regression, anomaly detection) or one without
-measurements renders the sections it can; see :func:`render_html` for the keys.
+filled from a context built here and in :mod:`._sections` and :mod:`._chosen` (every
+number is formatted in Python) with SVG plots from :mod:`._plots` and
+:mod:`._chosenplots` (without matplotlib, the ``plots`` extra, each plot is a line
+saying how to install it). Sections show what the report mapping holds, so a report of
+another task kind (regression, anomaly detection) or one without measurements renders
+the sections it can; see :func:`render_html` for the keys.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..extras import needs
-from . import _data, _dataplots, _facts, _plots, _sections
+from . import _chosen, _chosenplots, _data, _dataplots, _facts, _plots, _sections
 from ._model import (
     COST_KEYS,
+    Trial,
     chosen_trial,
     maximize,
     read_trials,
@@ -28,6 +30,7 @@ from ._model import (
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+    from markupsafe import Markup
 
 ASSETS = Path(__file__).resolve().parent / "_assets"
 
@@ -83,9 +86,18 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
     Returns:
         The page, the same bytes for the same inputs.
     """
+    ts = read_trials(trials)
+    plots, memory_rows = _draw_plots(report, ts)
+    return _env().get_template("report.html.j2").render(_context(report, ts, plots, memory_rows))
+
+
+def _draw_plots(
+    report: Mapping[str, Any], ts: Sequence[Trial]
+) -> tuple[dict[str, Markup], list[dict[str, str]]]:
+    """Every plot the report has data for, by key; and the memory table's rows (the
+    memory plot and table share their figures)."""
     from markupsafe import Markup
 
-    ts = read_trials(trials)
     missing = needs("plots")  # the light install: tables and text, no plots
 
     def plot(draw: Callable[..., str], *args: Any) -> Markup:
@@ -100,23 +112,36 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         measured = report["cost"].get(key)
         plots[key] = plot(_plots.pareto, ts, key, report["budgets"], chosen, measured, metric, up)
     if "confusion" in report and "classes" in report:
-        plots["confusion"] = plot(_plots.confusion, report["classes"], report["confusion"])
+        plots["confusion"] = plot(_chosenplots.confusion, report["classes"], report["confusion"])
     if "regression" in report:
         reg = report["regression"]
-        plots["residuals"] = plot(_plots.residuals, reg["y_true"], reg["y_pred"])
+        plots["residuals"] = plot(_chosenplots.residuals, reg["y_true"], reg["y_pred"])
     if "roc" in report:
         roc = report["roc"]
         plots["roc"] = plot(
-            _plots.roc, roc["fpr"], roc["tpr"], roc.get("auc"), roc.get("operating_point")
+            _chosenplots.roc, roc["fpr"], roc["tpr"], roc.get("auc"), roc.get("operating_point")
         )
     if _data.classes(report):
         plots["data_windows"] = plot(_dataplots.class_windows, _data.classes(report))
     hist = _data.lengths_of(report)
     if hist is not None:
         plots["data_lengths"] = plot(_dataplots.lengths, *hist)
-    parts, totals, budgets_kb, memory_rows = _sections.memory(report)
-    plots["memory"] = plot(_plots.memory, parts, totals, budgets_kb)
-    context = {
+    parts, totals, budgets_kb, memory_rows = _chosen.memory(report)
+    plots["memory"] = plot(_chosenplots.memory, parts, totals, budgets_kb)
+    return plots, memory_rows
+
+
+def _context(
+    report: Mapping[str, Any],
+    ts: Sequence[Trial],
+    plots: dict[str, Markup],
+    memory_rows: list[dict[str, str]],
+) -> dict[str, Any]:
+    """What the template fills the page with: every number already formatted."""
+    from markupsafe import Markup
+
+    chosen, up = chosen_trial(report), maximize(report)
+    return {
         "r": report,
         "sections": SECTIONS,
         "plots": plots,
@@ -138,18 +163,17 @@ def render_html(report: Mapping[str, Any], trials: Sequence[Mapping[str, Any]]) 
         "pareto_rows": _sections.pareto_rows(ts, chosen, up),
         "pareto_recorded": any(t.pareto is not None for t in ts),
         "tried": _sections.tried(report),
-        "quality": _sections.quality(report),
+        "quality": _chosen.quality(report),
         "memory_rows": memory_rows,
-        "cost_rows": _sections.cost_rows(report),
+        "cost_rows": _chosen.cost_rows(report),
         "stack_rows": _facts.stack(report),
         "firmware_facts": _facts.firmware_facts(report),
-        "measurements": _sections.measurements(report),
-        "parity": _sections.parity(report),
-        "steps": _sections.steps(report),
+        "measurements": _chosen.measurements(report),
+        "parity": _chosen.parity(report),
+        "steps": _chosen.steps(report),
         "css": Markup((ASSETS / "report.css").read_text()),
         "js": Markup((ASSETS / "report.js").read_text()),
     }
-    return _env().get_template("report.html.j2").render(context)
 
 
 __all__ = ["ASSETS", "SECTIONS", "render_html"]

@@ -193,6 +193,11 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def budget_text(value: float | None, unit: str) -> str:
+    """A budget with its unit; None (no budget) as ``none``."""
+    return "none" if value is None else f"{value:g} {unit}"
+
+
 def score_text(value: float | None) -> str:
     """A score with four decimals, as the command line prints it; None as -."""
     return "-" if value is None else f"{value:.4f}"
@@ -237,6 +242,7 @@ __all__ = [
     "RecipeSummary",
     "Trial",
     "better",
+    "budget_text",
     "chosen_trial",
     "fmt",
     "kb",

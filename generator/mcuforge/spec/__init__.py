@@ -8,22 +8,9 @@ The JSON Schema in ``schema/spec.schema.json`` is exported from these models
 
 from ._common import C_RESERVED, CoreName, Power, check_c_prefix, parse_duration
 from ._data import Checks, CsvOptions, Data, Labels, Sensor, Split, Window, default_range
-from ._spec import (
-    ERROR_METRICS,
-    METRICS_FOR,
-    Budgets,
-    Hardware,
-    InlineTarget,
-    LoadedSpec,
-    Output,
-    RecipeOverrides,
-    RecipeRef,
-    Search,
-    Spec,
-    Task,
-    load_spec,
-    load_spec_data,
-)
+from ._search import Hardware, Search
+from ._spec import LoadedSpec, Output, RecipeOverrides, RecipeRef, Spec, load_spec, load_spec_data
+from ._task import ERROR_METRICS, METRICS_FOR, Budgets, InlineTarget, Task
 
 SPEC_VERSION = 1
 
