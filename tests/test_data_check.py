@@ -359,8 +359,9 @@ def test_table_spec_rules(tmp_path: Path) -> None:
 
 def test_init_recognises_a_table(tmp_path: Path) -> None:
     _table(tmp_path)
-    code, out = run("init", str(tmp_path / "table"))
-    assert code == 0, out
+    res = CliRunner().invoke(cli, ["init", str(tmp_path / "table")])
+    assert res.exit_code == 0, res.output
+    out = res.stdout  # the spec; the hint for editors is on stderr
     data = yaml.safe_load(out)["data"]
     assert data["csv"] == {"layout": "table"} and "window" not in data
     assert data["labels"] == {"from": "column", "column": "kind"}
