@@ -157,11 +157,6 @@ def _portfolio(
     for name in sorted(catalog.recipes):
         recipe = _catalog_recipe(loaded, catalog, name, pinned)
         why = mismatch(recipe, loaded, target)
-        if why is None and pinned and name not in pinned:
-            why = (
-                f"applies, but is not in {loaded.lock_path.name}; run `mcuforge lock "
-                "--update` to let the search use it"
-            )
         if why:
             rejected.append(Decision(recipe.ref, False, why))
             continue
@@ -173,6 +168,13 @@ def _portfolio(
         over = over_budget(flash, sram, loaded)
         if over:
             rejected.append(Decision(recipe.ref, False, over, flash, sram))
+            continue
+        if pinned and name not in pinned:  # checked last: the lock is the reason only if
+            why = (  # nothing else keeps the recipe out
+                f"applies and can fit, but is not in {loaded.lock_path.name}; run "
+                "`mcuforge lock --update` to let the search use it"
+            )
+            rejected.append(Decision(recipe.ref, False, why, flash, sram))
             continue
         b = spec.budgets
         # rank: recipes made for this modality first (listed first in `applies`), then
