@@ -25,20 +25,21 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "examples" / "basicmotions" / "spec.yaml"
 
 
-def curve(strategy: str, seed: int, trials: int, flash_kb: float
-          ) -> tuple[list[float], float]:
+def curve(strategy: str, seed: int, trials: int, flash_kb: float) -> tuple[list[float], float]:
     """Best feasible CV score after each trial, and the wall time of the search."""
-    text = SPEC.read_text().replace("search: {strategy: tpe, trials: 30, seed: 7}",
-                                    f"search: {{strategy: {strategy}, trials: {trials}, "
-                                    f"seed: {seed}}}")
+    text = SPEC.read_text().replace(
+        "search: {strategy: tpe, trials: 30, seed: 7}",
+        f"search: {{strategy: {strategy}, trials: {trials}, seed: {seed}}}",
+    )
     text = text.replace("flash_kb: 16", f"flash_kb: {flash_kb}")
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "spec.yaml"
         spec.write_text(text.replace("path: data/", f"path: {SPEC.parent / 'data'}"))
         p = prepare(spec)
         t0 = time.perf_counter()
-        res = run_search(p.plan, p.dataset,
-                         SearchSettings(trials, f"sqlite:///{tmp}/study.db"), lambda s: None)
+        res = run_search(
+            p.plan, p.dataset, SearchSettings(trials, f"sqlite:///{tmp}/study.db"), lambda s: None
+        )
         wall = time.perf_counter() - t0
     best, out = 0.0, []
     for r in sorted(res.trials, key=lambda r: r.number):
@@ -52,8 +53,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--trials", type=int, default=40)
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--flash-kb", type=float, default=0.6,
-                    help="a tight flash budget, so that the sampler has to find small models")
+    ap.add_argument(
+        "--flash-kb",
+        type=float,
+        default=0.6,
+        help="a tight flash budget, so that the sampler has to find small models",
+    )
     args = ap.parse_args()
     optuna.logging.set_verbosity(logging.WARNING)
     rows, rates = {}, {}
@@ -66,13 +71,18 @@ def main() -> None:
         rows[strategy] = np.mean(np.array(curves), axis=0)
         rates[strategy] = 60.0 * args.trials * args.seeds / sum(walls)
     marks = [m for m in (1, 5, 10, 20, 30, 40, 60, 80, 100) if m <= args.trials]
-    print(f"### Search: best CV accuracy within budget vs trials (BasicMotions, nrf52840, "
-          f"flash_kb {args.flash_kb:g}, mean of {args.seeds} seeds)\n")
+    print(
+        f"### Search: best CV accuracy within budget vs trials (BasicMotions, nrf52840, "
+        f"flash_kb {args.flash_kb:g}, mean of {args.seeds} seeds)\n"
+    )
     print("| sampler | trials/min | " + " | ".join(f"best @{m}" for m in marks) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in marks) + " |")
     for strategy, c in rows.items():
-        print(f"| {strategy} | {rates[strategy]:.0f} | "
-              + " | ".join(f"{c[m - 1]:.3f}" for m in marks) + " |")
+        print(
+            f"| {strategy} | {rates[strategy]:.0f} | "
+            + " | ".join(f"{c[m - 1]:.3f}" for m in marks)
+            + " |"
+        )
 
 
 if __name__ == "__main__":
