@@ -287,6 +287,44 @@ def write_spec(ds: Set, budget: Budget, length: int, variable: bool, work: Path)
     return path
 
 
+def seed_spread(names: list[str], seeds: int) -> list[str]:
+    """RandomForest on the raw window, the same split, ``seeds`` random states: how much
+    of a difference between two accuracies is the forest's own randomness."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    out = [
+        "## How much a baseline moves with its seed",
+        "",
+        f"RF raw ({PEERS['RF raw'].replace('random_state=0', f'random_state=0..{seeds - 1}')}), "
+        "test accuracy on the archive's split:",
+        "",
+        "| data set | mean | std | min | max | random_state=0 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    with tempfile.TemporaryDirectory(prefix="mcuforge-bench-spread-") as tmp:
+        for name in names:
+            ds = SETS[name]
+            train, test = load(ds, Path(tmp))
+            xtr, xte, _ = equal_length(train, test)
+            a, b = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
+            acc = np.array(
+                [
+                    np.mean(
+                        RandomForestClassifier(n_estimators=100, random_state=s)
+                        .fit(a, train.y)
+                        .predict(b)
+                        == test.y
+                    )
+                    for s in range(seeds)
+                ]
+            )
+            out.append(
+                f"| {name} | {acc.mean():.3f} | {acc.std():.3f} | {acc.min():.3f} | "
+                f"{acc.max():.3f} | {acc[0]:.3f} |"
+            )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(SETS), choices=list(SETS))
@@ -294,11 +332,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-generate", action="store_true", help="the PC baselines only")
     ap.add_argument("--dtw-limit-s", type=float, default=600.0)
     ap.add_argument(
+        "--seed-spread",
+        type=int,
+        metavar="N",
+        help="only RF raw over N seeds per data set (how much a baseline moves with its seed)",
+    )
+    ap.add_argument(
         "--verdict-of",
         type=Path,
         help="print only the verdict of a saved run's table (its markdown file)",
     )
     args = ap.parse_args(argv)
+    if args.seed_spread:
+        print("\n".join(seed_spread(args.datasets, args.seed_spread)))
+        return 0
     if args.verdict_of:
         text = args.verdict_of.read_text()
         heads = [f"mcuforge {BUDGETS[b].label}" for b in args.budgets]
