@@ -78,7 +78,7 @@ def environment() -> Environment:
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
     "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "maxpool", "lut"},
+    "ld32": {"matvec", "maxpool", "avgpool", "lut"},
     "sxtb16": {"matvec"},
     "smlad": {"matvec"},
     "smmulr": {"rq:fast"},

@@ -321,7 +321,10 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     lo, hi = activation_range(_act(op), y.s, y.zp)
     consts, n = _consts(p, op.index, w.data.reshape(-1), bias, rq)
     consts.append(const_array(f"{p}_bi{op.index}", "int32_t", bias_in))
-    consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
+    _, w_, c_in, _, _, _, _, dh, dw = g[:9]
+    fy, fx = np.divmod(np.arange(kh * kw), kw)
+    offsets = (fy * dh * w_ + fx * dw) * c_in  # each tap's input offset, kernel order
+    consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.concatenate([g, offsets])))
 
     def call(addr: dict[int, str], scratch: str) -> str:
         return (
@@ -334,7 +337,7 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
         consts,
         macs=g[11] * g[12] * cout * kh * kw,
         params=int(w.data.size) + cout,
-        const_bytes=int(w.data.size) + 8 * cout + 4 * len(rq) + 4 * len(g),
+        const_bytes=int(w.data.size) + 8 * cout + 4 * len(rq) + 4 * (len(g) + kh * kw),
         call=call,
     )
 
