@@ -360,6 +360,23 @@ def test_cross_compiles_warning_free_with_smlad_only_on_dsp_cores(flags: str, ds
 @pytest.mark.toolchain
 @needs_toolchain
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["ds_cnn", "kernels"])
+def test_cross_compiles_at_every_optimisation_level(name: str) -> None:
+    """Users build with their own flags: the network compiles warning-free on a DSP core at
+    -O0 to -O3 (the register-hungry assembly kernels only at -Os, the portable C
+    otherwise)."""
+    net = emit_network(trained(name), "nn")
+    keep = (
+        "int nn_keep(void);\n"
+        "int nn_keep(void) { return nn_invoke()[0] + nn_quantize(0.0f) + *nn_input(); }\n"
+    )
+    for level in ("-O0", "-Og", "-O1", "-O2", "-O3"):
+        assert compile_object("#include <stdint.h>\n" + net.code + keep, M4, [level])
+
+
+@pytest.mark.toolchain
+@needs_toolchain
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "flags", "machine"),
     [
