@@ -207,6 +207,24 @@ def test_unicorn_runs_the_bench_elf_and_checks_python(tmp_path: Path, flags: str
 
 @needs_arm_gcc
 @needs_unicorn
+def test_a_call_is_stuck_only_well_past_the_analytic_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow model (MiniRocket on a long window runs tens of millions of instructions)
+    is not taken for a stuck one: the limit grows with the analytic estimate."""
+    import mcuforge.hardware.emulate as emulate
+
+    build = cross_build(SOURCES, "demo", M4F, tmp_path, vectors())
+    assert build.bench is not None
+    monkeypatch.setattr(emulate, "MAX_INSTRUCTIONS", 50)
+    with pytest.raises(ToolchainError, match="did not return within 50 instructions"):
+        emulate_elf(build.bench, "demo", "CORTEX_M4")
+    run = emulate_elf(build.bench, "demo", "CORTEX_M4", expected_instructions=1000)
+    assert run.agree == run.total == 4 and run.instructions_max < 4 * 1000
+
+
+@needs_arm_gcc
+@needs_unicorn
 def test_emulator_reports_a_fault_clearly(tmp_path: Path) -> None:
     (tmp_path / "bad.S").write_text(
         ".syntax unified\n.thumb\n.global bad\n.type bad, %function\n"

@@ -43,8 +43,10 @@ STACK_SIZE = 0x10000
 STACK_BASE = 0x3F000000
 OUTPUT_PAGE = 0x3FE00000  # out[] of PREFIX_run
 RETURN_PAGE = 0x3FF00000
-#: A call that runs longer than this is taken as stuck (about 10 s of emulation).
+#: A call that runs longer than this is taken as stuck (about 10 s of emulation), unless
+#: the analytic estimate expects more: then this many times the estimate.
 MAX_INSTRUCTIONS = 20_000_000
+ESTIMATE_HEADROOM = 4
 PIP_HINT = install_hint("emulate")
 
 
@@ -103,7 +105,7 @@ class Emulator:
         ToolchainError: unicorn is not installed, or the ELF cannot be mapped.
     """
 
-    def __init__(self, elf: Path, cpu: str) -> None:
+    def __init__(self, elf: Path, cpu: str, limit: int = MAX_INSTRUCTIONS) -> None:
         unicorn, arm = _unicorn()
         self._unicorn = unicorn
         self._arm = arm
@@ -150,7 +152,7 @@ class Emulator:
         self._blocks: dict[tuple[int, int], int] = {}
         self._count = 0
         self._executed = 0
-        self._limit = MAX_INSTRUCTIONS
+        self._limit = limit
         self.uc.hook_add(unicorn.UC_HOOK_BLOCK, self._on_block)
 
     def _on_block(self, uc: Any, address: int, size: int, _data: Any) -> None:
@@ -267,7 +269,12 @@ class EmulatedRun:
 
 
 def emulate_elf(
-    elf: Path, prefix: str, cpu: str, trace_it: bool = False, function: str = "predict"
+    elf: Path,
+    prefix: str,
+    cpu: str,
+    trace_it: bool = False,
+    function: str = "predict",
+    expected_instructions: float = 0.0,
 ) -> EmulatedRun:
     """Run ``PREFIX_predict`` on each window of ``mcuforge_test_windows`` in ``elf``.
 
@@ -277,11 +284,14 @@ def emulate_elf(
     Args:
         function: ``"predict"`` (``PREFIX_predict(window)``) or ``"run"``
             (``PREFIX_run(window, out)``, what the bench firmware times).
+        expected_instructions: the analytic estimate of one call: a call is taken as
+            stuck past ``ESTIMATE_HEADROOM`` times it (at least ``MAX_INSTRUCTIONS``).
 
     Raises:
         ToolchainError: unicorn is missing, a symbol is missing, or the code faulted.
     """
-    emu = Emulator(elf, cpu)
+    limit = max(MAX_INSTRUCTIONS, int(ESTIMATE_HEADROOM * expected_instructions))
+    emu = Emulator(elf, cpu, limit)
     win_addr, win_size = emu.symbol("mcuforge_test_windows")
     expected_raw = emu.read("mcuforge_test_expected")
     n = len(expected_raw) // 2
@@ -337,7 +347,9 @@ class UnicornProfiler(Profiler):
         build = workload_build(work)
         cpu = unicorn_cpu(work.core)
         assert build.bench is not None and cpu is not None
-        run = emulate_elf(build.bench, work.prefix, cpu)
+        run = emulate_elf(
+            build.bench, work.prefix, cpu, expected_instructions=base.instructions.value
+        )
         if run.agree != run.total:
             bad = [
                 i for i, (r, e) in enumerate(zip(run.returned, run.expected, strict=True)) if r != e
