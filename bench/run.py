@@ -419,8 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mcuforge-bench-") as tmp:
         for section in chosen:
             if section.name in included:
-                outcomes.append(include_section(section, included[section.name]))
-                continue
+                continue  # read at the end: its run may still be finishing
             print(f"bench: {section.name} ...", file=sys.stderr, flush=True)
             o = run_section(section, args.smoke, Path(tmp))
             status = "ok" if o.ok else "FAILED"
@@ -428,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"bench: {section.name} {status} in {o.seconds:.0f} s", file=sys.stderr, flush=True
             )
             outcomes.append(o)
+    done = {o.section.name: o for o in outcomes}
+    for section in chosen:
+        if section.name in included:
+            done[section.name] = include_section(section, included[section.name])
+    outcomes = [done[s.name] for s in chosen]
     text = results_markdown(outcomes, time.perf_counter() - t0, command)
     if out is None:
         print(text)
