@@ -282,7 +282,9 @@ def ours(case: str, est: Any, d: Data, setting: Setting = Setting()) -> Deployed
                 trees.append(stage[c])
                 outs.append(c)
                 values.append(stage[c].tree_.value[:, 0, 0] * est.learning_rate)
-        params = {"thresholds": mode, "layout": setting.layout}
+        from mcuforge.models._tree_params import TreeCodeParams
+
+        params = TreeCodeParams(thresholds=mode, layout=setting.layout)
         return build_tree_sum(trees, outs, values, init, False, d.x_train, params, "classification")
     if case == "lr":
         from mcuforge.models.linear import LinearModel
