@@ -56,8 +56,9 @@ def main() -> None:
     ap.add_argument(
         "--flash-kb",
         type=float,
-        default=0.6,
-        help="a tight flash budget, so that the sampler has to find small models",
+        default=3.5,
+        help="a tight whole-firmware flash budget (about 2.5 kB of it is the input window "
+        "and the runtime), so that the sampler has to find small models",
     )
     args = ap.parse_args()
     optuna.logging.set_verbosity(logging.WARNING)
