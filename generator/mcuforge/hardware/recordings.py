@@ -128,7 +128,9 @@ def existing_labels(data: Data, base_dir: Path) -> list[str]:
 def _value_texts(column: np.ndarray) -> list[str]:
     """Shortest text of each float32 that reads back (via float64) as the same float32."""
     texts = [str(v) for v in column.astype(np.float32)]
-    with np.errstate(invalid="ignore"):
+    # subnormals underflow and NaN texts are expected here, whatever numpy's global
+    # error state (a library may have set it to raise)
+    with np.errstate(all="ignore"):
         back = np.array(texts, dtype=np.float64).astype(np.float32)
     same = (back == column) | (np.isnan(back) & np.isnan(column))
     for i in np.flatnonzero(~same):  # decimal -> float64 -> float32 rounded twice
