@@ -138,6 +138,7 @@ def _keywords(work: Path) -> tuple[Split, Split]:
     )
     assert spec and spec.loader
     md = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = md  # its dataclasses look their module up
     spec.loader.exec_module(md)
     folder = work / "keywords-data"
     md.make(folder)
