@@ -465,17 +465,19 @@ def verdict(rows: list[str], heads: list[str], budgets: list[Budget]) -> list[st
         "",
     ]
     wins = {h: 0 for h in heads}
+    with_dtw = 0
     for row in rows:
         cells = dict(
             zip(cols, [c.strip() for c in row.strip().strip("|").split("|")], strict=False)
         )
         plain = max(_score(cells[c]) or 0.0 for c in PLAIN)
         dtw = _score(cells["1-NN DTW"])
+        with_dtw += dtw is not None
         parts = []
         for h in heads:
             got = _score(cells[h])
             if got is None:
-                parts.append(f"{h}: no model")
+                parts.append(f"{h}: no model ({cells[h].split(':')[0]})")
                 continue
             ok = "≥" if got >= plain else "<"
             vs_dtw = "" if dtw is None else (" ≥ DTW" if got >= dtw else " < DTW")
@@ -487,8 +489,8 @@ def verdict(rows: list[str], heads: list[str], budgets: list[Budget]) -> list[st
     out.append("")
     out.append(
         "At or above 1-NN DTW: "
-        + ", ".join(f"{h} {n} of {len(rows)}" for h, n in wins.items())
-        + "."
+        + ", ".join(f"{h} {n} of {with_dtw}" for h, n in wins.items())
+        + f" (the sets with a DTW figure: {with_dtw} of {len(rows)})."
     )
     return out
 
