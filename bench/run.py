@@ -7,7 +7,7 @@
 
 ``--include NAME=FILE`` takes a section's markdown from a separate run of its script
 (its stdout, saved to FILE) instead of running it again: for the long baselines
-section (about 80 min). RESULTS.md says which sections were included, from when.
+section (about an hour). RESULTS.md says which sections were included, from when.
 
 Each section is one bench script run as a subprocess with settings chosen so that
 the whole run stays under 20 minutes on 2 cores; its markdown (stdout, or the file
