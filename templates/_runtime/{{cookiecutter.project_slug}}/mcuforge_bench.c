@@ -32,13 +32,13 @@ uint16_t mcuforge_crc16(const uint8_t *data, size_t len, uint16_t crc)
     return crc;
 }
 
-static void put_u16(uint8_t *p, uint16_t v)
+void mcuforge_put_u16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v & 0xFFu);
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
+void mcuforge_put_u32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v & 0xFFu);
     p[1] = (uint8_t)((v >> 8) & 0xFFu);
@@ -55,10 +55,10 @@ void mcuforge_frame_send(uint8_t type, const uint8_t *payload, uint16_t len)
     head[0] = MCUFORGE_FRAME_SYNC0;
     head[1] = MCUFORGE_FRAME_SYNC1;
     head[2] = type;
-    put_u16(&head[3], len);
+    mcuforge_put_u16(&head[3], len);
     crc = mcuforge_crc16(&head[2], 3u, 0xFFFFu);
     crc = mcuforge_crc16(payload, len, crc);
-    put_u16(tail, crc);
+    mcuforge_put_u16(tail, crc);
     mcuforge_port_write(head, sizeof head);
     mcuforge_port_write(payload, len);
     mcuforge_port_write(tail, sizeof tail);
@@ -82,9 +82,9 @@ int mcuforge_bench(void)
     const uint32_t n = MCUFORGE_N_TEST_WINDOWS;
 
     memcpy(hello, firmware_id, sizeof firmware_id);
-    put_u16(&hello[8], (uint16_t)n);
-    put_u16(&hello[10], (uint16_t)MCUFORGE_N_OUTPUTS);
-    put_u32(&hello[12], mcuforge_port_counter_hz());
+    mcuforge_put_u16(&hello[8], (uint16_t)n);
+    mcuforge_put_u16(&hello[10], (uint16_t)MCUFORGE_N_OUTPUTS);
+    mcuforge_put_u32(&hello[12], mcuforge_port_counter_hz());
     hello[16] = mcuforge_port_counter();
     mcuforge_frame_send(MCUFORGE_FRAME_HELLO, hello, (uint16_t)sizeof hello);
 
@@ -104,21 +104,21 @@ int mcuforge_bench(void)
         if (t.stack_bytes > stack_max) {
             stack_max = t.stack_bytes;
         }
-        put_u16(&result[0], (uint16_t)i);
-        put_u16(&result[2], (uint16_t)clamp_i16(rc));
-        put_u32(&result[4], t.cycles);
+        mcuforge_put_u16(&result[0], (uint16_t)i);
+        mcuforge_put_u16(&result[2], (uint16_t)clamp_i16(rc));
+        mcuforge_put_u32(&result[4], t.cycles);
         for (k = 0u; k < (uint32_t)MCUFORGE_N_OUTPUTS; k++) {
             uint32_t bits;
             memcpy(&bits, &out[k], sizeof bits);
-            put_u32(&result[8u + 4u * k], bits);
+            mcuforge_put_u32(&result[8u + 4u * k], bits);
         }
         mcuforge_frame_send(MCUFORGE_FRAME_RESULT, result, (uint16_t)sizeof result);
     }
 
-    put_u16(&done[0], (uint16_t)agree);
-    put_u16(&done[2], (uint16_t)n);
-    put_u32(&done[4], cycles_max);
-    put_u32(&done[8], stack_max);
+    mcuforge_put_u16(&done[0], (uint16_t)agree);
+    mcuforge_put_u16(&done[2], (uint16_t)n);
+    mcuforge_put_u32(&done[4], cycles_max);
+    mcuforge_put_u32(&done[8], stack_max);
     mcuforge_frame_send(MCUFORGE_FRAME_DONE, done, (uint16_t)sizeof done);
     return agree == n ? 0 : 1;
 }

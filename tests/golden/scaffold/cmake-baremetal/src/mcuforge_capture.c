@@ -40,20 +40,6 @@ static uint32_t since_stream;        /* sample periods since the last STREAM */
 static uint8_t stream_source;
 static uint8_t stream_waveform;
 
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v & 0xFFu);
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v & 0xFFu);
-    p[1] = (uint8_t)((v >> 8) & 0xFFu);
-    p[2] = (uint8_t)((v >> 16) & 0xFFu);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static void send_stream(void)
 {
     uint8_t frame[MCUFORGE_STREAM_LEN];
@@ -61,14 +47,14 @@ static void send_stream(void)
     uint32_t bits;
 
     memcpy(frame, stream_id, sizeof stream_id);
-    put_u16(&frame[8], (uint16_t)CHANNELS);
-    put_u16(&frame[10], (uint16_t)block_samples);
+    mcuforge_put_u16(&frame[8], (uint16_t)CHANNELS);
+    mcuforge_put_u16(&frame[10], (uint16_t)block_samples);
     memcpy(&bits, &rate, sizeof bits);
-    put_u32(&frame[12], bits);
+    mcuforge_put_u32(&frame[12], bits);
     frame[16] = stream_source;
     frame[17] = stream_waveform;
-    put_u32(&frame[18], seq);
-    put_u32(&frame[22], missed);
+    mcuforge_put_u32(&frame[18], seq);
+    mcuforge_put_u32(&frame[22], missed);
     mcuforge_frame_send(MCUFORGE_FRAME_STREAM, frame, (uint16_t)sizeof frame);
     since_stream = 0u;
 }
@@ -97,13 +83,13 @@ int mcuforge_capture_push(const float sample[MCUFORGE_N_CHANNELS])
     for (c = 0u; c < CHANNELS; c++) {
         uint32_t bits;
         memcpy(&bits, &sample[c], sizeof bits);
-        put_u32(&p[4u * c], bits);
+        mcuforge_put_u32(&p[4u * c], bits);
     }
     if (++block_fill == block_samples) {
-        put_u32(&payload[0], seq);
-        put_u32(&payload[4], missed);
-        put_u16(&payload[8], (uint16_t)CHANNELS);
-        put_u16(&payload[10], (uint16_t)block_samples);
+        mcuforge_put_u32(&payload[0], seq);
+        mcuforge_put_u32(&payload[4], missed);
+        mcuforge_put_u16(&payload[8], (uint16_t)CHANNELS);
+        mcuforge_put_u16(&payload[10], (uint16_t)block_samples);
         mcuforge_frame_send(MCUFORGE_FRAME_SAMPLES, payload,
                             (uint16_t)(MCUFORGE_SAMPLES_HEAD + 4u * block_samples * CHANNELS));
         seq++;

@@ -251,6 +251,9 @@ int mcuforge_synth_read(uint32_t waveform, float sample[MCUFORGE_N_CHANNELS]);
 uint16_t mcuforge_crc16(const uint8_t *data, size_t len, uint16_t crc);
 /* One frame: sync, type, len, payload, crc. */
 void mcuforge_frame_send(uint8_t type, const uint8_t *payload, uint16_t len);
+/* Little-endian fields of a frame's payload. */
+void mcuforge_put_u16(uint8_t *p, uint16_t v);
+void mcuforge_put_u32(uint8_t *p, uint32_t v);
 
 #ifdef __cplusplus
 }
