@@ -26,9 +26,12 @@ def c_values(values: Any, ctype: str, inner: int | None = None, per_line: int = 
 
 
 @functools.cache
-def environment() -> Environment:
+def c_environment(folder: Path) -> Environment:
+    """The Jinja environment of the C templates in ``folder``: a missing variable is an
+    error, blocks trim their newlines, nothing is HTML-escaped, and the filters
+    ``c_string``/``c_comment`` (the one escaping path) and ``c_float`` are there."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(folder),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -39,6 +42,10 @@ def environment() -> Environment:
     env.filters["c_comment"] = c_comment
     env.filters["c_float"] = c_float
     return env
+
+
+def environment() -> Environment:
+    return c_environment(TEMPLATES)
 
 
 def render(name: str, **context: Any) -> str:

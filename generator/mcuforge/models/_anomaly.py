@@ -17,9 +17,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import DataError
+from ._base import FamilyParams
 from ._checks import check_features, validation_split
+
+
+class AnomalyParams(FamilyParams):
+    """The threshold parameters every anomaly family shares (:func:`split_anomaly`,
+    :func:`pick_threshold`)."""
+
+    validation: float = Field(
+        default=0.25,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the normal rows held out to choose the threshold (networks also "
+        "stop training early on it).",
+    )
+    quantile: float = Field(
+        default=0.95,
+        gt=0.0,
+        le=1.0,
+        description="Quantile of the held-out normal scores used as the threshold when no "
+        "anomaly is held out.",
+    )
 
 
 @dataclass(frozen=True)

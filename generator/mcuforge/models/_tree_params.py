@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ._anomaly import AnomalyParams
 from ._base import FamilyParams
 
 #: ``max_features`` as sklearn takes it: a rule, a count of features, a share of them,
@@ -90,23 +91,10 @@ class BoostParams(TreeParams):
     )
 
 
-class IsolationParams(TreeCodeParams):
+class IsolationParams(TreeCodeParams, AnomalyParams):
     """Isolation forest (anomaly detection)."""
 
     n_estimators: int = Field(default=50, ge=1, le=10_000, description="Number of trees.")
     max_samples: int = Field(
         default=64, ge=1, description="Rows drawn for each tree (capped at the normal rows)."
-    )
-    validation: float = Field(
-        default=0.25,
-        gt=0.0,
-        lt=1.0,
-        description="Share of the normal rows held out to choose the threshold.",
-    )
-    quantile: float = Field(
-        default=0.95,
-        gt=0.0,
-        le=1.0,
-        description="Quantile of the held-out normal scores used as the threshold when no "
-        "anomaly is held out.",
     )

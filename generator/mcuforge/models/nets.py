@@ -32,7 +32,7 @@ from .._deadline import critical
 from .._lazy import keras
 from ..compress.int8 import quantize_int8
 from ..errors import DataError
-from ._anomaly import pick_threshold, split_anomaly
+from ._anomaly import AnomalyParams, pick_threshold, split_anomaly
 from ._base import DeployedModel, EpochCallback, ModelCase, ModelFamily
 from ._checks import check_classes, check_features, validation_split
 from ._keras import (
@@ -77,24 +77,11 @@ class DsCnnParams(TrainParams):
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Dropout before the head.")
 
 
-class AutoencoderParams(TrainParams):
+class AutoencoderParams(TrainParams, AnomalyParams):
     """``autoencoder``."""
 
     units: int = Field(default=16, ge=1, le=4096, description="Units of the outer layers.")
     bottleneck: int = Field(default=4, ge=1, le=4096, description="Units of the code layer.")
-    validation: float = Field(
-        default=0.25,
-        gt=0.0,
-        lt=1.0,
-        description="Share of the normal rows held out (early stopping and the threshold).",
-    )
-    quantile: float = Field(
-        default=0.95,
-        gt=0.0,
-        le=1.0,
-        description="Quantile of the held-out normal scores used as the threshold when no "
-        "anomaly is held out.",
-    )
 
 
 def _act(x: Any, qat: bool, name: str) -> Any:

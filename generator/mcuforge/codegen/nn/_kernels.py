@@ -21,11 +21,12 @@ and portable paths give the same bytes.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
+
+from ..templates import c_environment
 
 TEMPLATES = Path(__file__).resolve().parent / "_templates"
 #: Requantisation forms, with four int32 parameters per output channel: fast
@@ -62,17 +63,9 @@ KNOWN = {
 }
 
 
-@functools.cache
 def environment() -> Environment:
     """The Jinja environment of the kernel templates (a missing variable is an error)."""
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,  # C, not HTML
-    )
+    return c_environment(TEMPLATES)
 
 
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
