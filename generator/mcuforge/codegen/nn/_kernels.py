@@ -31,12 +31,13 @@ from ..templates import c_environment
 TEMPLATES = Path(__file__).resolve().parent / "_templates"
 #: Requantisation forms, with four int32 parameters per output channel: fast
 #: {multiplier, 2^(r-1) + (zp << r), r, 0}, fixed {multiplier, shift, zp, 0},
-#: double {md >> 32, md & 0xffffffff, sh, zp}.
-RQ_FORMS = ("fast", "fixed", "double")
+#: double {md >> 32, md & 0xffffffff, sh, zp}, affine {C & 0xffffffff, C >> 32, M, 0}
+#: (convolutions only, see ``_affine``).
+RQ_FORMS = ("fast", "fixed", "double", "affine")
 RQ_STRIDE = 4
 #: k values per SXTB16/SMLAD group, and output rows per weight block.
 GROUP = 4
-BLOCK = 4
+BLOCK = 2
 #: Largest right shift of the fast requantisation (c = 2^(r-1) + (zp << r) < 2^30).
 FAST_MAX_SHIFT = 22
 #: Kernels that call others.
@@ -71,9 +72,9 @@ def environment() -> Environment:
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
     "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "maxpool", "avgpool", "lut"},
-    "sxtb16": {"matvec"},
-    "smlad": {"matvec"},
+    "ld32": {"matvec", "gemm", "maxpool", "avgpool", "lut"},
+    "sxtb16": {"matvec", "gemm"},
+    "smlad": {"matvec", "gemm"},
     "smmulr": {"rq:fast"},
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._affine import affine_rows
 from ._graph import Graph, Op, Tensor
 from ._kernels import BLOCK, FAST_MAX_SHIFT, GROUP
 from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
@@ -43,8 +44,8 @@ def gemm_layout(w: np.ndarray) -> tuple[np.ndarray, int]:
 
     ``k`` is zero-filled to ``k4``, a multiple of four; within each group of four the
     bytes are stored as ``w0 w2 w1 w3`` (SXTB16 then gives ``(w0, w1)``, SXTB16 ROR 8
-    ``(w2, w3)``, the order of the int16 activations); rows in blocks of four, the
-    groups of a block's rows following each other; the last ``n_out % 4`` rows whole.
+    ``(w2, w3)``, the order of the int16 activations); rows in blocks of ``BLOCK``, the
+    groups of a block's rows following each other; the last ``n_out % BLOCK`` rows whole.
     """
     n_out, k = w.shape
     k4 = -(-k // GROUP) * GROUP
@@ -80,6 +81,18 @@ def requant_rows(
         [m, np.asarray(shifts, np.int64), np.full(len(m), out_zp), np.zeros_like(m)], axis=1
     )
     return "fixed", rows.reshape(-1)
+
+
+def conv_requant(
+    mults: np.ndarray, shifts: np.ndarray, out_zp: int, lo: int, hi: int, bound: int
+) -> tuple[str, np.ndarray]:
+    """The requantisation form of a convolution: ``affine`` (one SMLAL, see
+    ``_affine``) where it is exact for every accumulator up to ``bound``, else
+    :func:`requant_rows`."""
+    rows = affine_rows(mults, shifts, out_zp, lo, hi, bound)
+    if rows is not None:
+        return "affine", rows
+    return requant_rows(mults, shifts, out_zp, bound)
 
 
 def acc_bound(bias: np.ndarray, w: np.ndarray, x_max: int) -> int:
@@ -256,6 +269,18 @@ def _geometry(graph: Graph, op: Op, k_h: int, k_w: int) -> list[int]:
     return [h, w_, c, k_h, k_w, sh, sw, dh, dw, ph, pw, oh, ow, oc]
 
 
+def _image(g: list[int]) -> list[int]:
+    """The bordered int16 image of a convolution's input (``pad16`` in conv.c.jinja):
+    its rows and columns (the input plus every row and column of padding a kernel
+    reaches), and whether a receptive field can be read in place (one kernel row, its
+    columns contiguous, every pixel's start 4-byte aligned)."""
+    h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g[:13]
+    img_h = ph + h + max(0, (oh - 1) * sh - ph + (kh - 1) * dh + 1 - h)
+    img_w = pw + w + max(0, (ow - 1) * sw - pw + (kw - 1) * dw + 1 - w)
+    in_place = kh == 1 and dw == 1 and (sw * c) % 2 == 0 and (sh * img_w * c) % 2 == 0
+    return [img_h, img_w, int(in_place)]
+
+
 def _segments(g: list[int]) -> float:
     """Runs (copies or zero-point fills) im2col makes per output pixel, on average: one
     per kernel row that lies inside the input, else one per kernel column."""
@@ -276,14 +301,16 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     wm = w.data.astype(np.int64).reshape(cout, k)
     bias = _folded(_bias(graph, op, cout), wm, x.zp, graph.layer(op))
     m, s = _multipliers(x, w, y, cout, float_product=False)
-    mode, rq = requant_rows(m, s, y.zp, acc_bound(bias, wm, 128))
     lo, hi = activation_range(_act(op), y.s, y.zp)
+    mode, rq = conv_requant(m, s, y.zp, lo, hi, acc_bound(bias, wm, 128))
     layout, k4 = gemm_layout(wm)
-    g = [*_geometry(graph, op, kh, kw), k4]
+    g = [*_geometry(graph, op, kh, kw), k4, k, *_image(_geometry(graph, op, kh, kw))]
     consts, n = _consts(p, op.index, layout, bias, rq)
     consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
     n_px = g[11] * g[12]
-    scratch = (2 if n_px > 1 else 1) * k4 * 2  # int16 receptive fields of two pixels
+    scratch = 2 * k4 * 2  # int16 receptive fields of two pixels
+    if not (kh == kw == g[5] == g[6] == 1 and g[9] == g[10] == 0 and cin == k4):
+        scratch += (g[16] * g[17] * cin + 4) * 2  # the bordered int16 image
 
     def call(addr: dict[int, str], col: str) -> str:
         return (
@@ -317,8 +344,8 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     if bound > INT32_MAX:
         raise ValueError(f"{graph.layer(op)}: accumulator may overflow int32")
     m, s = _multipliers(x, w, y, cout, float_product=False)
-    mode, rq = requant_rows(m, s, y.zp, bound)
     lo, hi = activation_range(_act(op), y.s, y.zp)
+    mode, rq = conv_requant(m, s, y.zp, lo, hi, bound)
     consts, n = _consts(p, op.index, w.data.reshape(-1), bias, rq)
     consts.append(const_array(f"{p}_bi{op.index}", "int32_t", bias_in))
     _, w_, c_in, _, _, _, _, dh, dw = g[:9]
