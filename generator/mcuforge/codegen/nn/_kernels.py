@@ -21,6 +21,7 @@ and portable paths give the same bytes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ GROUP = 4
 BLOCK = 2
 #: Largest right shift of the fast requantisation (c = 2^(r-1) + (zp << r) < 2^30).
 FAST_MAX_SHIFT = 22
+#: Depthwise kernels unrolled for one kernel shape, ``dwplane<k_h>x<k_w2>`` (k_w2: the
+#: kernel width rounded up to even); the ``dwconv`` kernel of the same form calls them.
+DWPLANE = re.compile(r"dwplane([1-9])x([1-9][0-9]?)")
 #: Kernels that call others.
 DEPENDS = {
     "conv": ("gemm",),
@@ -72,9 +76,9 @@ def environment() -> Environment:
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
     "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "gemm", "maxpool", "avgpool", "lut"},
+    "ld32": {"matvec", "gemm", "dwconv", "maxpool", "avgpool", "lut"},
     "sxtb16": {"matvec", "gemm"},
-    "smlad": {"matvec", "gemm"},
+    "smlad": {"matvec", "gemm", "dwconv"},
     "smmulr": {"rq:fast"},
 }
 
@@ -99,7 +103,8 @@ def resolve(names: set[str]) -> tuple[set[str], dict[str, list[str]], list[str]]
     todo = list(names)
     while todo:
         name, _, mode = todo.pop().partition(":")
-        if name not in KNOWN or (mode and mode not in RQ_FORMS):
+        known = name in KNOWN or DWPLANE.fullmatch(name) is not None
+        if not known or (mode and mode not in RQ_FORMS):
             unknown.append(f"{name}:{mode}" if mode else name)
             continue
         kernels.add(name)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._affine import affine_rows
 from ._graph import Graph, Op, Tensor
-from ._kernels import BLOCK, FAST_MAX_SHIFT, GROUP
+from ._kernels import BLOCK, DWPLANE, FAST_MAX_SHIFT, GROUP
 from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
 from ._quant import INT32_MAX, activation_range, f32, quantize_multiplier, wrap32
 
@@ -352,16 +352,30 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     fy, fx = np.divmod(np.arange(kh * kw), kw)
     offsets = (fy * dh * w_ + fx * dw) * c_in  # each tap's input offset, kernel order
     consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.concatenate([g, offsets])))
+    kernels, d, scratch = [f"dwconv:{mode}"], [0, 0, 0, 0], 0
+    kw2 = kw + kw % 2
+    if g[13] == 1 and dw == 1 and DWPLANE.fullmatch(f"dwplane{kh}x{kw2}"):
+        img_h, img_w, _ = _image(g)
+        d, scratch = [img_h, img_w, kh, kw2], (img_h * img_w + 2) * 2
+        kernels.append(f"dwplane{kh}x{kw2}:{mode}")
+        wq = np.zeros((cout, kh, kw2), np.int64)
+        wq[:, :, :kw] = taps.reshape(kh, kw, cout).transpose(2, 0, 1)
+        consts.append(const_array(f"{p}_wq{op.index}", "int16_t", wq, f"{p.upper()}_ALIGN4"))
+    consts.append(const_array(f"{p}_d{op.index}", "int32_t", np.asarray(d)))
+    wq_name = f"{p}_wq{op.index}" if scratch else "0"
 
-    def call(addr: dict[int, str], scratch: str) -> str:
+    def call(addr: dict[int, str], img: str) -> str:
+        plane = f"(int16_t *)({img})" if scratch else "0"
         return (
             f"{p}_dwconv_{mode}({addr[x.index]}, {p}_g{op.index}, {-x.zp}, {n['w']}, "
-            f"{n['b']}, {p}_bi{op.index}, {n['rq']}, {lo}, {hi}, {addr[y.index]});"
+            f"{n['b']}, {p}_bi{op.index}, {n['rq']}, {lo}, {hi}, {p}_d{op.index}, "
+            f"{wq_name}, {plane}, {addr[y.index]});"
         )
 
     return Lowered(
-        (f"dwconv:{mode}",),
+        tuple(kernels),
         consts,
+        scratch=scratch,
         macs=g[11] * g[12] * cout * kh * kw,
         params=int(w.data.size) + cout,
         const_bytes=int(w.data.size) + 8 * cout + 4 * len(rq) + 4 * (len(g) + kh * kw),
