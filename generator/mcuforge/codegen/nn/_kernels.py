@@ -36,7 +36,8 @@ TEMPLATES = Path(__file__).resolve().parent / "_templates"
 #: (convolutions only, see ``_affine``).
 RQ_FORMS = ("fast", "fixed", "double", "affine")
 RQ_STRIDE = 4
-#: k values per SXTB16/SMLAD group, and output rows per weight block.
+#: k values per SXTB16/SMLAD group, and output rows per weight block (the kernels take
+#: two rows at a time).
 GROUP = 4
 BLOCK = 2
 #: Largest right shift of the fast requantisation (c = 2^(r-1) + (zp << r) < 2^30).
@@ -44,6 +45,9 @@ FAST_MAX_SHIFT = 22
 #: Depthwise kernels unrolled for one kernel shape, ``dwplane<k_h>x<k_w2>`` (k_w2: the
 #: kernel width rounded up to even); the ``dwconv`` kernel of the same form calls them.
 DWPLANE = re.compile(r"dwplane([1-9])x([1-9][0-9]?)")
+#: Pointwise convolutions of 4 or 8 input channels in the affine form, ``pw4``/``pw8``:
+#: the ``conv`` kernel of the same form calls them on cores with the DSP extension.
+PW = re.compile(r"pw[48]")
 #: Kernels that call others.
 DEPENDS = {
     "conv": ("gemm",),
@@ -103,7 +107,7 @@ def resolve(names: set[str]) -> tuple[set[str], dict[str, list[str]], list[str]]
     todo = list(names)
     while todo:
         name, _, mode = todo.pop().partition(":")
-        known = name in KNOWN or DWPLANE.fullmatch(name) is not None
+        known = name in KNOWN or any(r.fullmatch(name) for r in (DWPLANE, PW))
         if not known or (mode and mode not in RQ_FORMS):
             unknown.append(f"{name}:{mode}" if mode else name)
             continue

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._affine import affine_rows
 from ._graph import Graph, Op, Tensor
-from ._kernels import BLOCK, DWPLANE, FAST_MAX_SHIFT, GROUP
+from ._kernels import BLOCK, DWPLANE, FAST_MAX_SHIFT, GROUP, PW
 from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
 from ._quant import INT32_MAX, activation_range, f32, quantize_multiplier, wrap32
 
@@ -269,16 +269,14 @@ def _geometry(graph: Graph, op: Op, k_h: int, k_w: int) -> list[int]:
     return [h, w_, c, k_h, k_w, sh, sw, dh, dw, ph, pw, oh, ow, oc]
 
 
-def _image(g: list[int]) -> list[int]:
-    """The bordered int16 image of a convolution's input (``pad16`` in conv.c.jinja):
-    its rows and columns (the input plus every row and column of padding a kernel
-    reaches), and whether a receptive field can be read in place (one kernel row, its
-    columns contiguous, every pixel's start 4-byte aligned)."""
-    h, w, c, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g[:13]
+def _image(g: list[int]) -> tuple[int, int]:
+    """The rows and columns of a convolution's input with its zero-point border (the
+    input plus every row and column of padding a kernel reaches): ``pad16`` and
+    ``band`` in conv.c.jinja, ``dwplane`` in dwconv.c.jinja."""
+    h, w, _, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g[:13]
     img_h = ph + h + max(0, (oh - 1) * sh - ph + (kh - 1) * dh + 1 - h)
     img_w = pw + w + max(0, (ow - 1) * sw - pw + (kw - 1) * dw + 1 - w)
-    in_place = kh == 1 and dw == 1 and (sw * c) % 2 == 0 and (sh * img_w * c) % 2 == 0
-    return [img_h, img_w, int(in_place)]
+    return img_h, img_w
 
 
 def _segments(g: list[int]) -> float:
@@ -293,6 +291,24 @@ def _segments(g: list[int]) -> float:
     return float(runs.sum(axis=2).mean())
 
 
+def _pointwise(p: str, i: int, wm: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list[str]:
+    """The constants of a ``pw4``/``pw8`` kernel: the weights as int16 in SXTB16's order
+    (``w0 w2 w1 w3`` per group of four inputs) and the affine rows with the bias folded
+    in, ``C + bias * M`` (so the accumulator starts at zero)."""
+    cout, k = wm.shape
+    w16 = wm.reshape(cout, k // GROUP, GROUP)[:, :, [0, 2, 1, 3]].reshape(-1)
+    rows = rq.reshape(cout, 4)
+    c = (rows[:, 1] << 32) + (rows[:, 0] & 0xFFFFFFFF) + bias * rows[:, 2]
+    c_lo = c & 0xFFFFFFFF
+    folded = np.stack(
+        [np.where(c_lo >= 1 << 31, c_lo - (1 << 32), c_lo), c >> 32, rows[:, 2], rows[:, 3]], 1
+    )
+    return [
+        const_array(f"{p}_pw{i}", "int16_t", w16, f"{p.upper()}_ALIGN4"),
+        const_array(f"{p}_pq{i}", "int32_t", folded),
+    ]
+
+
 def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     assert w.data is not None
@@ -303,23 +319,40 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     m, s = _multipliers(x, w, y, cout, float_product=False)
     lo, hi = activation_range(_act(op), y.s, y.zp)
     mode, rq = conv_requant(m, s, y.zp, lo, hi, acc_bound(bias, wm, 128))
-    layout, k4 = gemm_layout(wm)
-    g = [*_geometry(graph, op, kh, kw), k4, k, *_image(_geometry(graph, op, kh, kw))]
+    geo = _geometry(graph, op, kh, kw)
+    img_h, img_w = _image(geo)
+    pointwise = kh == kw == geo[5] == geo[6] == 1 and geo[9] == geo[10] == 0 and cin % GROUP == 0
+    colh = 0 if pointwise or geo[8] != 1 else kh * cin + kh * cin % 2
+    if colh:  # banded: kernel column, row, channel, each column zero-filled to colh
+        wcol = np.zeros((cout, kw, colh), np.int64)
+        wcol[:, :, : kh * cin] = (
+            w.data.reshape(cout, kh, kw, cin).transpose(0, 2, 1, 3).reshape(cout, kw, kh * cin)
+        )
+        layout, k4 = gemm_layout(wcol.reshape(cout, kw * colh))
+        scratch = (img_w * colh + 4) * 2  # one output row's band
+    else:
+        layout, k4 = gemm_layout(wm)
+        scratch = 2 * k4 * 2  # int16 receptive fields of two pixels
+        if not pointwise:
+            scratch += (img_h * img_w * cin + 4) * 2  # the bordered int16 image
+    g = [*geo, k4, k, img_h, img_w, colh]
     consts, n = _consts(p, op.index, layout, bias, rq)
     consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.asarray(g)))
     n_px = g[11] * g[12]
-    scratch = 2 * k4 * 2  # int16 receptive fields of two pixels
-    if not (kh == kw == g[5] == g[6] == 1 and g[9] == g[10] == 0 and cin == k4):
-        scratch += (g[16] * g[17] * cin + 4) * 2  # the bordered int16 image
+    kernels, pw = [f"conv:{mode}"], "0, 0"
+    if pointwise and mode == "affine" and PW.fullmatch(f"pw{cin}"):
+        kernels.append(f"pw{cin}:affine")
+        pw = f"{p}_pw{op.index}, {p}_pq{op.index}"
+        consts += _pointwise(p, op.index, wm, bias, rq)
 
     def call(addr: dict[int, str], col: str) -> str:
         return (
             f"{p}_conv_{mode}({addr[x.index]}, {p}_g{op.index}, {x.zp}, {n['w']}, {n['b']}, "
-            f"{n['rq']}, {lo}, {hi}, (int16_t *)({col}), {addr[y.index]});"
+            f"{n['rq']}, {lo}, {hi}, {pw}, (int16_t *)({col}), {addr[y.index]});"
         )
 
     return Lowered(
-        (f"conv:{mode}",),
+        tuple(kernels),
         consts,
         scratch=scratch,
         segments=_segments(g),
@@ -355,7 +388,7 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     kernels, d, scratch = [f"dwconv:{mode}"], [0, 0, 0, 0], 0
     kw2 = kw + kw % 2
     if g[13] == 1 and dw == 1 and DWPLANE.fullmatch(f"dwplane{kh}x{kw2}"):
-        img_h, img_w, _ = _image(g)
+        img_h, img_w = _image(g)
         d, scratch = [img_h, img_w, kh, kw2], (img_h * img_w + 2) * 2
         kernels.append(f"dwplane{kh}x{kw2}:{mode}")
         wq = np.zeros((cout, kh, kw2), np.int64)
