@@ -1,6 +1,6 @@
 """The int8 kernels' arithmetic, one function at a time, against TFLite's definitions.
 
-The networks of test_nn_codegen check whole models byte for byte; these check the two
+The networks of test_nn_codegen check whole models byte for byte; these check the
 rewritten requantisation functions on many more values, including the ones whole
 networks rarely reach (rounding ties, the largest accumulators, every shift).
 """
@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from mcuforge.codegen.nn._affine import affine_rows, mbqm_array
 from mcuforge.codegen.nn._kernels import FAST_MAX_SHIFT, render
 from mcuforge.codegen.nn._quant import mbqm
 from mcuforge.testing._network_c import build_and_run
@@ -121,3 +122,42 @@ def test_integer_dround_is_round_of_the_double_product() -> None:
             assert g == ref, (a, md, s)
         else:  # saturates int8 either way
             assert abs(g) >= 512 and (g > 0) == (ref > 0), (a, md, s)
+
+
+def test_affine_requantisation_equals_tflite_once_clamped() -> None:
+    """Where ``affine_rows`` finds (M, C), clamp((acc * M + C) >> 32) equals TFLite's
+    MultiplyByQuantizedMultiplier + zp clamped to [lo, hi] for every accumulator near the
+    clamps and random ones up to the bound, in Python and in the C (portable; the SMLAL
+    assembly runs in the QEMU network tests)."""
+    rng = np.random.default_rng(2)
+    cases, wants = [], []
+    for trial in range(40):
+        right = int(rng.integers(1, 12))
+        m = int(rng.integers(2**30, 2**31))
+        relu = trial % 2 == 0
+        zp = -128 if relu else int(rng.integers(-20, 20))
+        lo, hi = (zp, 127) if relu else (-128, 127)
+        bound = int(rng.integers(2**12, 2**22))
+        rows = affine_rows(np.asarray([m]), np.asarray([-right]), zp, lo, hi, bound)
+        if rows is None:
+            continue
+        c = (int(rows[1]) << 32) + (int(rows[0]) & 0xFFFFFFFF)
+        acc = np.concatenate([np.arange(-3000, 3000), rng.integers(-bound, bound + 1, 2000)])
+        acc = acc[np.abs(acc) <= bound]
+        want = np.clip(mbqm_array(acc, m, right) + zp, lo, hi)
+        assert np.array_equal(np.clip((acc * int(rows[2]) + c) >> 32, lo, hi), want)
+        fixed = np.asarray([rows[0], rows[1], rows[2], lo, hi], dtype=np.int64)
+        cases.append(np.column_stack([acc, np.tile(fixed, (len(acc), 1))]))
+        wants.append(want)
+    assert len(cases) >= 4
+    code = _kernels(["affine"], set()) + (
+        f"static int32_t f(const int64_t *q)\n{{\n    const int32_t v = {P}_rq_affine("
+        "(int32_t)q[0], (int32_t)q[1], (int32_t)q[2], (int32_t)q[3], 0);\n"
+        "    return v < q[4] ? (int32_t)q[4] : (v > q[5] ? (int32_t)q[5] : v);\n}\n"
+    )
+    assert np.array_equal(_run(code, np.concatenate(cases)), np.concatenate(wants))
+    # the Python MultiplyByQuantizedMultiplier it is checked against
+    sample = rng.integers(-(2**22), 2**22, 500)
+    assert [int(v) for v in mbqm_array(sample, 1518500250, 7)] == [
+        mbqm(int(a), 1518500250, -7) for a in sample
+    ]
