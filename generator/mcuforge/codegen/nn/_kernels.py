@@ -42,9 +42,10 @@ GROUP = 4
 BLOCK = 2
 #: Largest right shift of the fast requantisation (c = 2^(r-1) + (zp << r) < 2^30).
 FAST_MAX_SHIFT = 22
-#: Depthwise kernels unrolled for one kernel shape, ``dwplane<k_h>x<k_w2>`` (k_w2: the
-#: kernel width rounded up to even); the ``dwconv`` kernel of the same form calls them.
-DWPLANE = re.compile(r"dwplane([1-9])x([1-9][0-9]?)")
+#: Depthwise kernels unrolled for one layer geometry, ``dwplane<k_h>x<k_w2>r<row>s<sx>``
+#: (k_w2: the kernel width rounded up to even; row: int16 values between two kernel rows
+#: of the plane; sx: the column stride); the ``dwconv`` kernel of the same form calls them.
+DWPLANE = re.compile(r"dwplane([1-9])x([1-9][0-9]?)r([1-9][0-9]{0,3})s([1-9])")
 #: Pointwise convolutions of 4 or 8 input channels in the affine form, ``pw4``/``pw8``:
 #: the ``conv`` kernel of the same form calls them on cores with the DSP extension.
 PW = re.compile(r"pw[48]")
@@ -52,6 +53,7 @@ PW = re.compile(r"pw[48]")
 DEPENDS = {
     "conv": ("gemm",),
     "mean": ("mbqm",),
+    "meanq": ("mbqm",),
     "add": ("mbqm",),
     "requant": ("mbqm",),
 }
@@ -63,6 +65,7 @@ KNOWN = {
     "maxpool",
     "avgpool",
     "mean",
+    "meanq",
     "add",
     "requant",
     "lut",
@@ -79,8 +82,8 @@ def environment() -> Environment:
 
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
-    "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "gemm", "dwconv", "maxpool", "avgpool", "lut"},
+    "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "meanq", "add", "requant"},
+    "ld32": {"matvec", "gemm", "dwconv", "maxpool", "avgpool", "meanq", "lut"},
     "sxtb16": {"matvec", "gemm"},
     "smlad": {"matvec", "gemm", "dwconv"},
     "smmulr": {"rq:fast"},

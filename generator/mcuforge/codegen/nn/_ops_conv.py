@@ -291,6 +291,13 @@ def _segments(g: list[int]) -> float:
     return float(runs.sum(axis=2).mean())
 
 
+def _plane_kernel(g: list[int]) -> str:
+    """The dwplane kernel of a depthwise geometry (column dilation 1), or ''."""
+    kh, kw, sw, dh, dw = g[3], g[4], g[6], g[7], g[8]
+    name = f"dwplane{kh}x{kw + kw % 2}r{dh * _image(g)[1]}s{sw}"
+    return name if dw == 1 and DWPLANE.fullmatch(name) else ""
+
+
 def _pointwise(p: str, i: int, wm: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list[str]:
     """The constants of a ``pw4``/``pw8`` kernel: the weights as int16 in SXTB16's order
     (``w0 w2 w1 w3`` per group of four inputs) and the affine rows with the bias folded
@@ -313,6 +320,8 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     assert w.data is not None
     cout, kh, kw, cin = w.shape
+    if cin == 1 and _plane_kernel(_geometry(graph, op, kh, kw)):
+        return _lower_dwconv(graph, op, p, reference)  # one input channel: depthwise
     k = kh * kw * cin
     wm = w.data.astype(np.int64).reshape(cout, k)
     bias = _folded(_bias(graph, op, cout), wm, x.zp, graph.layer(op))
@@ -366,10 +375,14 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
 def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     assert w.data is not None
-    _, kh, kw, cout = w.shape
+    if op.kind == "CONV_2D":  # one input channel: depthwise with depth multiplier cout
+        cout, kh, kw, _ = w.shape
+        taps = w.data.astype(np.int64).reshape(cout, kh * kw).T
+    else:
+        _, kh, kw, cout = w.shape
+        taps = w.data.astype(np.int64).reshape(kh * kw, cout)
     g = _geometry(graph, op, kh, kw)
     g[13] = cout // g[2]  # depth multiplier
-    taps = w.data.astype(np.int64).reshape(kh * kw, cout)
     bias = _bias(graph, op, cout)
     # interior pixels: the input offset folded into the bias, raw inputs
     bias_in = bias - x.zp * taps.sum(axis=0)
@@ -379,30 +392,37 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     m, s = _multipliers(x, w, y, cout, float_product=False)
     lo, hi = activation_range(_act(op), y.s, y.zp)
     mode, rq = conv_requant(m, s, y.zp, lo, hi, bound)
-    consts, n = _consts(p, op.index, w.data.reshape(-1), bias, rq)
+    consts, n = _consts(p, op.index, taps.reshape(-1), bias, rq)
     consts.append(const_array(f"{p}_bi{op.index}", "int32_t", bias_in))
     _, w_, c_in, _, _, _, _, dh, dw = g[:9]
     fy, fx = np.divmod(np.arange(kh * kw), kw)
     offsets = (fy * dh * w_ + fx * dw) * c_in  # each tap's input offset, kernel order
     consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.concatenate([g, offsets])))
-    kernels, d, scratch = [f"dwconv:{mode}"], [0, 0, 0, 0], 0
-    kw2 = kw + kw % 2
-    if g[13] == 1 and dw == 1 and DWPLANE.fullmatch(f"dwplane{kh}x{kw2}"):
+    kernels, scratch = [f"dwconv:{mode}"], 0
+    plane = _plane_kernel(g)
+    if plane:
         img_h, img_w = _image(g)
-        d, scratch = [img_h, img_w, kh, kw2], (img_h * img_w + 2) * 2
-        kernels.append(f"dwplane{kh}x{kw2}:{mode}")
-        wq = np.zeros((cout, kh, kw2), np.int64)
+        scratch = (img_h * img_w + 2) * 2
+        kernels.append(f"{plane}:{mode}")
+        wq = np.zeros((cout, kh, kw + kw % 2), np.int64)
         wq[:, :, :kw] = taps.reshape(kh, kw, cout).transpose(2, 0, 1)
         consts.append(const_array(f"{p}_wq{op.index}", "int16_t", wq, f"{p.upper()}_ALIGN4"))
-    consts.append(const_array(f"{p}_d{op.index}", "int32_t", np.asarray(d)))
-    wq_name = f"{p}_wq{op.index}" if scratch else "0"
+        consts.append(const_array(f"{p}_d{op.index}", "int32_t", np.asarray([img_h, img_w])))
 
     def call(addr: dict[int, str], img: str) -> str:
-        plane = f"(int16_t *)({img})" if scratch else "0"
-        return (
-            f"{p}_dwconv_{mode}({addr[x.index]}, {p}_g{op.index}, {-x.zp}, {n['w']}, "
-            f"{n['b']}, {p}_bi{op.index}, {n['rq']}, {lo}, {hi}, {p}_d{op.index}, "
-            f"{wq_name}, {plane}, {addr[y.index]});"
+        xa, ya = addr[x.index], addr[y.index]
+        generic = (
+            f"{p}_dwconv_{mode}({xa}, {p}_g{op.index}, {-x.zp}, {n['w']}, {n['b']}, "
+            f"{p}_bi{op.index}, {n['rq']}, {lo}, {hi}, {ya});"
+        )
+        if not plane:
+            return generic
+        i = op.index
+        return (  # the dwplane kernel on cores with the DSP extension
+            f"\n#ifdef {p.upper()}_DSP\n    {p}_{plane}_{mode}({xa}, {p}_g{i}, {p}_d{i}, {x.zp}, "
+            f"{p}_wq{i}, {p}_bi{i}, {n['rq']}, {lo}, {hi}, (int16_t *)({img}), {ya});\n"
+            f"    (void){n['w']};\n    (void){n['b']};\n#else\n    {generic}\n"
+            f"    (void){p}_wq{i};\n    (void){p}_d{i};\n#endif"
         )
 
     return Lowered(
