@@ -191,9 +191,9 @@ def _double_scales(x: Tensor, w: Tensor, y: Tensor, n: int) -> tuple[np.ndarray,
 
 
 def _consts(
-    p: str, i: int, w_layout: np.ndarray, bias: np.ndarray, rq: np.ndarray
+    p: str, i: int, w_layout: np.ndarray, bias: np.ndarray, rq: np.ndarray, tag: str = ""
 ) -> tuple[list[str], dict[str, str]]:
-    names = {k: f"{p}_{k}{i}" for k in ("w", "b", "rq")}
+    names = {k: f"{p}_{tag}{k}{i}" for k in ("w", "b", "rq")}
     consts = [
         const_array(names["w"], "int8_t", w_layout, f"{p.upper()}_ALIGN4"),
         const_array(names["b"], "int32_t", bias),
@@ -279,16 +279,9 @@ def _image(g: list[int]) -> tuple[int, int]:
     return img_h, img_w
 
 
-def _segments(g: list[int]) -> float:
-    """Runs (copies or zero-point fills) im2col makes per output pixel, on average: one
-    per kernel row that lies inside the input, else one per kernel column."""
-    h, w, _, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow = g[:13]
-    iy = (np.arange(oh) * sh - ph)[:, None] + np.arange(kh)[None, :] * dh  # (oh, kh)
-    x0 = np.arange(ow) * sw - pw
-    row_in = (iy >= 0) & (iy < h)
-    x_in = (dw == 1) & (x0 >= 0) & (x0 + kw <= w)  # (ow,)
-    runs = np.where(row_in[:, None, :] & x_in[None, :, None], 1, kw)  # (oh, ow, kh)
-    return float(runs.sum(axis=2).mean())
+def _const_name(const: str) -> str:
+    """The name a ``const_array`` text defines."""
+    return const.split("[", 1)[0].split()[-1]
 
 
 def _plane_kernel(g: list[int]) -> str:
@@ -317,11 +310,40 @@ def _pointwise(p: str, i: int, wm: np.ndarray, bias: np.ndarray, rq: np.ndarray)
 
 
 def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
+    """A CONV_2D; of one input channel, on cores with the DSP extension, a depthwise
+    dwplane kernel of depth multiplier out_c where there is one for its geometry."""
+    gemm = _lower_gemm(graph, op, p, reference)
+    _, kh, kw, cin = graph.tensor(op.inputs[1]).shape
+    if cin != 1 or not _plane_kernel(_geometry(graph, op, kh, kw)):
+        return gemm
+    plane = _lower_dwconv(graph, op, p, reference, tag="d")
+
+    def void(consts: list[str]) -> str:  # each branch leaves the other's constants unused
+        return "".join(f"\n    (void){_const_name(c)};" for c in consts)
+
+    def call(addr: dict[int, str], scratch: str) -> str:
+        return (
+            f"\n#ifdef {p.upper()}_DSP\n    {plane.call(addr, scratch)}{void(gemm.consts)}"
+            f"{void(plane.consts)}\n#else\n    {gemm.call(addr, scratch)}{void(plane.consts)}"
+            "\n#endif"
+        )
+
+    return Lowered(
+        gemm.kernels + tuple(k for k in plane.kernels if k.startswith("dwplane")) + ("dwconv",),
+        gemm.consts + plane.consts,
+        scratch=max(gemm.scratch, plane.scratch),
+        segments=gemm.segments,
+        macs=gemm.macs,
+        params=gemm.params,
+        const_bytes=gemm.const_bytes + plane.const_bytes,
+        call=call,
+    )
+
+
+def _lower_gemm(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     assert w.data is not None
     cout, kh, kw, cin = w.shape
-    if cin == 1 and _plane_kernel(_geometry(graph, op, kh, kw)):
-        return _lower_dwconv(graph, op, p, reference)  # one input channel: depthwise
     k = kh * kw * cin
     wm = w.data.astype(np.int64).reshape(cout, k)
     bias = _folded(_bias(graph, op, cout), wm, x.zp, graph.layer(op))
@@ -364,7 +386,7 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
         tuple(kernels),
         consts,
         scratch=scratch,
-        segments=_segments(g),
+        segments=0.0 if colh or pointwise else float(kh * kw),  # im2col's runs a pixel
         macs=n_px * cout * k,
         params=wm.size + cout,
         const_bytes=cout * k4 + 4 * cout + 4 * len(rq) + 4 * len(g),
@@ -372,7 +394,9 @@ def _lower_conv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     )
 
 
-def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
+def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str, tag: str = "") -> Lowered:
+    """A DEPTHWISE_CONV_2D, or (tag "d": the dwplane call alone, constants named apart)
+    the depthwise form of a CONV_2D of one input channel."""
     x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     assert w.data is not None
     if op.kind == "CONV_2D":  # one input channel: depthwise with depth multiplier cout
@@ -392,12 +416,13 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     m, s = _multipliers(x, w, y, cout, float_product=False)
     lo, hi = activation_range(_act(op), y.s, y.zp)
     mode, rq = conv_requant(m, s, y.zp, lo, hi, bound)
-    consts, n = _consts(p, op.index, taps.reshape(-1), bias, rq)
-    consts.append(const_array(f"{p}_bi{op.index}", "int32_t", bias_in))
+    i, t = op.index, tag
+    consts, n = _consts(p, i, taps.reshape(-1), bias, rq, tag)
+    consts.append(const_array(f"{p}_{t}bi{i}", "int32_t", bias_in))
     _, w_, c_in, _, _, _, _, dh, dw = g[:9]
     fy, fx = np.divmod(np.arange(kh * kw), kw)
     offsets = (fy * dh * w_ + fx * dw) * c_in  # each tap's input offset, kernel order
-    consts.append(const_array(f"{p}_g{op.index}", "int32_t", np.concatenate([g, offsets])))
+    consts.append(const_array(f"{p}_{t}g{i}", "int32_t", np.concatenate([g, offsets])))
     kernels, scratch = [f"dwconv:{mode}"], 0
     plane = _plane_kernel(g)
     if plane:
@@ -406,23 +431,26 @@ def _lower_dwconv(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
         kernels.append(f"{plane}:{mode}")
         wq = np.zeros((cout, kh, kw + kw % 2), np.int64)
         wq[:, :, :kw] = taps.reshape(kh, kw, cout).transpose(2, 0, 1)
-        consts.append(const_array(f"{p}_wq{op.index}", "int16_t", wq, f"{p.upper()}_ALIGN4"))
-        consts.append(const_array(f"{p}_d{op.index}", "int32_t", np.asarray([img_h, img_w])))
+        consts.append(const_array(f"{p}_{t}wq{i}", "int16_t", wq, f"{p.upper()}_ALIGN4"))
+        consts.append(const_array(f"{p}_{t}d{i}", "int32_t", np.asarray([img_h, img_w])))
 
     def call(addr: dict[int, str], img: str) -> str:
         xa, ya = addr[x.index], addr[y.index]
+        direct = (
+            f"{p}_{plane}_{mode}({xa}, {p}_{t}g{i}, {p}_{t}d{i}, {x.zp}, {p}_{t}wq{i}, "
+            f"{p}_{t}bi{i}, {n['rq']}, {lo}, {hi}, (int16_t *)({img}), {ya});"
+        )
+        if tag:  # the CONV_2D's own C is the other branch
+            return direct
         generic = (
-            f"{p}_dwconv_{mode}({xa}, {p}_g{op.index}, {-x.zp}, {n['w']}, {n['b']}, "
-            f"{p}_bi{op.index}, {n['rq']}, {lo}, {hi}, {ya});"
+            f"{p}_dwconv_{mode}({xa}, {p}_g{i}, {-x.zp}, {n['w']}, {n['b']}, {p}_bi{i}, "
+            f"{n['rq']}, {lo}, {hi}, {ya});"
         )
         if not plane:
             return generic
-        i = op.index
         return (  # the dwplane kernel on cores with the DSP extension
-            f"\n#ifdef {p.upper()}_DSP\n    {p}_{plane}_{mode}({xa}, {p}_g{i}, {p}_d{i}, {x.zp}, "
-            f"{p}_wq{i}, {p}_bi{i}, {n['rq']}, {lo}, {hi}, (int16_t *)({img}), {ya});\n"
-            f"    (void){n['w']};\n    (void){n['b']};\n#else\n    {generic}\n"
-            f"    (void){p}_wq{i};\n    (void){p}_d{i};\n#endif"
+            f"\n#ifdef {p.upper()}_DSP\n    {direct}\n    (void){n['w']};\n    (void){n['b']};\n"
+            f"#else\n    {generic}\n    (void){p}_wq{i};\n    (void){p}_d{i};\n#endif"
         )
 
     return Lowered(

@@ -133,13 +133,15 @@ def _lower_mean(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     m = (m << n_shift) // red
     shift -= n_shift
 
+    kernel = "meanq" if inner % 4 == 0 and red <= 256 else "mean"  # sums fit 16 bits
+
     def call(addr: dict[int, str], scratch: str) -> str:
         return (
-            f"{p}_mean({addr[x.index]}, {outer}, {red}, {inner}, {x.zp}, {m}, {shift}, "
+            f"{p}_{kernel}({addr[x.index]}, {outer}, {red}, {inner}, {x.zp}, {m}, {shift}, "
             f"{y.zp}, {addr[y.index]});"
         )
 
-    return Lowered(("mean",), macs=x.size, call=call)
+    return Lowered((kernel,), macs=x.size, call=call)
 
 
 # --- SOFTMAX, LOGISTIC, TANH ---------------------------------------------------------
