@@ -6,13 +6,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..c import c_comment, c_float
-from . import _ops_conv, _ops_misc
+from . import _ops_conv, _ops_depthwise, _ops_misc
 from ._graph import Graph, Op, UnsupportedOpError, parse
 from ._kernels import helpers, render, resolve
 from ._lower import INPLACE, VIEW, Lowered, merge
 from ._plan import Buffer, Plan, aligned, plan
 
-HANDLERS = merge(_ops_conv.HANDLERS, _ops_misc.HANDLERS)
+HANDLERS = merge(_ops_conv.HANDLERS, _ops_depthwise.HANDLERS, _ops_misc.HANDLERS)
 #: Every TFLite builtin the emitter generates.
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted([*HANDLERS, "DEQUANTIZE"]))
 
