@@ -4,19 +4,22 @@
 constants, the kernels an operator needs (each template file is one kernel family)
 and ``{prefix}_input``/``{prefix}_invoke``/``{prefix}_quantize``. A kernel is named by
 what the lowering asked for (``conv``, ``matvec``, ``maxpool``, …); the requantisation
-forms (``rq:fast``, ``rq:fixed``, ``rq:double``) pick which variants of the matrix and
-depthwise kernels are written. Integer semantics follow TFLite's reference kernels
+forms (``rq:fast``, ``rq:fixed``, ``rq:double``, ``rq:affine``) pick which variants of
+the matrix and depthwise kernels are written. Integer semantics follow TFLite's reference kernels
 (``reference_integer_ops``) and gemmlowp's fixed-point helpers exactly; the one
 implementation-defined behaviour they rely on, arithmetic right shift of negative
 integers, is what GCC, Clang, Arm Compiler and IAR all do.
 
 Matrix products (convolutions, fully connected layers of several rows) copy their
 activations to int16 and multiply them with int8 weights two output channels by two
-pixels at a time (SXTB16 + SMLAD on cores with the DSP extension: 16 multiply-
-accumulates in 20 instructions; portable C elsewhere). Fully connected layers of one
-row multiply int8 by int8 (four rows at a time). Depthwise convolutions take four
-channels at a time with SMLABB/SMLATT. Integer addition is associative, so the DSP
-and portable paths give the same bytes.
+pixels at a time (SXTB16 + SMLAD in assembly on cores with the DSP extension: 16
+multiply-accumulates in 17 instructions; portable C elsewhere); convolutions read
+receptive fields in place from an output row's band, and requantise with one SMLAL
+where the ``affine`` form is exact (``_affine``). 1x1 convolutions of 4 or 8 channels
+(``pw4``/``pw8``) keep a pixel's inputs in registers. Fully connected layers of one row
+multiply int8 by int8 (four rows at a time). Depthwise convolutions, and convolutions
+of one input channel, take one channel at a time as an int16 plane (``dwplane``). Integer
+addition is associative, so the DSP and portable paths give the same bytes.
 """
 
 from __future__ import annotations
