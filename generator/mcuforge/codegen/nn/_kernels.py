@@ -50,6 +50,7 @@ KNOWN = {
     "gemm",
     "conv",
     "matvec",
+    "fc",
     "dwconv",
     "maxpool",
     "avgpool",
@@ -70,10 +71,10 @@ def environment() -> Environment:
 
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
-    "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "maxpool", "avgpool", "lut"},
-    "sxtb16": {"matvec"},
-    "smlad": {"matvec"},
+    "clamp8": {"gemm", "matvec", "fc", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
+    "ld32": {"matvec", "fc", "maxpool", "avgpool", "lut"},
+    "sxtb16": {"matvec", "fc"},
+    "smlad": {"matvec", "fc"},
     "smmulr": {"rq:fast"},
 }
 

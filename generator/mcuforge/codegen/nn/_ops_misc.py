@@ -28,6 +28,7 @@ from ._quant import (
     softmax_params,
     tflite_round,
 )
+from ._softmax import exp_table
 
 #: RELU, RELU6 and int8 QUANTIZE of at least this many values become a 256-byte table
 #: (one load per value instead of a requantisation: ~30 instructions).
@@ -157,17 +158,24 @@ def _check_softmax(graph: Graph, op: Op) -> list[str]:
 def _lower_softmax(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, y = _io(graph, op)
     beta = float(np.float32(getattr(op.options, "beta", 1.0)))
-    m, shift, diff_min = softmax_params(beta, float(np.float32(x.s)))
+    table = exp_table(*softmax_params(beta, float(np.float32(x.s))))
     depth = x.shape[-1]
     outer = x.size // depth
+    name = f"{p}_exp{op.index}"
 
     def call(addr: dict[int, str], scratch: str) -> str:
         return (
-            f"{p}_softmax({addr[x.index]}, {outer}, {depth}, {m}, {shift}, {diff_min}, "
+            f"{p}_softmax({addr[x.index]}, {outer}, {depth}, {name}, {len(table)}u, "
             f"{addr[y.index]});"
         )
 
-    return Lowered(("softmax",), macs=x.size, call=call)
+    return Lowered(
+        ("softmax",),
+        [const_array(name, "int32_t", np.asarray(table))],
+        const_bytes=4 * len(table),
+        macs=x.size,
+        call=call,
+    )
 
 
 def _lower_lut(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
