@@ -56,6 +56,7 @@ KNOWN = {
     "avgpool",
     "mean",
     "add",
+    "add_fast",
     "requant",
     "lut",
     "copy",
@@ -71,11 +72,22 @@ def environment() -> Environment:
 
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
-    "clamp8": {"gemm", "matvec", "fc", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "fc", "maxpool", "avgpool", "lut"},
+    "clamp8": {
+        "gemm",
+        "matvec",
+        "fc",
+        "dwconv",
+        "maxpool",
+        "avgpool",
+        "mean",
+        "add",
+        "add_fast",
+        "requant",
+    },
+    "ld32": {"matvec", "fc", "maxpool", "avgpool"},
     "sxtb16": {"matvec", "fc"},
     "smlad": {"matvec", "fc"},
-    "smmulr": {"rq:fast"},
+    "smmulr": {"rq:fast", "add_fast"},
 }
 
 
