@@ -173,6 +173,15 @@ def test_fitted_requantisation_equals_the_reference_on_every_dot_product() -> No
         hi_words = ((c + dot.astype(object) * mm) >> (32 + r)).astype(np.int64)
         assert np.array_equal(np.clip(hi_words, lo, hi), want)
     assert fitted >= 40
+    # every output saturates (the bias alone is far beyond the range), and lo == hi
+    f = dround_fn(2.0**-8, 0)
+    for bias, lo, hi in [(10**7, -128, 127), (-(10**7), -128, 127), (0, 5, 5)]:
+        fit = fit_channel(f, 2.0**-8, bias, lo, hi, 5000)
+        assert fit is not None
+        c, mm, r = fit
+        got = [min(max((c + d * mm) >> (32 + r), lo), hi) for d in range(-5000, 5001, 7)]
+        want = np.clip(f(bias + np.arange(-5000, 5001, 7)), lo, hi)
+        assert np.array_equal(got, want)
 
 
 def test_softmax_exp_table_is_gemmlowp() -> None:

@@ -88,14 +88,21 @@ def fit_channel(
         m = base + delta
         if not 0 < m < 2**31:
             continue
-        c_min, c_max = -(2**63), 2**63 - 1
+        c_min, c_max = None, None
         for t, b in zip(range(lo + 1, hi + 1), steps, strict=True):
             if b <= bound:  # g(b) >= t
-                c_min = max(c_min, (t << shift) - b * m)
+                low = (t << shift) - b * m
+                c_min = low if c_min is None else max(c_min, low)
             if b > -bound:  # g(b - 1) <= t - 1
-                c_max = min(c_max, (t << shift) - (b - 1) * m - 1)
-        if c_min <= c_max:
-            return (c_min + c_max) // 2, m, r
+                high = (t << shift) - (b - 1) * m - 1
+                c_max = high if c_max is None else min(c_max, high)
+        if c_min is not None and c_max is not None and c_min > c_max:
+            continue
+        # one side unbounded: its bound; none at all (lo == hi): anything
+        c = c_min if c_max is None else c_max if c_min is None else (c_min + c_max) // 2
+        c = 0 if c is None else c
+        if abs(c) + bound * m < 2**63:  # no int64 overflow in the C
+            return c, m, r
     return None
 
 
