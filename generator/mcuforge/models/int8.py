@@ -57,7 +57,7 @@ IM2COL_PER_VALUE = {"dsp": 3.0, "portable": 5.0}
 #: Fully connected layers (int8 x int8, four rows at a time): per MAC, per output
 #: (LiteRT's double rounding is fitted to one SMLAL + ASR at generation time; TFLite
 #: Micro's fixed point keeps its SMMULR sequence, see codegen/nn/_fit.py).
-FC_PER_MAC = {"dsp": 1.45, "portable": 3.0}
+FC_PER_MAC = {"dsp": 1.38, "portable": 3.0}
 FC_PER_OUTPUT = {"fitted": 10.0, "fixed": 25.0}
 #: Depthwise convolutions: per MAC and per output.
 DEPTHWISE_PER_MAC = {"dsp": 3.5, "portable": 8.0}
