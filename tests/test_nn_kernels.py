@@ -11,9 +11,8 @@ import math
 
 import numpy as np
 
-from mcuforge.codegen.nn._fit import dround_fn, fit_channel, mbqm_fn
+from mcuforge.codegen.nn._fit import add_input_form, dround_fn, fit_channel, mbqm_fn
 from mcuforge.codegen.nn._kernels import FAST_MAX_SHIFT, render
-from mcuforge.codegen.nn._ops_misc import _add_input
 from mcuforge.codegen.nn._quant import mbqm, quantize_multiplier, softmax_params
 from mcuforge.codegen.nn._softmax import exp_on_negative_values, exp_table
 from mcuforge.testing._network_c import build_and_run
@@ -202,7 +201,7 @@ def test_fast_add_input_form_is_checked_on_every_int8_value() -> None:
     256 inputs or is refused (the generic kernel is used then)."""
     for zp, real in [(-128, 0.5), (3, 0.123), (0, 0.4999), (-5, 0.01)]:
         m, shift = quantize_multiplier(real)
-        form = _add_input(zp, m, shift, 20)
+        form = add_input_form(zp, m, shift, 20)
         assert form is not None
         (s, c, r), values = form
         for x, want in zip(range(-128, 128), values, strict=True):

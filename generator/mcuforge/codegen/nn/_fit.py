@@ -13,13 +13,19 @@ matching ``2 * (hi - lo)`` points is an exact proof over the whole reachable ran
 integers), so a slope ``m`` works when those bounds leave room; a few slopes around
 ``scale * 2^(32 + r)`` are tried, and a channel that fits none keeps the general
 kernel.
+
+``add_input_form`` settles an ADD input's rescaling the same way, on all 256 int8
+values.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
+
+from ._quant import mbqm, wrap32
 
 #: Slopes tried around the nearest one (+-1, +-2, ...).
 SLOPE_TRIES = 16
@@ -55,6 +61,37 @@ def mbqm_fn(m: int, shift: int, zp: int) -> IntFn:
         return out + zp
 
     return f
+
+
+def litert_fns(md: np.ndarray, sh: np.ndarray, zp: int) -> tuple[list[IntFn], list[float]]:
+    """Each channel's LiteRT requantisation and scale from ``(md >> 32, md & 0xffffffff)``
+    pairs and shifts (scale ``md * 2^-sh``)."""
+    scales = [
+        math.ldexp((int(md[2 * i]) << 32) | int(md[2 * i + 1]), -int(sh[i])) for i in range(len(sh))
+    ]
+    return [dround_fn(s, zp) for s in scales], scales
+
+
+def tflm_fns(mults: np.ndarray, shifts: np.ndarray, zp: int) -> tuple[list[IntFn], list[float]]:
+    """Each channel's TFLite Micro requantisation and scale ``m * 2^(shift - 31)``."""
+    pairs = [(int(m), int(s)) for m, s in zip(mults, shifts, strict=True)]
+    return [mbqm_fn(m, s, zp) for m, s in pairs], [math.ldexp(m, s - 31) for m, s in pairs]
+
+
+def add_input_form(zp: int, m: int, shift: int, left: int) -> tuple[list[int], list[int]] | None:
+    """One ADD input's rescaling ``mbqm((x - zp) << left, m, shift)`` for every int8
+    ``x``, and the SMMULR form ``{s, c, r}`` giving the same 256 values
+    (``v = SMMULR((x - zp) << s, m); (v + c + (v >> 31)) >> r``), or None."""
+    xs = range(-128, 128)
+    values = [mbqm(wrap32((x - zp) << left), m, shift) for x in xs]
+    r = -shift
+    s, c = (left + 1, 1 << (r - 1)) if r >= 1 else (left + 2, 1)
+    r = max(r, 1)
+    for x, want in zip(xs, values, strict=True):
+        v = (((x - zp) << s) * m + (1 << 31)) >> 32
+        if not -(2**31) <= (x - zp) << s < 2**31 or (v + c + (v >> 31)) >> r != want:
+            return None
+    return [s, c, r], values
 
 
 def _steps(f: IntFn, bias: int, lo: int, hi: int, bound: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._fit import IntFn, dround_fn, fit_layer, mbqm_fn
+from ._fit import fit_layer, litert_fns, tflm_fns
 from ._graph import Graph, Op, Tensor
 from ._kernels import BLOCK, FAST_MAX_SHIFT, GROUP
 from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
@@ -216,21 +216,13 @@ def _fit_rows(
     """Every row's requantisation as one multiply-accumulate (``_fit.py``), or None."""
     n_out = wm.shape[0]
     bounds = 128 * np.abs(wm).sum(axis=1)
-    fns: list[IntFn] = []
-    scales: list[float] = []
     if reference == "litert":
-        md, sh = _double_scales(x, w, y, n_out)
-        for i in range(n_out):
-            scale = math.ldexp((int(md[2 * i]) << 32) | int(md[2 * i + 1]), -int(sh[i]))
-            fns.append(dround_fn(scale, y.zp))
-            scales.append(scale)
+        fns, scales = litert_fns(*_double_scales(x, w, y, n_out), y.zp)
     else:
         mults, shifts = _multipliers(x, w, y, n_out, float_product=len(w.scale) == 1)
         if acc_bound(bias, wm, 128) << max(int(shifts.max(initial=0)), 0) >= 2**31:
             return None  # the left shift could wrap: not monotone
-        for m, s in zip(mults, shifts, strict=True):
-            fns.append(mbqm_fn(int(m), int(s), y.zp))
-            scales.append(math.ldexp(int(m), int(s) - 31))
+        fns, scales = tflm_fns(mults, shifts, y.zp)
     if min(scales, default=1.0) <= 0.0:
         return None
     return fit_layer(fns, scales, bias, act[0], act[1], bounds)

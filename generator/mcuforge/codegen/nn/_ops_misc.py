@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._fit import add_input_form
 from ._graph import Graph, Op
 from ._kernels import FAST_MAX_SHIFT
 from ._lower import (
@@ -28,7 +29,6 @@ from ._quant import (
     quantize_multiplier,
     softmax_params,
     tflite_round,
-    wrap32,
 )
 from ._softmax import exp_table
 
@@ -270,29 +270,14 @@ def _smaller_than_one(real: float) -> tuple[int, int]:
     return m, shift
 
 
-def _add_input(zp: int, m: int, shift: int, left: int) -> tuple[list[int], list[int]] | None:
-    """One input's rescaling ``mbqm((x - zp) << left, m, shift)`` for every int8 ``x``,
-    and the SMMULR form ``{s, c, r}`` giving the same 256 values
-    (``v = SMMULR((x - zp) << s, m); (v + c + (v >> 31)) >> r``), or None."""
-    xs = range(-128, 128)
-    values = [mbqm(wrap32((x - zp) << left), m, shift) for x in xs]
-    r = -shift
-    s, c = (left + 1, 1 << (r - 1)) if r >= 1 else (left + 2, 1)
-    r = max(r, 1)
-    for x, want in zip(xs, values, strict=True):
-        v = (((x - zp) << s) * m + (1 << 31)) >> 32
-        if not -(2**31) <= (x - zp) << s < 2**31 or (v + c + (v >> 31)) >> r != want:
-            return None
-    return [s, c, r], values
-
-
 def _add_fast(
     a: Any, b: Any, mults: list[tuple[int, int]], om: int, osh: int, y_zp: int, act: tuple[int, int]
 ) -> list[int] | None:
-    """The fast ADD's constants (see ``_add_input``; the output requantisation of the
+    """The fast ADD's constants (see ``_fit.add_input_form``; the output requantisation of the
     sum in the SMMULR form of ``requant.c.jinja``), or None."""
     ins = [
-        _add_input(t.zp, m, sh, ADD_LEFT_SHIFT) for t, (m, sh) in zip((a, b), mults, strict=True)
+        add_input_form(t.zp, m, sh, ADD_LEFT_SHIFT)
+        for t, (m, sh) in zip((a, b), mults, strict=True)
     ]
     if ins[0] is None or ins[1] is None:
         return None
