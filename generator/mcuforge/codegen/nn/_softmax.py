@@ -45,8 +45,18 @@ def exp_on_negative_values(a: int) -> int:
 def exp_table(mult: int, left_shift: int, diff_min: int) -> list[int]:
     """``exp(diff)`` for ``diff = 0, -1, ...`` down to ``max(diff_min, -255)``, as the
     reference kernel computes it: ``exp_on_negative_values(SRDHM(diff << left_shift,
-    mult))``."""
-    return [
+    mult))``, without its tail of values below 2^11 (they decrease with ``-diff``).
+
+    Such a value changes nothing, so the C may skip it like a difference below
+    ``diff_min``: it adds ``RoundingDivideByPOT(e, 12) = 0`` to the sum, and its output
+    is ``RoundingDivideByPOT(SRDHM(scale, e), 35 - headroom) - 128 = -128`` since
+    ``SRDHM(scale, e) <= e < 2^22`` and the sum, at least ``exp(0) >> 12 = 2^19``, has
+    at most 12 leading zeros (a shift of at least 23).
+    """
+    table = [
         exp_on_negative_values(srdhm(wrap32(-d << left_shift), mult))
         for d in range(0, min(-diff_min, 255) + 1)
     ]
+    while len(table) > 1 and table[-1] < 1 << 11:
+        table.pop()
+    return table
