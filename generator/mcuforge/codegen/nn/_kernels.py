@@ -14,9 +14,10 @@ Matrix products (convolutions, fully connected layers of several rows) copy thei
 activations to int16 and multiply them with int8 weights two output channels by two
 pixels at a time (SXTB16 + SMLAD on cores with the DSP extension: 16 multiply-
 accumulates in 20 instructions; portable C elsewhere). Fully connected layers of one
-row multiply int8 by int8 (four rows at a time). Depthwise convolutions take four
-channels at a time with SMLABB/SMLATT. Integer addition is associative, so the DSP
-and portable paths give the same bytes.
+row multiply int8 by int8 (four rows at a time); ``fc`` requantises each output with
+one SMLAL and an ASR whose constants ``_fit.py`` checked at generation time.
+Depthwise convolutions take four channels at a time with SMLABB/SMLATT. Integer
+addition is associative, so the DSP and portable paths give the same bytes.
 """
 
 from __future__ import annotations
