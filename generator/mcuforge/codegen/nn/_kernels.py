@@ -14,9 +14,10 @@ Matrix products (convolutions, fully connected layers of several rows) copy thei
 activations to int16 and multiply them with int8 weights two output channels by two
 pixels at a time (SXTB16 + SMLAD on cores with the DSP extension: 16 multiply-
 accumulates in 20 instructions; portable C elsewhere). Fully connected layers of one
-row multiply int8 by int8 (four rows at a time). Depthwise convolutions take four
-channels at a time with SMLABB/SMLATT. Integer addition is associative, so the DSP
-and portable paths give the same bytes.
+row multiply int8 by int8 (four rows at a time); ``fc`` requantises each output with
+one SMLAL and an ASR whose constants ``_fit.py`` checked at generation time.
+Depthwise convolutions take four channels at a time with SMLABB/SMLATT. Integer
+addition is associative, so the DSP and portable paths give the same bytes.
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ KNOWN = {
     "gemm",
     "conv",
     "matvec",
+    "fc",
     "dwconv",
     "maxpool",
     "avgpool",
     "mean",
     "add",
+    "add_fast",
     "requant",
     "lut",
     "copy",
@@ -70,11 +73,22 @@ def environment() -> Environment:
 
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
-    "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "add", "requant"},
-    "ld32": {"matvec", "maxpool", "avgpool", "lut"},
-    "sxtb16": {"matvec"},
-    "smlad": {"matvec"},
-    "smmulr": {"rq:fast"},
+    "clamp8": {
+        "gemm",
+        "matvec",
+        "fc",
+        "dwconv",
+        "maxpool",
+        "avgpool",
+        "mean",
+        "add",
+        "add_fast",
+        "requant",
+    },
+    "ld32": {"matvec", "fc", "maxpool", "avgpool"},
+    "sxtb16": {"matvec", "fc"},
+    "smlad": {"matvec", "fc"},
+    "smmulr": {"rq:fast", "add_fast"},
 }
 
 
