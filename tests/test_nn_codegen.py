@@ -203,6 +203,24 @@ def test_every_output_byte_equals_the_reference(name: str, kind: str) -> None:
 
 
 @pytest.mark.slow
+def test_general_kernels_where_nothing_is_fitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels the generation-time forms fall back to (a fully connected layer whose
+    requantisation no SMLAL constants fit, an ADD whose inputs have no SMMULR form) are
+    as exact as the fitted ones."""
+    from mcuforge.codegen.nn import _ops_conv, _ops_misc
+
+    monkeypatch.setattr(_ops_conv, "fit_layer", lambda *args: None)
+    monkeypatch.setattr(_ops_misc, "_add_fast", lambda *args: None)
+    tflite = trained("mlp")
+    net = emit_network(tflite, "nn", "litert")
+    assert "nn_matvec_double(" in net.code and "nn_add(" in net.code
+    assert "nn_fc(" not in net.code and "nn_add_fast(" not in net.code
+    q = windows_and_noise("mlp", net.input.scale, net.input.zero_point, 40)
+    c = run_network_host(net.code, "nn", q, net.output.size)
+    assert np.array_equal(c, _reference(tflite, q, "litert"))
+
+
+@pytest.mark.slow
 def test_the_zoo_covers_every_operator() -> None:
     kinds = {op.kind for name in ZOO for op in parse(trained(name)).ops}
     required = {
@@ -360,7 +378,7 @@ def test_cross_compiles_warning_free_with_smlad_only_on_dsp_cores(flags: str, ds
 @pytest.mark.toolchain
 @needs_toolchain
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ds_cnn", "kernels"])
+@pytest.mark.parametrize("name", ["ds_cnn", "kernels", "mlp"])
 def test_cross_compiles_at_every_optimisation_level(name: str) -> None:
     """Users build with their own flags: the network compiles warning-free on a DSP core at
     -O0 to -O3 (the register-hungry assembly kernels only at -Os, the portable C
@@ -387,6 +405,7 @@ def test_cross_compiles_at_every_optimisation_level(name: str) -> None:
         ("autoencoder", M4, "mps2-an386"),
         ("cnn1d", M3, "mps2-an385"),
         ("kernels", M3, "mps2-an385"),
+        ("mlp", M3, "mps2-an385"),
     ],
 )
 def test_qemu_runs_are_bit_exact(name: str, flags: str, machine: str) -> None:

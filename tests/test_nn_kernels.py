@@ -12,8 +12,10 @@ import math
 import numpy as np
 
 from mcuforge.codegen.nn._affine import affine_rows, mbqm_array
+from mcuforge.codegen.nn._fit import add_input_form, dround_fn, fit_channel, mbqm_fn
 from mcuforge.codegen.nn._kernels import FAST_MAX_SHIFT, render
-from mcuforge.codegen.nn._quant import mbqm
+from mcuforge.codegen.nn._quant import mbqm, quantize_multiplier, softmax_params
+from mcuforge.codegen.nn._softmax import exp_on_negative_values, exp_table
 from mcuforge.testing._network_c import build_and_run
 
 P = "k"
@@ -161,3 +163,88 @@ def test_affine_requantisation_equals_tflite_once_clamped() -> None:
     assert [int(v) for v in mbqm_array(sample, 1518500250, 7)] == [
         mbqm(int(a), 1518500250, -7) for a in sample
     ]
+
+
+def test_vectorised_references_equal_the_scalar_ones() -> None:
+    """The fit's references: dround_fn is round(double(acc) * scale) half away from zero
+    (ties included), mbqm_fn is MultiplyByQuantizedMultiplier, plus the zero point."""
+    rng = np.random.default_rng(2)
+    acc = rng.integers(-(2**24), 2**24, 3000)
+    acc[:6] = [0, 1, -1, 3, -3, 2**24 - 1]
+    md, sh = 3 << 51, 54  # scale 2^-1 * 3/2... = 0.75 * 2^... : exact halves at odd acc
+    scale = math.ldexp(md, -sh)
+    got = dround_fn(scale, 5)(acc)
+    assert np.array_equal(got, [_double_reference(int(a), md, sh) + 5 for a in acc])
+    for m, shift in [(2**30, -3), (1518500250, -9), (2**31 - 1, 0), (1234567890, 2)]:
+        small = acc >> 4
+        want = [mbqm(int(a), m, shift) - 7 for a in small]
+        assert np.array_equal(mbqm_fn(m, shift, -7)(small), want)
+
+
+def test_fitted_requantisation_equals_the_reference_on_every_dot_product() -> None:
+    """clamp((c + dot * m) >> (32 + r)) of fit_channel equals clamp(f(bias + dot)) for
+    every dot product in range, LiteRT's double rounding and TFLite Micro's fixed point,
+    full and ReLU6-like output ranges; a None (no fit) is allowed but must be rare."""
+    rng = np.random.default_rng(3)
+    fitted = 0
+    for case in range(60):
+        scale = float(2.0 ** rng.uniform(-14, -4))
+        zp = int(rng.integers(-128, 128))
+        lo, hi = (-128, 127) if case % 2 else (zp, min(127, zp + 80))
+        bound = int(rng.integers(2000, 40000))
+        bias = int(rng.integers(-bound, bound))
+        if case % 3 == 0:  # TFLite Micro: a right shift only
+            m, shift = quantize_multiplier(scale)
+            f = mbqm_fn(m, shift, zp)
+        else:
+            f = dround_fn(scale, zp)
+        result = fit_channel(f, scale, bias, lo, hi, bound)
+        if result is None:
+            continue
+        fitted += 1
+        c, mm, r = result
+        dot = np.arange(-bound, bound + 1, dtype=np.int64)
+        want = np.clip(f(bias + dot), lo, hi)
+        got = [(c + int(d) * mm) >> (32 + r) for d in dot[:: max(1, bound // 3000)]]
+        assert np.array_equal(np.clip(got, lo, hi), want[:: max(1, bound // 3000)])
+        g = (np.int64(c >> 32) << 32) + (c & 0xFFFFFFFF)  # the whole range, int64 only
+        assert g == c
+        hi_words = ((c + dot.astype(object) * mm) >> (32 + r)).astype(np.int64)
+        assert np.array_equal(np.clip(hi_words, lo, hi), want)
+    assert fitted >= 40
+    # every output saturates (the bias alone is far beyond the range), and lo == hi
+    f = dround_fn(2.0**-8, 0)
+    for bias, lo, hi in [(10**7, -128, 127), (-(10**7), -128, 127), (0, 5, 5)]:
+        fit = fit_channel(f, 2.0**-8, bias, lo, hi, 5000)
+        assert fit is not None
+        c, mm, r = fit
+        got = [min(max((c + d * mm) >> (32 + r), lo), hi) for d in range(-5000, 5001, 7)]
+        want = np.clip(f(bias + np.arange(-5000, 5001, 7)), lo, hi)
+        assert np.array_equal(got, want)
+
+
+def test_softmax_exp_table_is_gemmlowp() -> None:
+    """The table against exp() within gemmlowp's error; exp(0) saturates to one; three
+    entries as the C port of exp_on_negative_values that the table replaced gave them
+    (that C was bit-exact with LiteRT in the network tests)."""
+    assert exp_on_negative_values(0) == 2**31 - 1
+    m, shift, diff_min = softmax_params(1.0, 0.1)
+    table = exp_table(m, shift, diff_min)
+    assert min(-diff_min, 255) + 1 == 249  # the tail below 2^11 is left out
+    assert len(table) == 139 and table[138] >= 2**11 > math.exp(-0.1 * 139) * 2**31
+    assert (table[1], table[17]) == (1943123572, 392309888)
+    for d, e in enumerate(table):
+        assert abs(e / 2**31 - math.exp(-0.1 * d)) < 1e-6
+
+
+def test_fast_add_input_form_is_checked_on_every_int8_value() -> None:
+    """The SMMULR form of one ADD input either reproduces mbqm((x - zp) << 20) for all
+    256 inputs or is refused (the generic kernel is used then)."""
+    for zp, real in [(-128, 0.5), (3, 0.123), (0, 0.4999), (-5, 0.01)]:
+        m, shift = quantize_multiplier(real)
+        form = add_input_form(zp, m, shift, 20)
+        assert form is not None
+        (s, c, r), values = form
+        for x, want in zip(range(-128, 128), values, strict=True):
+            v = (((x - zp) << s) * m + (1 << 31)) >> 32
+            assert (v + c + (v >> 31)) >> r == want == mbqm((x - zp) << 20, m, shift)

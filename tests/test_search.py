@@ -442,3 +442,26 @@ def test_durations_in_the_spec_and_on_the_command_line(write_spec: Callable[...,
     assert "not a duration; write e.g. 5m" in res.output
     res = CliRunner().invoke(cli, ["generate", str(spec), "--time-budget", "soon"])
     assert res.exit_code == 2 and "'soon' is not a duration" in res.output
+
+
+def test_a_default_over_the_flash_budget_is_tried_again_scaled_down(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """imu-stats-forest's default (50 trees) on a flash budget it overshoots: the next
+    trial is the same configuration with n_estimators scaled down by the overshoot."""
+    from mcuforge.search._control import SHRINK_MARGIN
+
+    spec = _spec_with(write_spec, "{trials: 2, seed: 3}", "imu-stats-forest")
+    spec.write_text(spec.read_text().replace("flash_kb: 16", "flash_kb: 4.5"))
+    p = prepare(spec)
+    res = run_search(p.plan, p.dataset, _settings(tmp_path, 2), lambda s: None)
+    first, second = res.trials[:2]
+    key = "imu-stats-forest/n_estimators"
+    assert first.params[key] == 50 and not first.feasible
+    over = first.cost["flash_bytes"]["value"] / (4.5 * 1024)
+    assert over > 1.0
+    assert {k: v for k, v in second.params.items() if k != key} == {
+        k: v for k, v in first.params.items() if k != key
+    }
+    assert second.params[key] < 50 and second.params[key] <= 50 * SHRINK_MARGIN / over
+    assert second.feasible

@@ -179,3 +179,40 @@ def test_inline_forest_on_the_emulated_core_equals_python(
     assert build.bench is not None
     run = emulate_elf(build.bench, "m", cpu)
     assert run.returned == expected.tolist()
+
+
+def _noisy_labels() -> tuple[np.ndarray, np.ndarray]:
+    """Four well-separated classes, six labels flipped: boosting chases the flipped rows
+    until their class probability is ~0, and the Newton step divides by it."""
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(4), 40)
+    x = (rng.normal(size=(160, len(features()[2]))) + y[:, None] * 3.0).astype(F32)
+    flip = rng.choice(160, 6, replace=False)
+    y[flip] = (y[flip] + 2) % 4
+    return x, y
+
+
+def test_boosting_clips_the_runaway_newton_steps_of_noisy_labels() -> None:
+    """scikit-learn's leaf values here reach ~1e8 (on PLAID's statistics 1e30 and more:
+    float32 infinity); each stage's log-odds are clipped to ``STAGE_LOGIT_MAX`` and the
+    int16 leaf codes keep the resolution of the ordinary leaves."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from mcuforge.models.tree_sums import STAGE_LOGIT_MAX
+
+    x, y = _noisy_labels()
+    params = {"n_estimators": 40, "learning_rate": 0.5, "max_depth": 3, "subsample": 0.8}
+    raw = GradientBoostingClassifier(**params, random_state=0).fit(x, y)
+    steps = np.concatenate([t.tree_.value.ravel() for t in raw.estimators_.ravel()]) * 0.5
+    assert np.abs(steps).max() > 1e6  # the runaway this guards against
+    family = MODELS.get("gradient_boosting")()
+    models = {t: family.fit(x, y, 4, {**params, "thresholds": t}, 0) for t in ("float", "int16")}
+    for thresholds, model in models.items():
+        assert isinstance(model, TreeSum)
+        scale = 1.0 if thresholds == "float" else float(model.post_scale)
+        leaves = model.leaf_value * scale
+        assert np.all(np.isfinite(leaves))
+        assert STAGE_LOGIT_MAX * 0.999 <= np.abs(leaves).max() <= STAGE_LOGIT_MAX * 1.001
+        assert_host_equals_python(model, on_the_edges(model, finite=False))
+    # the int16 leaf codes decide as the float leaves do on every training row
+    assert models["int16"].predict(x).tolist() == models["float"].predict(x).tolist()

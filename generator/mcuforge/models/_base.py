@@ -138,12 +138,16 @@ class ModelFamily(ABC):
           model: unknown keys refused, each key typed, ranged, described, with its
           default); ``fit`` reads ``parse_params(params)``, never ``params.get(key,
           default)``. Recipe keys are checked against it when the catalog loads.
+        * ``size_param`` names the parameter the model's size grows with about linearly
+          (e.g. ``n_estimators``), or None: a recipe default that is over the budgets is
+          tried again with it scaled down (:class:`mcuforge.search.ShrinkToBudget`).
     """
 
     name: ClassVar[str]
     task: ClassVar[str] = "classification"
     compressions: ClassVar[tuple[str, ...]] = ("none",)
     extra: ClassVar[str | None] = None
+    size_param: ClassVar[str | None] = None
     Params: ClassVar[type[FamilyParams]] = FamilyParams
 
     @classmethod

@@ -42,6 +42,7 @@ class IsolationForestFamily(ModelFamily):
     name = "isolation_forest"
     compressions = TREE_COMPRESSIONS
     task = "anomaly"
+    size_param = "n_estimators"
     Params = IsolationParams
 
     def fit(

@@ -39,6 +39,11 @@ from ._tree_params import BoostParams, ForestRegressorParams, TreeCodeParams, Tr
 ABSENT = -1e30
 ABSENT_CODE = -(2**30)
 LEAF_CODE_MAX = 32767
+#: Largest log-odds a boosting stage may add (e^12 ~ 160,000:1). scikit-learn's Newton
+#: step divides by sum p (1 - p), which on separable data approaches zero and gives leaf
+#: values up to 1e30 and beyond: they overflow float32 and leave int16 leaf codes no
+#: resolution for the ordinary leaves. Clipping keeps every such leaf's decision.
+STAGE_LOGIT_MAX = 12.0
 #: Flash of an inline leaf's statement: a literal load, an add and the 4-byte literal,
 #: shared between equal values (measured 6-9 bytes, bench/peers.py gbt and a 60-tree
 #: synthetic one). A soft-float add costs less than the core's mean float operation
@@ -219,6 +224,7 @@ class GradientBoostingFamily(ModelFamily):
 
     name = "gradient_boosting"
     compressions = TREE_COMPRESSIONS
+    size_param = "n_estimators"
     Params = BoostParams
 
     def fit(
@@ -262,7 +268,8 @@ class GradientBoostingFamily(ModelFamily):
                 tree = stage[k]
                 trees.append(tree)
                 outs.append(col)
-                values.append(tree.tree_.value[:, 0, 0] * lr)
+                step = tree.tree_.value[:, 0, 0] * lr
+                values.append(np.clip(step, -STAGE_LOGIT_MAX, STAGE_LOGIT_MAX))
         return build_tree_sum(trees, outs, values, init, False, x, p, "classification")
 
 
@@ -322,6 +329,7 @@ class RandomForestRegressorFamily(_TreeRegressorFamily):
 
     name = "random_forest_regressor"
     estimator = "RandomForestRegressor"
+    size_param = "n_estimators"
     Params = ForestRegressorParams
 
 
@@ -331,6 +339,7 @@ class ExtraTreesRegressorFamily(_TreeRegressorFamily):
 
     name = "extra_trees_regressor"
     estimator = "ExtraTreesRegressor"
+    size_param = "n_estimators"
     Params = ForestRegressorParams
 
 
@@ -340,6 +349,7 @@ class GradientBoostingRegressorFamily(ModelFamily):
     name = "gradient_boosting_regressor"
     compressions = TREE_COMPRESSIONS
     task = "regression"
+    size_param = "n_estimators"
     Params = BoostParams
 
     def fit(

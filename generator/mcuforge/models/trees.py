@@ -238,6 +238,7 @@ class RandomForestFamily(ModelFamily):
 
     name = "random_forest"
     compressions = TREE_COMPRESSIONS
+    size_param = "n_estimators"
     Params = ForestParams
     #: the scikit-learn class in ``sklearn.ensemble`` (imported when a model is trained)
     estimator = "RandomForestClassifier"

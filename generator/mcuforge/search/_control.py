@@ -3,6 +3,10 @@
 * **Warm start**: every recipe's default configuration (``SearchParam.default``) is
   enqueued before the sampler takes over, cheapest family first, so that each recipe
   has a score early and the sampler starts from good points.
+* **Defaults scaled to the budgets**: a recipe default over the flash or latency budget
+  is enqueued again with its family's size parameter (``ModelFamily.size_param``, e.g.
+  ``n_estimators``) scaled down by the overshoot (:class:`ShrinkToBudget`), so that a
+  default sized for a large part still gives the recipe a score on a small one.
 * **Per-trial limit**: a trial runs under a :class:`Deadline`; past it the trial is
   stopped (``SIGALRM`` in the main thread, never inside a storage call) and recorded
   as pruned with the reason.
@@ -24,10 +28,16 @@ import optuna
 
 from .._deadline import Deadline, TrialTimeout
 from ..catalog import Recipe
+from ..models import MODELS
 from ._space import default_params
 
 #: This many duplicates in a row mean the sampler finds nothing new: stop.
 EXHAUSTED_AFTER = 25
+#: A default over budget is scaled down at most this many times ...
+SHRINK_ROUNDS = 3
+#: ... each time to this share of what would just fit (the firmware around the model
+#: does not shrink with it).
+SHRINK_MARGIN = 0.8
 
 FINISHED = (
     optuna.trial.TrialState.COMPLETE,
@@ -90,10 +100,60 @@ def warm_start(study: optuna.Study, recipes: list[Recipe], order: list[str]) -> 
         params = default_params(by_ref[ref], len(recipes) > 1)
         if param_key(params) in known or any(t.params == params for t in waiting):
             continue
-        study.enqueue_trial(params)
+        study.enqueue_trial(params, user_attrs={"warm_start": 0})
         known.add(param_key(params))
         enqueued += 1
     return enqueued
+
+
+def _smaller(space: Any, current: Any, target: float) -> Any:
+    """The largest value of a choice/int dimension at or below ``target`` (else its
+    smallest), or None when that is not below ``current``."""
+    if space.choice is not None:
+        numbers = sorted(v for v in space.choice if isinstance(v, int | float))
+        fits = [v for v in numbers if v <= target] or numbers[:1]
+        value = fits[-1] if fits else None
+    elif space.int_ is not None:
+        value = max(space.int_[0], min(space.int_[1], int(target)))
+    else:
+        return None
+    return value if value is not None and value < current else None
+
+
+@dataclass
+class ShrinkToBudget:
+    """An Optuna callback: a warm-start trial whose analytic flash or latency is over the
+    budget is enqueued again with its family's size parameter scaled down by the
+    overshoot (times :data:`SHRINK_MARGIN`), up to :data:`SHRINK_ROUNDS` times."""
+
+    recipes: list[Recipe]
+    flash_kb: float
+    latency_ms: float | None
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        rounds = trial.user_attrs.get("warm_start")
+        cost = trial.user_attrs.get("cost")
+        if rounds is None or rounds >= SHRINK_ROUNDS or not cost:
+            return
+        over = cost["flash_bytes"]["value"] / (self.flash_kb * 1024)
+        if self.latency_ms is not None and "latency_ms" in cost:
+            over = max(over, cost["latency_ms"]["value"] / self.latency_ms)
+        ref = trial.params.get("recipe", self.recipes[0].ref)
+        recipe = next((r for r in self.recipes if r.ref == ref), None)
+        if over <= 1.0 or recipe is None:
+            return
+        key = MODELS.get(recipe.pipeline.model).size_param
+        name = f"{recipe.name}/{key}"
+        if key is None or name not in trial.params or key not in recipe.search.space:
+            return
+        current = trial.params[name]
+        value = _smaller(recipe.search.space[key], current, current * SHRINK_MARGIN / over)
+        if value is None:
+            return
+        params = {**trial.params, name: value}
+        if any(param_key(t.params) == param_key(params) for t in study.get_trials(deepcopy=False)):
+            return
+        study.enqueue_trial(params, user_attrs={"warm_start": rounds + 1})
 
 
 @dataclass
@@ -130,6 +190,7 @@ __all__ = [
     "EXHAUSTED_AFTER",
     "FINISHED",
     "Deadline",
+    "ShrinkToBudget",
     "StopRule",
     "TrialTimeout",
     "counted",

@@ -19,7 +19,7 @@ import optuna
 from ..data import Dataset
 from ..resolver import Plan
 from ._collect import collect
-from ._control import StopRule, counted, warm_start
+from ._control import ShrinkToBudget, StopRule, counted, warm_start
 from ._objective import TRIAL_ERRORS, limit_for, make_objective
 from ._progress import Progress
 from ._resume import fail_stale, optimize_quietly, stop_workers
@@ -51,7 +51,10 @@ def _worker(
             study,
             make_objective(plan, dataset, limit_for(settings, end)),
             timeout=None if end is None else max(end - time.time(), 0.0),
-            callbacks=[StopRule(settings.trials, end)],
+            callbacks=[
+                ShrinkToBudget(plan.recipes, spec.budgets.flash_kb, spec.budgets.latency_ms),
+                StopRule(settings.trials, end),
+            ],
             catch=TRIAL_ERRORS,
             gc_after_trial=False,
         )
@@ -150,6 +153,8 @@ def run_search(
     )
     progress.done = done
     stop = StopRule(settings.trials, end)
+    budgets = spec.budgets
+    shrink = ShrinkToBudget(plan.recipes, budgets.flash_kb, budgets.latency_ms)
     t0 = time.monotonic()
     if settings.jobs > 1:
         if spec_path is None:
@@ -166,7 +171,7 @@ def run_search(
                 study,
                 objective,
                 timeout=budget,
-                callbacks=[progress, stop],
+                callbacks=[progress, shrink, stop],
                 catch=TRIAL_ERRORS,
                 gc_after_trial=False,
             )

@@ -17,8 +17,10 @@ multiply-accumulates in 17 instructions; portable C elsewhere); convolutions rea
 receptive fields in place from an output row's band, and requantise with one SMLAL
 where the ``affine`` form is exact (``_affine``). 1x1 convolutions of 4 or 8 channels
 (``pw4``/``pw8``) keep a pixel's inputs in registers. Fully connected layers of one row
-multiply int8 by int8 (four rows at a time). Depthwise convolutions, and convolutions
-of one input channel, take one channel at a time as an int16 plane (``dwplane``). Integer
+multiply int8 by int8 (four rows at a time); ``fc`` requantises each output with one
+SMLAL and an ASR whose constants ``_fit.py`` checked at generation time. Depthwise
+convolutions, and convolutions of one input channel, take one channel at a time as an
+int16 plane (``dwplane``). Integer
 addition is associative, so the DSP and portable paths give the same bytes.
 """
 
@@ -64,12 +66,14 @@ KNOWN = {
     "gemm",
     "conv",
     "matvec",
+    "fc",
     "dwconv",
     "maxpool",
     "avgpool",
     "mean",
     "meanq",
     "add",
+    "add_fast",
     "requant",
     "lut",
     "copy",
@@ -85,11 +89,23 @@ def environment() -> Environment:
 
 #: The small helpers of ``base.c.jinja`` and the kernels (or forms) that call them.
 HELPERS = {
-    "clamp8": {"gemm", "matvec", "dwconv", "maxpool", "avgpool", "mean", "meanq", "add", "requant"},
-    "ld32": {"matvec", "gemm", "dwconv", "maxpool", "avgpool", "meanq", "lut"},
-    "sxtb16": {"matvec", "gemm"},
-    "smlad": {"matvec", "gemm", "dwconv"},
-    "smmulr": {"rq:fast"},
+    "clamp8": {
+        "gemm",
+        "matvec",
+        "fc",
+        "dwconv",
+        "maxpool",
+        "avgpool",
+        "mean",
+        "meanq",
+        "add",
+        "add_fast",
+        "requant",
+    },
+    "ld32": {"matvec", "fc", "gemm", "dwconv", "maxpool", "avgpool", "meanq"},
+    "sxtb16": {"matvec", "fc", "gemm"},
+    "smlad": {"matvec", "fc", "gemm", "dwconv"},
+    "smmulr": {"rq:fast", "add_fast"},
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._affine import affine_rows
+from ._fit import fit_layer, litert_fns, tflm_fns
 from ._graph import Graph, Op, Tensor
 from ._kernels import BLOCK, FAST_MAX_SHIFT, GROUP, PW
 from ._lower import Handler, Lowered, const_array, nhwc, quant_problems, same_padding
@@ -217,6 +218,30 @@ def _fc_requant(
     return requant_rows(m, s, y.zp, bound)
 
 
+def _fit_rows(
+    x: Tensor,
+    w: Tensor,
+    y: Tensor,
+    bias: np.ndarray,
+    wm: np.ndarray,
+    act: tuple[int, int],
+    reference: str,
+) -> np.ndarray | None:
+    """Every row's requantisation as one multiply-accumulate (``_fit.py``), or None."""
+    n_out = wm.shape[0]
+    bounds = 128 * np.abs(wm).sum(axis=1)
+    if reference == "litert":
+        fns, scales = litert_fns(*_double_scales(x, w, y, n_out), y.zp)
+    else:
+        mults, shifts = _multipliers(x, w, y, n_out, float_product=len(w.scale) == 1)
+        if acc_bound(bias, wm, 128) << max(int(shifts.max(initial=0)), 0) >= 2**31:
+            return None  # the left shift could wrap: not monotone
+        fns, scales = tflm_fns(mults, shifts, y.zp)
+    if min(scales, default=1.0) <= 0.0:
+        return None
+    return fit_layer(fns, scales, bias, act[0], act[1], bounds)
+
+
 def _lower_fc(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, w, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0]))
     assert w.data is not None
@@ -225,25 +250,38 @@ def _lower_fc(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     wm = w.data.astype(np.int64).reshape(n_out, k)
     bias = _folded(_bias(graph, op, n_out), wm, x.zp, graph.layer(op))
     lo, hi = activation_range(_act(op), y.s, y.zp)
-    mode, rq = _fc_requant(x, w, y, n_out, acc_bound(bias, wm, 128), reference)
-    consts, n = _consts(p, op.index, block_layout(wm), bias, rq)
-    args = f"{k}, {n['w']}, {n['b']}, {n['rq']}, {n_out}, {lo}, {hi}"
+    fitted = _fit_rows(x, w, y, bias, wm, (lo, hi), reference)
+    if fitted is not None:
+        kernel, rq, name = "fc", fitted, "fc"
+        names = {k: f"{p}_{k}{op.index}" for k in ("w", "rq")}
+        consts = [
+            const_array(names["w"], "int8_t", block_layout(wm), f"{p.upper()}_ALIGN4"),
+            const_array(names["rq"], "int32_t", rq),
+        ]
+        args = f"{k}, {names['w']}, {names['rq']}, {n_out}, {lo}, {hi}"
+        const_bytes = wm.size + 4 * len(rq)
+    else:
+        mode, rq = _fc_requant(x, w, y, n_out, acc_bound(bias, wm, 128), reference)
+        kernel, name = f"matvec_{mode}", f"matvec:{mode}"
+        consts, n = _consts(p, op.index, block_layout(wm), bias, rq)
+        args = f"{k}, {n['w']}, {n['b']}, {n['rq']}, {n_out}, {lo}, {hi}"
+        const_bytes = wm.size + 4 * n_out + 4 * len(rq)
 
     def call(addr: dict[int, str], scratch: str) -> str:
         xa, ya = addr[x.index], addr[y.index]
         if batch == 1:
-            return f"{p}_matvec_{mode}({xa}, {args}, {ya});"
+            return f"{p}_{kernel}({xa}, {args}, {ya});"
         return (
             f"for (r = 0; r < {batch}; ++r) {{\n"
-            f"        {p}_matvec_{mode}({xa} + r * {k}, {args}, {ya} + r * {n_out});\n    }}"
+            f"        {p}_{kernel}({xa} + r * {k}, {args}, {ya} + r * {n_out});\n    }}"
         )
 
     return Lowered(
-        (f"matvec:{mode}",),
+        (name,),
         consts,
         macs=batch * n_out * k,
         params=wm.size + n_out,
-        const_bytes=wm.size + 4 * n_out + 4 * len(rq),
+        const_bytes=const_bytes,
         call=call,
     )
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ._fit import add_input_form
 from ._graph import Graph, Op
+from ._kernels import FAST_MAX_SHIFT
 from ._lower import (
     INPLACE,
     VIEW,
@@ -28,10 +30,13 @@ from ._quant import (
     softmax_params,
     tflite_round,
 )
+from ._softmax import exp_table
 
 #: RELU, RELU6 and int8 QUANTIZE of at least this many values become a 256-byte table
 #: (one load per value instead of a requantisation: ~30 instructions).
 LUT_MIN_ELEMENTS = 128
+#: TFLite's int8 ADD shifts both inputs left by 20 before rescaling them.
+ADD_LEFT_SHIFT = 20
 
 
 def _io(graph: Graph, op: Op) -> tuple[Any, Any]:
@@ -159,17 +164,24 @@ def _check_softmax(graph: Graph, op: Op) -> list[str]:
 def _lower_softmax(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     x, y = _io(graph, op)
     beta = float(np.float32(getattr(op.options, "beta", 1.0)))
-    m, shift, diff_min = softmax_params(beta, float(np.float32(x.s)))
+    table = exp_table(*softmax_params(beta, float(np.float32(x.s))))
     depth = x.shape[-1]
     outer = x.size // depth
+    name = f"{p}_exp{op.index}"
 
     def call(addr: dict[int, str], scratch: str) -> str:
         return (
-            f"{p}_softmax({addr[x.index]}, {outer}, {depth}, {m}, {shift}, {diff_min}, "
+            f"{p}_softmax({addr[x.index]}, {outer}, {depth}, {name}, {len(table)}u, "
             f"{addr[y.index]});"
         )
 
-    return Lowered(("softmax",), macs=x.size, call=call)
+    return Lowered(
+        ("softmax",),
+        [const_array(name, "int32_t", np.asarray(table))],
+        const_bytes=4 * len(table),
+        macs=x.size,
+        call=call,
+    )
 
 
 def _lower_lut(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
@@ -260,14 +272,45 @@ def _smaller_than_one(real: float) -> tuple[int, int]:
     return m, shift
 
 
+def _add_fast(
+    a: Any, b: Any, mults: list[tuple[int, int]], om: int, osh: int, y_zp: int, act: tuple[int, int]
+) -> list[int] | None:
+    """The fast ADD's constants (see ``_fit.add_input_form``; the output requantisation of the
+    sum in the SMMULR form of ``requant.c.jinja``), or None."""
+    ins = [
+        add_input_form(t.zp, m, sh, ADD_LEFT_SHIFT)
+        for t, (m, sh) in zip((a, b), mults, strict=True)
+    ]
+    if ins[0] is None or ins[1] is None:
+        return None
+    bound = max(abs(v) for v in ins[0][1]) + max(abs(v) for v in ins[1][1])
+    r = -osh  # the output: requant.c's fast form (exact for these bounds)
+    if bound >= 2**30 or not 1 <= r <= FAST_MAX_SHIFT:
+        return None
+    (sa, ca, ra), (sb, cb, rb) = ins[0][0], ins[1][0]
+    c = (1 << (r - 1)) + (y_zp << r)
+    return [-a.zp, sa, mults[0][0], ca, ra, -b.zp, sb, mults[1][0], cb, rb, om, c, r, *act]
+
+
 def _lower_add(graph: Graph, op: Op, p: str, reference: str) -> Lowered:
     a, b, y = (graph.tensor(i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    left = 20
+    left = ADD_LEFT_SHIFT
     twice_max = 2 * float(max(np.float32(a.s), np.float32(b.s)))
     am, ash = _smaller_than_one(float(np.float32(a.s)) / twice_max)
     bm, bsh = _smaller_than_one(float(np.float32(b.s)) / twice_max)
     om, osh = _smaller_than_one(twice_max / ((1 << left) * float(np.float32(y.s))))
     lo, hi = activation_range(int(op.options.fusedActivationFunction or 0), y.s, y.zp)
+    fast = _add_fast(a, b, [(am, ash), (bm, bsh)], om, osh, y.zp, (lo, hi))
+    if fast is not None:  # constants as literals: the compiler keeps them in registers
+        args = ", ".join(str(v) for v in fast)
+
+        def fast_call(addr: dict[int, str], scratch: str) -> str:
+            return (
+                f"{p}_add_fast({addr[a.index]}, {addr[b.index]}, {y.size}, {args}, "
+                f"{addr[y.index]});"
+            )
+
+        return Lowered(("add_fast",), macs=y.size, call=fast_call)
     q = [-a.zp, am, ash, -b.zp, bm, bsh, left, om, osh, y.zp, lo, hi]
     name = f"{p}_q{op.index}"
 
