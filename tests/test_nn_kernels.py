@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from mcuforge.codegen.nn._affine import affine_rows, mbqm_array
 from mcuforge.codegen.nn._fit import add_input_form, dround_fn, fit_channel, mbqm_fn
 from mcuforge.codegen.nn._kernels import FAST_MAX_SHIFT, render
+from mcuforge.codegen.nn._ops_conv import conv_requant
 from mcuforge.codegen.nn._quant import mbqm, quantize_multiplier, softmax_params
 from mcuforge.codegen.nn._softmax import exp_on_negative_values, exp_table
 from mcuforge.testing._network_c import build_and_run
@@ -127,10 +127,10 @@ def test_integer_dround_is_round_of_the_double_product() -> None:
 
 
 def test_affine_requantisation_equals_tflite_once_clamped() -> None:
-    """Where ``affine_rows`` finds (M, C), clamp((acc * M + C) >> 32) equals TFLite's
-    MultiplyByQuantizedMultiplier + zp clamped to [lo, hi] for every accumulator near the
-    clamps and random ones up to the bound, in Python and in the C (portable; the SMLAL
-    assembly runs in the QEMU network tests)."""
+    """Where ``conv_requant`` picks the affine form, clamp((acc * M + C) >> 32) equals
+    TFLite's MultiplyByQuantizedMultiplier + zp clamped to [lo, hi] for every accumulator
+    near the clamps and random ones up to the bound, in Python and in the C (portable;
+    the SMLAL assembly runs in the QEMU network tests)."""
     rng = np.random.default_rng(2)
     cases, wants = [], []
     for trial in range(40):
@@ -140,13 +140,13 @@ def test_affine_requantisation_equals_tflite_once_clamped() -> None:
         zp = -128 if relu else int(rng.integers(-20, 20))
         lo, hi = (zp, 127) if relu else (-128, 127)
         bound = int(rng.integers(2**12, 2**22))
-        rows = affine_rows(np.asarray([m]), np.asarray([-right]), zp, lo, hi, bound)
-        if rows is None:
+        mode, rows = conv_requant(np.asarray([m]), np.asarray([-right]), zp, lo, hi, bound)
+        if mode != "affine":
             continue
         c = (int(rows[1]) << 32) + (int(rows[0]) & 0xFFFFFFFF)
         acc = np.concatenate([np.arange(-3000, 3000), rng.integers(-bound, bound + 1, 2000)])
         acc = acc[np.abs(acc) <= bound]
-        want = np.clip(mbqm_array(acc, m, right) + zp, lo, hi)
+        want = np.clip(mbqm_fn(m, -right, zp)(acc), lo, hi)
         assert np.array_equal(np.clip((acc * int(rows[2]) + c) >> 32, lo, hi), want)
         fixed = np.asarray([rows[0], rows[1], rows[2], lo, hi], dtype=np.int64)
         cases.append(np.column_stack([acc, np.tile(fixed, (len(acc), 1))]))
@@ -158,11 +158,6 @@ def test_affine_requantisation_equals_tflite_once_clamped() -> None:
         "    return v < q[4] ? (int32_t)q[4] : (v > q[5] ? (int32_t)q[5] : v);\n}\n"
     )
     assert np.array_equal(_run(code, np.concatenate(cases)), np.concatenate(wants))
-    # the Python MultiplyByQuantizedMultiplier it is checked against
-    sample = rng.integers(-(2**22), 2**22, 500)
-    assert [int(v) for v in mbqm_array(sample, 1518500250, 7)] == [
-        mbqm(int(a), 1518500250, -7) for a in sample
-    ]
 
 
 def test_vectorised_references_equal_the_scalar_ones() -> None:

@@ -111,14 +111,17 @@ def _steps(f: IntFn, bias: int, lo: int, hi: int, bound: int) -> np.ndarray:
 
 
 def fit_channel(
-    f: IntFn, scale: float, bias: int, lo: int, hi: int, bound: int
+    f: IntFn, scale: float, bias: int, lo: int, hi: int, bound: int, shift: int | None = None
 ) -> tuple[int, int, int] | None:
     """``(c, m, r)`` with ``clamp((c + dot * m) >> (32 + r), lo, hi) ==
-    clamp(f(bias + dot), lo, hi)`` for every ``|dot| <= bound``, or None."""
+    clamp(f(bias + dot), lo, hi)`` for every ``|dot| <= bound``, or None; ``r`` is the
+    largest that keeps ``m`` below 2^31, or ``shift`` when given (the convolution
+    kernels take the high word of the SMLAL as it is: ``shift=0``)."""
     steps = [int(v) for v in _steps(f, bias, lo, hi, bound)]
     r = 0
-    while scale * 2.0 ** (33 + r) < 2**31 and r < 30:
+    while shift is None and scale * 2.0 ** (33 + r) < 2**31 and r < 30:
         r += 1
+    r = r if shift is None else shift
     shift = 32 + r
     base = round(scale * 2.0**shift)
     for delta in sorted(range(-SLOPE_TRIES, SLOPE_TRIES + 1), key=abs):
@@ -144,13 +147,19 @@ def fit_channel(
 
 
 def fit_layer(
-    fns: list[IntFn], scales: list[float], bias: np.ndarray, lo: int, hi: int, bounds: np.ndarray
+    fns: list[IntFn],
+    scales: list[float],
+    bias: np.ndarray,
+    lo: int,
+    hi: int,
+    bounds: np.ndarray,
+    shift: int | None = None,
 ) -> np.ndarray | None:
     """Per channel ``{c & 0xffffffff, c >> 32, m, r}`` as int32 values (int64 array),
-    or None when a channel does not fit."""
+    or None when a channel does not fit (``shift``: see ``fit_channel``)."""
     rows = []
     for f, s, b, bound in zip(fns, scales, bias, bounds, strict=True):
-        fitted = fit_channel(f, s, int(b), lo, hi, int(bound))
+        fitted = fit_channel(f, s, int(b), lo, hi, int(bound), shift)
         if fitted is None:
             return None
         c, m, r = fitted

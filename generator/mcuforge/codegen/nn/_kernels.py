@@ -15,7 +15,7 @@ activations to int16 and multiply them with int8 weights two output channels by 
 pixels at a time (SXTB16 + SMLAD in assembly on cores with the DSP extension: 16
 multiply-accumulates in 17 instructions; portable C elsewhere); convolutions read
 receptive fields in place from an output row's band, and requantise with one SMLAL
-where the ``affine`` form is exact (``_affine``). 1x1 convolutions of 4 or 8 channels
+where the ``affine`` form is exact (``_fit``). 1x1 convolutions of 4 or 8 channels
 (``pw4``/``pw8``) keep a pixel's inputs in registers. Fully connected layers of one row
 multiply int8 by int8 (four rows at a time); ``fc`` requantises each output with one
 SMLAL and an ASR whose constants ``_fit.py`` checked at generation time. Depthwise
@@ -38,7 +38,7 @@ TEMPLATES = Path(__file__).resolve().parent / "_templates"
 #: Requantisation forms, with four int32 parameters per output channel: fast
 #: {multiplier, 2^(r-1) + (zp << r), r, 0}, fixed {multiplier, shift, zp, 0},
 #: double {md >> 32, md & 0xffffffff, sh, zp}, affine {C & 0xffffffff, C >> 32, M, 0}
-#: (convolutions only, see ``_affine``).
+#: (convolutions only: ``_fit`` with no shift, see ``_ops_conv.conv_requant``).
 RQ_FORMS = ("fast", "fixed", "double", "affine")
 RQ_STRIDE = 4
 #: k values per SXTB16/SMLAD group, and output rows per weight block (the kernels take

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ._affine import affine_rows
 from ._fit import fit_layer, litert_fns, tflm_fns
 from ._graph import Graph, Op, Tensor
 from ._kernels import BLOCK, FAST_MAX_SHIFT, GROUP, PW
@@ -88,12 +87,17 @@ def requant_rows(
 def conv_requant(
     mults: np.ndarray, shifts: np.ndarray, out_zp: int, lo: int, hi: int, bound: int
 ) -> tuple[str, np.ndarray]:
-    """The requantisation form of a convolution: ``affine`` (one SMLAL, see
-    ``_affine``) where it is exact for every accumulator up to ``bound``, else
-    :func:`requant_rows`."""
-    rows = affine_rows(mults, shifts, out_zp, lo, hi, bound)
-    if rows is not None:
-        return "affine", rows
+    """The requantisation form of a convolution: ``affine`` (``{C low, C high, M, 0}``:
+    clamp((acc * M + C) >> 32), one SMLAL whose high word is the output, fitted by
+    ``_fit`` to TFLite's MultiplyByQuantizedMultiplier + zp for every accumulator up to
+    ``bound``) where such constants exist, else :func:`requant_rows`. Left shifts keep
+    the general forms."""
+    if np.all(np.asarray(shifts) <= 0):
+        fns, scales = tflm_fns(mults, shifts, out_zp)
+        bounds = np.full(len(fns), bound)
+        rows = fit_layer(fns, scales, np.zeros(len(fns), np.int64), lo, hi, bounds, shift=0)
+        if rows is not None:
+            return "affine", rows
     return requant_rows(mults, shifts, out_zp, bound)
 
 
