@@ -99,17 +99,21 @@ def _kernels(keras: Any) -> Any:
     """Every path of the matrix and depthwise kernels: strides, padding, odd channel
     counts and k (k4 padding), an odd number of output pixels, a depth multiplier of 2
     and of 1 with channels a multiple of 4 (the DSP quad path), max pooling with
-    channels not a multiple of 4, ReLU6 on more than 128 values (a table)."""
+    channels not a multiple of 4, ReLU6 on more than 128 values (a table) and a 1 x 1
+    convolution of four channels."""
     L = keras.layers
     i = keras.Input((25, 5, 1))  # 13 x 5 = 65 output pixels: an odd count
     h = L.Conv2D(5, (3, 2), strides=(2, 1), padding="same", activation="relu")(i)
+    # a 1 x 1 convolution of four channels after ReLU (the pw4 kernel, affine form)
+    d = L.Conv2D(4, (3, 2), padding="same", activation="relu")(h)
+    d = L.GlobalAveragePooling2D()(L.Conv2D(6, 1, activation="relu")(d))
     h = L.DepthwiseConv2D((3, 3), depth_multiplier=2, padding="valid")(h)
     h = L.Conv2D(8, (3, 1), padding="same", activation="relu6")(h)
     h = L.DepthwiseConv2D(3, padding="same", activation="relu")(h)
     h = L.MaxPooling2D((2, 1))(L.Conv2D(7, 1)(h))  # (5, 3, 7): 105 values
     h = L.Concatenate()([h, h])  # 210 values
     h = L.GlobalAveragePooling2D()(L.ReLU(max_value=6.0)(h))
-    return keras.Model(i, L.Dense(4)(h), name="kernels")
+    return keras.Model(i, L.Dense(4)(L.Concatenate()([h, d])), name="kernels")
 
 
 def small(x: np.ndarray) -> np.ndarray:
@@ -417,3 +421,5 @@ def test_qemu_runs_are_bit_exact(name: str, flags: str, machine: str) -> None:
     run = run_baremetal(net.code, "nn", q, net.output.size, len(parse(tflite).ops), flags, machine)
     assert np.array_equal(run.outputs, _reference(tflite, q, "litert"))
     assert run.ticks.min() > 0 and 0 < run.stack_bytes < 2048
+    if name == "kernels":  # the pointwise kernel of four channels ran (see _kernels)
+        assert "_pw4" in net.code
