@@ -83,6 +83,15 @@ def _ds_cnn(keras: Any) -> Any:
     return keras.Model(i, keras.layers.Softmax()(keras.layers.Dense(4)(h)), name="ds_cnn")
 
 
+def _one_channel(keras: Any) -> Any:
+    """A convolution of one input channel is the only one of its requantisation form: on
+    DSP cores a dwplane kernel takes it and the general convolution goes unused."""
+    i = keras.Input((20, 6, 1))
+    h = keras.layers.Conv2D(4, (3, 3), padding="same", activation="relu")(i)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    return keras.Model(i, keras.layers.Dense(4)(h), name="one_channel")
+
+
 def _autoencoder(keras: Any) -> Any:
     i = keras.Input((60,))
     h = keras.layers.Dense(12, activation="relu")(i)
@@ -127,6 +136,7 @@ ZOO: dict[str, tuple[Callable[[Any], Any], Callable[[np.ndarray], np.ndarray], s
     "mlp": (_mlp, lambda x: x.reshape(len(x), -1), "classes"),
     "cnn1d": (_cnn1d, lambda x: x, "classes"),
     "ds_cnn": (_ds_cnn, lambda x: x[..., None], "classes"),
+    "one_channel": (_one_channel, lambda x: x[:, ::5, :, None], "classes"),
     "kernels": (_kernels, lambda x: x[:, ::4, :5, None], "classes"),
     "autoencoder": (_autoencoder, small, "reconstruct"),
     "regressor": (_regressor, small, "energy"),
@@ -382,17 +392,17 @@ def test_cross_compiles_warning_free_with_smlad_only_on_dsp_cores(flags: str, ds
 @pytest.mark.toolchain
 @needs_toolchain
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ds_cnn", "kernels", "mlp"])
+@pytest.mark.parametrize("name", ["ds_cnn", "kernels", "mlp", "one_channel"])
 def test_cross_compiles_at_every_optimisation_level(name: str) -> None:
     """Users build with their own flags: the network compiles warning-free on a DSP core at
-    -O0 to -O3 (the register-hungry assembly kernels only at -Os, the portable C
+    -O0 to -O3 and -Os (the register-hungry assembly kernels only at -Os, the portable C
     otherwise)."""
     net = emit_network(trained(name), "nn")
     keep = (
         "int nn_keep(void);\n"
         "int nn_keep(void) { return nn_invoke()[0] + nn_quantize(0.0f) + *nn_input(); }\n"
     )
-    for level in ("-O0", "-Og", "-O1", "-O2", "-O3"):
+    for level in ("-O0", "-Og", "-O1", "-O2", "-O3", "-Os"):
         assert compile_object("#include <stdint.h>\n" + net.code + keep, M4, [level])
 
 
