@@ -47,17 +47,25 @@ def _worker(
         spec = plan.spec.spec
         dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
         study = open_study(plan, dataset, settings, seed, lambda s: None)
-        optimize_quietly(
-            study,
-            make_objective(plan, dataset, limit_for(settings, end)),
-            timeout=None if end is None else max(end - time.time(), 0.0),
-            callbacks=[
-                ShrinkToBudget(plan.recipes, spec.budgets.flash_kb, spec.budgets.latency_ms),
-                StopRule(settings.trials, end),
-            ],
-            catch=TRIAL_ERRORS,
-            gc_after_trial=False,
-        )
+        stop = StopRule(settings.trials, end)
+        shrink = ShrinkToBudget(plan.recipes, spec.budgets.flash_kb, spec.budgets.latency_ms)
+        while not stop.why and (end is None or time.time() < end):
+            try:
+                optimize_quietly(
+                    study,
+                    make_objective(plan, dataset, limit_for(settings, end)),
+                    timeout=None if end is None else max(end - time.time(), 0.0),
+                    callbacks=[shrink, stop],
+                    catch=TRIAL_ERRORS,
+                    gc_after_trial=False,
+                )
+                break
+            except ValueError as exc:
+                # SQLite has no row locks: two workers can both take one queued trial
+                # (a recipe default); the one that finishes second cannot record it, and
+                # the other already has: go on with the next trial
+                if not str(exc).startswith("Cannot tell a "):
+                    raise
     except KeyboardInterrupt:
         sys.exit(130)  # the parent reports the interruption
 
