@@ -51,6 +51,20 @@ class Cost:
     def with_(self, **figures: Figure | None) -> Cost:
         return replace(self, **figures)  # type: ignore[arg-type]
 
+    def over_budget(
+        self, sram_kb: float, flash_kb: float, latency_ms: float | None
+    ) -> dict[str, tuple[float, float]]:
+        """The figures over their budget: ``{"flash_kb": (value, limit), ...}`` in the
+        budgets' units (kB, ms)."""
+        figures = {
+            "flash_kb": (self.flash_bytes.value / 1024, flash_kb),
+            "sram_kb": (self.sram_bytes.value / 1024, sram_kb),
+            "latency_ms": (self.latency_ms.value, latency_ms),
+        }
+        return {
+            k: (v, limit) for k, (v, limit) in figures.items() if limit is not None and v > limit
+        }
+
     def violations(self, sram_kb: float, flash_kb: float, latency_ms: float | None) -> list[float]:
         """Optuna constraint values: > 0 means the budget is broken by that much."""
         return [

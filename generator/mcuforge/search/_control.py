@@ -28,7 +28,9 @@ import optuna
 
 from .._deadline import Deadline, TrialTimeout
 from ..catalog import Recipe
+from ..cost import Cost
 from ..models import MODELS
+from ..spec import Budgets
 from ._space import default_params
 
 #: This many duplicates in a row mean the sampler finds nothing new: stop.
@@ -127,21 +129,21 @@ class ShrinkToBudget:
     overshoot (times :data:`SHRINK_MARGIN`), up to :data:`SHRINK_ROUNDS` times."""
 
     recipes: list[Recipe]
-    flash_kb: float
-    latency_ms: float | None
+    budgets: Budgets
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         rounds = trial.user_attrs.get("warm_start")
         cost = trial.user_attrs.get("cost")
         if rounds is None or rounds >= SHRINK_ROUNDS or not cost:
             return
-        over = cost["flash_bytes"]["value"] / (self.flash_kb * 1024)
-        if self.latency_ms is not None and "latency_ms" in cost:
-            over = max(over, cost["latency_ms"]["value"] / self.latency_ms)
+        b = self.budgets
+        figures = Cost.from_json(cost).over_budget(b.sram_kb, b.flash_kb, b.latency_ms)
+        ratios = [v / limit for k, (v, limit) in figures.items() if k != "sram_kb"]
         ref = trial.params.get("recipe", self.recipes[0].ref)
         recipe = next((r for r in self.recipes if r.ref == ref), None)
-        if over <= 1.0 or recipe is None:
+        if not ratios or recipe is None:  # SRAM is the input window's, not the model's
             return
+        over = max(ratios)
         key = MODELS.get(recipe.pipeline.model).size_param
         name = f"{recipe.name}/{key}"
         if key is None or name not in trial.params or key not in recipe.search.space:

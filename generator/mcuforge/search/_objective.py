@@ -12,7 +12,6 @@ import optuna
 from ..data import Dataset
 from ..errors import McuforgeError
 from ..resolver import Plan
-from ..spec import Budgets
 from ._control import Deadline, TrialTimeout, duplicate_of
 from ._evaluate import FeatureCache, build, cross_validate
 from ._space import CandidateConfig, sample_config
@@ -51,9 +50,10 @@ def make_objective(
             if prune:
                 raise optuna.TrialPruned(f"pruned at epoch {epoch} (score {value:.3f})")
 
-        over = _over_budget(cand.cost.to_json(), budgets)
+        over = cand.cost.over_budget(budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
         if over:  # infeasible whatever it scores: no cross-validation spent on it
-            raise optuna.TrialPruned(f"over budget ({over}); not cross-validated")
+            what = ", ".join(f"{k} {v:.1f} > {limit:g}" for k, (v, limit) in over.items())
+            raise optuna.TrialPruned(f"over budget ({what}); not cross-validated")
         deadline.check()
         value = cross_validate(config, cache, plan, on_epoch if single else None, deadline.check)
         if not extra:
@@ -87,20 +87,6 @@ def make_objective(
             raise
 
     return objective
-
-
-def _over_budget(cost: dict[str, Any], budgets: Budgets) -> str:
-    """What of ``cost`` (analytic) is over ``budgets``, e.g. ``flash 91.2 kB > 32 kB``."""
-    parts = []
-    for key, unit, limit, scale in (
-        ("flash_bytes", "kB", budgets.flash_kb, 1024.0),
-        ("sram_bytes", "kB", budgets.sram_kb, 1024.0),
-        ("latency_ms", "ms", budgets.latency_ms, 1.0),
-    ):
-        value = cost[key]["value"] / scale
-        if limit is not None and value > limit:
-            parts.append(f"{key.split('_')[0]} {value:.1f} {unit} > {limit:g} {unit}")
-    return ", ".join(parts)
 
 
 #: Errors a trial may raise that fail that trial only (recorded with the reason).

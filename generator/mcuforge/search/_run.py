@@ -48,7 +48,7 @@ def _worker(
         dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
         study = open_study(plan, dataset, settings, seed, lambda s: None)
         stop = StopRule(settings.trials, end)
-        shrink = ShrinkToBudget(plan.recipes, spec.budgets.flash_kb, spec.budgets.latency_ms)
+        shrink = ShrinkToBudget(plan.recipes, spec.budgets)
         while not stop.why and (end is None or time.time() < end):
             try:
                 optimize_quietly(
@@ -161,8 +161,7 @@ def run_search(
     )
     progress.done = done
     stop = StopRule(settings.trials, end)
-    budgets = spec.budgets
-    shrink = ShrinkToBudget(plan.recipes, budgets.flash_kb, budgets.latency_ms)
+    shrink = ShrinkToBudget(plan.recipes, spec.budgets)
     t0 = time.monotonic()
     if settings.jobs > 1:
         if spec_path is None:
