@@ -49,7 +49,7 @@ data:
 task: {{kind: classification, metric: accuracy}}
 target: nrf52840
 budgets: {{sram_kb: 4, flash_kb: 16, latency_ms: 5}}
-search: {{trials: 4, seed: 3}}
+search: {{trials: 4, seed: 3, rescore_top: 0}}
 output: {{dir: out, test_windows: 4}}
 """
 

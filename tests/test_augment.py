@@ -101,7 +101,9 @@ def test_report_gives_the_cv_score_with_and_without(write_spec: Callable[..., Pa
 
     spec = write_spec()
     spec.write_text(
-        spec.read_text().replace("search: {trials: 4, seed: 3}", "search: {trials: 2, seed: 3}")
+        spec.read_text().replace(
+            "search: {trials: 4, seed: 3, rescore_top: 0}", "search: {trials: 2, seed: 3}"
+        )
         + "recipe: {name: imu-stats-tree, overrides: {fixed: {augment.copies: 1}}}\n"
     )
     res = generate(spec, measure_cost=False)

@@ -48,18 +48,22 @@ def cli_run(*args: str) -> tuple[int, str]:
             r"recipe 'imu-stats-forest' has no version 9; versions: 1",
         ),
         (
-            lambda s: s.replace("search: {trials: 4, seed: 3}", "search: {trials: 0, seed: 3}"),
+            lambda s: s.replace(
+                "search: {trials: 4, seed: 3, rescore_top: 0}", "search: {trials: 0, seed: 3}"
+            ),
             r"search.trials: Input should be greater than or equal to 1",
         ),
         (
             lambda s: s.replace(
-                "search: {trials: 4, seed: 3}", "search: {trials: 4, seed: 3, strategy: annealing}"
+                "search: {trials: 4, seed: 3, rescore_top: 0}",
+                "search: {trials: 4, seed: 3, strategy: annealing}",
             ),
             r"search.strategy: Input should be 'auto', 'tpe', 'nsga2', 'gp', 'random' or 'grid'",
         ),
         (
             lambda s: s.replace(
-                "search: {trials: 4, seed: 3}", "search: {trials: 4, objectives: [flash, score]}"
+                "search: {trials: 4, seed: 3, rescore_top: 0}",
+                "search: {trials: 4, objectives: [flash, score]}",
             ),
             r"search.objectives: objectives start with `score`",
         ),

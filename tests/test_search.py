@@ -110,7 +110,7 @@ def test_multi_objective_gives_a_feasible_pareto_front(
     spec = write_spec()
     spec.write_text(
         spec.read_text().replace(
-            "search: {trials: 4, seed: 3}",
+            "search: {trials: 4, seed: 3, rescore_top: 0}",
             "search: {trials: 8, seed: 3, objectives: [score, flash]}",
         )
     )
@@ -138,13 +138,17 @@ def test_random_and_grid_samplers(write_spec: Callable[..., Path], tmp_path: Pat
     base = spec.read_text()
     spec.write_text(
         base.replace(
-            "search: {trials: 4, seed: 3}", "search: {trials: 3, seed: 3, strategy: random}"
+            "search: {trials: 4, seed: 3, rescore_top: 0}",
+            "search: {trials: 3, seed: 3, strategy: random}",
         )
     )
     p = prepare(spec)
     assert len(run_search(p.plan, p.dataset, _settings(tmp_path, 3), print).trials) == 3
     spec.write_text(
-        base.replace("search: {trials: 4, seed: 3}", "search: {trials: 3, seed: 3, strategy: grid}")
+        base.replace(
+            "search: {trials: 4, seed: 3, rescore_top: 0}",
+            "search: {trials: 3, seed: 3, strategy: grid}",
+        )
         + "recipe: {name: imu-stats-tree, overrides: {space: {max_depth: "
         "{choice: [2, 3]}, min_samples_leaf: {choice: [1]}}, "
         "fixed: {stats.features: [mean, std]}}}\n"
@@ -155,7 +159,9 @@ def test_random_and_grid_samplers(write_spec: Callable[..., Path], tmp_path: Pat
     res = run_search(p.plan, p.dataset, _settings(d, 2), lambda s: None)
     assert sorted(t.params["imu-stats-tree/max_depth"] for t in res.trials) == [2, 3]
     spec.write_text(
-        base.replace("search: {trials: 4, seed: 3}", "search: {trials: 3, strategy: grid}")
+        base.replace(
+            "search: {trials: 4, seed: 3, rescore_top: 0}", "search: {trials: 3, strategy: grid}"
+        )
     )
     p = prepare(spec)
     d2 = tmp_path / "grid2"
@@ -339,7 +345,9 @@ def test_two_workers_share_one_postgres_study(
 
 def _spec_with(write_spec: Callable[..., Path], search: str, recipe: str = "") -> Path:
     spec = write_spec()
-    text = spec.read_text().replace("search: {trials: 4, seed: 3}", f"search: {search}")
+    text = spec.read_text().replace(
+        "search: {trials: 4, seed: 3, rescore_top: 0}", f"search: {search}"
+    )
     spec.write_text(text + (f"recipe: {recipe}\n" if recipe else ""))
     return spec
 

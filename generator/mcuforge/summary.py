@@ -213,6 +213,8 @@ def _search_facts(result: SearchResult, search: Search, trial: int) -> dict[str,
         "pareto": result.pareto,
         "storage": result.storage.split("://", 1)[0],
         "stopped_by": result.stopped_by,
+        "raced": result.raced,
+        "race_rounds": result.race_rounds,
         "pruned": sum(r.state == "PRUNED" for r in result.trials),
         "failed": sum(r.state == "FAIL" for r in result.trials),
     }

@@ -27,7 +27,7 @@ from ._model import (
     search_pareto,
     task_kind,
 )
-from ._sections import augment_text
+from ._sections import augment_text, race_text
 
 
 def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | None = None) -> str:
@@ -159,6 +159,8 @@ def _search(r: Mapping[str, Any], ts: list[Trial] | None) -> list[str]:
         + ("" if chosen == s["best_trial"] else f", chosen trial #{chosen}")
         + ". Every trial: `trials.csv`.",
     ]
+    if s.get("raced"):
+        lines += ["", race_text(s)]
     if s.get("augment"):
         lines += ["", augment_text(s["augment"], r["metric"])]
     tried = r.get("tried") or []

@@ -76,6 +76,12 @@ class SearchFacts(_Open):
     chosen_trial: int
     pareto: list[int] = Field(default_factory=list)
     stopped_by: str = ""
+    raced: int = Field(
+        default=0,
+        description="Configurations cross-validated again on other fold draws before the "
+        "choice (search.rescore_top); their cv_score is the mean over every draw.",
+    )
+    race_rounds: int = Field(default=0, description="Rounds of that re-scoring that counted.")
 
 
 class FirmwareFacts(_Open):
@@ -100,7 +106,10 @@ class Report(_Closed):
     metric: str = Field(description="The task metric the search optimised.")
     maximize: bool = Field(description="Higher is better for the metric.")
     score: float = Field(description="The chosen model's test score.")
-    cv_score: float | None = Field(description="Its cross-validated score in the search.")
+    cv_score: float | None = Field(
+        description="Its cross-validated score in the search (the mean over every fold draw "
+        "when the best configurations were re-scored)."
+    )
     test_windows: int
     classes: list[str]
     confusion: list[list[int]] | None = Field(default=None, description="Classification.")

@@ -128,6 +128,15 @@ def augment_text(a: Mapping[str, Any], metric: str) -> str:
     )
 
 
+def race_text(s: Mapping[str, Any]) -> str:
+    """The sentence on the re-scoring of the best configurations (search.rescore_top)."""
+    return (
+        f"The best {s['raced']} configurations were cross-validated again on "
+        f"{s['race_rounds']} other fold draw(s), the worse half dropped each round; the "
+        "choice and their cross-validation scores are the means over every draw."
+    )
+
+
 def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
     s = r["search"]
     failed = sum(t.score is None for t in ts)
@@ -147,6 +156,8 @@ def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
             f" (the best trial, #{s['best_trial']}, broke a budget once measured: see "
             "Estimated and measured cost)"
         )
+    if s.get("raced"):
+        text += ". " + race_text(s).rstrip(".")
     if s.get("augment"):
         text += ". " + augment_text(s["augment"], r["metric"]).rstrip(".")
     return text + ". Costs of trials are the search's analytic estimates."
@@ -206,6 +217,7 @@ __all__ = [
     "augment_text",
     "cards",
     "pareto_rows",
+    "race_text",
     "search_text",
     "summary",
     "trial_row",

@@ -2,19 +2,23 @@
 final choice and the Pareto set.
 
 The final choice: the best score among trials meeting every budget; ties go to lower
-latency, then lower flash, then the earlier trial.
+latency, then lower flash, then the earlier trial. Where the search ended with a race
+(``_rescore``), its order comes first and a raced trial's score is its mean over every
+fold draw.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import optuna
 
 from ..errors import BudgetError
 from ..resolver import Plan
-from ._control import FINISHED, retried
+from ._control import FINISHED, param_key, retried
+from ._rescore import Raced, entrants, race, rank_key, stored_rounds
 from ._space import config_from_params
 from ._types import FIGURES, SearchResult, SearchSettings, TrialRecord
 
@@ -51,13 +55,11 @@ def collect(
         )
     ranked = sorted(
         (r for r in records if r.feasible and r.score is not None),
-        key=lambda r: (
-            -sign * (r.score or 0.0),
-            r.cost["latency_ms"]["value"] if r.cost else 0.0,
-            r.cost["flash_bytes"]["value"] if r.cost else 0.0,
-            r.number,
-        ),
+        key=lambda r: rank_key(r.score or 0.0, r.cost, r.number, spec.task.maximize),
     )
+    ranked, raced = _after_race(study, plan, ranked)
+    final = {r.number: r for r in ranked}
+    records = [final.get(r.number, r) for r in records]
     if not ranked:
         raise BudgetError(
             _infeasible_message(records, budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
@@ -78,7 +80,44 @@ def collect(
         settings.storage,
         study.study_name,
         stopped_by,
+        len(raced.means),
+        raced.complete_rounds,
     )
+
+
+def _after_race(
+    study: optuna.Study, plan: Plan, ranked: list[TrialRecord]
+) -> tuple[list[TrialRecord], Raced]:
+    """``ranked`` in the order of the race of ``_rescore`` (as far as it has run), with
+    the raced trials' scores replaced by their means over every fold draw."""
+    search = plan.spec.spec.search
+    by_number = {r.number: r for r in ranked}
+    entered = entrants(
+        [r.number for r in ranked],
+        {r.number: r.recipe for r in ranked},
+        {r.number: param_key(r.params) for r in ranked},
+        search.rescore_top,
+    )
+    raced = race(
+        entered,
+        {n: float(by_number[n].score or 0.0) for n in entered},
+        stored_rounds(study),
+        search.rescore_rounds,
+        plan.spec.spec.task.maximize,
+    )
+    head = [
+        replace(
+            by_number[n],
+            score=raced.means[n],
+            search_score=by_number[n].score,
+            rescores=tuple(raced.rounds[n]),
+        )
+        if n in raced.means
+        else by_number[n]
+        for n in raced.order
+    ]
+    rest = [r for r in ranked if r.number not in set(raced.order)]
+    return head + rest, raced
 
 
 def _pareto(ranked: list[TrialRecord], sign: float, figures: list[str]) -> list[int]:
@@ -137,6 +176,8 @@ def trial_rows(result: SearchResult) -> list[dict[str, Any]]:
             "pareto": r.number in pareto,
             "params": json.dumps(r.params, sort_keys=True),
             "reason": r.reason,
+            "search_score": r.search_score,
+            "rescores": json.dumps(list(r.rescores)) if r.rescores else "",
         }
         if r.cost:
             for k, fig in r.cost.items():

@@ -14,13 +14,15 @@
   running) is not trained again: the trial is pruned as a duplicate and does not
   count towards ``--trials``. A run of duplicates means the space is exhausted.
 * **Stopping**: :class:`StopRule` ends the search at the trial total (duplicates not
-  counted), the wall-time budget, or an exhausted space, whichever comes first.
+  counted), the wall-time budget (less the time the race of ``_rescore`` will take),
+  or an exhausted space, whichever comes first.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +166,8 @@ class StopRule:
 
     trials: int | None
     end: float | None  # time.time() past which no trial starts
+    #: seconds to keep free before ``end`` (the race after the search), from the study
+    reserve: Callable[[optuna.Study], float] | None = None
     why: str = ""
     _run_of_duplicates: int = field(default=0, repr=False)
 
@@ -179,6 +183,10 @@ class StopRule:
             self.why = f"{self.trials} trials"
         elif self.end is not None and time.time() >= self.end:
             self.why = "time budget"
+        elif self.end is not None and self.reserve is not None:
+            kept = self.reserve(study)
+            if kept > 0 and time.time() >= self.end - kept:
+                self.why = "time budget"  # the rest of it is the race's
         elif self._run_of_duplicates >= EXHAUSTED_AFTER:
             self.why = (
                 f"search space exhausted ({EXHAUSTED_AFTER} sampled configurations in a row "

@@ -182,6 +182,7 @@ def cross_validate(
     plan: Plan,
     on_epoch: OnEpoch | None = None,
     check: Callable[[], None] | None = None,
+    seed: int | None = None,
 ) -> float:
     """Mean grouped-CV score of the deployed model on the training recordings.
 
@@ -190,7 +191,10 @@ def cross_validate(
     detection with ``roc_auc``, folds whose validation part has one class only are
     skipped; when every fold is, the score is the share of validation windows
     classified correctly. ``check`` runs before each fold (it may raise to stop).
+    ``seed`` (default: the spec's) draws the folds and seeds the model's training; a
+    re-score on other folds passes another one.
     """
+    seed = plan.seed if seed is None else seed
     ds = cache.dataset
     v = cache.window_features(cache.pipeline(config), "train")
     y, groups = ds.train.y, ds.train.groups
@@ -200,13 +204,13 @@ def cross_validate(
     scores: list[float] = []
     fallback: list[float] = []
     for fold, (tr, va) in enumerate(
-        _splitter(ds, plan.spec.spec.search.folds, plan.seed).split(v, y, groups)
+        _splitter(ds, plan.spec.spec.search.folds, seed).split(v, y, groups)
     ):
         if check is not None:
             check()
         pipe = cache.pipeline(config)
         # augmented copies of the training fold only: the validation fold stays as it is
-        v_tr, y_tr = _with_copies(pipe, v[tr], ds.train.x[tr], y[tr], aug, plan.seed + 1 + fold)
+        v_tr, y_tr = _with_copies(pipe, v[tr], ds.train.x[tr], y[tr], aug, seed + 1 + fold)
         pipe.fit_vector(v_tr, y_tr)
         model = _fit(
             family,
@@ -214,7 +218,7 @@ def cross_validate(
             y_tr,
             ds,
             config,
-            plan.seed,
+            seed,
             on_epoch if fold == 0 else None,
             pipe.output_shape,
         )

@@ -1,9 +1,9 @@
 """Running the search: the warm start, the trials (here or in worker processes) until
-the trial total, the time budget or an exhausted space, and resuming after an
-interruption. Trials that did not finish (Ctrl-C, a killed or dead worker) are failed
-and their parameters queued again, so the next run re-runs them first; they do not
-count towards the study's total. Ctrl-C keeps every finished trial and prints no Optuna
-traceback (the command line prints one line)."""
+the trial total, the time budget or an exhausted space, the race of the best
+(``_rescore``), and resuming after an interruption. Trials that did not finish (Ctrl-C,
+a killed or dead worker) are failed and their parameters queued again, so the next run
+re-runs them first; they do not count towards the study's total. Ctrl-C keeps every
+finished trial and prints no Optuna traceback (the command line prints one line)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ._collect import collect
 from ._control import ShrinkToBudget, StopRule, counted, warm_start
 from ._objective import TRIAL_ERRORS, limit_for, make_objective
 from ._progress import Progress
+from ._rescore import MAX_RESERVE_SHARE, race_reserve_s, run_race
 from ._resume import fail_stale, optimize_quietly, stop_workers
 from ._storage import SearchError
 from ._study import open_study
@@ -47,7 +48,7 @@ def _worker(
         spec = plan.spec.spec
         dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
         study = open_study(plan, dataset, settings, seed, lambda s: None)
-        stop = StopRule(settings.trials, end)
+        stop = StopRule(settings.trials, end, _reserve(plan, settings.time_budget_s))
         shrink = ShrinkToBudget(plan.recipes, spec.budgets)
         while not stop.why and (end is None or time.time() < end):
             try:
@@ -68,6 +69,20 @@ def _worker(
                     raise
     except KeyboardInterrupt:
         sys.exit(130)  # the parent reports the interruption
+
+
+def _reserve(plan: Plan, budget_s: float | None) -> Callable[[optuna.Study], float] | None:
+    """The time the race after the search needs (at most a share of the budget)."""
+    search = plan.spec.spec.search
+    if budget_s is None or search.rescore_top == 0:
+        return None
+    cap = MAX_RESERVE_SHARE * budget_s
+    maximize = plan.spec.spec.task.maximize
+
+    def reserve(study: optuna.Study) -> float:
+        return min(cap, race_reserve_s(study, maximize, search.rescore_top, search.rescore_rounds))
+
+    return reserve
 
 
 def _portfolio_order(plan: Plan) -> list[str]:
@@ -135,10 +150,11 @@ def run_search(
     if n := fail_stale(study, settings.exclusive):
         log(f"search: {n} trial(s) of an interrupted run marked failed; re-running them")
     done = counted(study)
-    if settings.trials is not None and done >= settings.trials:
-        return collect(study, plan, settings, "trials already in the study")
     budget = settings.time_budget_s
     end = None if budget is None else time.time() + budget
+    if settings.trials is not None and done >= settings.trials:
+        run_race(study, plan, dataset, end, log)  # what an interrupted run left of it
+        return collect(study, plan, settings, "trials already in the study")
     grid = isinstance(study.sampler, optuna.samplers.GridSampler)  # the grid covers it all
     queued = 0 if grid else warm_start(study, plan.recipes, _portfolio_order(plan))
     what = [f"{settings.trials - done} more trials" if settings.trials is not None else ""]
@@ -160,7 +176,7 @@ def run_search(
         settings.verbose,
     )
     progress.done = done
-    stop = StopRule(settings.trials, end)
+    stop = StopRule(settings.trials, end, _reserve(plan, budget))
     shrink = ShrinkToBudget(plan.recipes, spec.budgets)
     t0 = time.monotonic()
     if settings.jobs > 1:
@@ -184,6 +200,7 @@ def run_search(
             )
         why = stop.why or "time budget"
     log(f"search: stopped by {why} after {time.monotonic() - t0:.0f} s, {counted(study)} trials")
+    run_race(study, plan, dataset, end, log)
     return collect(study, plan, settings, why)
 
 

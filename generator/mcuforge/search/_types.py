@@ -27,6 +27,10 @@ class TrialRecord:
     feasible: bool
     state: str
     reason: str = ""  # why a trial was pruned or failed (time limit, duplicate, error)
+    #: raced trials (``_rescore``): the score on the search's folds and on each round's;
+    #: ``score`` is then the mean of them all
+    search_score: float | None = None
+    rescores: tuple[float, ...] = ()
 
 
 @dataclass
@@ -40,6 +44,8 @@ class SearchResult:
     storage: str = ""
     study_name: str = ""
     stopped_by: str = ""  # what ended the search: trials, time budget, exhausted space
+    raced: int = 0  # configurations re-scored on other folds before the choice
+    race_rounds: int = 0  # rounds of that race that counted
 
 
 @dataclass(frozen=True)

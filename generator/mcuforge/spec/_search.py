@@ -64,6 +64,22 @@ class Search(Strict):
     pruner: Literal["none", "median", "hyperband"] = Field(
         default="median", description="Stops unpromising neural-network trials early (per epoch)."
     )
+    rescore_top: int = Field(
+        default=20,
+        ge=0,
+        le=200,
+        description="At the end of the search, this many of the best distinct feasible "
+        "configurations (and the best of each other recipe) are cross-validated again on "
+        "folds drawn with other seeds, the worse half dropped each round, and the choice "
+        "made on the mean score: on small data the best score of one fold draw is "
+        "optimistic. 0: choose on the search's score alone.",
+    )
+    rescore_rounds: int = Field(
+        default=4,
+        ge=1,
+        le=20,
+        description="Rounds of that re-scoring (each on a new fold draw), within the time budget.",
+    )
     measure_top: int = Field(
         default=3,
         ge=1,

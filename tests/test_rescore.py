@@ -1,0 +1,154 @@
+"""The race at the end of the search: the best configurations cross-validated again on
+other fold draws, the worse half dropped each round, the choice on the mean."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+import pytest
+
+from mcuforge.pipeline import prepare
+from mcuforge.search import SearchSettings, _rescore, run_search
+from mcuforge.search._control import StopRule
+from mcuforge.search._rescore import ATTR, entrants, race, race_reserve_s, round_seed
+
+
+def test_each_round_drops_the_worse_half_by_the_mean_of_every_draw() -> None:
+    entered = [1, 2, 3, 4, 5]  # best first by the search's own score
+    first = {1: 1.0, 2: 1.0, 3: 0.9, 4: 0.9, 5: 0.8}
+    stored = {
+        1: [0.6, 0.7],  # lucky folds in the search: mean 0.8 after round 1
+        2: [0.9, 0.8],
+        3: [0.9, 0.9],
+        4: [0.8],
+        5: [0.9],
+    }
+    r = race(entered, first, stored, rounds=4, maximize=True)
+    # round 1 means: 1 0.80, 2 0.95, 3 0.90, 4 0.85, 5 0.85 -> keep 2, 3, 4 (4 before 5:
+    # the same mean, the better search rank); round 2 needs 4's second score: it stops
+    assert r.complete_rounds == 1
+    assert r.order == [2, 3, 4, 5, 1]
+    assert r.means[2] == pytest.approx(0.95) and r.rounds[2] == [0.9]
+    stored[4].append(0.95)
+    r = race(entered, first, stored, rounds=4, maximize=True)
+    # round 2 means: 2 0.90, 3 0.90, 4 0.883 -> keep 2, 3; round 3 has no scores
+    assert r.complete_rounds == 2
+    assert r.order == [2, 3, 4, 5, 1]
+    assert r.means[3] == pytest.approx(0.9)
+    assert r.rounds[5] == [0.9]  # dropped in round 1: its mean stays that of one round
+
+
+def test_a_lower_is_better_metric_races_the_other_way() -> None:
+    r = race([7, 8], {7: 1.0, 8: 1.1}, {7: [2.0], 8: [1.2]}, rounds=3, maximize=False)
+    assert r.order == [8, 7] and r.complete_rounds == 1
+
+
+def test_no_round_leaves_the_search_order() -> None:
+    r = race([3, 1, 2], {3: 0.9, 1: 0.8, 2: 0.7}, {3: [0.5]}, rounds=2, maximize=True)
+    assert r.order == [3, 1, 2] and r.complete_rounds == 0 and r.means == {}
+
+
+def test_entrants_are_the_best_distinct_and_the_best_of_each_other_recipe() -> None:
+    ranked = [10, 11, 12, 13, 14, 15]
+    recipe = {10: "a", 11: "a", 12: "a", 13: "b", 14: "c", 15: "b"}
+    params = {10: "p", 11: "p", 12: "q", 13: "r", 14: "s", 15: "t"}  # 11 repeats 10
+    assert entrants(ranked, recipe, params, top=2) == [10, 12, 13, 14]
+    assert entrants(ranked, recipe, params, top=0) == []
+
+
+def test_round_seeds_differ_from_the_search_seed_and_stay_in_range() -> None:
+    seeds = {round_seed(2**31 - 1, r) for r in range(1, 6)}
+    assert len(seeds) == 5 and all(0 <= s < 2**31 for s in seeds)
+    assert 2**31 - 1 not in seeds
+
+
+def test_the_search_ends_with_the_race_and_a_resume_does_not_repeat_it(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = (
+        write_spec().read_text().replace("trials: 4, seed: 3, rescore_top: 0", "trials: 8, seed: 3")
+    )
+    path = tmp_path / "race.yaml"
+    path.write_text(spec)
+    p = prepare(path)
+    calls: list[int | None] = []
+    real = _rescore.cross_validate
+
+    def counting(*args: object, **kw: object) -> float:
+        calls.append(kw.get("seed"))  # type: ignore[arg-type]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_rescore, "cross_validate", counting)
+    settings = SearchSettings(trials=8, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    logs: list[str] = []
+    res = run_search(p.plan, p.dataset, settings, logs.append)
+    assert calls and all(s is not None and s != p.plan.seed for s in calls)
+    assert any("re-scored the best" in m for m in logs)
+    assert res.raced >= 2 and res.race_rounds >= 1
+    study = optuna.load_study(study_name="demo", storage=settings.storage)
+    stored = study.user_attrs[ATTR]
+    assert sum(len(v) for v in stored.values()) == len(calls)
+    by = {t.number: t for t in res.trials}
+    best = by[res.best_trial]
+    assert res.ranked[0] == res.best_trial
+    assert best.rescores and best.search_score is not None
+    means = [by[n].score for n in res.ranked[: res.raced] if by[n].rescores]
+    assert best.score == pytest.approx(
+        (best.search_score + sum(best.rescores)) / (1 + len(best.rescores))
+    )
+    assert res.cv_score == best.score and len(means) == res.raced
+    # a resumed run with nothing left to search reads the race from the study
+    calls.clear()
+    again = run_search(p.plan, p.dataset, settings, logs.append)
+    assert calls == []
+    assert again.ranked == res.ranked and again.best_trial == res.best_trial
+
+
+def test_rescore_top_0_chooses_on_the_search_score(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec().read_text()
+    assert "search: {trials: 4, seed: 3, rescore_top: 0}" in spec  # the tests' spec
+    p = prepare(write_spec(spec.replace("{", "{{").replace("}", "}}"), name="norace.yaml"))
+    settings = SearchSettings(trials=4, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    res = run_search(p.plan, p.dataset, settings, lambda s: None)
+    assert res.raced == 0 and all(not t.rescores for t in res.trials)
+    scores = [t.score for t in res.trials if t.number in res.ranked]
+    assert res.cv_score == max(s for s in scores if s is not None)
+
+
+def test_the_search_keeps_time_for_the_race(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    p = prepare(write_spec())  # rescore_top 0 in the spec: the reserve is asked for 20
+    settings = SearchSettings(trials=5, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    run_search(p.plan, p.dataset, settings, lambda s: None)
+    study = optuna.load_study(study_name="demo", storage=settings.storage)
+    need = race_reserve_s(study, True, top=20, rounds=4)
+    assert need > 0
+    assert race_reserve_s(study, True, top=0, rounds=4) == 0.0
+
+    class Stoppable:  # what StopRule asks of a study
+        stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    trial = study.get_trials(deepcopy=False)[-1]
+    soon, later = Stoppable(), Stoppable()
+    stop = StopRule(None, time.time() + need / 2, lambda s: need)
+    stop(soon, trial)  # type: ignore[arg-type]
+    assert soon.stopped and stop.why == "time budget"
+    go_on = StopRule(None, time.time() + 10 * need + 60, lambda s: need)
+    go_on(later, trial)  # type: ignore[arg-type]
+    assert not later.stopped and go_on.why == ""
+
+
+def test_the_report_says_what_the_race_did() -> None:
+    from mcuforge.report._sections import race_text
+
+    text = race_text({"raced": 12, "race_rounds": 3})
+    assert "best 12 configurations" in text and "3 other fold draw(s)" in text
