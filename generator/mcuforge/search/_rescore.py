@@ -219,15 +219,22 @@ def run_race(
     stored = stored_rounds(study)
     cache = FeatureCache(dataset)
     configs = {n: config_from_params(study.trials[n].params, plan.recipes, n) for n in entered}
+    rounds = search.rescore_rounds
     t0 = time.monotonic()
     ran = 0
-    while True:
-        now = race(entered, f.first, stored, search.rescore_rounds, maximize)
-        survivors = _survivors(now, len(entered))
-        if now.complete_rounds >= search.rescore_rounds or len(survivors) <= 1:
-            break
+
+    def undecided(now: Raced) -> bool:
+        return now.complete_rounds < rounds and len(_survivors(now, len(entered))) > 1
+
+    now = race(entered, f.first, stored, rounds, maximize)
+    if undecided(now):
+        log(
+            f"search: re-scoring the best {len(entered)} configurations on other fold draws "
+            f"(up to {rounds} rounds, the worse half dropped each round)"
+        )
+    while undecided(now):
         r = now.complete_rounds + 1
-        for n in [n for n in survivors if len(stored.get(n, [])) < r]:
+        for n in [n for n in _survivors(now, len(entered)) if len(stored.get(n, [])) < r]:
             left = None if end is None else end - time.time()
             if left is not None and left <= 0:
                 _log_race(log, now, entered, ran, time.monotonic() - t0, "time budget")
@@ -251,6 +258,7 @@ def run_race(
             stored[n].append(value)
             ran += 1
             study.set_user_attr(ATTR, {str(k): v for k, v in sorted(stored.items())})
+        now = race(entered, f.first, stored, rounds, maximize)
     _log_race(log, now, entered, ran, time.monotonic() - t0, "")
     return now
 
