@@ -286,6 +286,12 @@ def _log_race(
     best = now.order[0]
     mean = now.means.get(best)
     text = f"{mean:.4f}" if mean is not None else "?"
+    if not ran and not cut:
+        log(
+            f"search: the study's race of the best {len(entered)} configurations "
+            f"({now.complete_rounds} round(s)): trial #{best} leads with a mean of {text}"
+        )
+        return
     log(
         f"search: re-scored the best {len(entered)} configurations on other folds "
         f"({now.complete_rounds} round(s), {ran} cross-validations, {seconds:.0f} s"
