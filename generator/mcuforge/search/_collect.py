@@ -17,8 +17,8 @@ import optuna
 
 from ..errors import BudgetError
 from ..resolver import Plan
-from ._control import FINISHED, param_key, retried
-from ._rescore import Raced, entrants, race, rank_key, stored_rounds
+from ._control import FINISHED, retried
+from ._rescore import Raced, Standing, race, rank_key, stored_rounds
 from ._space import config_from_params
 from ._types import FIGURES, SearchResult, SearchSettings, TrialRecord
 
@@ -91,20 +91,11 @@ def _after_race(
     """``ranked`` in the order of the race of ``_rescore`` (as far as it has run), with
     the raced trials' scores replaced by their means over every fold draw."""
     search = plan.spec.spec.search
+    maximize = plan.spec.spec.task.maximize
     by_number = {r.number: r for r in ranked}
-    entered = entrants(
-        [r.number for r in ranked],
-        {r.number: r.recipe for r in ranked},
-        {r.number: param_key(r.params) for r in ranked},
-        search.rescore_top,
-    )
-    raced = race(
-        entered,
-        {n: float(by_number[n].score or 0.0) for n in entered},
-        stored_rounds(study),
-        search.rescore_rounds,
-        plan.spec.spec.task.maximize,
-    )
+    standing = Standing.of(study, maximize)  # the feasible trials of ``ranked``, same order
+    entered = standing.entrants(search.rescore_top)
+    raced = race(entered, standing.first, stored_rounds(study), search.rescore_rounds, maximize)
     head = [
         replace(
             by_number[n],

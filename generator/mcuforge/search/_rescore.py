@@ -71,12 +71,14 @@ def rank_key(
 @dataclass(frozen=True)
 class Raced:
     """What the race decided: the trials in their new order, their mean scores over
-    the search's fold draw and every round they ran, and how many rounds counted."""
+    the search's fold draw and every round they ran, how many rounds counted, and the
+    trials still in the race after them."""
 
     order: list[int]
     means: dict[int, float]
     rounds: dict[int, list[float]]
     complete_rounds: int
+    survivors: list[int]
 
 
 def entrants(
@@ -137,7 +139,8 @@ def race(
     means = {
         n: _mean(first[n], stored.get(n, [])[:done]) for n in entered if stored.get(n, [])[:done]
     }
-    return Raced(order, means, {n: stored.get(n, [])[:done] for n in means}, done)
+    rounds_of = {n: stored.get(n, [])[:done] for n in means}
+    return Raced(order, means, rounds_of, done, list(alive))
 
 
 def stored_rounds(study: optuna.Study) -> dict[int, list[float]]:
@@ -224,7 +227,7 @@ def run_race(
     ran = 0
 
     def undecided(now: Raced) -> bool:
-        return now.complete_rounds < rounds and len(_survivors(now, len(entered))) > 1
+        return now.complete_rounds < rounds and len(now.survivors) > 1
 
     now = race(entered, f.first, stored, rounds, maximize)
     if undecided(now):
@@ -234,7 +237,7 @@ def run_race(
         )
     while undecided(now):
         r = now.complete_rounds + 1
-        for n in [n for n in _survivors(now, len(entered)) if len(stored.get(n, [])) < r]:
+        for n in [n for n in now.survivors if len(stored.get(n, [])) < r]:
             left = None if end is None else end - time.time()
             if left is not None and left <= 0:
                 _log_race(log, now, entered, ran, time.monotonic() - t0, "time budget")
@@ -253,22 +256,12 @@ def run_race(
                 return now
             except TRIAL_ERRORS:
                 value = -math.inf if maximize else math.inf
-            stored.setdefault(n, [])
-            del stored[n][r - 1 :]
-            stored[n].append(value)
+            stored.setdefault(n, []).append(value)  # a survivor has rounds 1..r-1
             ran += 1
             study.set_user_attr(ATTR, {str(k): v for k, v in sorted(stored.items())})
         now = race(entered, f.first, stored, rounds, maximize)
     _log_race(log, now, entered, ran, time.monotonic() - t0, "")
     return now
-
-
-def _survivors(now: Raced, entered: int) -> list[int]:
-    """The trials still in the race after its complete rounds."""
-    n = entered
-    for _ in range(now.complete_rounds):
-        n = math.ceil(n / 2)
-    return now.order[:n]
 
 
 def _log_race(
