@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             for copies in args.copies:
                 blocks = {**base.block_params, "augment": {"copies": copies}}
                 config = replace(base, block_params=blocks)
-                cv = cross_validate(config, cache, p.plan)
+                cv = cross_validate(config, cache, p.plan).score
                 cand = build(config, cache, p.plan)
                 xt = cand.features.transform(p.dataset.test.x)
                 test = evaluate("accuracy", cand.model, xt, p.dataset.test.y)

@@ -3,6 +3,7 @@ other fold draws, the worse half dropped each round, the choice on the mean."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,17 @@ import pytest
 from mcuforge.pipeline import prepare
 from mcuforge.search import SearchSettings, _rescore, run_search
 from mcuforge.search._control import StopRule
-from mcuforge.search._rescore import ATTR, entrants, race, race_reserve_s, round_seed
+from mcuforge.search._evaluate import FeatureCache, Validated, cross_validate
+from mcuforge.search._objective import OUTPUTS_DIGEST
+from mcuforge.search._rescore import (
+    ATTR,
+    Standing,
+    entrants,
+    race,
+    race_reserve_s,
+    round_seed,
+)
+from mcuforge.search._space import config_from_params
 
 
 def test_each_round_drops_the_worse_half_by_the_mean_of_every_draw() -> None:
@@ -54,9 +65,50 @@ def test_no_round_leaves_the_search_order() -> None:
 def test_entrants_are_the_best_distinct_and_the_best_of_each_other_recipe() -> None:
     ranked = [10, 11, 12, 13, 14, 15]
     recipe = {10: "a", 11: "a", 12: "a", 13: "b", 14: "c", 15: "b"}
-    params = {10: "p", 11: "p", 12: "q", 13: "r", 14: "s", 15: "t"}  # 11 repeats 10
-    assert entrants(ranked, recipe, params, top=2) == [10, 12, 13, 14]
-    assert entrants(ranked, recipe, params, top=0) == []
+    model = {10: "p", 11: "p", 12: "q", 13: "r", 14: "s", 15: "t"}  # 11 is 10's model
+    assert entrants(ranked, recipe, model, top=2) == [10, 12, 13, 14]
+    assert entrants(ranked, recipe, model, top=0) == []
+
+
+def test_trials_that_predicted_alike_enter_the_race_once(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Each trial keeps a digest of its out-of-fold outputs; trials with the same
+    digest are one model, and the first of them in the ranking enters (a trial without
+    a digest, from an older study, is its parameters)."""
+    p = prepare(write_spec())
+    settings = SearchSettings(trials=6, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    run_search(p.plan, p.dataset, settings, lambda s: None)
+    study = optuna.load_study(study_name="demo", storage=settings.storage)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert done and all(len(t.user_attrs[OUTPUTS_DIGEST]) == 16 for t in done)
+    # the digest is that of the predictions the search's folds made
+    t = done[0]
+    config = config_from_params(t.params, p.plan.recipes, t.number)
+    v = cross_validate(config, FeatureCache(p.dataset), p.plan)
+    assert v.fingerprint() == t.user_attrs[OUTPUTS_DIGEST]
+    assert v.outputs.shape[0] == p.dataset.train.y.shape[0]
+    assert v.score == pytest.approx(t.values[0])
+    standing = Standing.of(study, maximize=True)
+    first = standing.ranked[0]
+    second = next(n for n in standing.ranked if standing.model_of[n] != standing.model_of[first])
+
+    def copy_with(digest: str) -> optuna.Study:
+        """The study again, ``second`` carrying ``digest`` as its predictions."""
+        other = optuna.create_study(direction="maximize")
+        for t in study.trials:
+            t = copy.deepcopy(t)
+            if t.number == second:
+                t.user_attrs[OUTPUTS_DIGEST] = digest
+            other.add_trial(t)
+        return other
+
+    same = Standing.of(copy_with(study.trials[first].user_attrs[OUTPUTS_DIGEST]), True)
+    assert same.model_of[first] == same.model_of[second]
+    assert first in same.entrants(20) and second not in same.entrants(20)
+    assert second in standing.entrants(20)  # with its own digest it enters
+    older = Standing.of(copy_with(""), True)
+    assert older.model_of[second].startswith("params:")
 
 
 def test_round_seeds_differ_from_the_search_seed_and_stay_in_range() -> None:
@@ -77,7 +129,7 @@ def test_the_search_ends_with_the_race_and_a_resume_does_not_repeat_it(
     calls: list[int | None] = []
     real = _rescore.cross_validate
 
-    def counting(*args: object, **kw: object) -> float:
+    def counting(*args: object, **kw: object) -> Validated:
         calls.append(kw.get("seed"))  # type: ignore[arg-type]
         return real(*args, **kw)  # type: ignore[arg-type]
 
@@ -152,3 +204,39 @@ def test_the_report_says_what_the_race_did() -> None:
 
     text = race_text({"raced": 12, "race_rounds": 3})
     assert "best 12 configurations" in text and "3 other fold draw(s)" in text
+
+
+def test_the_report_names_the_models_the_data_cannot_tell_apart() -> None:
+    """Raced models of other recipes within one training window (1/N) of the chosen
+    model's mean accuracy are named, the best of each recipe once; others are not."""
+    from mcuforge.report._sections import race_text
+    from mcuforge.search import SearchResult, TrialRecord
+    from mcuforge.summary import close_calls
+
+    def rec(n: int, recipe: str, score: float, raced: bool = True) -> TrialRecord:
+        return TrialRecord(
+            n, recipe, {}, score, None, True, "COMPLETE", "", score, (score,) if raced else ()
+        )
+
+    trials = [
+        rec(1, "raw-knn@1", 0.985),
+        rec(2, "raw-forest@1", 0.978),
+        rec(3, "raw-forest@1", 0.975),  # the same recipe again: named once
+        rec(4, "minirocket-ridge@1", 0.966),  # 0.019 below: more than 1/67
+        rec(5, "raw-linear@1", 0.980, raced=False),  # not raced
+        rec(6, "raw-knn@1", 0.984),  # the chosen one's own recipe
+    ]
+    result = SearchResult(
+        None,  # type: ignore[arg-type]
+        1,
+        0.985,
+        trials,
+        ranked=[1, 6, 2, 3, 5, 4],
+    )
+    close = close_calls(result, 1, 67, "accuracy")
+    assert close == [{"trial": 2, "recipe": "raw-forest@1", "cv_score": 0.978}]
+    assert close_calls(result, 1, 67, "f1_macro") == []
+    assert close_calls(result, 1, 10, "accuracy")[-1]["recipe"] == "minirocket-ridge@1"
+    text = race_text({"raced": 6, "race_rounds": 2, "close_calls": close}, 67)
+    assert "1/67 = 0.015" in text and "raw-forest@1 (#2, 0.978)" in text
+    assert "cannot tell" not in race_text({"raced": 6, "race_rounds": 2}, 67)

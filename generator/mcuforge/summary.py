@@ -200,7 +200,29 @@ def _tradeoff(result: SearchResult, plan: Plan) -> list[dict[str, Any]]:
     return [best[k] for k in ("raw", "features") if k in best]
 
 
-def _search_facts(result: SearchResult, search: Search, trial: int) -> dict[str, Any]:
+def close_calls(
+    result: SearchResult, trial: int, train_windows: int, metric: str
+) -> list[dict[str, Any]]:
+    """The best raced trial of each other recipe whose mean accuracy over the race's
+    draws is within one training window (``1 / train_windows``) of the chosen trial's:
+    models the training data cannot tell apart from the chosen one."""
+    by = {r.number: r for r in result.trials}
+    chosen = by.get(trial)
+    if metric != "accuracy" or chosen is None or chosen.score is None or not train_windows:
+        return []
+    close: dict[str, dict[str, Any]] = {}
+    for n in result.ranked:
+        r = by[n]
+        if not r.rescores or r.score is None or r.recipe in close or r.recipe == chosen.recipe:
+            continue
+        if abs(r.score - chosen.score) < 1.0 / train_windows:
+            close[r.recipe] = {"trial": n, "recipe": r.recipe, "cv_score": r.score}
+    return list(close.values())
+
+
+def _search_facts(
+    result: SearchResult, search: Search, trial: int, train_windows: int, metric: str
+) -> dict[str, Any]:
     """The report's ``search`` section: trials, what stopped the search, the choice."""
     return {
         "trials": len(result.trials),
@@ -215,6 +237,7 @@ def _search_facts(result: SearchResult, search: Search, trial: int) -> dict[str,
         "stopped_by": result.stopped_by,
         "raced": result.raced,
         "race_rounds": result.race_rounds,
+        "close_calls": close_calls(result, trial, train_windows, metric),
         "pruned": sum(r.state == "PRUNED" for r in result.trials),
         "failed": sum(r.state == "FAIL" for r in result.trials),
     }
@@ -286,7 +309,9 @@ def build_report(
         "decisions": [
             {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions
         ],
-        "search": _search_facts(result, spec.search, trial),
+        "search": _search_facts(
+            result, spec.search, trial, len(ds.train.x), spec.task.resolved_metric
+        ),
         "tried": tried,
         "firmware": {
             "template": spec.output.firmware,

@@ -115,7 +115,7 @@ def augmentation_effect(
     return {
         "params": dict(vars(aug)),
         "cv_with": with_,
-        "cv_without": cross_validate(plain, FeatureCache(p.dataset), p.plan),
+        "cv_without": cross_validate(plain, FeatureCache(p.dataset), p.plan).score,
     }
 
 

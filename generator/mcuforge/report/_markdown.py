@@ -160,7 +160,7 @@ def _search(r: Mapping[str, Any], ts: list[Trial] | None) -> list[str]:
         + ". Every trial: `trials.csv`.",
     ]
     if s.get("raced"):
-        lines += ["", race_text(s)]
+        lines += ["", race_text(s, r["data"]["train_windows"])]
     if s.get("augment"):
         lines += ["", augment_text(s["augment"], r["metric"])]
     tried = r.get("tried") or []

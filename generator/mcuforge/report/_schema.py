@@ -64,6 +64,15 @@ class Parity(_Open):
     total: int
 
 
+class CloseCall(_Open):
+    """A raced model of another recipe that scored as well as the chosen one, within
+    what the training data can resolve."""
+
+    trial: int
+    recipe: str
+    cv_score: float
+
+
 class SearchFacts(_Open):
     """The search: trials, what stopped it, the chosen and the best trial."""
 
@@ -82,6 +91,12 @@ class SearchFacts(_Open):
         "choice (search.rescore_top); their cv_score is the mean over every draw.",
     )
     race_rounds: int = Field(default=0, description="Rounds of that re-scoring that counted.")
+    close_calls: list[CloseCall] = Field(
+        default_factory=list,
+        description="The best raced model of each other recipe whose mean cross-validation "
+        "accuracy is within one training window of the chosen model's: the training data "
+        "cannot tell them apart (accuracy only).",
+    )
 
 
 class FirmwareFacts(_Open):

@@ -128,13 +128,23 @@ def augment_text(a: Mapping[str, Any], metric: str) -> str:
     )
 
 
-def race_text(s: Mapping[str, Any]) -> str:
-    """The sentence on the re-scoring of the best configurations (search.rescore_top)."""
-    return (
+def race_text(s: Mapping[str, Any], train_windows: int = 0) -> str:
+    """The sentences on the re-scoring of the best configurations (search.rescore_top)
+    and on the models it could not tell apart from the chosen one."""
+    text = (
         f"The best {s['raced']} configurations were cross-validated again on "
         f"{s['race_rounds']} other fold draw(s), the worse half dropped each round; the "
         "choice and their cross-validation scores are the means over every draw."
     )
+    close = s.get("close_calls") or []
+    if close and train_windows:
+        others = ", ".join(f"{c['recipe']} (#{c['trial']}, {c['cv_score']:.3f})" for c in close)
+        text += (
+            f" Within one training window (1/{train_windows} = {1 / train_windows:.3f}) of "
+            f"the chosen model's mean: {others}. The training data cannot tell these "
+            "models apart, and new data may rank them otherwise; more recordings would decide."
+        )
+    return text
 
 
 def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
@@ -157,7 +167,7 @@ def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
             "Estimated and measured cost)"
         )
     if s.get("raced"):
-        text += ". " + race_text(s).rstrip(".")
+        text += ". " + race_text(s, r["data"]["train_windows"]).rstrip(".")
     if s.get("augment"):
         text += ". " + augment_text(s["augment"], r["metric"]).rstrip(".")
     return text + ". Costs of trials are the search's analytic estimates."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,6 +177,24 @@ def _splitter(ds: Dataset, folds: int, seed: int) -> GroupKFold | StratifiedGrou
     return StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
+@dataclass(frozen=True)
+class Validated:
+    """A cross-validation: the mean score over the folds and, for each training window,
+    the outputs (what the C writes to ``out``: class scores, a value, an anomaly score)
+    of the model of the fold that held it out."""
+
+    score: float
+    outputs: np.ndarray
+
+    def fingerprint(self) -> str:
+        """A short digest of the out-of-fold outputs: configurations with the same one
+        are the same model on these folds (a k-NN's prototype limit of 64 or 256 where a
+        fold holds 45 windows); the race enters one of them. Outputs, not predicted
+        classes: near-perfect models of any kind predict alike."""
+        data = np.ascontiguousarray(self.outputs, dtype=np.float64).tobytes()
+        return hashlib.sha256(data).hexdigest()[:16]
+
+
 def cross_validate(
     config: CandidateConfig,
     cache: FeatureCache,
@@ -183,8 +202,9 @@ def cross_validate(
     on_epoch: OnEpoch | None = None,
     check: Callable[[], None] | None = None,
     seed: int | None = None,
-) -> float:
-    """Mean grouped-CV score of the deployed model on the training recordings.
+) -> Validated:
+    """Grouped cross-validation of the deployed model on the training recordings: the
+    mean score over the folds and the out-of-fold outputs (:class:`Validated`).
 
     Projections are refitted inside each fold, so no validation window leaks into them.
     ``on_epoch`` (pruning) sees the epochs of the first fold only. For anomaly
@@ -203,6 +223,7 @@ def cross_validate(
     metric = plan.spec.spec.task.resolved_metric
     scores: list[float] = []
     fallback: list[float] = []
+    outputs: np.ndarray | None = None
     for fold, (tr, va) in enumerate(
         _splitter(ds, plan.spec.spec.search.folds, seed).split(v, y, groups)
     ):
@@ -223,8 +244,15 @@ def cross_validate(
             pipe.output_shape,
         )
         xv = pipe.transform_vector(v[va])
-        if metric == "roc_auc" and len(np.unique(y[va])) < 2:
-            fallback.append(float(np.mean(model.predict(xv) == y[va])))
+        pred = model.predict(xv)
+        out = model.outputs(xv)
+        if outputs is None:
+            outputs = np.zeros((len(y), out.shape[1]), dtype=np.float64)
+        outputs[va] = out
+        ranked = out[:, 0] if metric == "roc_auc" else None
+        if ranked is not None and len(np.unique(y[va])) < 2:
+            fallback.append(float(np.mean(pred == y[va])))
             continue
-        scores.append(evaluate(metric, model, xv, y[va]))
-    return float(np.mean(scores if scores else fallback))
+        scores.append(score(metric, y[va], pred, ranked))
+    assert outputs is not None
+    return Validated(float(np.mean(scores if scores else fallback)), outputs)

@@ -17,6 +17,9 @@ from ._evaluate import FeatureCache, build, cross_validate
 from ._space import CandidateConfig, sample_config
 from ._types import FIGURES, SearchSettings
 
+#: The trial's user attribute with the digest of its out-of-fold outputs.
+OUTPUTS_DIGEST = "outputs_digest"
+
 
 def make_objective(
     plan: Plan,
@@ -55,7 +58,10 @@ def make_objective(
             what = ", ".join(f"{k} {v:.1f} > {limit:g}" for k, (v, limit) in over.items())
             raise optuna.TrialPruned(f"over budget ({what}); not cross-validated")
         deadline.check()
-        value = cross_validate(config, cache, plan, on_epoch if single else None, deadline.check)
+        done = cross_validate(config, cache, plan, on_epoch if single else None, deadline.check)
+        value = done.score
+        with deadline.critical():
+            trial.set_user_attr(OUTPUTS_DIGEST, done.fingerprint())
         if not extra:
             return value
         return (value, *(float(cand.cost.to_json()[k]["value"]) for k in extra))
@@ -103,4 +109,4 @@ def limit_for(settings: SearchSettings, end: float | None) -> Callable[[], float
     return limit
 
 
-__all__ = ["TRIAL_ERRORS", "limit_for", "make_objective"]
+__all__ = ["OUTPUTS_DIGEST", "TRIAL_ERRORS", "limit_for", "make_objective"]

@@ -7,14 +7,16 @@ configurations score 0.986 on the search's folds and 0.92 to 0.97 on folds drawn
 otherwise; the first of them was handed over.
 
 So the search ends with a race. The best ``search.rescore_top`` distinct feasible
-configurations, and the best of each recipe not among them, are cross-validated
+models, and the best of each recipe not among them, are cross-validated
 again, round after round, each round on folds drawn with another seed (which also
 seeds the model's training). After each round the worse half, by the mean of all
 their scores so far (the search's own and the rounds'), is dropped; the race ends
 after ``search.rescore_rounds`` rounds or with one configuration left. The ranking
 that the choice reads: the race's last survivors by that mean, then the configurations
 dropped later before those dropped earlier (each by its mean), then every trial not
-raced by its search score.
+raced by its search score. Trials whose out-of-fold outputs (class scores) in the search
+were the same (the digest each trial keeps) are one model: only the best ranked of them
+enters, so the race's places go to models that differ.
 
 The rounds' scores are kept in the study (user attribute ``rescores``), so a resumed
 run does not repeat them. The race runs inside the time budget: the search stops
@@ -38,7 +40,7 @@ from ..data import Dataset
 from ..resolver import Plan
 from ._control import param_key
 from ._evaluate import FeatureCache, cross_validate
-from ._objective import TRIAL_ERRORS
+from ._objective import OUTPUTS_DIGEST, TRIAL_ERRORS
 from ._space import config_from_params
 
 #: Round r draws its folds with seed ``spec seed + r * ROUND_SEED_STEP`` (mod 2**31).
@@ -82,17 +84,18 @@ class Raced:
 
 
 def entrants(
-    ranked: Sequence[int], recipe_of: dict[int, str], params_of: dict[int, str], top: int
+    ranked: Sequence[int], recipe_of: dict[int, str], model_of: dict[int, str], top: int
 ) -> list[int]:
-    """The ``top`` best distinct configurations of ``ranked`` (best first), then the best
-    of each recipe not among them, in their ranked order."""
+    """The ``top`` best distinct models of ``ranked`` (best first), then the best of each
+    recipe not among them, in their ranked order. Trials with equal ``model_of`` keys
+    are one model: the first of them (the best ranked) enters."""
     if top <= 0:
         return []
     chosen: list[int] = []
     seen: set[str] = set()
     recipes: set[str] = set()
     for n in ranked:
-        key = params_of[n]
+        key = model_of[n]
         if key in seen:
             continue
         if len(chosen) < top or recipe_of[n] not in recipes:
@@ -148,6 +151,15 @@ def stored_rounds(study: optuna.Study) -> dict[int, list[float]]:
     return {int(k): [float(v) for v in vs] for k, vs in raw.items()}
 
 
+def _model_key(t: optuna.trial.FrozenTrial) -> str:
+    """Which model a trial is, for the race: configurations whose outputs on every
+    training window were the same in the search's folds are one (e.g. a k-NN's prototype limit
+    of 64 or 256 where a fold holds 45 windows); a trial of a study from before the
+    digests were kept is its parameters."""
+    digest = t.user_attrs.get(OUTPUTS_DIGEST)
+    return f"outputs:{digest}" if digest else f"params:{param_key(t.params)}"
+
+
 @dataclass(frozen=True)
 class Standing:
     """The feasible, scored, distinct trials of a study, best first by search score."""
@@ -155,7 +167,7 @@ class Standing:
     ranked: list[int]
     first: dict[int, float]
     recipe_of: dict[int, str]
-    params_of: dict[int, str]
+    model_of: dict[int, str]  # the digest of its out-of-fold outputs (else parameters)
     seconds: dict[int, float]  # each trial's wall time (a cross-validation and a build)
 
     @classmethod
@@ -177,12 +189,12 @@ class Standing:
             [t.number for t, _ in rows],
             {t.number: float(t.values[0]) for t, _ in rows},
             {t.number: str(t.user_attrs.get("recipe", "")) for t, _ in rows},
-            {t.number: param_key(t.params) for t, _ in rows},
+            {t.number: _model_key(t) for t, _ in rows},
             {t.number: took for t, took in rows},
         )
 
     def entrants(self, top: int) -> list[int]:
-        return entrants(self.ranked, self.recipe_of, self.params_of, top)
+        return entrants(self.ranked, self.recipe_of, self.model_of, top)
 
 
 def race_reserve_s(study: optuna.Study, maximize: bool, top: int, rounds: int) -> float:
@@ -250,7 +262,7 @@ def run_race(
                         plan,
                         check=deadline.check,
                         seed=round_seed(plan.seed, r),
-                    )
+                    ).score
             except TrialTimeout:
                 _log_race(log, now, entered, ran, time.monotonic() - t0, "time budget")
                 return now

@@ -69,7 +69,8 @@ class Search(Strict):
         ge=0,
         le=200,
         description="At the end of the search, this many of the best distinct feasible "
-        "configurations (and the best of each other recipe) are cross-validated again on "
+        "models (configurations with the same out-of-fold outputs count once; and "
+        "the best of each other recipe) are cross-validated again on "
         "folds drawn with other seeds, the worse half dropped each round, and the choice "
         "made on the mean score: on small data the best score of one fold draw is "
         "optimistic. 0: choose on the search's score alone.",
