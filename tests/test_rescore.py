@@ -209,7 +209,7 @@ def test_the_report_says_what_the_race_did() -> None:
 def test_the_report_names_the_models_the_data_cannot_tell_apart() -> None:
     """Raced models of other recipes within one training window (1/N) of the chosen
     model's mean accuracy are named, the best of each recipe once; others are not."""
-    from mcuforge.report._sections import race_text
+    from mcuforge.report._sections import close_text, race_text
     from mcuforge.search import SearchResult, TrialRecord
     from mcuforge.summary import close_calls
 
@@ -240,3 +240,4 @@ def test_the_report_names_the_models_the_data_cannot_tell_apart() -> None:
     text = race_text({"raced": 6, "race_rounds": 2, "close_calls": close}, 67)
     assert "1/67 = 0.015" in text and "raw-forest@1 (#2, 0.978)" in text
     assert "cannot tell" not in race_text({"raced": 6, "race_rounds": 2}, 67)
+    assert close_text(close, 67) in text and close_text([], 67) == ""

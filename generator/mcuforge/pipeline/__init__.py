@@ -29,6 +29,7 @@ from ..catalog import load_catalog
 from ..data import load_dataset
 from ..errors import BudgetError
 from ..lock import differences, dump_lock, lock_data, read_lock, write_atomic
+from ..report import close_text
 from ..resolver import resolve
 from ..search import (
     CandidateConfig,
@@ -180,6 +181,9 @@ def _generate(
     m = measure(p, result, use_tools, log)
     _check_min_score(p, m)
     report = _report(p, m, result)
+    close = close_text(report["search"]["close_calls"], len(ds.train.x))
+    if close:
+        log(f"search: {close}")
     lock_text = dump_lock(lock_data(p.plan, p.catalog, ds) if not p.lock_existed else p.lock)
     write_output(p, out_dir, m, result, report, lock_text, use_tools, log)
     if not p.lock_existed:

@@ -9,12 +9,14 @@ from ._files import REPORT_FILES, read_output, rerender, write_reports
 from ._html import SECTIONS, render_html
 from ._markdown import render_markdown
 from ._schema import REPORT_VERSION, Report, validate_report
+from ._sections import close_text
 
 __all__ = [
     "REPORT_FILES",
     "REPORT_VERSION",
     "SECTIONS",
     "Report",
+    "close_text",
     "read_output",
     "render_html",
     "render_markdown",

@@ -136,15 +136,21 @@ def race_text(s: Mapping[str, Any], train_windows: int = 0) -> str:
         f"{s['race_rounds']} other fold draw(s), the worse half dropped each round; the "
         "choice and their cross-validation scores are the means over every draw."
     )
-    close = s.get("close_calls") or []
-    if close and train_windows:
-        others = ", ".join(f"{c['recipe']} (#{c['trial']}, {c['cv_score']:.3f})" for c in close)
-        text += (
-            f" Within one training window (1/{train_windows} = {1 / train_windows:.3f}) of "
-            f"the chosen model's mean: {others}. The training data cannot tell these "
-            "models apart, and new data may rank them otherwise; more recordings would decide."
-        )
-    return text
+    close = close_text(s.get("close_calls") or [], train_windows)
+    return f"{text} {close}" if close else text
+
+
+def close_text(close: Sequence[Mapping[str, Any]], train_windows: int) -> str:
+    """The sentences on the raced models within one training window of the chosen one
+    (``search.close_calls``); empty when there are none."""
+    if not close or not train_windows:
+        return ""
+    others = ", ".join(f"{c['recipe']} (#{c['trial']}, {c['cv_score']:.3f})" for c in close)
+    return (
+        f"Within one training window (1/{train_windows} = {1 / train_windows:.3f}) of "
+        f"the chosen model's mean: {others}. The training data cannot tell these "
+        "models apart, and new data may rank them otherwise; more recordings would decide."
+    )
 
 
 def search_text(r: Mapping[str, Any], ts: Sequence[Trial]) -> str:
@@ -226,6 +232,7 @@ def tried(r: Mapping[str, Any]) -> list[dict[str, str]]:
 __all__ = [
     "augment_text",
     "cards",
+    "close_text",
     "pareto_rows",
     "race_text",
     "search_text",
