@@ -111,6 +111,20 @@ def test_trials_that_predicted_alike_enter_the_race_once(
     assert older.model_of[second].startswith("params:")
 
 
+def test_the_digest_tells_outputs_and_predictions_apart() -> None:
+    """Same outputs, other predictions (an anomaly threshold moved): another model."""
+    import numpy as np
+
+    out = np.array([[0.1], [0.9], [0.4]], dtype=np.float32)
+    a = Validated(1.0, out.astype(np.float64), np.array([0.0, 1.0, 0.0]))
+    same = Validated(0.5, out.astype(np.float64), np.array([0, 1, 0]))
+    moved = Validated(1.0, out.astype(np.float64), np.array([0.0, 1.0, 1.0]))
+    assert a.fingerprint() == same.fingerprint()  # the score is not part of it
+    assert a.fingerprint() != moved.fingerprint()
+    flat = Validated(1.0, out.reshape(1, 3).astype(np.float64), np.array([0.0, 1.0, 0.0]))
+    assert a.fingerprint() != flat.fingerprint()
+
+
 def test_round_seeds_differ_from_the_search_seed_and_stay_in_range() -> None:
     seeds = {round_seed(2**31 - 1, r) for r in range(1, 6)}
     assert len(seeds) == 5 and all(0 <= s < 2**31 for s in seeds)
@@ -237,6 +251,24 @@ def test_the_report_names_the_models_the_data_cannot_tell_apart() -> None:
     assert close == [{"trial": 2, "recipe": "raw-forest@1", "cv_score": 0.978}]
     assert close_calls(result, 1, 67, "f1_macro") == []
     assert close_calls(result, 1, 10, "accuracy")[-1]["recipe"] == "minirocket-ridge@1"
+    # a model over a budget once measured is not named; the recipe's next one is not
+    # either (each recipe is judged by its best raced model)
+    assert close_calls(result, 1, 67, "accuracy", rejected={2}) == [
+        {"trial": 3, "recipe": "raw-forest@1", "cv_score": 0.975}
+    ]
+    # the chosen model was not raced (the closed loop went further down the ranking):
+    # one fold draw's score does not compare with means
+    assert close_calls(result, 5, 67, "accuracy") == []
+    # a recipe whose best raced model is far from the chosen one is not named through a
+    # worse model of it that happens to be close
+    far = SearchResult(
+        None,  # type: ignore[arg-type]
+        10,
+        0.95,
+        [rec(10, "x@1", 0.95), rec(11, "y@1", 0.99), rec(12, "y@1", 0.955)],
+        ranked=[11, 10, 12],
+    )
+    assert close_calls(far, 10, 67, "accuracy") == []
     text = race_text({"raced": 6, "race_rounds": 2, "close_calls": close}, 67)
     assert "1/67 = 0.015" in text and "raw-forest@1 (#2, 0.978)" in text
     assert "cannot tell" not in race_text({"raced": 6, "race_rounds": 2}, 67)

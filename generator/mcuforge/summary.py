@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -201,27 +202,41 @@ def _tradeoff(result: SearchResult, plan: Plan) -> list[dict[str, Any]]:
 
 
 def close_calls(
-    result: SearchResult, trial: int, train_windows: int, metric: str
+    result: SearchResult,
+    trial: int,
+    train_windows: int,
+    metric: str,
+    rejected: Collection[int] = (),
 ) -> list[dict[str, Any]]:
-    """The best raced trial of each other recipe whose mean accuracy over the race's
+    """The best raced trial of each other recipe, when its mean accuracy over the race's
     draws is within one training window (``1 / train_windows``) of the chosen trial's:
-    models the training data cannot tell apart from the chosen one."""
+    models the training data cannot tell apart from the chosen one. Only when the
+    chosen trial was raced itself (means compare with means); ``rejected`` trials (over
+    a budget once measured) are not named."""
     by = {r.number: r for r in result.trials}
     chosen = by.get(trial)
-    if metric != "accuracy" or chosen is None or chosen.score is None or not train_windows:
+    if metric != "accuracy" or chosen is None or not chosen.rescores or not train_windows:
         return []
-    close: dict[str, dict[str, Any]] = {}
-    for n in result.ranked:
+    assert chosen.score is not None
+    close: list[dict[str, Any]] = []
+    seen = {chosen.recipe}
+    for n in result.ranked:  # the race's order: each recipe's best raced trial first
         r = by[n]
-        if not r.rescores or r.score is None or r.recipe in close or r.recipe == chosen.recipe:
+        if not r.rescores or r.score is None or n in rejected or r.recipe in seen:
             continue
+        seen.add(r.recipe)
         if abs(r.score - chosen.score) < 1.0 / train_windows:
-            close[r.recipe] = {"trial": n, "recipe": r.recipe, "cv_score": r.score}
-    return list(close.values())
+            close.append({"trial": n, "recipe": r.recipe, "cv_score": r.score})
+    return close
 
 
 def _search_facts(
-    result: SearchResult, search: Search, trial: int, train_windows: int, metric: str
+    result: SearchResult,
+    search: Search,
+    trial: int,
+    train_windows: int,
+    metric: str,
+    rejected: Collection[int],
 ) -> dict[str, Any]:
     """The report's ``search`` section: trials, what stopped the search, the choice."""
     return {
@@ -237,7 +252,7 @@ def _search_facts(
         "stopped_by": result.stopped_by,
         "raced": result.raced,
         "race_rounds": result.race_rounds,
-        "close_calls": close_calls(result, trial, train_windows, metric),
+        "close_calls": close_calls(result, trial, train_windows, metric, rejected),
         "pruned": sum(r.state == "PRUNED" for r in result.trials),
         "failed": sum(r.state == "FAIL" for r in result.trials),
     }
@@ -310,7 +325,12 @@ def build_report(
             {"recipe": d.recipe, "chosen": d.chosen, "reason": d.reason} for d in plan.decisions
         ],
         "search": _search_facts(
-            result, spec.search, trial, len(ds.train.x), spec.task.resolved_metric
+            result,
+            spec.search,
+            trial,
+            len(ds.train.x),
+            spec.task.resolved_metric,
+            {int(t["trial"]) for t in tried if t.get("over_budget")},
         ),
         "tried": tried,
         "firmware": {

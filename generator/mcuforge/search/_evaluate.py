@@ -177,22 +177,41 @@ def _splitter(ds: Dataset, folds: int, seed: int) -> GroupKFold | StratifiedGrou
     return StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Validated:
     """A cross-validation: the mean score over the folds and, for each training window,
     the outputs (what the C writes to ``out``: class scores, a value, an anomaly score)
-    of the model of the fold that held it out."""
+    and the prediction of the model of the fold that held it out."""
 
     score: float
-    outputs: np.ndarray
+    outputs: np.ndarray  # float64 (windows, outputs)
+    predicted: np.ndarray  # float64 (windows,)
 
     def fingerprint(self) -> str:
-        """A short digest of the out-of-fold outputs: configurations with the same one
-        are the same model on these folds (a k-NN's prototype limit of 64 or 256 where a
-        fold holds 45 windows); the race enters one of them. Outputs, not predicted
-        classes: near-perfect models of any kind predict alike."""
-        data = np.ascontiguousarray(self.outputs, dtype=np.float64).tobytes()
-        return hashlib.sha256(data).hexdigest()[:16]
+        """A short digest of the out-of-fold outputs and predictions: configurations
+        with the same one are the same model on these folds (a k-NN's prototype limit
+        of 64 or 256 where a fold holds 45 windows); the race enters one of them.
+        Outputs, not only the predicted classes, since near-perfect models of any kind
+        predict alike; the predictions too, since an anomaly detector's threshold
+        (``quantile``) changes them and not its scores."""
+        h = hashlib.sha256(str(self.outputs.shape).encode())
+        h.update(np.ascontiguousarray(self.outputs, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(self.predicted, dtype=np.float64).tobytes())
+        return h.hexdigest()[:16]
+
+
+def _by_window(
+    n: int, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each fold's validation (indices, outputs, predictions) put in window order."""
+    if not parts:
+        raise ValueError("a cross-validation without a fold")
+    outputs = np.zeros((n, parts[0][1].shape[1]), dtype=np.float64)
+    predicted = np.zeros(n, dtype=np.float64)
+    for va, out, pred in parts:
+        outputs[va] = out
+        predicted[va] = pred
+    return outputs, predicted
 
 
 def cross_validate(
@@ -204,7 +223,8 @@ def cross_validate(
     seed: int | None = None,
 ) -> Validated:
     """Grouped cross-validation of the deployed model on the training recordings: the
-    mean score over the folds and the out-of-fold outputs (:class:`Validated`).
+    mean score over the folds and the out-of-fold outputs and predictions
+    (:class:`Validated`).
 
     Projections are refitted inside each fold, so no validation window leaks into them.
     ``on_epoch`` (pruning) sees the epochs of the first fold only. For anomaly
@@ -223,7 +243,7 @@ def cross_validate(
     metric = plan.spec.spec.task.resolved_metric
     scores: list[float] = []
     fallback: list[float] = []
-    outputs: np.ndarray | None = None
+    held_out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for fold, (tr, va) in enumerate(
         _splitter(ds, plan.spec.spec.search.folds, seed).split(v, y, groups)
     ):
@@ -246,13 +266,10 @@ def cross_validate(
         xv = pipe.transform_vector(v[va])
         pred = model.predict(xv)
         out = model.outputs(xv)
-        if outputs is None:
-            outputs = np.zeros((len(y), out.shape[1]), dtype=np.float64)
-        outputs[va] = out
+        held_out.append((va, out, pred))
         ranked = out[:, 0] if metric == "roc_auc" else None
         if ranked is not None and len(np.unique(y[va])) < 2:
             fallback.append(float(np.mean(pred == y[va])))
             continue
         scores.append(score(metric, y[va], pred, ranked))
-    assert outputs is not None
-    return Validated(float(np.mean(scores if scores else fallback)), outputs)
+    return Validated(float(np.mean(scores if scores else fallback)), *_by_window(len(y), held_out))
