@@ -63,6 +63,59 @@ def test_init_guesses_rate_from_time_column_and_labels_from_text(tmp_path: Path)
     assert "rate_hz 50 from the median step of column 'time_ms'" in out
 
 
+def test_init_recognises_a_long_layout_its_separator_and_millisecond_stamps(
+    tmp_path: Path,
+) -> None:
+    # one row per sample and channel, `;`-separated, stamps in ms without a unit in the
+    # name, in a folder named like a C keyword: init used to read one interleaved channel
+    data = tmp_path / "long"
+    for label in ("idle", "shake"):
+        for i in range(3):
+            rows = ["ts;sensor;val"] + [
+                f"{t * 10};{axis};{np.sin(t + i + k):.4f}"
+                for t in range(150)
+                for k, axis in enumerate("xyz")
+            ]
+            (data / label).mkdir(parents=True, exist_ok=True)
+            (data / label / f"r{i}.csv").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(data), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    loaded = yaml.safe_load(text)
+    assert loaded["name"] == "my_long"  # `long` is reserved in C
+    assert loaded["data"]["csv"] == {
+        "layout": "long",
+        "channel_column": "sensor",
+        "value_column": "val",
+        "time_column": "ts",
+        "time_unit": "ms",
+        "delimiter": ";",
+    }
+    assert loaded["data"]["sensors"] == [
+        {"name": "sensor", "channels": ["x", "y", "z"], "rate_hz": 100}
+    ]
+    assert "read as milliseconds" in text
+    assert run("validate", str(spec))[0] == 0
+    code, out = run("data", "check", str(spec), "--json", stdout=True)
+    assert code == 0 and json.loads(out)["summary"]["classes"][0]["recordings"] == 3
+
+
+def test_init_in_the_data_folder_writes_the_output_beside_it(tmp_path: Path) -> None:
+    data = tmp_path / "table"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    rows = ["f1,f2,label"] + [
+        f"{rng.normal():.3f},{rng.normal():.3f},{'ab'[i % 2]}" for i in range(80)
+    ]
+    (data / "t.csv").write_text("\n".join(rows) + "\n")
+    spec = data / "spec.yaml"
+    code, out = run("init", str(data), "-o", str(spec))
+    assert code == 0, out
+    assert yaml.safe_load(spec.read_text())["output"]["dir"] == "../table-out"
+    assert run("validate", str(spec))[0] == 0
+
+
 def test_init_on_wav_folders(tmp_path: Path) -> None:
     for c in ("yes", "no"):
         (tmp_path / "kw" / c).mkdir(parents=True)

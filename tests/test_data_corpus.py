@@ -3,6 +3,7 @@ line (file and line where there is one) and by `mcuforge validate` with exit 2."
 
 from __future__ import annotations
 
+import json
 import re
 import wave
 from collections.abc import Callable
@@ -138,12 +139,14 @@ def not_in_class_folder(root: Path) -> tuple[Path, str]:
 
 def one_class(root: Path) -> tuple[Path, str]:
     folder(root, {"a": 4})
-    return spec(root), r"found 1 class \(a\); classification needs at least two classes"
+    expected = r"\.yaml:\d+:\d+: data\.labels: found 1 class \(a\) in data; classification"
+    return spec(root), expected
 
 
 def all_too_short(root: Path) -> tuple[Path, str]:
     folder(root)
-    return spec(root, length=50), r"data: every recording is shorter than the window"
+    expected = r"\.yaml:\d+:\d+: data\.window: every recording is shorter than the window"
+    return spec(root, length=50), expected
 
 
 def too_many_short(root: Path) -> tuple[Path, str]:
@@ -170,7 +173,7 @@ def no_training_window(root: Path) -> tuple[Path, str]:
     for i in range(2):
         (data / "b" / f"r{i}.csv").rename(data / "b" / f"test_x{i}.csv")
     split = '{test_files: ["*/test_*.csv"]}'
-    return spec(root, split=split), r"data: class b has no training window"
+    return spec(root, split=split), r"\.yaml:\d+:\d+: data\.split: class b has no training window"
 
 
 def subjects_missing(root: Path) -> tuple[Path, str]:
@@ -271,6 +274,20 @@ def unknown_normal(root: Path) -> tuple[Path, str]:
     return spec(root, text=text), r"`task.normal` names c, but the data's labels are a, b"
 
 
+def anomaly_all_normal(root: Path) -> tuple[Path, str]:
+    # no fault to tell apart: roc_auc is undefined (the search used to fall back quietly)
+    folder(root, {"normal": 6})
+    expected = r"\.yaml:\d+:\d+: data\.labels: every recording is normal \(label normal\)"
+    return spec(root, kind="anomaly"), expected
+
+
+def anomaly_none_in_test(root: Path) -> tuple[Path, str]:
+    folder(root, {"normal": 6, "faulty": 2})
+    split = '{test_files: ["normal/r5.csv"]}'
+    expected = r"data\.split: no anomalous recording in the test split \(roc_auc needs"
+    return spec(root, kind="anomaly", split=split), expected
+
+
 def no_files(root: Path) -> tuple[Path, str]:
     (root / "data" / "a").mkdir(parents=True)
     (root / "data" / "a" / "notes.txt").write_text("no csv here")
@@ -316,6 +333,8 @@ CASES: list[Case] = [
     long_unequal,
     table_bad_row,
     unknown_normal,
+    anomaly_all_normal,
+    anomaly_none_in_test,
     no_files,
     missing_folder,
 ]
@@ -329,7 +348,7 @@ def test_malformed_data_is_one_located_line(
     path, expected = case(tmp_path)
     loaded = load_spec(path)
     with pytest.raises(DataError) as err:
-        load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
+        load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task, loaded)
     message = str(err.value)
     assert "\n" not in message, message
     assert re.search(expected, message), message
@@ -338,6 +357,24 @@ def test_malformed_data_is_one_located_line(
     assert res.exit_code == 2, res.output
     assert re.search(expected, res.output), res.output
     assert SECRET not in res.output
+
+
+def test_the_same_problem_in_many_files_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder(tmp_path, {"a": 5, "b": 5})
+    path = spec(tmp_path, extra="labels: {from: column, column: lbl}\n")
+    loaded = load_spec(path)
+    with pytest.raises(DataError) as err:
+        load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task, loaded)
+    message = str(err.value)
+    assert message.count("\n") == 0, message
+    assert message.startswith("data/a/r0.csv:1: header has no column 'lbl'"), message
+    assert "(and 9 more files alike: data/a/r1.csv, data/a/r2.csv, data/a/r3.csv, …)" in message
+    res = CliRunner().invoke(cli, ["validate", str(path), "--json"])
+    assert res.exit_code == 2
+    assert json.loads(res.stdout)["errors"][0]["file"] == "data/a/r0.csv"  # nothing but JSON
 
 
 def test_corpus_has_twenty_folders() -> None:

@@ -221,6 +221,13 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
     # ------------------------------------------------------------ other field rules
     ("injected-name", _sub("name: demo", 'name: "gz */ int x; /*"'), {}, r"2:7: name: .*not a"),
     ("reserved-name", _sub("name: demo", "name: int"), {}, r"2:7: name: 'int' is reserved in C"),
+    ("underscore-name", _sub("name: demo", "name: _x"), {}, r"2:7: name: '_x' is reserved in C"),
+    (  # the runtime's own prefix: the firmware build failed after the whole search
+        "runtime-name",
+        _sub("name: demo", "name: mcuforge"),
+        {},
+        r"2:7: name: 'mcuforge' clashes with the firmware runtime's own names",
+    ),
     (
         "long-prefix",
         _sub("dir: out,", f"dir: out, prefix: {'p' * 41},"),
@@ -228,6 +235,13 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         r"17:\d+: output.prefix: .*longer than 40",
     ),
     ("duplicate-channel", _sub("[gx, gy, gz]", "[gx, gy, ax]"), {}, r"data.sensors: channel"),
+    ("empty-channel", _sub("[gx, gy, gz]", '[gx, gy, ""]'), {}, r"data.sensors: a channel name is"),
+    (
+        "duplicate-sensor",
+        _sub("name: gyro", "name: accel"),
+        {},
+        r"sensor names appear twice: accel",
+    ),
     ("two-rates", _sub("dps, rate_hz: 10", "dps, rate_hz: 20"), {}, r"data.sensors: sensors have"),
     (
         "objectives-order",

@@ -418,6 +418,20 @@ def test_text_from_the_report_is_escaped() -> None:
     assert len(re.findall(r"<script\b", html)) == 1  # the page's own, inline
 
 
+def test_labels_from_the_data_are_literal_text_in_markdown() -> None:
+    # a label with a line break or `|` broke report.md's tables; raw HTML went through
+    weird = ["a|b", "new\nline", "<img src=x onerror=alert(1)>"]
+    md = render_markdown(base_report(classes=weird, confusion=[[1, 0, 0], [0, 1, 0], [0, 0, 1]]))
+    lines = md.splitlines()
+    head = lines[
+        lines.index("## Confusion matrix (test set; rows: truth, columns: prediction)") + 2
+    ]
+    assert head == "| | a\\|b | new line | &lt;img src=x onerror=alert(1)&gt; |"
+    assert "<img" not in md
+    rows = [line for line in lines if line.startswith("| **")]
+    assert [row.count(" | ") for row in rows] == [3, 3, 3]  # one cell per class, no more
+
+
 def test_report_without_optional_keys_renders() -> None:
     report = base_report()
     for key in ("task", "maximize", "measurements", "notes"):

@@ -22,7 +22,7 @@ from .errors import DataError
 
 #: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, with an
 #: optional unit suffix (``t_ms``, ``time_us``, ``timestamp_s``).
-TIME_COLUMN = re.compile(r"^(t|time|timestamp|ts|seconds|sec)([_\-. ]?(s|ms|us))?$", re.I)
+TIME_COLUMN = re.compile(r"^(timestamp|time|ts|t|seconds|sec)([_\-. ]?(s|ms|us))?$", re.I)
 DEFAULT_RATE_HZ = 50.0
 #: Column names taken for the label even when they hold numbers.
 LABEL_COLUMNS = ("label", "class", "target", "y", "activity", "category", "state")
@@ -49,6 +49,9 @@ class Guess:
     time_column: str | None = None
     table: bool = False  # one example per row (`csv.layout: table`)
     shortest: str = ""  # the shortest recording, relative to the data folder
+    delimiter: str = ","
+    long: tuple[str, str] | None = None  # (channel column, value column) of a long layout
+    time_unit: str = "s"
     test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
     held_out: int = 0  # files the test_files patterns match
 
@@ -67,9 +70,26 @@ def is_number(text: str) -> bool:
     return True
 
 
-def _head(path: Path) -> tuple[list[str], list[list[str]]]:
+#: Field separators ``init`` recognises (the first that splits the header wins ties).
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(path: Path) -> str:
+    """The separator that splits the first lines of a CSV file into the most columns,
+    the same number on every line (``,`` when none does better)."""
+    with path.open("r", encoding="utf-8-sig", errors="replace") as f:
+        lines = [line for _, line in zip(range(20), f, strict=False) if line.strip()]
+    best, most = ",", 1
+    for d in DELIMITERS:
+        counts = {line.count(d) for line in lines}
+        if len(counts) == 1 and (n := counts.pop() + 1) > most:
+            best, most = d, n
+    return best
+
+
+def _head(path: Path, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
     """The header and the first rows of a CSV file (UTF-8, BOM dropped)."""
-    with CsvRows(path) as rows:
+    with CsvRows(path, delimiter) as rows:
         body: list[list[str]] = []
         for _, chunk in rows.chunks():
             body.extend(chunk)
@@ -78,8 +98,8 @@ def _head(path: Path) -> tuple[list[str], list[list[str]]]:
         return rows.header, body[:GUESS_ROWS]
 
 
-def _count_rows(path: Path) -> int:
-    with CsvRows(path) as rows:
+def _count_rows(path: Path, delimiter: str = ",") -> int:
+    with CsvRows(path, delimiter) as rows:
         return sum(len(chunk) for _, chunk in rows.chunks())
 
 
@@ -89,40 +109,87 @@ def _label_column(header: list[str], numeric: list[str]) -> str | None:
     return named or (text[0] if text else None)
 
 
-def _rate(time_col: str, header: list[str], body: list[list[str]]) -> float | None:
-    t = np.array([float(r[header.index(time_col)]) for r in body], dtype=np.float64)
+def _rate(
+    time_col: str, header: list[str], body: list[list[str]], notes: list[str]
+) -> tuple[float, str] | None:
+    """The rate from the median step of a time column (distinct stamps: a long layout
+    repeats each once per channel) and the column's unit. A name without a unit means
+    seconds, unless whole-number stamps would make the rate below 1 Hz: then they are
+    milliseconds (a logger's ``millis()``), and a note says so."""
+    t = np.unique(np.array([float(r[header.index(time_col)]) for r in body], dtype=np.float64))
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     if dt <= 0:
         return None
-    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[time_unit(time_col)]
-    return round(scale / dt, 3)
+    unit = time_unit(time_col)
+    stated = bool((m := TIME_COLUMN.match(time_col)) and m.group(3))
+    if not stated and dt >= 1 and np.all(t == np.round(t)):
+        unit = "ms"
+        notes.append(
+            f"column {time_col!r} states no unit and steps by {dt:g}: read as milliseconds "
+            f"(as seconds the rate would be {1 / dt:g} Hz); if it is seconds, drop "
+            "`time_unit: ms`"
+        )
+    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
+    return round(scale / dt, 3), unit
+
+
+def _long_layout(
+    header: list[str], numeric: list[str], body: list[list[str]], skip: list[str | None]
+) -> tuple[str, str, list[str]] | None:
+    """A long (tidy) layout: one text column naming a few channels in a repeating
+    cycle, one numeric column of values. Returns (channel column, value column, the
+    channels in the order they first appear)."""
+    values = [h for h in numeric if h not in skip]
+    if len(values) != 1:
+        return None
+    for col in (h for h in header if h not in numeric and h not in skip):
+        names = [r[header.index(col)].strip() for r in body]
+        channels = list(dict.fromkeys(names))
+        n = len(channels)
+        cycles = len(names) // n
+        if 2 <= n <= 64 and cycles >= 2 and names[: n * cycles] == channels * cycles:
+            return col, values[0], channels
+    return None
 
 
 def _csv_guess(files: list[Path], root: Path) -> Guess:
     notes: list[str] = []
-    header, body = _head(files[0])
+    delimiter = _delimiter(files[0])
+    header, body = _head(files[0], delimiter)
     if len(body) < 2:
         raise DataError(f"{files[0]}: too few rows to guess anything from")
+    if delimiter != ",":
+        notes.append(f"fields separated by {delimiter!r}: `csv.delimiter`")
     numeric = [h for i, h in enumerate(header) if all(is_number(r[i]) for r in body[:50])]
     in_folders = all(f.parent != root for f in files)
-    label_col = None if in_folders else _label_column(header, numeric)
+    time_col = next((h for h in numeric if TIME_COLUMN.match(h)), None)
+    long = _long_layout(header, numeric, body, [time_col])
+    not_labels = [*numeric, long[0]] if long else numeric
+    label_col = None if in_folders else _label_column(header, not_labels)
     if not in_folders and label_col is None:
         raise DataError(
             f"{root}: files are not in class folders and have no text column "
-            "to take labels from; put them in data/<class>/ folders"
+            "to take labels from; put them in data/<class>/ folders, or name the "
+            f"label column one of {', '.join(LABEL_COLUMNS)} (numbers with decimals make a "
+            "regression spec)"
         )
     li = header.index(label_col) if label_col else -1
-    table = label_col is not None and len({r[li].strip() for r in body}) > 1
-    time_col = next((h for h in numeric if TIME_COLUMN.match(h)), None)
+    table = long is None and label_col is not None and len({r[li].strip() for r in body}) > 1
     channels = [h for h in numeric if h not in (time_col, label_col)]
-    rate = DEFAULT_RATE_HZ
+    if long is not None:
+        channels = long[2]
+        notes.append(
+            f"long layout: one row per sample and channel, channel names in column "
+            f"{long[0]!r}, values in {long[1]!r}"
+        )
+    rate, unit = DEFAULT_RATE_HZ, "s"
     if table:
         notes.append(
             f"one example per row (column {label_col!r} changes within a file): "
             "`csv.layout: table`, every row is one window"
         )
-    elif time_col and (found := _rate(time_col, header, body)):
-        rate = found
+    elif time_col and (found := _rate(time_col, header, body, notes)):
+        rate, unit = found
         notes.append(f"rate_hz {rate:g} from the median step of column {time_col!r}")
     else:
         notes.append(f"no time column: rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it")
@@ -132,13 +199,15 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         labels = label_col
         values: Counter[str] = Counter()
         for f in files[:200]:
-            head, rows = _head(f) if f != files[0] else (header, body)
+            head, rows = _head(f, delimiter) if f != files[0] else (header, body)
             if label_col in head:
                 values.update(r[head.index(label_col)].strip() for r in rows)
         classes = sorted(values)
         notes.append(f"labels from column {labels!r}")
-    lengths = {f: _count_rows(f) for f in files}
+    per_sample = len(long[2]) if long else 1
+    lengths = {f: _count_rows(f, delimiter) // per_sample for f in files}
     guess = Guess("csv", len(files), channels, labels, classes, rate, 0, notes, time_col, table)
+    guess.delimiter, guess.long, guess.time_unit = delimiter, long[:2] if long else None, unit
     _shortest(guess, lengths, root)
     return guess
 
@@ -258,7 +327,8 @@ def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     spelt = {"a": "accel", "g": "gyro", "m": "mag", "w": "gyro"}
     groups: dict[str, list[str]] = {}
     for c in channels:
-        stem = re.sub(r"[_\-.]?([xyz]|\d+)$", "", c, flags=re.I) or c
+        # a bare axis (`x`, `y`, `z`: a long layout's channel names) is one sensor's
+        stem = re.sub(r"[_\-.]?([xyz]|\d+)$", "", c, flags=re.I) or ("sensor" if len(c) == 1 else c)
         groups.setdefault(stem, []).append(c)
     if len(groups) > 8:
         return [("sensor", channels)]

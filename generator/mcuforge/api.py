@@ -172,7 +172,7 @@ def validate(
     spec: SpecSource, catalogs: Sequence[str | Path] = (), base_dir: str | Path | None = None
 ) -> list[Problem]:
     """Every problem ``generate`` would find before its search; ``[]`` when there is none."""
-    from .data import preflight
+    from .data import data_root, locate_findings, preflight
 
     try:
         resolve(spec, catalogs, base_dir)
@@ -180,9 +180,11 @@ def validate(
         found = preflight(loaded.spec, loaded.base_dir)
     except McuforgeError as exc:
         return _problems(exc)
+    errors = [f for f in found if f.severity == "error"]
+    root = data_root(loaded.spec, loaded.base_dir)
     return [
         Problem(file=p.file, line=p.line, col=p.col, field=p.field, message=p.message)
-        for p in (f.located() for f in found if f.severity == "error")
+        for p in locate_findings(errors, root, loaded)
     ]
 
 

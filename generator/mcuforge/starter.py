@@ -12,11 +12,13 @@ beside it (:data:`SCHEMA_FILE`, written by ``mcuforge init -o``).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
 
-from ._starter_inspect import Guess, inspect, is_number, sensors, time_unit
+from ._starter_inspect import Guess, inspect, is_number, sensors
+from .spec import check_c_prefix
 
 #: The JSON Schema beside the spec that its ``$schema`` line names. A copy, not a path
 #: into the installed package (which breaks when the virtualenv moves or the spec is
@@ -69,16 +71,28 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
         f"rate_hz: {g.rate_hz:g}}}" + (unit if g.fmt != "wav" else "")
         for s, ch in sensors(g.channels)
     ]
-    time = []
-    if g.time_column:
-        tu = time_unit(g.time_column)
-        ms = f", time_unit: {tu}" if tu != "s" else ""
-        time = [
-            _comment(
-                f"  csv: {{time_column: {_scalar(g.time_column)}{ms}}}   # not a channel; "
-                "`mcuforge data check` looks for gaps and jitter in it"
-            )
+    csv = []
+    if g.long:
+        csv += [
+            "layout: long",
+            f"channel_column: {_scalar(g.long[0])}",
+            f"value_column: {_scalar(g.long[1])}",
         ]
+    if g.time_column:
+        csv.append(f"time_column: {_scalar(g.time_column)}")
+        if g.time_unit != "s":
+            csv.append(f"time_unit: {g.time_unit}")
+    if g.delimiter != ",":
+        csv.append(f"delimiter: {json.dumps(g.delimiter)}")
+    time = []
+    if csv:
+        why = (
+            "   # the time column is not a channel; `mcuforge data check` looks for gaps "
+            "and jitter in it"
+            if g.time_column
+            else ""
+        )
+        time = [_comment(f"  csv: {{{', '.join(csv)}}}{why}")]
     return [
         "data:",
         f"  format: {g.fmt}",
@@ -104,9 +118,30 @@ def _split_line(g: Guess) -> str:
     )
 
 
+def _window_samples(g: Guess) -> int:
+    return 1 if g.table else max(1, round(min(2.0, g.samples_min / g.rate_hz) * g.rate_hz))
+
+
+def _sram_kb(g: Guess) -> int:
+    """16 kB, or, when the float32 input window alone needs more, a power of two that
+    holds it twice (the window and a raw recipe's copy) with room to spare (at most the
+    nrf52840's 256 kB); a note says so."""
+    window_kb = _window_samples(g) * len(g.channels) * 4 / 1024
+    need = 2 * window_kb + 8
+    if need <= 16:
+        return 16
+    kb: int = min(256, 1 << math.ceil(math.log2(need)))
+    g.notes.append(
+        f"sram_kb {kb}: the input window alone is {window_kb:.1f} kB (float32); "
+        "a shorter window or a lower rate needs less"
+    )
+    return kb
+
+
 def _task(g: Guess) -> str:
-    numeric = all(is_number(c) for c in g.classes)
-    if g.table and numeric and len(g.classes) > 20:
+    numeric = bool(g.classes) and all(is_number(c) for c in g.classes)
+    fractional = numeric and any(float(c) != round(float(c)) for c in g.classes)
+    if numeric and (fractional or (g.table and len(g.classes) > 20)):
         return "task: {kind: regression, metric: rmse}"
     if len(g.classes) == 1:
         return "task: {kind: anomaly, metric: roc_auc}"
@@ -119,8 +154,12 @@ def project_name(root: Path) -> str:
     folder = root.resolve()
     while folder.name.lower() in GENERIC_FOLDERS and folder.parent != folder:
         folder = folder.parent
-    name = re.sub(r"[^A-Za-z0-9_]", "_", folder.name.lower()).strip("_") or "model"
-    return name if re.match(r"[a-z_]", name) else f"m_{name}"
+    name = re.sub(r"[^A-Za-z0-9_]", "_", folder.name.lower()).strip("_")[:34] or "model"
+    name = name if re.match(r"[a-z]", name) else f"m_{name}"
+    try:
+        return check_c_prefix(name)
+    except ValueError:  # a C keyword (`long`), `main`, or the runtime's own `mcuforge`
+        return f"my_{name}"
 
 
 def starter_spec(root: Path, spec_dir: Path) -> str:
@@ -131,10 +170,17 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
     shared = Path(os.path.commonpath([data, base])) != Path(data.anchor)
     rel = Path(os.path.relpath(data, base)).as_posix() if shared else data.as_posix()
     name = project_name(root)
+    out = "out"
+    if base == data or data in base.parents:  # never inside the data: it would be read
+        out = _scalar(Path(os.path.relpath(data.parent / f"{data.name}-out", base)).as_posix())
+    sram_kb = _sram_kb(g)
     notes = "".join(f"#   - {_comment(n)}\n" for n in g.notes)
     task = _task(g)
     classes = (
-        "" if "regression" in task else f", {len(g.classes)} classes ({', '.join(g.classes[:8])})"
+        ""
+        if "regression" in task
+        else f", {len(g.classes)} classes ({', '.join(g.classes[:8])}"
+        f"{', …' if len(g.classes) > 8 else ''})"
     )
     lines = [
         f"# yaml-language-server: $schema={SCHEMA_FILE}",
@@ -149,10 +195,10 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
         *_data_lines(g, rel),
         task,
         "target: nrf52840               # `mcuforge targets list`",
-        "budgets: {sram_kb: 16, flash_kb: 64, latency_ms: 20}",
+        f"budgets: {{sram_kb: {sram_kb}, flash_kb: 64, latency_ms: 20}}",
         "search: {trials: 30, seed: 0}",
         "recipe: auto                   # `mcuforge explain spec.yaml` shows the choice",
-        "output: {dir: out, firmware: cmake-baremetal}",
+        f"output: {{dir: {out}, firmware: cmake-baremetal}}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -66,7 +66,7 @@ class Group(click.Group):
                 click.echo("", err=True)  # end a progress bar's line
             why = (
                 "interrupted: no output was written; the finished search trials are kept "
-                "and the next run resumes the study (re-running the interrupted trial)"
+                "and the next run resumes the study (a trial cut short runs again)"
             )
             if ctx.meta.get(JSON_META):
                 json_errors([{"file": "", "line": None, "col": None, "field": "", "message": why}])
@@ -89,7 +89,7 @@ def cli() -> None:
 
     \b
     Exit codes: 0 ok, 1 failure (toolchain, parity, device), 2 usage or spec, catalog,
-    data or lock error, 3 no candidate fits the budgets.
+    data or lock error, 3 no candidate fits the budgets (or task.min_score is missed).
     """
 
 

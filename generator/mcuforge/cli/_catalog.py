@@ -27,8 +27,8 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     --json prints {"ok": false, "errors": [{"file", "line", "col", "field", "message"},
     ...]} on stdout.
     """
+    from ..data import data_error, data_root
     from ..data import preflight as data_preflight
-    from ..errors import DataError
     from ..preflight import preflight
 
     checked = preflight(spec, catalogs_of(catalogs))
@@ -36,7 +36,8 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     data_problems = data_preflight(loaded.spec, loaded.base_dir)
     errors = [p for p in data_problems if p.severity == "error"]
     if errors:
-        raise DataError("\n".join(map(str, errors)), [e.located() for e in errors])
+        root = data_root(loaded.spec, loaded.base_dir)
+        raise data_error(errors, root, loaded)
     plan = checked.plan
     warnings = [str(p) for p in data_problems if p.severity == "warning"]
     recipes = [r.ref for r in plan.recipes]

@@ -2,9 +2,27 @@
 policy for short recordings, leak-free splits, and the data checks."""
 
 from ._csv import BadCell, Recording, read_csv, read_table
-from ._dataset import Dataset, Split, Survey, check_json, load_dataset, preflight, survey
+from ._dataset import (
+    Dataset,
+    Split,
+    Survey,
+    check_json,
+    data_root,
+    load_dataset,
+    preflight,
+    survey,
+)
 from ._files import CsvRows, data_files
-from ._findings import ClassCount, DataSummary, FileProblem, Finding, SplitInfo, report_lines
+from ._findings import (
+    ClassCount,
+    DataSummary,
+    FileProblem,
+    Finding,
+    SplitInfo,
+    data_error,
+    locate_findings,
+    report_lines,
+)
 from ._formats import read_npz, read_wav
 
 __all__ = [
@@ -20,8 +38,11 @@ __all__ = [
     "SplitInfo",
     "Survey",
     "check_json",
+    "data_error",
     "data_files",
+    "data_root",
     "load_dataset",
+    "locate_findings",
     "preflight",
     "read_csv",
     "read_npz",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..spec import Data, Spec, Task
+from ..spec import Data, LoadedSpec, Spec, Task
 from ._csv import Recording, read_csv, read_table
 from ._files import data_files, file_sha256
 from ._findings import (
@@ -24,6 +24,7 @@ from ._findings import (
     FileProblem,
     Finding,
     SplitInfo,
+    data_error,
     relative,
     report_lines,
     shown,
@@ -191,13 +192,13 @@ def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[
         unknown = sorted(normal - set(labels))
         if unknown:
             raise DataError(
-                f"{shown(root)}: `task.normal` names {', '.join(unknown)}, but the data's "
-                f"labels are {', '.join(labels)}"
+                f"`task.normal` names {', '.join(unknown)}, but the data's labels are "
+                f"{', '.join(labels)}"
             )
         return ["normal", "anomaly"], [0 if r.label in normal else 1 for r in recordings]
     if len(labels) < 2:
         raise DataError(
-            f"{shown(root)}: found {len(labels)} class ({', '.join(labels)}); classification "
+            f"found {len(labels)} class ({', '.join(labels)}) in {shown(root)}; classification "
             "needs at least two classes"
         )
     index = {label: i for i, label in enumerate(labels)}
@@ -219,6 +220,16 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
         )
     length, stride = data.window.samples(data.rate_hz)
     s = Survey(root, length, stride)
+    if length < 2 and not data.table:
+        s.findings.append(
+            Finding(
+                "warning",
+                "window",
+                f"the window is {length} sample: no model sees how the signal changes; "
+                "lengthen `data.window`, or for one example per row use "
+                "`csv: {layout: table}`",
+            )
+        )
     _read_all(s, data, task, base_dir)
     if not s.recordings:
         return s
@@ -258,18 +269,21 @@ def _rebased(findings: list[Finding], folder: Path) -> list[Finding]:
     return [f if f.file is None else replace(f, file=shown(folder / f.file)) for f in findings]
 
 
-def load_dataset(data: Data, base_dir: Path, task: Task | None = None) -> Dataset:
+def load_dataset(
+    data: Data, base_dir: Path, task: Task | None = None, spec: LoadedSpec | None = None
+) -> Dataset:
     """Load every recording, window it and split it.
 
     Raises:
         DataError: every error the data check finds (missing folder, no files, bad cells,
             too few classes, too many recordings shorter than the window, the same
-            recording in train and test, an empty side of the split), one a line.
+            recording in train and test, an empty side of the split), one a line; those
+            about the data as a whole located at their field of ``spec`` when given.
     """
     task = task or Task()
     s = survey(data, base_dir, task)
     if s.errors:
-        raise DataError("\n".join(str(f) for f in s.errors))
+        raise data_error(s.errors, s.root, spec)
     total = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(s.hashes.items())).encode())
     return Dataset(
         _side(s, data, task, test=False),
@@ -325,3 +339,8 @@ def preflight(spec: Spec, base_dir: Path) -> list[Finding]:
         return survey(spec.data, base_dir, spec.task).findings
     except DataError as exc:
         return [Finding.of(exc, "data")]
+
+
+def data_root(spec: Spec, base_dir: Path) -> Path:
+    """The data folder (or file) the spec names, resolved."""
+    return (base_dir / spec.data.path).resolve()

@@ -10,11 +10,15 @@ and ``data check`` show about the data: counts per class and split, the split it
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import DataError, Located
+
+if TYPE_CHECKING:
+    from ..spec import LoadedSpec
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -62,6 +66,12 @@ class Finding:
         """As a located problem (``file:line: data.CHECK: message``)."""
         return Located(self.file or "", self.line, None, f"data.{self.check}", self.message)
 
+    def is_about_a_file(self, root: Path) -> bool:
+        """Whether the finding names a data file (else it is about the data as a whole)."""
+        return self.file is not None and (
+            self.file not in (shown(root), str(root)) or root.is_file()
+        )
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -71,6 +81,71 @@ class Finding:
         if isinstance(exc, FileProblem):
             return cls("error", check, exc.detail, exc.file, exc.line)
         return cls("error", check, str(exc))
+
+
+#: The spec field a finding about the data as a whole (not one file) comes from.
+SPEC_FIELDS: dict[str, tuple[str, ...]] = {
+    "split": ("data", "split"),
+    "no_test": ("data", "split"),
+    "subjects": ("data", "split", "subjects"),
+    "labels": ("data", "labels"),
+    "too_short": ("data", "window"),
+    "window": ("data", "window"),
+    "data": ("data", "path"),
+    "unreadable": ("data", "path"),
+}
+
+
+def locate_findings(
+    findings: Sequence[Finding], root: Path, spec: LoadedSpec | None = None
+) -> list[Located]:
+    """Findings as located problems, the way ``validate`` and ``generate`` report them.
+
+    A finding about one file stays at that file and line; the same problem in several
+    files is one problem at the first, with the count and a few more names (a
+    thousand files with the same missing column are one line, not a thousand). A
+    finding about the data as a whole is located at the spec field it comes from
+    (``spec.yaml:9:10: data.split: ...``) when the spec is given.
+    """
+    return [p for p, _ in _located(findings, root, spec)]
+
+
+def data_error(
+    findings: Sequence[Finding], root: Path, spec: LoadedSpec | None = None
+) -> DataError:
+    """The error ``validate`` and ``generate`` raise for the data's error findings, one
+    line per problem of :func:`locate_findings`: ``file:line: message`` for a data
+    file, ``spec:line:col: field: message`` for the data as a whole."""
+    pairs = _located(findings, root, spec)
+    lines = [str(replace(p, field="")) if in_file else str(p) for p, in_file in pairs]
+    return DataError("\n".join(lines), [p for p, _ in pairs])
+
+
+def _located(
+    findings: Sequence[Finding], root: Path, spec: LoadedSpec | None
+) -> list[tuple[Located, bool]]:
+    """Each problem, and whether it lies in a data file (else in the spec)."""
+    out: list[tuple[Located, bool]] = []
+    alike: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.is_about_a_file(root):
+            alike.setdefault((f.check, f.message), []).append(f)
+        elif spec is not None:
+            out.append((spec.problem(SPEC_FIELDS.get(f.check, ("data",)), f.message), False))
+        else:
+            out.append((f.located(), True))
+    for group in alike.values():
+        first = group[0].located()
+        if len(group) > 1:
+            more = ", ".join(str(g.file) for g in group[1:4])
+            rest = "" if len(group) <= 4 else ", …"
+            first = replace(
+                first,
+                message=f"{first.message} (and {len(group) - 1} more "
+                f"file{'s' if len(group) > 2 else ''} alike: {more}{rest})",
+            )
+        out.append((first, True))
+    return out
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,43 @@ def run_checks(
                     where,
                 )
             )
-    if task.kind == "anomaly" and not any(s.cls[i] == 0 and not s.is_test[i] for i in kept):
+    if task.kind == "anomaly":
+        out += _anomaly_sides(s, task, kept, where)
+    return out
+
+
+def _anomaly_sides(s: Survey, task: Task, kept: list[int], where: str) -> list[Finding]:
+    """An anomaly task needs normal windows to train on and anomalous ones on both sides
+    of the split: cross-validation ranks detectors by how they separate the two, and
+    the test score is that separation on held-out recordings (with normal windows only,
+    roc_auc is undefined and every other metric is the detector's own threshold)."""
+    out: list[Finding] = []
+    if not any(s.cls[i] == 0 and not s.is_test[i] for i in kept):
         out.append(Finding("error", "split", "no normal recording in the training split", where))
+    normal = ", ".join(task.normal or ["normal"])
+    if not any(s.cls[i] == 1 for i in kept):
+        out.append(
+            Finding(
+                "error",
+                "labels",
+                f"every recording is normal (label {normal}): the search ranks detectors by "
+                f"how they tell normal from anomalous windows ({task.resolved_metric}), so it "
+                "needs some of both; add recordings of faults under another label (e.g. a "
+                "folder `faulty/`), or list fewer labels in `task.normal`",
+                where,
+            )
+        )
+        return out
+    for side, test in (("training", False), ("test", True)):
+        if not any(s.cls[i] == 1 and s.is_test[i] == test for i in kept):
+            out.append(
+                Finding(
+                    "error",
+                    "split",
+                    f"no anomalous recording in the {side} split ({task.resolved_metric} "
+                    "needs normal and anomalous windows on both sides); give it more "
+                    "recordings of faults or change `data.split`",
+                    where,
+                )
+            )
     return out

@@ -51,7 +51,7 @@ def prepare(
     checked = preflight(spec_path, catalogs, locked, out)
     loaded, catalog, plan, old = checked.loaded, checked.catalog, checked.plan, checked.lock
     spec = loaded.spec
-    dataset = load_dataset(spec.data, loaded.base_dir, spec.task)
+    dataset = load_dataset(spec.data, loaded.base_dir, spec.task, loaded)
     now = lock_data(plan, catalog, dataset)
     notes: list[str] = []
     if old is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._model import md
+
 #: Held-out names and findings shown in the page (report.json keeps them all).
 SHOWN = 30
 
@@ -104,13 +106,13 @@ def markdown(r: Mapping[str, Any]) -> list[str]:
     if not ctx["facts"]:
         return []
     lines = ["", "## Data", ""]
-    lines += [f"- **{label}**: {value}" for label, value in ctx["facts"]]
+    lines += [f"- **{label}**: {md(value)}" for label, value in ctx["facts"]]
     lines += ["", "| " + " | ".join(ctx["head"]) + " |", "| --- " * len(ctx["head"]) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in ctx["rows"]]
+    lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in ctx["rows"]]
     if ctx["findings"]:
         lines += ["", "Data check:", ""]
         lines += [
-            f"- {f['severity']}: {f['where'] + ': ' if f['where'] else ''}{f['message']}"
+            f"- {f['severity']}: {md(f['where']) + ': ' if f['where'] else ''}{md(f['message'])}"
             for f in ctx["findings"]
         ]
         if ctx["more"]:

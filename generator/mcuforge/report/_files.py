@@ -64,7 +64,7 @@ def write_reports(
         raise ValueError(f"report_version {report.get('report_version')!r} is not {REPORT_VERSION}")
     validate_report(dict(report))  # the report is what schema/report.schema.json says
     files = {
-        "report.json": json.dumps(report, indent=2) + "\n",
+        "report.json": json.dumps(report, indent=2, allow_nan=False) + "\n",
         "report.md": render_markdown(report, trials),
         "report.html": render_html(report, trials),
     }

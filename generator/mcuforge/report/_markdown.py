@@ -19,6 +19,7 @@ from ._model import (
     fmt,
     kb,
     maximize,
+    md,
     pareto_front,
     read_trials,
     recipe_summary,
@@ -45,7 +46,7 @@ def render_markdown(r: Mapping[str, Any], trials: Sequence[Mapping[str, Any]] | 
     ts = read_trials(trials) if trials is not None else None
     lines = _head(r) + _cost(r) + _measurements(r)
     for note in r.get("notes") or []:
-        lines.append(f"> {note}")
+        lines.append(f"> {md(note)}")
     if r.get("notes"):
         lines.append("")
     lines += ["## Recipes", ""]
@@ -208,11 +209,11 @@ def _quality(r: Mapping[str, Any]) -> list[str]:
             "",
             "## Confusion matrix (test set; rows: truth, columns: prediction)",
             "",
-            "| | " + " | ".join(classes) + " |",
+            "| | " + " | ".join(md(c) for c in classes) + " |",
             "| --- " * (len(classes) + 1) + "|",
         ]
         for name, row in zip(classes, r["confusion"], strict=True):
-            lines.append(f"| **{name}** | " + " | ".join(str(v) for v in row) + " |")
+            lines.append(f"| **{md(name)}** | " + " | ".join(str(v) for v in row) + " |")
     if "regression" in r:
         e = regression_errors(r["regression"])
         lines += [

@@ -180,6 +180,31 @@ def kb(nbytes: float) -> str:
     return f"{nbytes / 1024:.2f} kB"
 
 
+_MD_SPECIAL = str.maketrans(
+    {
+        "\\": "\\\\",
+        "|": "\\|",
+        "`": "\\`",
+        "*": "\\*",
+        "[": "\\[",
+        "]": "\\]",
+        "<": "&lt;",
+        ">": "&gt;",
+        "&": "&amp;",
+        "\n": " ",
+        "\r": " ",
+        "\t": " ",
+    }
+)
+
+
+def md(text: Any) -> str:
+    """A string from the user's data (class label, file or channel name) as literal
+    Markdown text: one line, no table break (``|``), no emphasis, link or raw HTML
+    (``_`` is left alone: inside a word it emphasises nothing, and names are full of it)."""
+    return str(text).translate(_MD_SPECIAL)
+
+
 def fmt(value: Any, digits: int = 4) -> str:
     """A number for a table: ``digits`` significant digits; booleans as yes/no; None as -."""
     if value is None:

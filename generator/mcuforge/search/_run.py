@@ -46,7 +46,7 @@ def _worker(
     try:  # the same plan as the parent's (the lock's pins, the spec's catalogs)
         plan = preflight(Path(spec_path), [Path(c) for c in catalogs]).plan
         spec = plan.spec.spec
-        dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task)
+        dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task, plan.spec)
         study = open_study(plan, dataset, settings, seed, lambda s: None)
         stop = StopRule(settings.trials, end, _reserve(plan, settings.time_budget_s))
         shrink = ShrinkToBudget(plan.recipes, spec.budgets)

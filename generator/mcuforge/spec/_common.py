@@ -80,8 +80,15 @@ def check_c_prefix(value: str) -> str:
             f"{value!r} is not a valid C identifier prefix; use letters, digits and "
             "underscores, starting with a letter (e.g. wrist_activity)"
         )
-    if value in C_RESERVED or value.startswith("__") or (value[0] == "_" and value[1:2].isupper()):
-        raise ValueError(f"{value!r} is reserved in C; pick another name")
+    if value in C_RESERVED or value.startswith("_"):
+        raise ValueError(
+            f"{value!r} is reserved in C (keywords, main, names starting with _); pick another name"
+        )
+    if value.lower() == "mcuforge" or value.lower().startswith("mcuforge_"):
+        raise ValueError(
+            f"{value!r} clashes with the firmware runtime's own names (mcuforge_*, "
+            "MCUFORGE_*); pick another name, e.g. my_model"
+        )
     if len(value) > 40:
         raise ValueError(f"{value!r} is longer than 40 characters; C symbols get too long")
     return value

@@ -289,6 +289,12 @@ class Data(Strict):
         dup = sorted({c for c in names if names.count(c) > 1})
         if dup:
             raise ValueError(f"channel names appear twice: {', '.join(dup)}")
+        if any(not c.strip() for c in names):
+            raise ValueError("a channel name is empty; name every channel (its CSV column)")
+        sensor_names = [s.name for s in sensors]
+        dup = sorted({n for n in sensor_names if sensor_names.count(n) > 1})
+        if dup:
+            raise ValueError(f"sensor names appear twice: {', '.join(dup)}; name each once")
         return sensors
 
     @model_validator(mode="after")

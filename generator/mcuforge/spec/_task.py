@@ -34,8 +34,8 @@ class Task(Strict):
     )
     min_score: float | None = Field(
         default=None,
-        description="Fail when the test score is worse than this (for mae/rmse: the largest "
-        "error accepted).",
+        description="Fail (exit 3) when the test score is worse than this (for mae/rmse: the "
+        "largest error accepted).",
     )
     normal: list[str] | None = Field(
         default=None,
