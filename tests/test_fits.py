@@ -310,8 +310,8 @@ def test_the_build_check_skips_a_template_whose_tools_are_missing(
     monkeypatch.setenv("PATH", str(tmp_path))
     notes: list[str] = []
     out = build_check("platformio", tmp_path, {}, notes.append)
-    assert out == {"built": False, "note": "not built here: pio not installed"}
-    assert notes == ["build check: platformio not built here: pio not installed"]
+    assert out == {"built": False, "note": "pio not installed here"}
+    assert notes == ["build check: platformio not built: pio not installed here"]
 
 
 # --------------------------------------------------------------- toolchain: link and run

@@ -418,6 +418,15 @@ def test_text_from_the_report_is_escaped() -> None:
     assert len(re.findall(r"<script\b", html)) == 1  # the page's own, inline
 
 
+def test_firmware_steps_of_the_report_are_shown_instead_of_cmake() -> None:
+    steps = [{"what": "Build with west", "commands": ["cd firmware", "west build -b b -d build ."]}]
+    report = base_report(firmware={"template": "zephyr", "steps": steps, "dir": "firmware"})
+    for text in (render_markdown(report), render_html(report, TRIALS)):
+        firmware = text.split("Firmware")[-1]
+        assert "west build -b b -d build ." in firmware
+        assert "cmake" not in firmware and "run-qemu" not in firmware
+
+
 def test_labels_from_the_data_are_literal_text_in_markdown() -> None:
     # a label with a line break or `|` broke report.md's tables; raw HTML went through
     weird = ["a|b", "new\nline", "<img src=x onerror=alert(1)>"]

@@ -13,6 +13,7 @@ import pytest
 
 from mcuforge.pipeline import prepare
 from mcuforge.search import SearchSettings, _rescore, run_search
+from mcuforge.search._collect import collect
 from mcuforge.search._control import StopRule
 from mcuforge.search._evaluate import FeatureCache, Validated, cross_validate
 from mcuforge.search._objective import OUTPUTS_DIGEST
@@ -109,6 +110,18 @@ def test_trials_that_predicted_alike_enter_the_race_once(
     assert second in standing.entrants(20)  # with its own digest it enters
     older = Standing.of(copy_with(""), True)
     assert older.model_of[second].startswith("params:")
+    # the twin that did not enter is shown with the raced mean, right after its entrant
+    # (trials.csv and pareto.json gave one model two scores, the search's above the race's)
+    twin = copy_with(study.trials[first].user_attrs[OUTPUTS_DIGEST])
+    twin.set_user_attr(_rescore.ATTR, {str(n): [0.25] for n in same.entrants(20)})
+    text = write_spec().read_text().replace("rescore_top: 0", "rescore_top: 20")
+    racing = prepare(write_spec(text.replace("{", "{{").replace("}", "}}"), name="race.yaml"))
+    result = collect(twin, racing.plan, settings)
+    by = {r.number: r for r in result.trials}
+    assert by[first].score == pytest.approx((same.first[first] + 0.25) / 2)
+    assert by[second].score == by[first].score and by[second].rescores == (0.25,)
+    assert by[second].search_score == pytest.approx(same.first[second])
+    assert result.ranked.index(second) == result.ranked.index(first) + 1
 
 
 def test_the_digest_tells_outputs_and_predictions_apart() -> None:

@@ -385,6 +385,17 @@ def test_context_keeps_its_old_signature(catalog: Catalog) -> None:
     assert v["platformio_platform"] == "nordicnrf52"
 
 
+def test_the_report_tells_each_template_its_own_build(catalog: Catalog) -> None:
+    # the report told zephyr, arduino and platformio users to run cmake and run-qemu
+    t = catalog.target("nrf52840")
+    assert scaffold.build_steps("cmake-baremetal", t, "demo") is None  # the report's own
+    zephyr = scaffold.build_steps("zephyr", t, "demo")
+    assert zephyr is not None
+    assert zephyr[0]["commands"] == ["cd firmware", "west build -b nrf52840dk/nrf52840 -d build ."]
+    arduino = scaffold.build_steps("arduino", t, "demo")
+    assert arduino is not None and arduino[0]["commands"][1].endswith("./examples/demo")
+
+
 def test_unknown_template_lists_the_templates(catalog: Catalog, tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="available: arduino, cmake-baremetal, platformio"):
         render(catalog, "mbed", "nrf52840", tmp_path / "p")
@@ -672,8 +683,8 @@ def qemu_run(elf: Path, machine: str) -> tuple[int, bytes]:
     return proc.returncode, proc.stdout
 
 
-def build_cmake(project: Path, build: Path, mode: str) -> Path:
-    _run(["cmake", "-S", str(project), "-B", str(build), f"-DMCUFORGE_MODE={mode}"])
+def build_cmake(project: Path, build: Path, mode: str, *options: str) -> Path:
+    _run(["cmake", "-S", str(project), "-B", str(build), f"-DMCUFORGE_MODE={mode}", *options])
     _run(["cmake", "--build", str(build)])
     return next(build.glob("*.elf"))
 
@@ -723,6 +734,14 @@ def test_cmake_baremetal_in_qemu(
             assert done, text
             stack, peak, size = (int(done.group(i)) for i in (3, 4, 5))
             assert stack < peak < size  # predict's stack is part of the whole run's
+            # a stack a few words too small for the model call stops the run with a
+            # message and 4, also where the emulator drops the writes below RAM and
+            # nothing faults (the run went on with wrong classes or hung)
+            small = peak // 8 * 8 - 8
+            elf = build_cmake(project, tmp_path / "b-small", mode, f"-DMCUFORGE_STACK_SIZE={small}")
+            code, out = qemu_run(elf, machine)
+            assert code == 4, out[-2000:]
+            assert b"mcuforge: stack overflow: " in out
         elif mode == "bench":
             bench = parse_bench(out)
             assert bench.hello["id"] == SHA[:16]
@@ -734,6 +753,8 @@ def test_cmake_baremetal_in_qemu(
             assert bench.done["agree"] == bench.done["total"] == len(expected)
             assert bench.done["cycles_max"] == max(r[2] for r in bench.results)
             assert bench.done["stack_bytes"] > 0
+            # and for a board (built, not run: it waits on its UART), as in every mode
+            build_cmake(project, tmp_path / "b-bench-board", mode, "-DMCUFORGE_PLATFORM=board")
         else:
             lines = re.findall(r"^window (\d+) (-?\d+) (\S+)$", out.decode(), re.M)
             # stride 50 = half a window: every other inference sees one embedded window

@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -225,6 +226,24 @@ def context(
         "seed": str(seed),
         "mcuforge_version": __version__,
     }
+
+
+def build_steps(template: str, target: Target, prefix: str) -> list[dict[str, Any]] | None:
+    """The report's build step for a project of ``template`` (its own build commands,
+    run from the output's ``firmware`` folder); None for ``cmake-baremetal``, whose
+    steps the report writes itself (build, run in QEMU, build for the board)."""
+    steps = template_info(template).build
+    if template == "cmake-baremetal" or steps is None:
+        return None
+    values = {**board_variables(target), "project_slug": prefix, "prefix": prefix}
+    commands, _ = steps.expand({**values, "project": ".", "build": "build"})
+    return [
+        {
+            "what": f"Build with {', '.join(steps.tools)} ({template}; the project's "
+            "README.md says how to flash the board and watch its output)",
+            "commands": ["cd firmware", *(shlex.join(c) for c in commands)],
+        }
+    ]
 
 
 def qemu_context(variables: dict[str, str], target: Target, qemu: QemuMachine) -> dict[str, str]:

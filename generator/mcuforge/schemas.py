@@ -64,7 +64,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         if f.is_required():
             default = "required"
         elif f.default_factory is not None:
-            default = "see below" if _submodels(f.annotation) else "[]"
+            made = f.default_factory()  # type: ignore[call-arg]
+            default = "see below" if _submodels(f.annotation) else f"`{json.dumps(made)}`"
         else:
             default = f"`{json.dumps(f.default)}`"
         desc = (f.description or "").replace("|", "\\|").replace("\n", " ")

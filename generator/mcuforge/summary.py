@@ -333,13 +333,23 @@ def build_report(
             {int(t["trial"]) for t in tried if t.get("over_budget")},
         ),
         "tried": tried,
-        "firmware": {
-            "template": spec.output.firmware,
-            "qemu_machine": plan.core.qemu_machine,
-            "qemu": qemu,
-            "dir": "firmware",
-        },
+        "firmware": _firmware_facts(plan, qemu),
     }
+
+
+def _firmware_facts(plan: Plan, qemu: dict[str, Any] | None) -> dict[str, Any]:
+    """The report's ``firmware``: its template, how to build it, the QEMU run."""
+    from .scaffold import build_steps
+
+    spec = plan.spec.spec
+    template = spec.output.firmware
+    facts: dict[str, Any] = {"template": template, "qemu": qemu, "dir": "firmware"}
+    if template == "cmake-baremetal":  # the only template with a run-qemu target
+        facts["qemu_machine"] = plan.core.qemu_machine
+    steps = build_steps(template, plan.target, spec.prefix)
+    if steps is not None:
+        facts["steps"] = steps
+    return facts
 
 
 def trials_csv(rows: list[dict[str, Any]]) -> str:

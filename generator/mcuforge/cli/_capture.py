@@ -75,10 +75,12 @@ def capture(
       mcuforge capture spec.yaml --port socket://127.0.0.1:4444 --label idle --json
     """
     from ..hardware.capture import capture as run
+    from ..hardware.recordings import check_label
     from ..spec import load_spec
 
     log = logger(quiet)
     loaded = load_spec(spec)
+    check_label(label, loaded.spec.task)  # refused before anything is said or opened
     data = loaded.spec.data
     length = f"{seconds:g} s" if seconds else "until Ctrl-C"
     log(

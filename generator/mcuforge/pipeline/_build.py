@@ -55,8 +55,8 @@ def build_check(
         return {"built": False, "note": f"template {template} declares no build"}
     missing = [t for t in steps.tools if shutil.which(t) is None]
     if missing:
-        note = f"not built here: {', '.join(missing)} not installed"
-        log(f"build check: {template} {note}")
+        note = f"{', '.join(missing)} not installed here"
+        log(f"build check: {template} not built: {note}")
         return {"built": False, "note": note}
     out: dict[str, Any] = {"built": True}
     with tempfile.TemporaryDirectory(prefix="mcuforge-build-") as tmp:

@@ -106,6 +106,11 @@ class FirmwareFacts(_Open):
     dir: str = "firmware"
     qemu_machine: str | None = None
     qemu: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="How to build it ({what, commands}); absent for cmake-baremetal, whose "
+        "steps (build, run in QEMU, build for the board) the report knows.",
+    )
 
 
 class Report(_Closed):

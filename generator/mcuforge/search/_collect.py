@@ -89,25 +89,38 @@ def _after_race(
     study: optuna.Study, plan: Plan, ranked: list[TrialRecord]
 ) -> tuple[list[TrialRecord], Raced]:
     """``ranked`` in the order of the race of ``_rescore`` (as far as it has run), with
-    the raced trials' scores replaced by their means over every fold draw."""
+    the raced trials' scores replaced by their means over every fold draw.
+
+    A trial that did not enter because another with the same out-of-fold outputs did
+    (one model, :func:`entrants`) follows that one with its mean: else the same model
+    would stand in trials.csv and pareto.json with two scores, the optimistic one of
+    the search above the raced one."""
     search = plan.spec.spec.search
     maximize = plan.spec.spec.task.maximize
     by_number = {r.number: r for r in ranked}
     standing = Standing.of(study, maximize)  # the feasible trials of ``ranked``, same order
     entered = standing.entrants(search.rescore_top)
     raced = race(entered, standing.first, stored_rounds(study), search.rescore_rounds, maximize)
-    head = [
-        replace(
-            by_number[n],
-            score=raced.means[n],
-            search_score=by_number[n].score,
-            rescores=tuple(raced.rounds[n]),
-        )
-        if n in raced.means
-        else by_number[n]
-        for n in raced.order
-    ]
-    rest = [r for r in ranked if r.number not in set(raced.order)]
+    placed = set(raced.order)
+    raced_model = {standing.model_of[n]: n for n in raced.order if n in raced.means}
+    twins: dict[int, list[TrialRecord]] = {}
+    for r in ranked:
+        twin = raced_model.get(standing.model_of.get(r.number, ""))
+        if r.number not in placed and twin is not None:
+            twins.setdefault(twin, []).append(r)
+    head: list[TrialRecord] = []
+    for n in raced.order:
+        if n not in raced.means:
+            head.append(by_number[n])
+            continue
+        for r in [by_number[n], *twins.get(n, [])]:
+            head.append(
+                replace(
+                    r, score=raced.means[n], search_score=r.score, rescores=tuple(raced.rounds[n])
+                )
+            )
+    placed |= {r.number for group in twins.values() for r in group}
+    rest = [r for r in ranked if r.number not in placed]
     return head + rest, raced
 
 

@@ -16,7 +16,8 @@ that the choice reads: the race's last survivors by that mean, then the configur
 dropped later before those dropped earlier (each by its mean), then every trial not
 raced by its search score. Trials whose out-of-fold outputs (class scores) in the search
 were the same (the digest each trial keeps) are one model: only the best ranked of them
-enters, so the race's places go to models that differ.
+enters, so the race's places go to models that differ; the others follow it in the
+ranking with its mean (one model, one score).
 
 The rounds' scores are kept in the study (user attribute ``rescores``), so a resumed
 run does not repeat them. The race runs inside the time budget: the search stops

@@ -81,13 +81,6 @@ class Search(Strict):
         le=20,
         description="Rounds of that re-scoring (each on a new fold draw), within the time budget.",
     )
-    measure_top: int = Field(
-        default=3,
-        ge=1,
-        le=20,
-        description="How many of the best candidates are compiled and emulated before the "
-        "final choice is made on measured cost.",
-    )
 
     @property
     def budget_s(self) -> float | None:

@@ -223,12 +223,21 @@ int mcuforge_sensor_step(void);
  * frequency), "us" (microseconds) or "instructions" (QEMU under -icount);
  * stack_bytes: its deepest stack use below the caller's stack pointer (0 when
  * not measured).
- * Returns 0 when every return value equals the expected one, else 1. */
+ * Returns 0 when every return value equals the expected one, else 1; a call
+ * that used the stack down to its lowest word stops it with
+ *     mcuforge: stack overflow: a model call used all <s> bytes of stack ...\n
+ * and MCUFORGE_EXIT_STACK_OVERFLOW (where the port knows the stack). */
 int mcuforge_selftest(void);
 
 /* Bench: one complete report (HELLO, a RESULT per window, DONE) in frames.
- * Returns 0 when every return value equals the expected one, else 1. */
+ * Returns 0 when every return value equals the expected one, else 1; after a
+ * stack overflow (as in selftest, but no text) MCUFORGE_EXIT_STACK_OVERFLOW,
+ * without DONE. */
 int mcuforge_bench(void);
+
+/* What selftest and bench return after a stack overflow (QEMU's exit status,
+ * as for an overflow the HardFault handler catches). */
+#define MCUFORGE_EXIT_STACK_OVERFLOW 4
 
 /* Capture mode (mcuforge_capture.c). mcuforge_capture_start() sends STREAM and
  * starts the block sequence at 0; mcuforge_capture_push() adds one sample to

@@ -37,6 +37,10 @@
 typedef struct {
     uint32_t cycles;
     uint32_t stack_bytes;
+    /* 1 when the call reached the lowest word of the stack: it overflowed, or had no
+     * word to spare. A core faults on the write below the stack on most parts; an
+     * emulator (QEMU's mps2 machines) drops it silently, so this is its only sign. */
+    uint32_t overflow;
 } mcuforge_timing_t;
 
 /* out == NULL: {{ cookiecutter.prefix }}_predict(window); else {{ cookiecutter.prefix }}_run(window, out). */
@@ -60,14 +64,24 @@ static MCUFORGE_ALWAYS_INLINE int mcuforge_timed_call(const float *window, float
     rc = (out == NULL) ? {{ cookiecutter.prefix }}_predict(window) : {{ cookiecutter.prefix }}_run(window, out);
     t->cycles = mcuforge_port_cycles_elapsed();
     t->stack_bytes = 0u;
+    t->overflow = 0u;
 #if MCUFORGE_CAN_PAINT
     if (bottom != 0u) {
         for (p = (volatile uint32_t *)bottom; (uintptr_t)p < sp && *p == MCUFORGE_STACK_PAINT; p++) {
         }
         t->stack_bytes = (uint32_t)(sp - (uintptr_t)p);
+        t->overflow = (uintptr_t)p == bottom && bottom < sp ? 1u : 0u;
     }
 #endif
     return rc;
+}
+
+/* "mcuforge: stack overflow: ..." for a call that reached the bottom of the stack. */
+static inline void mcuforge_write_overflow(const mcuforge_timing_t *t)
+{
+    mcuforge_write_str("\nmcuforge: stack overflow: a model call used all ");
+    mcuforge_write_u32(t->stack_bytes);
+    mcuforge_write_str(" bytes of stack below its caller; give the stack more (MCUFORGE_STACK_SIZE)\n");
 }
 
 #endif /* MCUFORGE_TIMED_H */

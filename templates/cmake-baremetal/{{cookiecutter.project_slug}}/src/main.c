@@ -110,6 +110,7 @@ static int run_bench(void)
         }
 #endif
     }
+    return 0; /* not reached; C compilers want a return in a non-void function */
 }
 #endif
 

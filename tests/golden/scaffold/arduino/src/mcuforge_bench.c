@@ -93,6 +93,10 @@ int mcuforge_bench(void)
 
         memset(out, 0, sizeof out);
         rc = mcuforge_timed_call(mcuforge_test_windows[i], out, &t);
+        if (t.overflow) { /* no DONE frame (the profiler reports the run cut short) and
+                           * no text in the frame stream: the exit status says why */
+            return MCUFORGE_EXIT_STACK_OVERFLOW;
+        }
         if (rc == (int)mcuforge_test_expected[i]) {
             agree++;
         }

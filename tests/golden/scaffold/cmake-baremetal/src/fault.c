@@ -17,6 +17,11 @@
  * a board parks the core). A stack overflow is a stack pointer at the fault
  * closer to the bottom of the stack than one exception frame (32 bytes), or
  * a lowest stack word that lost the paint Reset_Handler put there.
+ *
+ * An overflow that does not fault (QEMU's mps2 machines drop writes below RAM)
+ * is caught after the model call instead: selftest and bench stop with
+ * "mcuforge: stack overflow: a model call used all ..." and 4 when the call
+ * reached the stack's lowest word (mcuforge_timed.h).
  */
 #include <stdint.h>
 #include "mcuforge_app.h"

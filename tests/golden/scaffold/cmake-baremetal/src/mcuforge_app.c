@@ -259,6 +259,10 @@ int mcuforge_selftest(void)
         const int expected = (int)mcuforge_test_expected[i];
         const int pred = mcuforge_timed_call(mcuforge_test_windows[i], NULL, &t);
 
+        if (t.overflow) {
+            mcuforge_write_overflow(&t);
+            return MCUFORGE_EXIT_STACK_OVERFLOW;
+        }
         if (pred == expected) {
             agree++;
         }
