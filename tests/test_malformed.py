@@ -673,6 +673,17 @@ def test_several_independent_problems_are_reported_together(tmp_path: Path) -> N
     assert fields == {"target", "data.path"}  # the template needs the target to be checked
     code, out, err = _invoke("validate", str(spec))
     assert len((out + err).strip().splitlines()) == 2
+    # nothing fits the budgets, and the template cannot build for the part: both at once
+    # (the template was checked only once the budgets fitted)
+    spec.write_text(
+        BASE.format(data=EXAMPLE / "data")
+        .replace("target: nrf52840", "target: atmega328p")
+        .replace("sram_kb: 4", "sram_kb: 0.5")
+        .replace("recipe: imu-stats-tree", "recipe: auto")
+    )
+    code, out, err = _invoke("validate", "--json", str(spec))
+    assert code == 2
+    assert {e["field"] for e in json.loads(out)["errors"]} == {"budgets", "output.firmware"}
 
 
 def test_validate_json_ok(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ._output import input_problem
 from ._resources import data_dir
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog, Core, Target, load_catalog
 from .cost import Calibration
 from .errors import DataError, Located, McuforgeError, OutputError, SpecError
 from .lock import LockError, pins, read_lock
@@ -98,9 +98,12 @@ def preflight(
     if catalog is not None:
         plan = problems.attempt(lambda: resolve(loaded, catalog, pins(old)))
     profilers: list[str] = []
+    part = (plan.target, plan.core) if plan is not None else _part(loaded, catalog)
+    if part is not None:  # also when no recipe fits: every problem in one run
+        target, core = part
+        problems.attempt(lambda: _template(loaded, target, core))
     if plan is not None and catalog is not None:
         target_plan, cat = plan, catalog
-        problems.attempt(lambda: _template(loaded, target_plan))
         profilers = problems.attempt(lambda: _profilers(loaded, cat, target_plan)) or []
     calibration = problems.attempt(lambda: _calibration(loaded))
     problems.attempt(lambda: _storage(loaded))
@@ -141,11 +144,23 @@ def _catalog_folders(loaded: LoadedSpec, cli: list[Path], problems: _Problems) -
     return folders
 
 
-def _template(loaded: LoadedSpec, plan: Plan) -> None:
+def _part(loaded: LoadedSpec, catalog: Catalog | None) -> tuple[Target, Core] | None:
+    """The spec's target and core from the catalog, when they are in it (quietly: the
+    resolver reports an unknown one)."""
+    if catalog is None:
+        return None
+    try:
+        target = catalog.target_from(loaded.spec.target)
+        return target, catalog.core(target.core)
+    except McuforgeError:
+        return None
+
+
+def _template(loaded: LoadedSpec, target: Target, core: Core) -> None:
     from .scaffold import check_template
 
     try:
-        check_template(loaded.spec.output.firmware, plan.target, plan.core)
+        check_template(loaded.spec.output.firmware, target, core)
     except OutputError as exc:
         raise OutputError.at(loaded.problem(("output", "firmware"), str(exc))) from None
 
