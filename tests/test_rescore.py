@@ -78,7 +78,7 @@ def test_trials_that_predicted_alike_enter_the_race_once(
     digest are one model, and the first of them in the ranking enters (a trial without
     a digest, from an older study, is its parameters)."""
     p = prepare(write_spec())
-    settings = SearchSettings(trials=6, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    settings = SearchSettings(trials=10, storage=f"sqlite:///{tmp_path / 'study.db'}")
     run_search(p.plan, p.dataset, settings, lambda s: None)
     study = optuna.load_study(study_name="demo", storage=settings.storage)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

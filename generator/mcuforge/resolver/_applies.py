@@ -9,6 +9,9 @@ it) must fit the budgets. Each check returns the reason a recipe is out, or None
 from __future__ import annotations
 
 import difflib
+import itertools
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +24,102 @@ from ..features import FEATURES, CoreCosts, FeatureBlock
 from ..models import MODELS
 from ..spec import LoadedSpec
 
+#: The analytic instruction counts are within 25 % of unicorn's exact ones (the goal
+#: bench/RESULTS.md checks on every core it measures); a latency lower bound takes the
+#: estimate at 75 %, so that no recipe is refused on an overestimate.
+LATENCY_BOUND_SHARE = 0.75
 
-def lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[float, float]:
-    """Flash and SRAM bytes of the firmware with the recipe's smallest configuration
-    (analytic): features + model, plus the input window buffer and the runtime."""
-    spec = loaded.spec
-    length, _ = spec.data.window.samples(spec.data.rate_hz)
-    cc = CoreCosts(core.float_op_instructions, core.float_div_instructions)
-    params: dict[str, dict[str, Any]] = {}
+
+@dataclass(frozen=True)
+class Least:
+    """The least a recipe's firmware can cost (analytic): flash and SRAM bytes, and the
+    time of one window's features (at :data:`LATENCY_BOUND_SHARE`; the model on top)."""
+
+    flash: float
+    sram: float
+    latency_ms: float
+    default_flash: float  # the same bound with the first value of every choice (the
+    default_sram: float  # default configuration's), which orders the warm start
+
+
+def lower_bound(recipe: Recipe, loaded: LoadedSpec, core: Core, target: Target) -> Least:
+    """The firmware with the recipe's smallest configuration: features + model, plus the
+    input window buffer and the runtime (flash, SRAM), and its window features' time."""
+    (flash, sram, instructions), (first_flash, first_sram, _) = _smallest(recipe, loaded, core)
+    latency = LATENCY_BOUND_SHARE * instructions * core.cpi / (target.clock_mhz * 1e3)
+    return Least(flash, sram, latency, first_flash, first_sram)
+
+
+#: At most this many combinations of the block parameters' choices are costed for the
+#: lower bound (every recipe of the catalog has fewer); beyond it, the first values.
+MAX_COMBINATIONS = 512
+
+
+def _block_params(recipe: Recipe) -> list[dict[str, dict[str, Any]]]:
+    """Every combination of the recipe's block parameters that can make the firmware
+    smallest: each choice's values (the first is the default, not the smallest), the
+    low end of ranges, the first value of subsets; fixed parameters as fixed."""
+    dims: list[tuple[str, str, list[Any]]] = []
     for key, space in recipe.search.space.items():
         block, dot, param = key.partition(".")
         if dot:
-            params.setdefault(block, {})[param] = space.smallest()
-    for key, value in recipe.search.fixed.items():
-        block, dot, param = key.partition(".")
-        if dot:
+            dims.append((block, param, list(space.choice or [space.smallest()])))
+    if math.prod(len(v) for _, _, v in dims) > MAX_COMBINATIONS:
+        dims = [(b, p, v[:1]) for b, p, v in dims]
+    out = []
+    for values in itertools.product(*(v for _, _, v in dims)):
+        params: dict[str, dict[str, Any]] = {}
+        for (block, param, _), value in zip(dims, values, strict=True):
             params.setdefault(block, {})[param] = value
-    blocks: list[FeatureBlock] = [
-        FEATURES.get(name)(params.get(name, {}), length, spec.data.channels, spec.data.rate_hz)
-        for name in recipe.pipeline.features
-    ]
-    # window blocks only: vector blocks (projections) are costed once fitted, and are small
-    window = [b for b in blocks if b.input == "window"]
-    costs = [b.cost(cc) for b in window]
-    flash = float(sum(c.flash_bytes for c in costs) + core.float_lib_flash_bytes)
-    # the window blocks' outputs are held at once (the model's input vector)
-    sram = float(max([c.sram_bytes for c in costs] + [0]) + 4 * sum(b.n_outputs for b in window))
+        for key, value in recipe.search.fixed.items():
+            block, dot, param = key.partition(".")
+            if dot:
+                params.setdefault(block, {})[param] = value
+        out.append(params)
+    return out
+
+
+Figures = tuple[float, float, float]
+
+
+def _smallest(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[Figures, Figures]:
+    """Flash and SRAM bytes of the firmware and instructions of the window features,
+    each the least of any configuration of the recipe's blocks (analytic); and the same
+    with the first value of every choice."""
+    spec = loaded.spec
+    length, _ = spec.data.window.samples(spec.data.rate_hz)
+    cc = CoreCosts(core.float_op_instructions, core.float_div_instructions)
+    least = [math.inf, math.inf, math.inf]
+    first: list[float] = []
+    for params in _block_params(recipe):  # the first: every choice at its first value
+        blocks: list[FeatureBlock] = [
+            FEATURES.get(name)(params.get(name, {}), length, spec.data.channels, spec.data.rate_hz)
+            for name in recipe.pipeline.features
+        ]
+        # window blocks only: vector blocks (projections) are costed once fitted, and small
+        window = [b for b in blocks if b.input == "window"]
+        costs = [b.cost(cc) for b in window]
+        figures = (
+            float(sum(c.flash_bytes for c in costs)),
+            # the window blocks' outputs are held at once (the model's input vector)
+            float(max([c.sram_bytes for c in costs] + [0]) + 4 * sum(b.n_outputs for b in window)),
+            float(sum(c.instructions for c in costs)),
+        )
+        least = [min(a, b) for a, b in zip(least, figures, strict=True)]
+        first = first or list(figures)
     family = MODELS.get(recipe.pipeline.model)
     bound = getattr(family, "lower_bound_bytes", None)
-    if callable(bound):
-        mf, ms = bound()
-        flash, sram = flash + mf, sram + ms
-    flash = max(flash, recipe.applies.min_flash_kb * 1024)
-    sram = max(sram, recipe.applies.min_sram_kb * 1024)
+    model_flash, model_sram = bound() if callable(bound) else (0.0, 0.0)
     extra = firmware_overhead(core, length * len(spec.data.channels), 1)
-    return flash + extra.flash_bytes, sram + extra.sram_bytes
+
+    def firmware(f: list[float]) -> Figures:
+        flash = max(
+            f[0] + core.float_lib_flash_bytes + model_flash, recipe.applies.min_flash_kb * 1024
+        )
+        sram = max(f[1] + model_sram, recipe.applies.min_sram_kb * 1024)
+        return flash + extra.flash_bytes, sram + extra.sram_bytes, f[2]
+
+    return firmware(least), firmware(first)
 
 
 def mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
@@ -103,6 +167,17 @@ def mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
     if family.extra is not None:
         return needs(family.extra)  # applies, but its model family's packages are missing
     return None
+
+
+def over_latency(latency_ms: float, loaded: LoadedSpec, target: Target) -> str | None:
+    """Why the least time a window can take exceeds ``budgets.latency_ms``, or None."""
+    budget = loaded.spec.budgets.latency_ms
+    if budget is None or latency_ms <= budget:
+        return None
+    return (
+        f"its window features alone take at least {latency_ms:.3g} ms per window at "
+        f"{target.clock_mhz:g} MHz (analytic) > budget {budget:g} ms"
+    )
 
 
 def over_budget(flash: float, sram: float, loaded: LoadedSpec) -> str | None:

@@ -12,7 +12,13 @@ from ..cost import Calibration
 from ..errors import BudgetError, CatalogError, Located, McuforgeError
 from ..recipe_check import check_catalog, check_overrides
 from ..spec import LoadedSpec, RecipeRef
-from ._applies import check_budgets, lower_bound, mismatch, over_budget
+from ._applies import (
+    check_budgets,
+    lower_bound,
+    mismatch,
+    over_budget,
+    over_latency,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,10 @@ class Decision:
     reason: str
     min_flash_bytes: float | None = None
     min_sram_bytes: float | None = None
+    too_slow: bool = False  # fits the memory budgets, but not budgets.latency_ms
+    #: the default configuration's bound over the budgets (the larger of flash and SRAM
+    #: share; above 1 it fits only with other choices): the warm start's order
+    default_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,14 @@ def _check_pinned(recipe: Recipe, loaded: LoadedSpec, target: Target, core: Core
             loaded.problem(("recipe",), f"recipe {recipe.ref} cannot be used: it {why}")
         )
     try:
-        flash, sram = lower_bound(recipe, loaded, core)
+        least = lower_bound(recipe, loaded, core, target)
     except (McuforgeError, ValueError) as exc:
         raise CatalogError.at(
             loaded.problem(("recipe",), f"recipe {recipe.ref} cannot run on this data: {exc}")
         ) from None
-    over = over_budget(flash, sram, loaded)
+    over = over_budget(least.flash, least.sram, loaded) or over_latency(
+        least.latency_ms, loaded, target
+    )
     if over:
         raise BudgetError.at(
             loaded.problem(
@@ -161,13 +173,18 @@ def _portfolio(
             rejected.append(Decision(recipe.ref, False, why))
             continue
         try:
-            flash, sram = lower_bound(recipe, loaded, core)
+            least = lower_bound(recipe, loaded, core, target)
         except (McuforgeError, ValueError) as exc:
             rejected.append(Decision(recipe.ref, False, f"cannot run on this data: {exc}"))
             continue
+        flash, sram = least.flash, least.sram
         over = over_budget(flash, sram, loaded)
         if over:
             rejected.append(Decision(recipe.ref, False, over, flash, sram))
+            continue
+        slow = over_latency(least.latency_ms, loaded, target)
+        if slow:  # no smaller memory budget would help: not a size to name
+            rejected.append(Decision(recipe.ref, False, slow, too_slow=True))
             continue
         if pinned and name not in pinned:  # checked last: the lock is the reason only if
             why = (  # nothing else keeps the recipe out
@@ -178,15 +195,20 @@ def _portfolio(
             continue
         b = spec.budgets
         # rank: recipes made for this modality first (listed first in `applies`), then
-        # the most headroom under the budgets
+        # the most headroom under the budgets of the default configuration (the warm
+        # start tries it first, and the search starts from it)
         specific = 0 if recipe.applies.modality[0] == spec.data.modality else 1
-        fit = specific + max(flash / (b.flash_kb * 1024), sram / (b.sram_kb * 1024))
+        share = max(
+            least.default_flash / (b.flash_kb * 1024), least.default_sram / (b.sram_kb * 1024)
+        )
+        fit = specific + share
         reason = (
             f"handles {spec.task.kind} on {spec.data.modality} data; the firmware with its "
             f"smallest configuration needs at least {flash / 1024:.2f} kB flash, "
             f"{sram / 1024:.2f} kB SRAM"
         )
-        fits.append((fit, recipe, Decision(recipe.ref, True, reason, flash, sram)))
+        decision = Decision(recipe.ref, True, reason, flash, sram, default_share=share)
+        fits.append((fit, recipe, decision))
     fits.sort(key=lambda t: (t[0], t[1].name))
     return fits, rejected
 
@@ -209,6 +231,15 @@ def _nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
                 f"{(best.min_flash_bytes or 0) / 1024:.2f}, sram_kb >= "
                 f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
                 + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+            )
+        )
+    if any(d.too_slow for d in decisions):
+        raise BudgetError.at(
+            loaded.problem(
+                ("budgets", "latency_ms"),
+                "no recipe can meet the latency budget even at its smallest configuration; "
+                "raise budgets.latency_ms, shorten the window or lower the rate, or choose "
+                "a faster part. " + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
             )
         )
     raise CatalogError.at(

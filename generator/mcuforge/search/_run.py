@@ -86,15 +86,17 @@ def _reserve(plan: Plan, budget_s: float | None) -> Callable[[optuna.Study], flo
 
 
 def _portfolio_order(plan: Plan) -> list[str]:
-    """Recipes cheapest to train first (family training cost, then smallest model)."""
+    """Recipes cheapest to train first (family training cost), then by the headroom
+    of their default configuration, which the warm start tries (a recipe that fits only
+    with other choices comes after those that fit as they are)."""
     from ..models import MODELS
 
-    size = {d.recipe: d.min_flash_bytes or 0.0 for d in plan.decisions}
+    share = {d.recipe: d.default_share or 0.0 for d in plan.decisions}
     return [
         r.ref
         for r in sorted(
             plan.recipes,
-            key=lambda r: (MODELS.get(r.pipeline.model).training_cost, size.get(r.ref, 0.0)),
+            key=lambda r: (MODELS.get(r.pipeline.model).training_cost, share.get(r.ref, 0.0)),
         )
     ]
 
