@@ -11,6 +11,7 @@ import pytest
 
 import mcuforge
 from mcuforge import api
+from mcuforge.errors import SpecError
 
 from .conftest import EXAMPLE, ROOT
 
@@ -110,3 +111,26 @@ def test_every_json_command_prints_its_errors_as_json(write_spec) -> None:  # ty
         assert errors["ok"] is False and errors["errors"][0]["field"] == "target", cmd
         assert "did you mean nrf52840" in errors["errors"][0]["message"]
         assert "nrf52480" in err  # the text stays on stderr
+
+
+def test_search_stays_callable_after_the_package_is_imported(write_spec) -> None:  # type: ignore[no-untyped-def]
+    """``mcuforge.search`` is the API function and the name of a subpackage: after any
+    API call had imported the package, calling it raised 'module is not callable'."""
+    import mcuforge
+    import mcuforge.search as package
+
+    assert mcuforge.search is package and callable(mcuforge.search)
+    with pytest.raises(SpecError, match="trials: must be 1 or more; got 0"):
+        mcuforge.search(write_spec(), trials=0)  # forwarded to mcuforge.api.search
+    with pytest.raises(SpecError, match="time_budget: 'abc' is not a duration"):
+        mcuforge.api.generate(write_spec(), time_budget="abc")
+
+
+def test_validate_finds_what_the_command_line_finds(write_spec) -> None:  # type: ignore[no-untyped-def]
+    import mcuforge
+
+    spec = write_spec()
+    text = spec.read_text().replace("output: {dir: out,", "output: {dir: out, firmware: zephr,")
+    spec.write_text(text + "hardware: {profiler: nosuch}\n")
+    fields = {p.field for p in mcuforge.validate(spec)}
+    assert {"output.firmware", "hardware.profiler"} <= fields

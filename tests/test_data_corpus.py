@@ -202,6 +202,14 @@ def subject_pattern(root: Path) -> tuple[Path, str]:
     return spec(root, split=split), r"data/a/r0\.csv: `subject_pattern` subj\(\\d\+\) does not"
 
 
+def subject_split_by_files(root: Path) -> tuple[Path, str]:
+    # test_files chose the files and overrode `by: subject`: subjects on both sides, silently
+    folder(root)  # r0..r3 per class: subject r(\d) puts r1 in both train and test
+    split = "{by: subject, subject_pattern: 'r(\\d)', test_files: ['a/r1.csv']}"
+    expected = r"data\.split: `split\.test_files` chooses the test files, so `by: subject`"
+    return spec(root, split=split), expected
+
+
 def npz_shape(root: Path) -> tuple[Path, str]:
     np.savez(root / "x.npz", x=np.zeros((4, 10, 3)), y=np.array(["a", "b", "a", "b"]))
     text = spec(root, data="x.npz").read_text().replace("  path:", "  format: npz\n  path:", 1)
@@ -254,6 +262,29 @@ def long_unequal(root: Path) -> tuple[Path, str]:
             write_csv(data / c / f"r{i}.csv", body, header="t,channel,value")
     extra = "csv: {layout: long, time_column: t}\n"
     return spec(root, extra=extra), r"data/b/r1\.csv: long layout needs the same number"
+
+
+def long_other_stamps(root: Path) -> tuple[Path, str]:
+    # the channels were zipped by position: ay's samples shifted against ax's, silently
+    data = root / "data"
+    for c in ("a", "b"):
+        for i in range(3):
+            shift = 1 if (c, i) == ("a", 2) else 0
+            body = [f"{t},ax,{t * i}" for t in range(8)]
+            body += [f"{t + shift * (t >= 3)},ay,{t}" for t in range(8)]
+            write_csv(data / c / f"r{i}.csv", body, header="t,channel,value")
+    extra = "csv: {layout: long, time_column: t}\n"
+    expected = r"data/a/r2\.csv:13: channel 'ay' is at t 4 where 'ax' is at 3"
+    return spec(root, extra=extra), expected
+
+
+def wav_truncated(root: Path) -> tuple[Path, str]:
+    # an odd number of bytes crashed the reader (a traceback); an even one read short
+    path, _ = wav_rate(root)
+    (root / "wav" / "no" / "2.wav").unlink()  # (the one at another rate)
+    wav = root / "wav" / "no" / "1.wav"
+    wav.write_bytes(wav.read_bytes()[:-1001])
+    return path, r"wav/no/1\.wav: truncated: the header says 4000 samples"
 
 
 def table_bad_row(root: Path) -> tuple[Path, str]:
@@ -326,11 +357,14 @@ CASES: list[Case] = [
     subjects_conflict,
     subjects_file_missing,
     subject_pattern,
+    subject_split_by_files,
     npz_shape,
     npz_corrupt,
     npz_text,
     wav_rate,
     long_unequal,
+    long_other_stamps,
+    wav_truncated,
     table_bad_row,
     unknown_normal,
     anomaly_all_normal,
@@ -375,6 +409,17 @@ def test_the_same_problem_in_many_files_is_one_line(
     res = CliRunner().invoke(cli, ["validate", str(path), "--json"])
     assert res.exit_code == 2
     assert json.loads(res.stdout)["errors"][0]["file"] == "data/a/r0.csv"  # nothing but JSON
+
+
+def test_data_files_are_found_whatever_the_case_of_their_extension(tmp_path: Path) -> None:
+    # recorders write .CSV and .WAV: such files were left out without a word
+    data = folder(tmp_path)
+    (data / "a" / "r0.csv").rename(data / "a" / "R0.CSV")
+    (data / "b" / "r1.csv").rename(data / "b" / "r1.Csv")
+    loaded = load_spec(spec(tmp_path))
+    ds = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task, loaded)
+    assert len(ds.train.files) + len(ds.test.files) == 8
+    assert {"a/R0.CSV", "b/r1.Csv"} <= {*ds.train.files, *ds.test.files}
 
 
 def test_corpus_has_twenty_folders() -> None:

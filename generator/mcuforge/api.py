@@ -168,16 +168,47 @@ def _problems(exc: McuforgeError) -> list[Problem]:
     ]
 
 
+def _count(value: int | None, name: str) -> int | None:
+    """A count argument (``trials``, ``jobs``), checked as the command line checks it.
+
+    Raises:
+        SpecError: not a whole number of at least 1.
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise SpecError.at(
+            Located("argument", None, None, name, f"must be 1 or more; got {value!r}")
+        )
+    return value
+
+
+def _budget_s(value: float | str | None) -> float | None:
+    """``time_budget`` in seconds (``5m``, ``90s`` or a number).
+
+    Raises:
+        SpecError: not a duration.
+    """
+    from .spec import parse_duration
+
+    try:
+        return None if value is None else parse_duration(value)
+    except ValueError as exc:
+        raise SpecError.at(Located("argument", None, None, "time_budget", str(exc))) from None
+
+
 def validate(
     spec: SpecSource, catalogs: Sequence[str | Path] = (), base_dir: str | Path | None = None
 ) -> list[Problem]:
-    """Every problem ``generate`` would find before its search; ``[]`` when there is none."""
-    from .data import data_root, locate_findings, preflight
+    """Every problem ``generate`` would find before its search (what ``mcuforge
+    validate`` finds: spec, catalogs, lock, budgets, template, profilers, calibration,
+    output folder, data); ``[]`` when there is none."""
+    from .data import data_root, locate_findings
+    from .data import preflight as data_preflight
+    from .preflight import preflight
 
     try:
-        resolve(spec, catalogs, base_dir)
         loaded = load(spec, base_dir)
-        found = preflight(loaded.spec, loaded.base_dir)
+        preflight(loaded, [Path(c) for c in catalogs])
+        found = data_preflight(loaded.spec, loaded.base_dir)
     except McuforgeError as exc:
         return _problems(exc)
     errors = [f for f in found if f.severity == "error"]
@@ -239,17 +270,16 @@ def search(
 ) -> SearchOutcome:
     """Run trials into the spec's study (``mcuforge search``); generate nothing."""
     from .pipeline import search_only
-    from .spec import parse_duration
 
     res = search_only(
         load(spec, base_dir),
         storage,
-        trials,
-        jobs,
+        _count(trials, "trials"),
+        _count(jobs, "jobs"),
         force,
         [Path(c) for c in catalogs],
         log or (lambda s: None),
-        time_budget_s=None if time_budget is None else parse_duration(time_budget),
+        time_budget_s=_budget_s(time_budget),
     )
     return search_outcome(res)
 
@@ -285,21 +315,20 @@ def generate(
 ) -> GenerateOutcome:
     """The whole pipeline (``mcuforge generate``): search, C, parity, cost, firmware."""
     from .pipeline import generate as _generate
-    from .spec import parse_duration
 
     res = _generate(
         load(spec, base_dir),
         Path(out) if out is not None else None,
-        trials,
+        _count(trials, "trials"),
         force,
         log or (lambda s: None),
         measure_cost=measure,
         catalogs=[Path(c) for c in catalogs],
         locked=locked,
         storage=storage,
-        jobs=jobs,
+        jobs=_count(jobs, "jobs"),
         from_study=from_study,
-        time_budget_s=None if time_budget is None else parse_duration(time_budget),
+        time_budget_s=_budget_s(time_budget),
     )
     return outcome_of(res.out_dir, res.report)
 

@@ -290,6 +290,13 @@ def profile(out_dir: Path, port: str, baud: int, timeout: float) -> None:
 
     prof = run(out_dir, port, baud, timeout)
     c = prof.cost
+    if prof.emulated:
+        click.echo(
+            f"{port}: {prof.check.agree}/{prof.check.total} windows equal to Python; the "
+            "firmware runs in QEMU (its counter counts instructions, not a board's cycles): "
+            "report.json and the calibration keep their figures; details in device.json"
+        )
+        return
     click.echo(
         f"{port}: {prof.check.agree}/{prof.check.total} windows equal to Python; "
         f"latency {c.latency_ms.value:.3f} ms ({c.latency_ms.source}), "

@@ -303,15 +303,29 @@ def duplicates(
     return out
 
 
-def subject_leak(subjects: Sequence[str | None], is_test: Sequence[bool], by: str) -> list[Finding]:
-    """Subjects with recordings on both sides of a split by file."""
-    if by == "subject":
+def subject_leak(
+    subjects: Sequence[str | None], is_test: Sequence[bool], by: str, by_files: bool = False
+) -> list[Finding]:
+    """Subjects with recordings on both sides of a split by file: a warning; an error
+    when the spec asks for a split by subject but ``test_files`` chose the files."""
+    if by == "subject" and not by_files:
         return []
     train = {s for s, t in zip(subjects, is_test, strict=True) if s is not None and not t}
     test = {s for s, t in zip(subjects, is_test, strict=True) if s is not None and t}
     both = sorted(train & test)
     if not both:
         return []
+    if by == "subject":
+        return [
+            Finding(
+                "error",
+                "leakage",
+                f"`split.test_files` chooses the test files, so `by: subject` does not hold: "
+                f"{len(both)} subject{'s are' if len(both) != 1 else ' is'} in both train "
+                f"and test ({', '.join(both[:5])}); drop `test_files` to split by subject, "
+                "or hold out every file of a subject",
+            )
+        ]
     return [
         Finding(
             "warning",

@@ -294,6 +294,8 @@ def _long(
         )
     sorted_idx = {c: idx[np.lexsort((order[idx], time_arr[idx]))] for c, idx in per.items()}
     first = sorted_idx[channels[0]]
+    if times:  # a sample is the channels' values at one time stamp: they must line up
+        _same_stamps(rows.path, channels, sorted_idx, time_arr, line_arr, options.time_column)
     return {
         "samples": np.stack([value_arr[sorted_idx[c]] for c in channels], axis=1).astype(
             np.float32
@@ -303,6 +305,44 @@ def _long(
         "bad": bad,
         **firsts,
     }
+
+
+def _same_stamps(
+    path: Path,
+    channels: list[str],
+    sorted_idx: dict[str, np.ndarray],
+    time_arr: np.ndarray,
+    line_arr: np.ndarray,
+    column: str | None,
+) -> None:
+    """Every channel of a long file at the same time stamps, each once.
+
+    Raises:
+        FileProblem: at the line of the first stamp that differs or repeats.
+    """
+    ref = time_arr[sorted_idx[channels[0]]]
+    for c in channels:
+        idx = sorted_idx[c]
+        t = time_arr[idx]
+        repeat = np.flatnonzero(np.diff(t) == 0)
+        if len(repeat):
+            at = idx[repeat[0] + 1]
+            raise FileProblem(
+                path,
+                int(line_arr[at]),
+                f"channel {c!r} has a second value at {column} {t[repeat[0]]:g}; one "
+                "value per channel and time stamp",
+            )
+        differs = np.flatnonzero(t != ref)
+        if len(differs):
+            k = differs[0]
+            raise FileProblem(
+                path,
+                int(line_arr[idx[k]]),
+                f"channel {c!r} is at {column} {t[k]:g} where {channels[0]!r} is at "
+                f"{ref[k]:g}: in a long layout every channel needs a value at every time "
+                "stamp (resample the channels onto one clock)",
+            )
 
 
 def read_table(

@@ -27,6 +27,12 @@ from ._findings import FileProblem
 CHUNK_ROWS = 8192
 
 
+def _with_suffix(root: Path, suffix: str) -> Iterator[Path]:
+    """Paths under ``root`` ending in ``suffix`` in any case (``.CSV``, ``.Wav``: what
+    recorders and Windows tools write)."""
+    return (p for p in root.rglob("*") if p.suffix.lower() == suffix)
+
+
 def data_files(root: Path, suffix: str) -> tuple[list[Path], list[FileProblem]]:
     """Files ending in ``suffix`` under ``root`` (or ``root`` itself when it is a file).
 
@@ -43,7 +49,7 @@ def data_files(root: Path, suffix: str) -> tuple[list[Path], list[FileProblem]]:
     for d in sorted(root.rglob("*")):
         if d.is_symlink() and d.is_dir():
             target = d.resolve()
-            if not target.is_relative_to(real_root) and next(target.rglob(f"*{suffix}"), None):
+            if not target.is_relative_to(real_root) and next(_with_suffix(target, suffix), None):
                 problems.append(
                     FileProblem(
                         d,
@@ -52,7 +58,7 @@ def data_files(root: Path, suffix: str) -> tuple[list[Path], list[FileProblem]]:
                         "files; mcuforge does not follow it: copy the files into the folder",
                     )
                 )
-    for p in sorted(root.rglob(f"*{suffix}")):
+    for p in sorted(_with_suffix(root, suffix)):
         if p.is_symlink():
             try:
                 target = p.resolve(strict=True)

@@ -87,6 +87,7 @@ class Finding:
 SPEC_FIELDS: dict[str, tuple[str, ...]] = {
     "split": ("data", "split"),
     "no_test": ("data", "split"),
+    "leakage": ("data", "split"),
     "subjects": ("data", "split", "subjects"),
     "labels": ("data", "labels"),
     "too_short": ("data", "window"),

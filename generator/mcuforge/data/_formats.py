@@ -88,7 +88,15 @@ def read_wav(path: Path, rel: str, rate_hz: float, label: str, channel: str) -> 
             )
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as exc:
-        raise FileProblem(path, None, f"not a PCM WAV file ({exc})") from exc
+        hint = "; save it as 16-bit PCM" if "unknown format" in str(exc) else ""
+        raise FileProblem(path, None, f"not a PCM WAV file ({exc}){hint}") from exc
+    if len(raw) != n * width * channels:
+        raise FileProblem(
+            path,
+            None,
+            f"truncated: the header says {n} samples, the file holds "
+            f"{len(raw) // max(width * channels, 1)}; write the file again",
+        )
     if channels != 1:
         raise FileProblem(path, None, f"{channels} channels; mcuforge reads mono WAV files")
     if abs(rate - rate_hz) > 1e-6:

@@ -179,7 +179,9 @@ def run_checks(
     kept_recs = [recs[i] for i in kept]
     kept_test = [s.is_test[i] for i in kept]
     out += _checks.duplicates(kept_recs, kept_test, data.table, data.checks.allow_copies)
-    out += _checks.subject_leak([subjects[i] for i in kept], kept_test, data.split.by)
+    out += _checks.subject_leak(
+        [subjects[i] for i in kept], kept_test, data.split.by, data.split.test_files is not None
+    )
     classification = task.kind == "classification"
     folders = {}
     if data.labels.source == "folder":

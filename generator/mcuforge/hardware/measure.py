@@ -75,7 +75,7 @@ def build_chain(names: Sequence[str], hardware: Hardware) -> list[Profiler]:
             hint = f"did you mean {' or '.join(close)}? " if close else ""
             raise ProfilerError(
                 f"hardware.profiler: unknown profiler {name!r}; {hint}known: "
-                f"auto, analytic, {', '.join(PROFILERS.names())}"
+                f"{', '.join(dict.fromkeys(['auto', 'analytic', *PROFILERS.names()]))}"
             )
         out.append(PROFILERS.get(name).configure(hardware))
     return out

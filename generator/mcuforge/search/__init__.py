@@ -6,6 +6,10 @@
 costed, ``_space`` the parameter spaces.
 """
 
+import sys
+from types import ModuleType
+from typing import Any
+
 from ._collect import collect, trial_rows
 from ._evaluate import (
     Candidate,
@@ -46,3 +50,18 @@ __all__ = [
     "study_parts",
     "trial_rows",
 ]
+
+
+class _Callable(ModuleType):
+    """``mcuforge.search`` names both this package and the API function
+    :func:`mcuforge.api.search`. Once the package is imported (by any API call), Python
+    binds the attribute ``mcuforge.search`` to the package, so the package forwards a
+    call to the function: ``mcuforge.search(spec, trials=...)`` works either way."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from ..api import search
+
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _Callable
