@@ -189,6 +189,10 @@ def test_window_policies(tmp_path: Path, policy: str, windows: int, counts: dict
     a = next(c for c in ds.summary.classes if c.name == "a")
     for key in ("dropped", "padded", "resampled", "truncated"):
         assert getattr(a, key) == counts.get(key, 0), key
+    log = "\n".join(ds.log_lines())  # generate logs what the policy did, not only the report
+    for key, n in counts.items():
+        if key != "dropped":
+            assert re.search(rf"^data: \d+ recordings? {key} to the window \(a {n}\b", log, re.M)
     if "drop" in policy:
         assert "a/short.csv" not in ds.train.files + ds.test.files
         return

@@ -339,6 +339,15 @@ def test_regression_report_shows_residuals() -> None:
     md = render_markdown(report, TRIALS)
     assert "## Regression (test set)" in md and "MAE 0.25, RMSE 0.3536" in md
     assert "Confusion" not in md
+    # beside the plainest model: the training mean for every window
+    report["regression"]["train_mean"] = 2.5
+    md = render_markdown(report, TRIALS)
+    assert "Predicting the training mean instead: MAE 1, RMSE 1.118." in md
+    assert "no better than predicting" not in md
+    # a model worse than the mean (the target unrelated to the signal) says so
+    report["regression"]["y_pred"] = [4.0, 1.0, 4.0, 1.0]
+    for text in (render_markdown(report, TRIALS), render_html(report, TRIALS)):
+        assert "is no better than predicting the training mean for every window (1)" in text
 
 
 def test_anomaly_report_shows_roc_and_confusion() -> None:

@@ -37,6 +37,8 @@ def _quality(ds: Dataset, cand: Candidate, test_pred: np.ndarray) -> dict[str, A
             "regression": {
                 "y_true": ds.test.y.astype(float).tolist(),
                 "y_pred": np.asarray(test_pred, float).tolist(),
+                # the plainest model: every window gets the training mean
+                "train_mean": float(np.mean(ds.train.y)),
             }
         }
     out: dict[str, Any] = {

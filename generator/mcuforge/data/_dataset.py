@@ -74,6 +74,9 @@ class Dataset:
         """What ``generate`` logs about the data beyond its shape: the split, and the data
         check's warnings (among them what was dropped, with the count per class)."""
         lines = [f"data: {line}" for line in (self.summary.lines()[1:] if self.summary else [])]
+        lines += [
+            f"data: {line}" for line in (self.summary.reshaped_lines() if self.summary else [])
+        ]
         return lines + [f"data: {line}" for line in report_lines(list(self.findings), limit=5)]
 
     def check_json(self) -> dict[str, Any]:

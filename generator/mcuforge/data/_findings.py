@@ -196,6 +196,19 @@ class DataSummary:
         keys = [k for k in ClassCount.__dataclass_fields__ if k != "name"]
         return ClassCount("total", **{k: sum(getattr(c, k) for c in self.classes) for k in keys})
 
+    def reshaped_lines(self) -> list[str]:
+        """What the window policy did to short (or whole) recordings: padded, resampled,
+        truncated, with the count per class (the log's line; the report has the table)."""
+        lines = [
+            _lost(self.classes, key, what)
+            for key, what in (
+                ("padded", "padded to the window"),
+                ("resampled", "resampled to the window"),
+                ("truncated", "truncated to the window"),
+            )
+        ]
+        return [line for line in lines if line]
+
     def dropped_text(self) -> str | None:
         """``3 recordings dropped as shorter than the window (walking 2, running 1)``."""
         return _lost(self.classes, "dropped", "dropped as shorter than the window")

@@ -29,7 +29,7 @@ from ..catalog import load_catalog
 from ..data import load_dataset
 from ..errors import BudgetError
 from ..lock import differences, dump_lock, lock_data, read_lock, write_atomic
-from ..report import close_text
+from ..report import close_text, worse_than_mean
 from ..resolver import resolve
 from ..search import (
     CandidateConfig,
@@ -181,6 +181,9 @@ def _generate(
     m = measure(p, result, use_tools, log)
     _check_min_score(p, m)
     report = _report(p, m, result)
+    weak = worse_than_mean(report)
+    if weak:
+        log(f"warning: {weak}")
     close = close_text(report["search"]["close_calls"], len(ds.train.x))
     if close:
         log(f"search: {close}")

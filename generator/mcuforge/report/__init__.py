@@ -8,6 +8,7 @@ an output directory. Matplotlib (for the plots) is imported only while rendering
 from ._files import REPORT_FILES, read_output, rerender, write_reports
 from ._html import SECTIONS, render_html
 from ._markdown import render_markdown
+from ._model import worse_than_mean
 from ._schema import REPORT_VERSION, Report, validate_report
 from ._sections import close_text
 
@@ -22,5 +23,6 @@ __all__ = [
     "render_markdown",
     "rerender",
     "validate_report",
+    "worse_than_mean",
     "write_reports",
 ]

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._model import AXES, COST_KEYS, budget_text, fmt, regression_errors
+from ._model import (
+    AXES,
+    COST_KEYS,
+    budget_text,
+    fmt,
+    mean_baseline,
+    regression_errors,
+    worse_than_mean,
+)
 
 _FIGURE_LABELS = {
     "flash_bytes": "flash (B)",
@@ -47,7 +55,14 @@ def quality(r: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "plot": "residuals",
                 "title": "Residuals",
                 "caption": f"Test set: MAE {fmt(e['mae'])}, RMSE {fmt(e['rmse'])}, largest "
-                f"error {fmt(e['max_abs'])}; test {r['metric']} {fmt(r['score'])}.",
+                f"error {fmt(e['max_abs'])}; test {r['metric']} {fmt(r['score'])}."
+                + (
+                    f" Predicting the training mean instead: MAE {fmt(base['mae'])}, "
+                    f"RMSE {fmt(base['rmse'])}."
+                    if (base := mean_baseline(r["regression"]))
+                    else ""
+                )
+                + (f" {warning}" if (warning := worse_than_mean(r)) else ""),
             }
         )
     if "roc" in r:

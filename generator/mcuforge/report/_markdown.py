@@ -20,6 +20,7 @@ from ._model import (
     kb,
     maximize,
     md,
+    mean_baseline,
     pareto_front,
     read_trials,
     recipe_summary,
@@ -27,6 +28,7 @@ from ._model import (
     score_text,
     search_pareto,
     task_kind,
+    worse_than_mean,
 )
 from ._sections import augment_text, race_text
 
@@ -223,6 +225,15 @@ def _quality(r: Mapping[str, Any]) -> list[str]:
             f"MAE {fmt(e['mae'])}, RMSE {fmt(e['rmse'])}, largest error {fmt(e['max_abs'])} "
             f"on {len(r['regression']['y_true'])} windows.",
         ]
+        base = mean_baseline(r["regression"])
+        if base is not None:
+            lines.append(
+                f"Predicting the training mean instead: MAE {fmt(base['mae'])}, "
+                f"RMSE {fmt(base['rmse'])}."
+            )
+        warning = worse_than_mean(r)
+        if warning:
+            lines.append(f"**{warning}**")
     if "roc" in r:
         auc = r["roc"].get("auc")
         lines += ["", "## Anomaly detection (test set)", ""]

@@ -249,6 +249,33 @@ def task_kind(report: Mapping[str, Any]) -> str:
     return str(report.get("task", "classification"))
 
 
+def mean_baseline(reg: Mapping[str, Any]) -> dict[str, float] | None:
+    """The errors of predicting the training mean for every test window (``train_mean``;
+    None for reports from before it was kept)."""
+    if reg.get("train_mean") is None:
+        return None
+    mean = float(reg["train_mean"])
+    return regression_errors({"y_true": reg["y_true"], "y_pred": [mean] * len(reg["y_true"])})
+
+
+def worse_than_mean(r: Mapping[str, Any]) -> str | None:
+    """A sentence when a regression model's test error (in the task metric) is not below
+    that of predicting the training mean, else None."""
+    reg = r.get("regression")
+    base = mean_baseline(reg) if reg else None
+    if reg is None or base is None:
+        return None
+    metric = "mae" if r.get("metric") == "mae" else "rmse"
+    own = regression_errors(reg)[metric]
+    if own < base[metric]:
+        return None
+    return (
+        f"The model's test {metric.upper()} ({fmt(own)}) is no better than predicting the "
+        f"training mean for every window ({fmt(base[metric])}): the features may not carry "
+        "the target; check the labels, a longer window, or other sensors."
+    )
+
+
 def regression_errors(reg: Mapping[str, Any]) -> dict[str, float]:
     """MAE, RMSE and the largest absolute error of ``{"y_true": [...], "y_pred": [...]}``."""
     res = [float(p) - float(t) for t, p in zip(reg["y_true"], reg["y_pred"], strict=True)]
@@ -272,6 +299,7 @@ __all__ = [
     "fmt",
     "kb",
     "maximize",
+    "mean_baseline",
     "pareto_front",
     "read_trials",
     "recipe_summary",
@@ -279,4 +307,5 @@ __all__ = [
     "score_text",
     "search_pareto",
     "task_kind",
+    "worse_than_mean",
 ]
