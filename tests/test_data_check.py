@@ -488,3 +488,27 @@ def test_data_plots_draw_windows_per_class_and_lengths() -> None:
         assert f'id="data-windows-{gid}"' in svg
     svg = _dataplots.lengths([4.0, 17.0, 30.0], [1, 2], 10)
     assert 'id="data-lengths-window"' in svg and 'data-plot="data-lengths"' in svg
+
+
+def test_a_split_by_subject_cross_validates_by_subject(tmp_path: Path) -> None:
+    """With `split: {by: subject}` the test holds out subjects; the search's folds did not
+    (they kept recordings together), so one subject's recordings were on both sides of a
+    fold and the search was judged on seen subjects."""
+    from mcuforge.search._evaluate import _splitter
+
+    folder(tmp_path, {"a": 8, "b": 8})  # r0..r7 per class; subject = r's digit mod 4
+    for c in ("a", "b"):
+        for i in range(8):
+            (tmp_path / "data" / c / f"r{i}.csv").rename(
+                tmp_path / "data" / c / f"s{i % 4}_{i}.csv"
+            )
+    ds = _load(spec(tmp_path, split="{by: subject, subject_pattern: 's(\\d)_', test: 0.25}"))
+    subject = {f: f.split("/")[1][:2] for f in ds.train.files}
+    of_window = np.array([subject[ds.train.files[g]] for g in ds.train.groups])
+    assert len(set(of_window)) == 3  # one subject of four held out for the test
+    for seed in range(3):
+        for tr, va in _splitter(ds, 3, seed).split(ds.train.x, ds.train.y, ds.train.fold_groups):
+            assert not set(of_window[tr]) & set(of_window[va])
+    # by recording (the default), the groups are the recordings, as before
+    plain = _load(spec(tmp_path, split="{test: 0.25, seed: 1}"))
+    assert plain.train.folds is None and plain.train.fold_groups is plain.train.groups

@@ -45,6 +45,14 @@ class Split:
     y: np.ndarray  # int64 class index (classification), 0/1 (anomaly), float32 (regression)
     groups: np.ndarray  # int64 (n,) recording index: windows of a file share it
     files: list[str]  # recording names, indexed by groups
+    #: int64 (n,) what cross-validation keeps together: the subject's index with
+    #: ``split: {by: subject}`` (so the search is judged on unseen subjects, as the test
+    #: is), else the recording's (``groups``)
+    folds: np.ndarray | None = None
+
+    @property
+    def fold_groups(self) -> np.ndarray:
+        return self.groups if self.folds is None else self.folds
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class Survey:
     cls: list[int] = field(default_factory=list)
     cuts: list[Cut] = field(default_factory=list)
     is_test: list[bool] = field(default_factory=list)
+    subjects: list[str | None] = field(default_factory=list)  # per recording, when known
     findings: list[Finding] = field(default_factory=list)
     summary: DataSummary | None = None
 
@@ -245,6 +254,7 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
     folder = root if root.is_dir() else root.parent
     s.findings += _rebased(short_findings(s, data, task), folder)
     subjects, problems = subjects_of(s.recordings, data, base_dir, folder)
+    s.subjects = subjects
     s.findings += problems
     kept = [i for i, c in enumerate(s.cuts) if c.n]
     split: SplitInfo | None = None
@@ -314,6 +324,11 @@ def _side(s: Survey, data: Data, task: Task, test: bool) -> Split:
     regression = task.kind == "regression"
     y = np.empty(total, dtype=np.float32 if regression else np.int64)
     groups = np.empty(total, dtype=np.int64)
+    subject_of = s.subjects if data.split.by == "subject" and data.split.test_files is None else []
+    known = [subject_of[i] for i in chosen] if subject_of else []
+    by_subject = bool(known) and None not in known and len(set(known)) >= 2
+    index = {name: k for k, name in enumerate(sorted({str(n) for n in known}))}
+    folds = np.empty(total, dtype=np.int64) if by_subject else None
     files: list[str] = []
     at = 0
     for g, i in enumerate(chosen):
@@ -326,9 +341,11 @@ def _side(s: Survey, data: Data, task: Task, test: bool) -> Split:
         else:
             y[at:end] = s.cls[i]
         groups[at:end] = g
+        if folds is not None:
+            folds[at:end] = index[str(subject_of[i])]
         files.append(rec.file)
         at = end
-    return Split(x, y, groups, files)
+    return Split(x, y, groups, files, folds)
 
 
 def preflight(spec: Spec, base_dir: Path) -> list[Finding]:

@@ -168,7 +168,7 @@ def build(config: CandidateConfig, cache: FeatureCache, plan: Plan) -> Candidate
 
 
 def _splitter(ds: Dataset, folds: int, seed: int) -> GroupKFold | StratifiedGroupKFold:
-    y, groups = ds.train.y, ds.train.groups
+    y, groups = ds.train.y, ds.train.fold_groups
     folds = max(2, min(folds, len(np.unique(groups))))
     if ds.task == "regression":
         return GroupKFold(n_splits=folds)
@@ -237,7 +237,7 @@ def cross_validate(
     seed = plan.seed if seed is None else seed
     ds = cache.dataset
     v = cache.window_features(cache.pipeline(config), "train")
-    y, groups = ds.train.y, ds.train.groups
+    y, groups = ds.train.y, ds.train.fold_groups  # recordings, or subjects (split by subject)
     aug = augmentation(config)
     family = MODELS.get(config.recipe.pipeline.model)()
     metric = plan.spec.spec.task.resolved_metric

@@ -54,7 +54,13 @@ class Search(Strict):
     seed: int = Field(
         default=0, ge=0, le=MAX_SEED, description="Seed of the search and of every model."
     )
-    folds: int = Field(default=3, ge=2, le=10, description="Cross-validation folds (by recording).")
+    folds: int = Field(
+        default=3,
+        ge=2,
+        le=10,
+        description="Cross-validation folds (by recording; by subject with "
+        "`split: {by: subject}`).",
+    )
     storage: str | None = Field(
         default=None,
         description="Optuna storage URL (e.g. postgresql://user@host/db) shared by workers; "
