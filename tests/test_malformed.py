@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from mcuforge.cli import cli
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, ROOT
 
 BASE = """\
 version: 1
@@ -726,3 +726,20 @@ def test_catalog_validate_locates_unknown_registry_names(tmp_path: Path) -> None
         r"mean 'decision_tree'\?",
         out + err,
     )
+
+
+def test_catalog_validate_checks_a_core_table(tmp_path: Path) -> None:
+    """A core's unknown profiler or unicorn model passed `catalog validate` and failed
+    after the search (a traceback for the unicorn model)."""
+    table = (ROOT / "recipes" / "cores.yaml").read_text()
+    (tmp_path / "cores.yaml").write_text(
+        table.replace("unicorn_cpu: CORTEX_M4", "unicorn_cpu: CORTEX_M99", 1)
+    )
+    code, out, err = _invoke("catalog", "validate", str(tmp_path))
+    assert code == 2
+    assert re.search(r"cores.yaml:\d+:\d+: cores\.\S+\.unicorn_cpu: Input should be", out + err)
+    text = table.replace("profilers: [", "profilers: [emulatd, ", 1)
+    (tmp_path / "cores.yaml").write_text(text)
+    code, out, err = _invoke("catalog", "validate", str(tmp_path))
+    assert code == 2
+    assert re.search(r"cores.yaml:\d+:\d+: \S*profilers\.0: unknown profiler 'emulatd'", out + err)

@@ -74,11 +74,13 @@ class Core(_Strict):
     qemu_machine: str | None = Field(
         default=None, pattern=r"^[a-z0-9.\-]+$", description="QEMU machine emulating this core."
     )
-    unicorn_cpu: str | None = Field(
+    # the M-profile models of unicorn 2 (a name it lacks failed only after the search)
+    unicorn_cpu: (
+        Literal["CORTEX_M0", "CORTEX_M3", "CORTEX_M4", "CORTEX_M7", "CORTEX_M33"] | None
+    ) = Field(
         default=None,
-        pattern=r"^[A-Z0-9_]+$",
-        description="unicorn CPU model (`UC_CPU_ARM_<model>`) that runs this core's code; "
-        "null: unicorn does not emulate it.",
+        description="unicorn CPU model (`UC_CPU_ARM_<model>`) that runs this core's "
+        "code; null: unicorn does not emulate it.",
     )
     cpi: float = Field(
         gt=0, description="Mean cycles per instruction on ML kernels (analytic model)."
