@@ -106,7 +106,7 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
             ) from exc
         except Exception as exc:  # sqlalchemy's errors vary by driver; all mean "cannot use"
             last = exc
-            if url.startswith("sqlite:") or "Connection refused" in str(exc):
+            if (url.startswith("sqlite:") and not _racing(exc)) or "Connection refused" in str(exc):
                 break
             time.sleep(0.5 * (attempt + 1))
     assert last is not None
@@ -114,11 +114,24 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
     detail = text.splitlines()[0][:300] if text else type(last).__name__
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).parent.is_dir():
         hint = "its folder does not exist; create it or fix the path"
+    elif _racing(last):
+        hint = (
+            "other workers were creating the same study at that moment; start this one "
+            "again (the study is kept: do not delete the file)"
+        )
     elif url.startswith("sqlite:"):
         hint = "delete the file (or pass --force) to start a new study"
     else:
         hint = "check the URL, the server and the driver"
     raise SearchError(f"cannot open the study storage {_redact(url)}: {detail}; {hint}") from last
+
+
+def _racing(exc: Exception) -> bool:
+    """An error of two workers creating one database's schema at the same moment."""
+    text = str(exc)
+    return any(
+        s in text for s in ("UNIQUE constraint failed", "already exists", "database is locked")
+    )
 
 
 def _redact(url: str) -> str:
