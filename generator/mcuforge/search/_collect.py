@@ -17,7 +17,7 @@ import optuna
 
 from ..errors import BudgetError
 from ..resolver import Plan
-from ._control import FINISHED, retried
+from ._control import FINISHED, not_run, retried
 from ._rescore import Raced, Standing, race, rank_key, stored_rounds
 from ._space import config_from_params
 from ._types import FIGURES, SearchResult, SearchSettings, TrialRecord
@@ -33,8 +33,8 @@ def collect(
     records: list[TrialRecord] = []
     again = retried(study)
     for t in study.get_trials(deepcopy=False, states=FINISHED):
-        if "duplicate_of" in t.user_attrs:
-            continue  # never run: the same parameters as an earlier trial
+        if not_run(t):
+            continue  # never run: the same parameters as an earlier trial, or a surplus one
         if t.state == optuna.trial.TrialState.FAIL and t.number in again:
             continue  # interrupted, and run again as a later trial
         feasible = t.state == optuna.trial.TrialState.COMPLETE and all(

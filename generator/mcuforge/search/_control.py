@@ -55,6 +55,32 @@ def param_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
+#: User attributes of trials that were never run: a repeat of earlier parameters, or a
+#: trial another worker's made unnecessary (the total was reached).
+NOT_RUN = ("duplicate_of", "surplus")
+
+
+def not_run(t: optuna.trial.FrozenTrial) -> bool:
+    return any(k in t.user_attrs for k in NOT_RUN)
+
+
+def surplus(study: optuna.Study, trial: optuna.Trial, total: int | None) -> bool:
+    """Whether ``trial`` would take the study past ``total``: the finished trials that
+    count and the earlier trials other workers are running reach it already (each
+    worker checks after its trial, so two could each start one more)."""
+    if total is None:
+        return False
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    earlier = [t for t in running if t.number < trial.number and not not_run(t)]
+    return counted(study) + len(earlier) >= total
+
+
+def _running(study: optuna.Study) -> int:
+    """Trials being run now (by other workers, seen from a finished trial's callback)."""
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return sum(not not_run(t) for t in running)
+
+
 def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
     """The number of an earlier trial with the same parameters, if any.
 
@@ -68,7 +94,7 @@ def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
         optuna.trial.TrialState.RUNNING,
     )
     for t in study.get_trials(deepcopy=False, states=states):
-        if t.number == trial.number or "duplicate_of" in t.user_attrs:
+        if t.number == trial.number or not_run(t):
             continue
         if param_key(t.params) == key:
             return t.number
@@ -87,8 +113,7 @@ def counted(study: optuna.Study) -> int:
     failed trials of an interrupted run (they are queued again and run anew)."""
     again = retried(study)
     return sum(
-        "duplicate_of" not in t.user_attrs
-        and not (t.state == optuna.trial.TrialState.FAIL and t.number in again)
+        not not_run(t) and not (t.state == optuna.trial.TrialState.FAIL and t.number in again)
         for t in study.get_trials(deepcopy=False, states=FINISHED)
     )
 
@@ -179,7 +204,9 @@ class StopRule:
             self._run_of_duplicates += 1
         else:
             self._run_of_duplicates = 0
-        if self.trials is not None and counted(study) >= self.trials:
+        # the trials other workers are running count too (and a trial that starts when
+        # they reach the total is not run: :func:`surplus`)
+        if self.trials is not None and counted(study) + _running(study) >= self.trials:
             self.why = f"{self.trials} trials"
         elif self.end is not None and time.time() >= self.end:
             self.why = "time budget"
@@ -205,7 +232,9 @@ __all__ = [
     "TrialTimeout",
     "counted",
     "duplicate_of",
+    "not_run",
     "param_key",
     "retried",
+    "surplus",
     "warm_start",
 ]

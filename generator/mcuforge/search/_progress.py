@@ -16,6 +16,8 @@ from typing import Any
 
 import optuna
 
+from ._control import not_run
+
 Log = Callable[[str], None]
 
 
@@ -75,7 +77,7 @@ class Progress:
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         with self._lock:
             self.running = None
-            if "duplicate_of" not in trial.user_attrs:
+            if not not_run(trial):
                 self.done += 1
             complete = trial.state == optuna.trial.TrialState.COMPLETE
             if complete and all(v <= 0 for v in trial.user_attrs.get("constraints", [1.0])):
