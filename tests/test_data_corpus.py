@@ -183,6 +183,17 @@ def subjects_missing(root: Path) -> tuple[Path, str]:
     return spec(root, split=split), r"subjects\.csv: 6 data files without a subject here"
 
 
+def subject_cell_empty(root: Path) -> tuple[Path, str]:
+    # an empty subject cell was a subject named "": a dozen files lumped together
+    data = root / "data"
+    for c in ("a", "b"):
+        for i in range(4):
+            subject = "" if (c, i) == ("b", 2) else f"s{i}"
+            write_csv(data / c / f"r{i}.csv", [f"{r},{subject}" for r in rows(i)], "ax,ay,who")
+    split = "{by: subject, subject_column: who}"
+    return spec(root, split=split), r"data/b/r2\.csv: column 'who' is empty in this file"
+
+
 def subjects_conflict(root: Path) -> tuple[Path, str]:
     folder(root)
     (root / "subjects.csv").write_text("file,subject\na/r0.csv,s1\na/r0.csv,s2\n")
@@ -354,6 +365,7 @@ CASES: list[Case] = [
     unmatched_test_files,
     no_training_window,
     subjects_missing,
+    subject_cell_empty,
     subjects_conflict,
     subjects_file_missing,
     subject_pattern,

@@ -242,6 +242,12 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         {},
         r"sensor names appear twice: accel",
     ),
+    (  # pad_with was ignored without fit: pad
+        "pad-with-resample",
+        _sub("stride_s: 10}", "stride_s: 10, short: whole, pad_with: 0}"),
+        {},
+        r"`pad_with` needs `short: pad` \(or `short: whole, fit: pad`\)",
+    ),
     ("two-rates", _sub("dps, rate_hz: 10", "dps, rate_hz: 20"), {}, r"data.sensors: sensors have"),
     (
         "objectives-order",

@@ -476,3 +476,11 @@ def test_a_default_over_the_flash_budget_is_tried_again_scaled_down(
     }
     assert second.params[key] < 50 and second.params[key] <= 50 * SHRINK_MARGIN / over
     assert second.feasible
+
+
+def test_from_study_without_trials_says_so(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    """`generate --from-study` on a storage without that study ended with exit 3 and
+    "raise --trials", the opposite of what --from-study means."""
+    p = prepare(write_spec())
+    with pytest.raises(SearchError, match=r"--from-study: the study 'demo' in .* has no finished"):
+        run_search(p.plan, p.dataset, _settings(tmp_path, 0), lambda s: None)

@@ -154,7 +154,8 @@ def ranges(recordings: Sequence[Recording], data: Data) -> list[Finding]:
                 "warning",
                 "range",
                 f"channel {ch!r}: {float(r.samples[at, col]):g} is outside [{low:g}, {high:g}] "
-                f"({why}); {count[k]} such values in {files[k]} recording"
+                f"({why}); {count[k]} such value{'s' if count[k] != 1 else ''} in "
+                f"{files[k]} recording"
                 f"{'s' if files[k] != 1 else ''} (another unit, or a sensor saturating?)",
                 r.path,
                 _where(r, at),

@@ -111,7 +111,21 @@ def subjects_of(
                 unmatched.append(r.path)
             out.append(m.group(1) if m else None)
         else:
-            out.append(r.subject)
+            out.append(r.subject or None)  # an empty cell is no subject, not one named ""
+            if needed and not r.subject and split.subject_column:
+                unmatched.append(r.path)
+    if unmatched and needed and split.subject_column and not split.subject_pattern:
+        more = f" (and {len(unmatched) - 1} more files)" if len(unmatched) > 1 else ""
+        findings.append(
+            Finding(
+                "error",
+                "subjects",
+                f"column {split.subject_column!r} is empty in this file{more}: every "
+                "recording needs its subject for `split: {by: subject}`",
+                shown(folder / unmatched[0]),
+            )
+        )
+        return out, findings
     if unmatched and needed:
         more = f" (nor {len(unmatched) - 1} more files)" if len(unmatched) > 1 else ""
         findings.append(

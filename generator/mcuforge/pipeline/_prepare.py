@@ -54,6 +54,12 @@ def prepare(
     dataset = load_dataset(spec.data, loaded.base_dir, spec.task, loaded)
     now = lock_data(plan, catalog, dataset)
     notes: list[str] = []
+    if spec.data.window.short == "whole":
+        notes.append(
+            "data.window.short: whole: the model learnt whole recordings fitted to "
+            f"{dataset.window} samples; the firmware's sensor mode cuts windows from the "
+            "stream as they come, so give it one recording fitted the same way per inference"
+        )
     if old is not None:
         diff = differences(old, now, plan)
         if diff and locked:

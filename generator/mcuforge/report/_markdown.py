@@ -293,7 +293,7 @@ def _firmware(r: Mapping[str, Any]) -> list[str]:
     if fw.get("qemu"):
         q = fw["qemu"]
         lines.append(
-            f"In QEMU the firmware classified {q['total']} embedded test windows: "
+            f"In QEMU the firmware ran the model on {q['total']} embedded test windows: "
             f"{q['agree']}/{q['total']} equal to Python."
         )
     lines += [f"{f}" for f in firmware_facts(r)]

@@ -24,7 +24,7 @@ from ._objective import TRIAL_ERRORS, limit_for, make_objective
 from ._progress import Progress
 from ._rescore import MAX_RESERVE_SHARE, race_reserve_s, run_race
 from ._resume import fail_stale, optimize_quietly, stop_workers
-from ._storage import SearchError
+from ._storage import SearchError, _redact
 from ._study import open_study
 from ._types import SearchResult, SearchSettings
 
@@ -154,6 +154,12 @@ def run_search(
     done = counted(study)
     budget = settings.time_budget_s
     end = None if budget is None else time.time() + budget
+    if settings.trials == 0 and done == 0:  # --from-study: nothing to choose from
+        raise SearchError(
+            f"--from-study: the study {study.study_name!r} in {_redact(settings.storage)} has no "
+            "finished trial; run `mcuforge search SPEC --storage URL` first (or drop "
+            "--from-study to search here)"
+        )
     if settings.trials is not None and done >= settings.trials:
         run_race(study, plan, dataset, end, log)  # what an interrupted run left of it
         return collect(study, plan, settings, "trials already in the study")

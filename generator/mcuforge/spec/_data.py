@@ -100,7 +100,9 @@ class Window(Strict):
         if isinstance(self.pad_with, float) and not math.isfinite(self.pad_with):
             raise ValueError("`pad_with` must be a finite number or `edge`")
         given = self.model_fields_set
-        if "pad_with" in given and self.short not in ("pad", "whole"):
+        if "pad_with" in given and not (
+            self.short == "pad" or (self.short == "whole" and self.fit == "pad")
+        ):
             raise ValueError("`pad_with` needs `short: pad` (or `short: whole, fit: pad`)")
         if "fit" in given and self.short != "whole":
             raise ValueError("`fit` needs `short: whole`")
