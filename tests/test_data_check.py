@@ -512,3 +512,20 @@ def test_a_split_by_subject_cross_validates_by_subject(tmp_path: Path) -> None:
     # by recording (the default), the groups are the recordings, as before
     plain = _load(spec(tmp_path, split="{test: 0.25, seed: 1}"))
     assert plain.train.folds is None and plain.train.fold_groups is plain.train.groups
+
+
+def test_a_long_layout_finding_points_at_the_value_s_own_line(tmp_path: Path) -> None:
+    """A long file has a line per value: a range finding named the line of the first
+    channel's value at that time stamp, not the line of the value outside the range."""
+    data = tmp_path / "data"
+    for c in ("a", "b"):
+        for i in range(3):
+            body = [f"{t},ax,0.{t}" for t in range(12)] + [f"{t},ay,0.{t}" for t in range(12)]
+            if (c, i) == ("b", 1):
+                body[12 + 5] = "5,ay,40"  # ay at t=5: line 19 (ax at t=5 is line 7)
+            write_csv(data / c / f"r{i}.csv", body, header="t,channel,value")
+    path = spec(tmp_path, extra="csv: {layout: long, time_column: t}\n")
+    s = survey(load_spec(path).spec.data, tmp_path)
+    (hit,) = [f for f in s.findings if f.check == "range"]
+    assert hit.file is not None and hit.file.endswith("data/b/r1.csv")
+    assert hit.line == 19 and hit.message.startswith("channel 'ay': 40 is outside")

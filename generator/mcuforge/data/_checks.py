@@ -30,8 +30,11 @@ def place(r: Recording) -> tuple[str, int | None]:
     return r.file, None
 
 
-def _where(r: Recording, index: int) -> int | None:
-    """The CSV line of sample ``index`` of ``r``, when it came from a CSV file."""
+def _where(r: Recording, index: int, column: int | None = None) -> int | None:
+    """The CSV line of sample ``index`` of ``r`` (of its value in ``column`` when a long
+    layout has a line per value), when it came from a CSV file."""
+    if column is not None and r.cell_lines is not None and index < len(r.cell_lines):
+        return int(r.cell_lines[index, column])
     return int(r.lines[index]) if r.lines is not None and index < len(r.lines) else None
 
 
@@ -158,7 +161,7 @@ def ranges(recordings: Sequence[Recording], data: Data) -> list[Finding]:
                 f"{files[k]} recording"
                 f"{'s' if files[k] != 1 else ''} (another unit, or a sensor saturating?)",
                 r.path,
-                _where(r, at),
+                _where(r, at, col),
             )
         )
     return out

@@ -52,6 +52,8 @@ class Recording:
     subject: str | None = None
     source: str = ""  # the file it is read from, relative to the data folder ("" = file)
     lines: np.ndarray | None = None  # int32 (time,): CSV line of each sample
+    #: int64 (time, channels): the line of each value, where a sample spans lines (long)
+    cell_lines: np.ndarray | None = None
     times: np.ndarray | None = None  # float64 (time,): the time column
     bad: tuple[BadCell, ...] = ()  # the first bad cells
     n_bad: int = 0  # how many bad cells in all
@@ -187,6 +189,7 @@ def read_csv(
             targets,
             rec.get("subject"),
             lines=rec["lines"],
+            cell_lines=rec.get("cell_lines"),
             times=rec.get("times"),
             bad=tuple(rec["bad"].cells),
             n_bad=rec["bad"].count,
@@ -301,6 +304,7 @@ def _long(
             np.float32
         ),
         "lines": line_arr[first],
+        "cell_lines": np.stack([line_arr[sorted_idx[c]] for c in channels], axis=1),
         "times": time_arr[first] if times else None,
         "bad": bad,
         **firsts,
