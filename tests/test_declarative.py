@@ -103,6 +103,13 @@ def cli_run(*args: str) -> tuple[int, str]:
             r"spec.yaml:13:\d+: budgets.sram_kb: SRAM for the model \(304 kB with the "
             r"application's\) exceeds what nrf52840 has \(256 kB\)",
         ),
+        (  # both over the part: both said (only the SRAM was)
+            lambda s: s.replace(
+                "budgets: {sram_kb: 4, flash_kb: 16,", "budgets: {sram_kb: 400, flash_kb: 4000,"
+            ),
+            r"budgets.sram_kb: SRAM for the model \(400 kB.*\n.*budgets.flash_kb: flash for "
+            r"the model \(4000 kB",
+        ),
         (
             lambda s: s.replace(
                 "target: nrf52840",

@@ -208,18 +208,20 @@ def check_budgets(loaded: LoadedSpec, target: Target) -> None:
         BudgetError: naming the figure and the part, located in the spec.
     """
     b = loaded.spec.budgets
-    for what, key, need, have in (
-        ("SRAM", "sram_kb", b.sram_kb + b.app_sram_kb, target.sram_kb),
-        ("flash", "flash_kb", b.flash_kb + b.app_flash_kb, target.flash_kb),
-    ):
-        if need > have:
-            raise BudgetError.at(
-                loaded.problem(
-                    ("budgets", key),
-                    f"{what} for the model ({need:g} kB with the application's) exceeds "
-                    f"what {target.name} has ({have:g} kB)",
-                )
-            )
+    over = [
+        loaded.problem(
+            ("budgets", key),
+            f"{what} for the model ({need:g} kB with the application's) exceeds "
+            f"what {target.name} has ({have:g} kB)",
+        )
+        for what, key, need, have in (
+            ("SRAM", "sram_kb", b.sram_kb + b.app_sram_kb, target.sram_kb),
+            ("flash", "flash_kb", b.flash_kb + b.app_flash_kb, target.flash_kb),
+        )
+        if need > have
+    ]
+    if over:  # both at once when both are over
+        raise BudgetError("", over)
 
 
 def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:
