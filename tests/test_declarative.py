@@ -512,6 +512,10 @@ def test_lock_is_written_followed_and_enforced(tmp_path: Path) -> None:
     assert any("data files differ: walking/train_000.csv" in n for n in p.notes)
     code, out = cli_run("generate", str(spec), "--locked", "--no-measure", "--trials", "2")
     assert code == 2 and "walking/train_000.csv" in out and "lock --update" in out
+    # validate warns of it too (it said ok, and nothing more)
+    code, out = cli_run("validate", str(spec))
+    assert code == 0
+    assert "warning: mcuforge.lock: data files differ: walking/train_000.csv" in out
     code, out = cli_run("lock", str(spec))
     assert code == 2 and "differs" in out
     assert cli_run("lock", "--update", str(spec))[0] == 0

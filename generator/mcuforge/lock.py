@@ -46,6 +46,13 @@ def _pkg(name: str) -> str:
 
 def lock_data(plan: Plan, catalog: Catalog, dataset: Dataset) -> dict[str, Any]:
     """The lock as a plain mapping (written as YAML)."""
+    return lock_of(plan, catalog, dataset.sha256, dataset.file_hashes)
+
+
+def lock_of(
+    plan: Plan, catalog: Catalog, data_sha256: str, file_hashes: dict[str, str]
+) -> dict[str, Any]:
+    """The lock of ``plan`` for data with these digests (``validate`` has no dataset)."""
     target_key = f"target:{plan.target.name}"
     target_sha = (
         catalog.sha256(target_key)
@@ -60,7 +67,7 @@ def lock_data(plan: Plan, catalog: Catalog, dataset: Dataset) -> dict[str, Any]:
             for r in plan.recipes
         ],
         "target": {"name": plan.target.name, "sha256": target_sha},
-        "data": {"sha256": dataset.sha256, "files": dict(sorted(dataset.file_hashes.items()))},
+        "data": {"sha256": data_sha256, "files": dict(sorted(file_hashes.items()))},
         "seeds": {"search": spec.search.seed, "split": spec.data.split.seed},
         "packages": {"mcuforge": __version__, **{p: _pkg(p) for p in KEY_PACKAGES}},
     }

@@ -27,19 +27,26 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     --json prints {"ok": false, "errors": [{"file", "line", "col", "field", "message"},
     ...]} on stdout.
     """
-    from ..data import data_error, data_root
-    from ..data import preflight as data_preflight
+    from ..data import data_error, data_root, data_sha256, preflight_hashes
+    from ..lock import differences, lock_of
     from ..preflight import preflight
 
     checked = preflight(spec, catalogs_of(catalogs))
     loaded = checked.loaded
-    data_problems = data_preflight(loaded.spec, loaded.base_dir)
+    data_problems, hashes = preflight_hashes(loaded.spec, loaded.base_dir)
     errors = [p for p in data_problems if p.severity == "error"]
     if errors:
         root = data_root(loaded.spec, loaded.base_dir)
         raise data_error(errors, root, loaded)
     plan = checked.plan
     warnings = [str(p) for p in data_problems if p.severity == "warning"]
+    if checked.lock is not None:  # what generate would warn of (and --locked refuse)
+        now = lock_of(plan, checked.catalog, data_sha256(hashes), hashes)
+        warnings += [
+            f"{loaded.lock_path.name}: {d} (`mcuforge lock --update` records it; "
+            "`generate --locked` refuses it)"
+            for d in differences(checked.lock, now, plan)
+        ]
     recipes = [r.ref for r in plan.recipes]
     if as_json:
         click.echo(

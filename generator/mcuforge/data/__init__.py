@@ -8,8 +8,10 @@ from ._dataset import (
     Survey,
     check_json,
     data_root,
+    data_sha256,
     load_dataset,
     preflight,
+    preflight_hashes,
     survey,
 )
 from ._files import CsvRows, data_files
@@ -41,9 +43,11 @@ __all__ = [
     "data_error",
     "data_files",
     "data_root",
+    "data_sha256",
     "load_dataset",
     "locate_findings",
     "preflight",
+    "preflight_hashes",
     "read_csv",
     "read_npz",
     "read_table",

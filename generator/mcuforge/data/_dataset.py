@@ -297,7 +297,7 @@ def load_dataset(
     s = survey(data, base_dir, task)
     if s.errors:
         raise data_error(s.errors, s.root, spec)
-    total = hashlib.sha256("".join(f"{k}\0{v}\n" for k, v in sorted(s.hashes.items())).encode())
+    total = data_sha256(s.hashes)
     return Dataset(
         _side(s, data, task, test=False),
         _side(s, data, task, test=True),
@@ -306,7 +306,7 @@ def load_dataset(
         data.rate_hz,
         s.length,
         s.stride,
-        total.hexdigest(),
+        total,
         s.hashes,
         task.kind,
         s.summary,
@@ -348,6 +348,12 @@ def _side(s: Survey, data: Data, task: Task, test: bool) -> Split:
     return Split(x, y, groups, files, folds)
 
 
+def data_sha256(hashes: dict[str, str]) -> str:
+    """The data's digest in the lock: of every file's name and sha256."""
+    text = "".join(f"{k}\0{v}\n" for k, v in sorted(hashes.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def preflight(spec: Spec, base_dir: Path) -> list[Finding]:
     """What ``generate`` would find in the data before its search: every error (unreadable
     files, undeclared channels, a label layout that does not fit, too many recordings
@@ -355,10 +361,16 @@ def preflight(spec: Spec, base_dir: Path) -> list[Finding]:
 
     For ``mcuforge validate``; it never raises for a problem of the data.
     """
+    return preflight_hashes(spec, base_dir)[0]
+
+
+def preflight_hashes(spec: Spec, base_dir: Path) -> tuple[list[Finding], dict[str, str]]:
+    """:func:`preflight`, and the data files' sha256 as the lock records them."""
     try:
-        return survey(spec.data, base_dir, spec.task).findings
+        s = survey(spec.data, base_dir, spec.task)
     except DataError as exc:
-        return [Finding.of(exc, "data")]
+        return [Finding.of(exc, "data")], {}
+    return s.findings, s.hashes
 
 
 def data_root(spec: Spec, base_dir: Path) -> Path:
