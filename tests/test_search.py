@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -188,10 +189,14 @@ def test_local_parallel_workers_record_every_trial_once(
 ) -> None:
     spec = write_spec()
     p = prepare(spec)
+    lines: list[str] = []
     res = run_search(
-        p.plan, p.dataset, _settings(tmp_path, 6, jobs=2), lambda s: None, p.loaded.path
+        p.plan, p.dataset, _settings(tmp_path, 6, jobs=2, verbose=True), lines.append, p.loaded.path
     )
     numbers = [t.number for t in res.trials]
+    # the parent shows the workers' trials as they finish (it showed none)
+    shown = {int(m.group(1)) for line in lines if (m := re.match(r"trial #(\d+):", line))}
+    assert set(numbers) <= shown
     # --trials is the total, also with workers (it overshot by one); a trial that started
     # when the other worker's reached the total is recorded as not run, not counted
     assert len(numbers) == len(set(numbers)) == 6

@@ -19,7 +19,7 @@ import optuna
 from ..data import Dataset
 from ..resolver import Plan
 from ._collect import collect
-from ._control import ShrinkToBudget, StopRule, counted, warm_start
+from ._control import FINISHED, ShrinkToBudget, StopRule, counted, warm_start
 from ._objective import TRIAL_ERRORS, limit_for, make_objective
 from ._progress import Progress
 from ._rescore import MAX_RESERVE_SHARE, race_reserve_s, run_race
@@ -107,8 +107,10 @@ def _run_workers(
     settings: SearchSettings,
     seed: int,
     end: float | None,
+    tick: Callable[[], None] = lambda: None,
 ) -> None:
-    """``settings.jobs`` processes on the same study, each with its own sampler seed."""
+    """``settings.jobs`` processes on the same study, each with its own sampler seed;
+    ``tick`` runs about once a second while they work (the progress of the parent)."""
     ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(
@@ -126,8 +128,12 @@ def _run_workers(
     for p in procs:
         p.start()
     try:
+        while any(p.is_alive() for p in procs):
+            time.sleep(1.0)
+            tick()
         for p in procs:
             p.join()
+        tick()
     except KeyboardInterrupt:
         stop_workers(procs)
         raise
@@ -193,7 +199,16 @@ def run_search(
                 "parallel jobs (--jobs) read the spec from its file; give a spec file, "
                 "not a mapping"
             )
-        _run_workers(spec_path, catalogs, settings, seed + 1 + len(study.trials), end)
+        seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
+
+        def tick() -> None:  # the workers' trials as they finish: the progress line, -v
+            for t in study.get_trials(deepcopy=False, states=FINISHED):
+                if t.number not in seen:
+                    seen.add(t.number)
+                    progress(study, t)
+
+        with progress:
+            _run_workers(spec_path, catalogs, settings, seed + 1 + len(study.trials), end, tick)
         why = "the workers finished"
     else:
         objective = make_objective(
