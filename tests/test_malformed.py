@@ -749,3 +749,27 @@ def test_catalog_validate_checks_a_core_table(tmp_path: Path) -> None:
     code, out, err = _invoke("catalog", "validate", str(tmp_path))
     assert code == 2
     assert re.search(r"cores.yaml:\d+:\d+: \S*profilers\.0: unknown profiler 'emulatd'", out + err)
+
+
+def test_catalog_validate_refuses_a_recipe_that_shadows_another_of_its_version(
+    tmp_path: Path,
+) -> None:
+    """A recipe of one's own with a built-in one's name and version replaced it silently;
+    a target whose flash origin cannot hold the vector table generated firmware that
+    cannot boot."""
+    text = (ROOT / "recipes" / "imu-stats-tree.yaml").read_text()
+    (tmp_path / "mine.yaml").write_text(text + "\n# a copy\n")
+    code, out, err = _invoke("catalog", "validate", str(tmp_path))
+    assert code == 0, out + err  # the same recipe again (a copy) is no conflict
+    (tmp_path / "mine.yaml").write_text(text.replace("description: ", "description: Mine. ", 1))
+    code, out, err = _invoke("catalog", "validate", str(tmp_path))
+    assert code == 2
+    assert "recipe imu-stats-tree@1 differs from the imu-stats-tree@1 of another" in out + err
+    (tmp_path / "mine.yaml").unlink()
+    target = (ROOT / "recipes" / "targets" / "stm32f446re.yaml").read_text()
+    (tmp_path / "targets").mkdir()
+    (tmp_path / "targets" / "odd.yaml").write_text(
+        target.replace("name: stm32f446re", "name: odd").replace("0x08000000", "0x08000001")
+    )
+    code, out, err = _invoke("catalog", "validate", str(tmp_path))
+    assert code == 2 and "memory.flash_origin: Input should be a multiple of 128" in out + err

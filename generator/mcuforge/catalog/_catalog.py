@@ -195,6 +195,19 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
             continue
         seen[recipe.ref] = path
         versions = cat.recipes.setdefault(recipe.name, [])
+        shadowed = next((r for r in versions if r.version == recipe.version), None)
+        if shadowed is not None and shadowed.model_dump() != recipe.model_dump():
+            problems.append(
+                Located(
+                    str(path),
+                    *(marks.get(("version",), (1, 1))),
+                    "version",
+                    f"recipe {recipe.ref} differs from the {recipe.ref} of another catalog "
+                    f"({cat.sources[f'recipe:{recipe.ref}'].path}); one name and version "
+                    "is one recipe: bump `version` (a higher one wins) or rename it",
+                )
+            )
+            continue
         versions[:] = [r for r in versions if r.version != recipe.version]  # user layer wins
         versions.append(recipe)
         cat.sources[f"recipe:{recipe.ref}"] = Entry(path, sha, marks)

@@ -20,8 +20,15 @@ BOARD_KEYS = ("platformio", "zephyr", "arduino", "platformio_platform")
 class TargetMemory(_Strict):
     """Where flash and SRAM start in the address map."""
 
-    flash_origin: int = Field(default=0x00000000, description="Flash start address.")
-    ram_origin: int = Field(default=0x20000000, description="SRAM start address.")
+    flash_origin: int = Field(
+        default=0x00000000,
+        ge=0,
+        multiple_of=128,
+        description="Flash start address (the vector table there needs 128-byte alignment).",
+    )
+    ram_origin: int = Field(
+        default=0x20000000, ge=0, multiple_of=4, description="SRAM start address."
+    )
 
 
 class Target(_Strict):
