@@ -189,6 +189,15 @@ def test_window_policies(tmp_path: Path, policy: str, windows: int, counts: dict
     a = next(c for c in ds.summary.classes if c.name == "a")
     for key in ("dropped", "padded", "resampled", "truncated"):
         assert getattr(a, key) == counts.get(key, 0), key
+    # the table's columns keep padded, resampled and truncated apart (padded held all 3)
+    head, *table = ds.summary.table()
+    row_a = dict(
+        zip(head.split(), next(r for r in table if r.startswith("a ")).split(), strict=False)
+    )
+    for key in ("padded", "resampled", "truncated"):
+        assert (key in head) == (key == "padded" or key in counts)
+        if key in head:
+            assert row_a[key] == str(counts.get(key, 0)), (key, head, table)
     log = "\n".join(ds.log_lines())  # generate logs what the policy did, not only the report
     for key, n in counts.items():
         if key != "dropped":

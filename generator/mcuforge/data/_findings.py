@@ -225,19 +225,32 @@ class DataSummary:
         return out
 
     def table(self) -> list[str]:
-        """Per class: recordings, short, dropped or padded, windows in train and test."""
-        head = ("class", "recordings", "short", "dropped", "padded", "train win", "test win")
+        """Per class: recordings, short, dropped, padded (and resampled or truncated when
+        the policy did so), windows in train and test; names on one line each."""
+        t = self.totals()
+        extra = [k for k in ("resampled", "truncated") if getattr(t, k)]
+        head = (
+            "class",
+            "recordings",
+            "short",
+            "dropped",
+            "padded",
+            *extra,
+            "train win",
+            "test win",
+        )
         rows = [
             (
-                c.name,
+                c.name.replace("\n", " ").replace("\r", " "),
                 c.recordings,
                 c.short,
                 c.dropped,
-                c.padded + c.resampled + c.truncated,
+                c.padded,
+                *(getattr(c, k) for k in extra),
                 c.train_windows,
                 c.test_windows,
             )
-            for c in [*self.classes, self.totals()]
+            for c in [*self.classes, t]
         ]
         width = max(len(head[0]), *(len(str(r[0])) for r in rows))
         fmt = f"{{:<{width}}}" + "".join(f" {{:>{len(h)}}}" for h in head[1:])
