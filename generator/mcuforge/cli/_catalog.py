@@ -261,19 +261,22 @@ def catalog() -> None:
 def catalog_validate(folders: tuple[Path, ...]) -> None:
     """Check every file of catalog folders (layered over the built-in one).
 
-    Syntax and fields, the registry names of each recipe's pipeline, and each key and
+    Syntax and fields, the registry names of each recipe's pipeline and of each core's
+    profilers, and each key and
     value of its search space and fixed values against the parameters its model family,
     feature blocks and the augmentation declare. Prints each problem as
     FILE:LINE:COL: FIELD: MESSAGE and exits 2 when there is one.
     """
     from ..catalog import collect_catalog
     from ..errors import CatalogError
+    from ..hardware.measure import profiler_problems
     from ..recipe_check import catalog_problems
     from ..resolver import registry_problems
 
     cat, problems = collect_catalog(list(folders))
     mine = [f.resolve() for f in folders]
-    problems += registry_problems(cat, mine) + catalog_problems(cat, mine)
+    problems += registry_problems(cat, mine) + profiler_problems(cat, mine)
+    problems += catalog_problems(cat, mine)
     if problems:
         raise CatalogError("\n".join(str(p) for p in problems), problems)
     n_r = sum(len(v) for v in cat.recipes.values())

@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._yaml import load_file, locate
+from ..catalog import Catalog
 from ..cost import Calibration, Cost, Figure
-from ..errors import McuforgeError
+from ..errors import Located, McuforgeError
 from ..resolver import Plan
 from ..spec import Hardware
 from ._base import PROFILERS, Firmware, Profiler, Workload
@@ -47,6 +49,44 @@ class ProfilerError(McuforgeError):
     """A profiler named in the spec or the core table is not registered."""
 
     exit_code = 2
+
+
+def profiler_problems(catalog: Catalog, folders: Sequence[Path]) -> list[Located]:
+    """Core tables in ``folders`` naming profilers that do not exist (found otherwise
+    only when a search measures), located in the file."""
+    from difflib import get_close_matches
+
+    out: list[Located] = []
+    for key, entry in catalog.sources.items():
+        src = entry.path.resolve()
+        if not key.startswith("cores:") or not any(src.is_relative_to(f) for f in folders):
+            continue
+        try:
+            data, marks = load_file(src)
+        except McuforgeError:
+            continue
+        chains: list[tuple[tuple[str, ...], Any]] = [(("profilers",), data.get("profilers"))]
+        chains += [
+            (("cores", name, "profilers"), core.get("profilers"))
+            for name, core in (data.get("cores") or {}).items()
+            if isinstance(core, dict)
+        ]
+        for key_path, names in chains:
+            for i, name in enumerate(names or []):
+                if not isinstance(name, str) or name in PROFILERS:
+                    continue
+                close = get_close_matches(name, PROFILERS.names(), n=1)
+                hint = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else "known: " + ", ".join(PROFILERS.names())
+                )
+                line, col = locate(marks, (*key_path, i))
+                where = ".".join(map(str, (*key_path, i)))
+                out.append(
+                    Located(str(src), line, col, where, f"unknown profiler {name!r}; {hint}")
+                )
+    return out
 
 
 def chain_names(core_chain: Sequence[str], hardware: Hardware) -> list[str]:

@@ -225,29 +225,8 @@ def check_budgets(loaded: LoadedSpec, target: Target) -> None:
 
 
 def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:
-    """Recipes in ``folders`` naming feature blocks or model families that do not exist,
-    and core tables naming profilers that do not (found only when a search measured)."""
-    from ..hardware._base import PROFILERS
-
+    """Recipes in ``folders`` naming feature blocks or model families that do not exist."""
     out: list[Located] = []
-    for key, entry in catalog.sources.items():
-        src = entry.path.resolve()
-        if not key.startswith("cores:") or not any(src.is_relative_to(f) for f in folders):
-            continue
-        try:
-            data, _ = load_file(src)
-        except McuforgeError:
-            continue
-        chains = [("profilers", data.get("profilers") or [])]
-        chains += [
-            (f"cores.{name}.profilers", (core or {}).get("profilers") or [])
-            for name, core in (data.get("cores") or {}).items()
-            if isinstance(core, dict)
-        ]
-        for field, names in chains:
-            for i, name in enumerate(names):
-                if isinstance(name, str) and name not in PROFILERS:
-                    out.append(_unknown(src, f"{field}.{i}", "profiler", name, PROFILERS.names()))
     for versions in catalog.recipes.values():
         for r in versions:
             src = catalog.sources[f"recipe:{r.ref}"].path.resolve()

@@ -7,9 +7,8 @@ costed, ``_space`` the parameter spaces.
 """
 
 import sys
-from types import ModuleType
-from typing import Any
 
+from .._callable import CallableModule
 from ._collect import collect, trial_rows
 from ._evaluate import (
     Candidate,
@@ -52,16 +51,4 @@ __all__ = [
 ]
 
 
-class _Callable(ModuleType):
-    """``mcuforge.search`` names both this package and the API function
-    :func:`mcuforge.api.search`. Once the package is imported (by any API call), Python
-    binds the attribute ``mcuforge.search`` to the package, so the package forwards a
-    call to the function: ``mcuforge.search(spec, trials=...)`` works either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from ..api import search
-
-        return search(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _Callable
+sys.modules[__name__].__class__ = CallableModule  # mcuforge.search(...) is the API call

@@ -66,13 +66,14 @@ def not_run(t: optuna.trial.FrozenTrial) -> bool:
 
 def surplus(study: optuna.Study, trial: optuna.Trial, total: int | None) -> bool:
     """Whether ``trial`` would take the study past ``total``: the finished trials that
-    count and the earlier trials other workers are running reach it already (each
-    worker checks after its trial, so two could each start one more)."""
+    count and the trials other workers are running reach it already (each worker checks
+    after its trial, so two could each start one more). Two trials starting at once
+    may each see the other and both stand back; the next ones run."""
     if total is None:
         return False
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    earlier = [t for t in running if t.number < trial.number and not not_run(t)]
-    return counted(study) + len(earlier) >= total
+    others = [t for t in running if t.number != trial.number and not not_run(t)]
+    return counted(study) + len(others) >= total
 
 
 def _running(study: optuna.Study) -> int:
