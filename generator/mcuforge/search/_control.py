@@ -55,31 +55,12 @@ def param_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-#: User attributes of trials that were never run: a repeat of earlier parameters, or a
-#: trial another worker's made unnecessary (the total was reached).
-NOT_RUN = ("duplicate_of", "surplus")
+#: User attributes of trials that were never run (a repeat of earlier parameters).
+NOT_RUN = ("duplicate_of",)
 
 
 def not_run(t: optuna.trial.FrozenTrial) -> bool:
     return any(k in t.user_attrs for k in NOT_RUN)
-
-
-def surplus(study: optuna.Study, trial: optuna.Trial, total: int | None) -> bool:
-    """Whether ``trial`` would take the study past ``total``: the finished trials that
-    count and the trials other workers are running reach it already (each worker checks
-    after its trial, so two could each start one more). Two trials starting at once
-    may each see the other and both stand back; the next ones run."""
-    if total is None:
-        return False
-    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    others = [t for t in running if t.number != trial.number and not not_run(t)]
-    return counted(study) + len(others) >= total
-
-
-def _running(study: optuna.Study) -> int:
-    """Trials being run now (by other workers, seen from a finished trial's callback)."""
-    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    return sum(not not_run(t) for t in running)
 
 
 def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
@@ -205,9 +186,7 @@ class StopRule:
             self._run_of_duplicates += 1
         else:
             self._run_of_duplicates = 0
-        # the trials other workers are running count too (and a trial that starts when
-        # they reach the total is not run: :func:`surplus`)
-        if self.trials is not None and counted(study) + _running(study) >= self.trials:
+        if self.trials is not None and counted(study) >= self.trials:
             self.why = f"{self.trials} trials"
         elif self.end is not None and time.time() >= self.end:
             self.why = "time budget"
@@ -236,6 +215,5 @@ __all__ = [
     "not_run",
     "param_key",
     "retried",
-    "surplus",
     "warm_start",
 ]

@@ -12,7 +12,7 @@ import optuna
 from ..data import Dataset
 from ..errors import McuforgeError
 from ..resolver import Plan
-from ._control import Deadline, TrialTimeout, duplicate_of, surplus
+from ._control import Deadline, TrialTimeout, duplicate_of
 from ._evaluate import FeatureCache, build, cross_validate
 from ._space import CandidateConfig, sample_config
 from ._types import FIGURES, SearchSettings
@@ -26,10 +26,8 @@ def make_objective(
     dataset: Dataset,
     limit_s: Callable[[], float | None],
     on_start: Callable[[int, str], None] | None = None,
-    total: int | None = None,
 ) -> Callable[[optuna.Trial], Any]:
     """The trial function: sample, skip repeats, build, cost, cross-validate in a time limit.
-    A trial that would take the study past ``total`` (other workers reached it) is not run.
 
     ``limit_s()`` gives the time the trial may take (its limit, or what is left of the
     search's budget); past it the trial is pruned with the reason.
@@ -78,10 +76,6 @@ def make_objective(
         trial.set_user_attr("recipe", config.recipe.ref)
         if on_start is not None:
             on_start(trial.number, config.recipe.ref)
-        if surplus(trial.study, trial, total):
-            trial.set_user_attr("surplus", True)
-            trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
-            raise optuna.TrialPruned("surplus")
         same = duplicate_of(trial.study, trial)
         if same is not None:
             trial.set_user_attr("duplicate_of", same)
