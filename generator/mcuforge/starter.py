@@ -64,7 +64,7 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
             f"  labels: {labels}",
             "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
         ]
-    length_s = min(2.0, g.samples_min / g.rate_hz)
+    length_s = _length_s(g)
     unit = "  # unit: set it (g, dps, …)"
     groups = [
         f"    - {{name: {_scalar(s)}, channels: [{', '.join(map(_scalar, ch))}], "
@@ -118,8 +118,13 @@ def _split_line(g: Guess) -> str:
     )
 
 
+def _length_s(g: Guess) -> float:
+    """The starter's window: 2 s, or the shortest recording when that is shorter."""
+    return min(2.0, g.samples_min / g.rate_hz)
+
+
 def _window_samples(g: Guess) -> int:
-    return 1 if g.table else max(1, round(min(2.0, g.samples_min / g.rate_hz) * g.rate_hz))
+    return 1 if g.table else max(1, round(_length_s(g) * g.rate_hz))
 
 
 def _sram_kb(g: Guess) -> int:
