@@ -19,11 +19,15 @@ from mcuforge.search._evaluate import FeatureCache, Validated, cross_validate
 from mcuforge.search._objective import OUTPUTS_DIGEST
 from mcuforge.search._rescore import (
     ATTR,
+    FIELD,
     Standing,
     entrants,
+    fit_field,
     race,
     race_reserve_s,
+    race_time_s,
     round_seed,
+    run_race,
 )
 from mcuforge.search._space import config_from_params
 
@@ -136,6 +140,53 @@ def test_the_digest_tells_outputs_and_predictions_apart() -> None:
     assert a.fingerprint() != moved.fingerprint()
     flat = Validated(1.0, out.reshape(1, 3).astype(np.float64), np.array([0.0, 1.0, 0.0]))
     assert a.fingerprint() != flat.fingerprint()
+
+
+def test_the_field_is_sized_to_the_time_left() -> None:
+    """The best two always run; a slow entrant is passed over and faster ones after it
+    still enter while the whole race's estimate fits."""
+    entered = [1, 2, 3, 4, 5, 6]
+    seconds = {1: 1.0, 2: 1.0, 3: 30.0, 4: 1.0, 5: 1.0, 6: 1.0}
+    # 3 entrants of 1 s over 4 halving rounds: 3 + 2 cross-validations = 5 s
+    assert race_time_s([1.0, 1.0, 1.0], rounds=4) == 5.0
+    assert race_time_s([1.0], rounds=4) == 0.0
+    assert fit_field(entered, seconds, rounds=4, left_s=None) == entered
+    assert fit_field(entered, seconds, rounds=4, left_s=10.0) == [1, 2, 4, 5, 6]
+    assert fit_field(entered, seconds, rounds=4, left_s=6.0) == [1, 2, 4, 5]
+    assert fit_field(entered, seconds, rounds=4, left_s=-3.0) == [1, 2]
+
+
+def test_the_choice_reads_the_race_over_the_field_that_ran(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A race cut down to the time left keeps its field in the study; the ranking reads
+    the race over that field (over every entrant, the others' missing rounds would
+    leave no round complete and the choice on the search's own score)."""
+    text = write_spec().read_text().replace("rescore_top: 0", "rescore_top: 20")
+    p = prepare(write_spec(text.replace("{", "{{").replace("}", "}}"), name="race.yaml"))
+    settings = SearchSettings(trials=None, storage=f"sqlite:///{tmp_path / 'study.db'}")
+    run_search(p.plan, p.dataset, SearchSettings(trials=8, storage=settings.storage), print)
+    study = optuna.load_study(study_name="demo", storage=settings.storage)
+    standing = Standing.of(study, True)
+    every = standing.entrants(20)
+    assert len(every) > 2
+    ran = study.user_attrs[FIELD]  # no time budget: every entrant ran
+    assert ran == {"entrants": every, "of": len(standing.ranked), "top": 20}
+    study.set_user_attr(ATTR, {})
+    study.set_user_attr(FIELD, {})
+    logs: list[str] = []
+    cut = run_race(study, p.plan, p.dataset, time.time() - 1.0, logs.append)  # no time left
+    assert cut is not None and cut.complete_rounds == 0
+    assert study.user_attrs[FIELD]["entrants"] == every[:2]
+    assert any(f"{len(every) - 2} more too slow for the time left" in m for m in logs)
+    # the two raced one round (as a later run with time would have)
+    study.set_user_attr(ATTR, {str(every[0]): [0.1], str(every[1]): [0.9]})
+    result = collect(study, p.plan, settings)
+    assert result.raced == 2 and result.race_rounds == 1
+    assert result.ranked[0] == every[1]
+    # a field chosen from other trials (the study went on) is not read
+    study.set_user_attr(FIELD, {"entrants": every[:2], "of": 1, "top": 20})
+    assert collect(study, p.plan, settings).race_rounds == 0
 
 
 def test_round_seeds_differ_from_the_search_seed_and_stay_in_range() -> None:

@@ -18,7 +18,7 @@ import optuna
 from ..errors import BudgetError
 from ..resolver import Plan
 from ._control import FINISHED, not_run, retried
-from ._rescore import Raced, Standing, race, rank_key, stored_rounds
+from ._rescore import Raced, Standing, field_of, race, rank_key, stored_rounds
 from ._space import config_from_params
 from ._types import FIGURES, SearchResult, SearchSettings, TrialRecord
 
@@ -99,7 +99,7 @@ def _after_race(
     maximize = plan.spec.spec.task.maximize
     by_number = {r.number: r for r in ranked}
     standing = Standing.of(study, maximize)  # the feasible trials of ``ranked``, same order
-    entered = standing.entrants(search.rescore_top)
+    entered = field_of(study, standing, search.rescore_top)
     raced = race(entered, standing.first, stored_rounds(study), search.rescore_rounds, maximize)
     placed = set(raced.order)
     raced_model = {standing.model_of[n]: n for n in raced.order if n in raced.means}

@@ -23,7 +23,12 @@ The rounds' scores are kept in the study (user attribute ``rescores``), so a res
 run does not repeat them. The race runs inside the time budget: the search stops
 early enough for it (:func:`race_reserve_s`, from the candidates' trial durations)
 and the race stops at the budget's end; a round that not every remaining candidate
-completed does not count.
+completed does not count. So that its rounds finish, the field is sized to the time
+left (:func:`fit_field`): the best two always enter, then each other entrant in ranked
+order whose trial time still lets the whole race finish (on PLAID, 31 entrants with a
+few 10-25 s trials of weak recipes did not finish one round in the 28 s reserve, and
+the choice fell back to the search's optimistic score). The field is kept in the study
+(user attribute ``race_field``), so the choice reads the race that ran.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ from ._space import config_from_params
 ROUND_SEED_STEP = 7919
 #: The study's user attribute holding each raced trial's round scores.
 ATTR = "rescores"
+#: The study's user attribute holding the race's field: ``{"entrants": [...], "of": n}``,
+#: the trials that entered, chosen when the study had ``n`` feasible distinct trials.
+FIELD = "race_field"
 #: The search keeps at most this share of its time budget for the race.
 MAX_RESERVE_SHARE = 0.25
 
@@ -198,23 +206,67 @@ class Standing:
         return entrants(self.ranked, self.recipe_of, self.model_of, top)
 
 
+def _runs(field: int, rounds: int) -> int:
+    """Cross-validations of a race of ``field`` entrants over ``rounds`` halving rounds."""
+    runs, alive = 0, field
+    for _ in range(rounds):
+        if alive <= 1:
+            break
+        runs += alive
+        alive = math.ceil(alive / 2)
+    return runs
+
+
+def race_time_s(seconds: Sequence[float], rounds: int) -> float:
+    """Estimated wall time of a race whose entrants' trials took ``seconds``: their mean
+    times the cross-validations of rounds that halve the field."""
+    if len(seconds) < 2:
+        return 0.0
+    return sum(seconds) / len(seconds) * _runs(len(seconds), rounds)
+
+
+def fit_field(
+    entered: Sequence[int], seconds: dict[int, float], rounds: int, left_s: float | None
+) -> list[int]:
+    """The entrants a race can run in ``left_s`` seconds (None: all): the best two, then
+    each other one in ranked order while the estimated race time
+    (:func:`race_time_s`) with it stays within ``left_s``; an entrant too slow for the
+    time left is passed over and a faster one after it may still enter."""
+    if left_s is None or len(entered) <= 2:
+        return list(entered)
+    field = list(entered[:2])
+    for n in entered[2:]:
+        if race_time_s([seconds[m] for m in [*field, n]], rounds) <= left_s:
+            field.append(n)
+    return field
+
+
 def race_reserve_s(study: optuna.Study, maximize: bool, top: int, rounds: int) -> float:
     """Estimated wall time of the race on the study as it stands: the entrants' mean
     trial duration times the cross-validations of rounds that halve the field."""
     if top <= 0:
         return 0.0
     f = Standing.of(study, maximize)
-    entered = f.entrants(top)
-    if len(entered) < 2:
-        return 0.0
-    mean_s = sum(f.seconds[n] for n in entered) / len(entered)
-    runs, alive = 0, len(entered)
-    for _ in range(rounds):
-        if alive <= 1:
-            break
-        runs += alive
-        alive = math.ceil(alive / 2)
-    return mean_s * runs
+    return race_time_s([f.seconds[n] for n in f.entrants(top)], rounds)
+
+
+def stored_field(study: optuna.Study, standing: Standing, top: int) -> list[int] | None:
+    """The race's field kept in the study, if chosen from the trials it has now for a
+    race of the ``top`` best."""
+    kept = study.user_attrs.get(FIELD)
+    if not isinstance(kept, dict) or (kept.get("of"), kept.get("top")) != (
+        len(standing.ranked),
+        top,
+    ):
+        return None
+    field = [int(n) for n in kept.get("entrants", [])]
+    return field if all(n in standing.first for n in field) else None
+
+
+def field_of(study: optuna.Study, standing: Standing, top: int) -> list[int]:
+    """The trials in the study's race: the field it ran with, else every entrant."""
+    kept = stored_field(study, standing, top)
+    return kept if kept is not None else standing.entrants(top)
 
 
 def run_race(
@@ -229,13 +281,20 @@ def run_race(
     search = plan.spec.spec.search
     maximize = plan.spec.spec.task.maximize
     f = Standing.of(study, maximize)
-    entered = f.entrants(search.rescore_top)
-    if len(entered) < 2:
+    every = f.entrants(search.rescore_top)
+    if len(every) < 2:
         return None
+    rounds = search.rescore_rounds
+    entered = stored_field(study, f, search.rescore_top)
+    if entered is None:
+        left = None if end is None else end - time.time()
+        entered = fit_field(every, f.seconds, rounds, left)
+        study.set_user_attr(
+            FIELD, {"entrants": entered, "of": len(f.ranked), "top": search.rescore_top}
+        )
     stored = stored_rounds(study)
     cache = FeatureCache(dataset)
     configs = {n: config_from_params(study.trials[n].params, plan.recipes, n) for n in entered}
-    rounds = search.rescore_rounds
     t0 = time.monotonic()
     ran = 0
 
@@ -244,9 +303,12 @@ def run_race(
 
     now = race(entered, f.first, stored, rounds, maximize)
     if undecided(now):
+        passed = len(every) - len(entered)
         log(
             f"search: re-scoring the best {len(entered)} configurations on other fold draws "
-            f"(up to {rounds} rounds, the worse half dropped each round)"
+            f"(up to {rounds} rounds, the worse half dropped each round"
+            + (f"; {passed} more too slow for the time left" if passed else "")
+            + ")"
         )
     while undecided(now):
         r = now.complete_rounds + 1
@@ -309,12 +371,16 @@ def _log_race(
 
 __all__ = [
     "ATTR",
+    "FIELD",
     "MAX_RESERVE_SHARE",
     "Raced",
     "Standing",
     "entrants",
+    "field_of",
+    "fit_field",
     "race",
     "race_reserve_s",
+    "race_time_s",
     "rank_key",
     "round_seed",
     "run_race",
