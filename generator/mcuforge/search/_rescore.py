@@ -53,8 +53,9 @@ from ._space import config_from_params
 ROUND_SEED_STEP = 7919
 #: The study's user attribute holding each raced trial's round scores.
 ATTR = "rescores"
-#: The study's user attribute holding the race's field: ``{"entrants": [...], "of": n}``,
-#: the trials that entered, chosen when the study had ``n`` feasible distinct trials.
+#: The study's user attribute holding the race's field, ``{"entrants": [...], "of": n,
+#: "top": k}``: the trials that entered, chosen from ``n`` feasible trials for a race of
+#: the ``k`` best (``search.rescore_top``); another study or spec chooses again.
 FIELD = "race_field"
 #: The search keeps at most this share of its time budget for the race.
 MAX_RESERVE_SHARE = 0.25
