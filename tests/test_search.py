@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from mcuforge.errors import BudgetError
 from mcuforge.pipeline import prepare
 from mcuforge.search import SearchError, SearchSettings, run_search
-from mcuforge.search._control import counted
+from mcuforge.search._control import admitted, counted, not_run
 
 from .conftest import ROOT
 
@@ -197,7 +198,55 @@ def test_local_parallel_workers_record_every_trial_once(
     # the parent shows the workers' trials as they finish (it showed none)
     shown = {int(m.group(1)) for line in lines if (m := re.match(r"trial #(\d+):", line))}
     assert set(numbers) <= shown
-    assert len(numbers) >= 6 and sorted(numbers) == list(range(len(numbers)))
+    study = optuna.load_study(study_name="demo", storage=res.storage)
+    never_run = [t.number for t in study.trials if not_run(t)]  # duplicates, surplus
+    finished = [t.number for t in study.trials if t.state.is_finished()]  # not queued ones
+    assert sorted(numbers + never_run) == finished  # each finished trial recorded once
+    assert counted(study) == 6  # --trials is the total, exactly (two workers overshot by one)
+
+
+def test_a_trial_runs_only_while_the_earlier_ones_leave_room() -> None:
+    """The admission of a trial while other workers' trials run: the finished trials
+    that count and the running ones that started before it must stay below the total;
+    it waits for those, runs if one of them does not count, and is not run once the
+    finished ones reach the total."""
+    study = optuna.create_study(direction="maximize")
+    study.tell(study.ask(), 0.1)  # one finished trial
+    a, b, c = study.ask(), study.ask(), study.ask()
+    assert admitted(study, c.number, None, 0.0)  # no total
+    assert admitted(study, a.number, 3, 0.0)  # 1 finished, none started before a
+    assert admitted(study, b.number, 3, 0.0)  # 1 finished + a
+
+    def later(*steps: Callable[[], object]) -> threading.Thread:
+        def run() -> None:
+            time.sleep(0.3)
+            for step in steps:
+                step()
+
+        t = threading.Thread(target=run)
+        t.start()
+        return t
+
+    # c: 1 finished + a + b reach 3, so it waits; b turns out a duplicate (not counted)
+    t = later(
+        lambda: b.set_user_attr("duplicate_of", 0),
+        lambda: study.tell(b, state=optuna.trial.TrialState.PRUNED),
+    )
+    assert admitted(study, c.number, 3, 60.0)
+    t.join()
+    # d: 1 finished + a + c reach 3: it waits; both finish and count: d is not run
+    d = study.ask()
+    t = later(lambda: study.tell(a, 0.2), lambda: study.tell(c, 0.3))
+    assert not admitted(study, d.number, 3, 60.0)
+    t.join()
+    d.set_user_attr("surplus", True)
+    study.tell(d, state=optuna.trial.TrialState.PRUNED)
+    assert counted(study) == 3
+    # f: 3 finished + e reach 4; an earlier trial running past the wait (a dead
+    # worker's) does not hold it back for ever
+    e, f = study.ask(), study.ask()
+    assert admitted(study, e.number, 4, 0.0) and admitted(study, f.number, 5, 0.0)
+    assert admitted(study, f.number, 4, 0.0)
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -314,7 +363,7 @@ def test_two_workers_share_one_postgres_study(
     study = optuna.load_study(study_name="demo", storage=postgres)
     numbers = [t.number for t in study.trials]
     assert sorted(numbers) == list(range(len(numbers)))  # every trial recorded once
-    assert counted(study) >= 8  # both count to the total (pruned over a budget counts)
+    assert counted(study) == 8  # both count to the total, exactly (pruned over a budget counts)
     from click.testing import CliRunner
 
     from mcuforge.cli import cli
@@ -343,7 +392,7 @@ def test_two_workers_share_one_postgres_study(
     expected = collect(study, p.plan, _settings(tmp_path, 8))
     assert report["search"]["chosen_trial"] == expected.best_trial
     finished = [t for t in study.trials if t.state.is_finished()]
-    assert report["search"]["trials"] == sum("duplicate_of" not in t.user_attrs for t in finished)
+    assert report["search"]["trials"] == sum(not not_run(t) for t in finished) == 8
 
 
 # --- how the search spends its time (issue 14 §2) -------------------------------------

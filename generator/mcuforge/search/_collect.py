@@ -34,7 +34,7 @@ def collect(
     again = retried(study)
     for t in study.get_trials(deepcopy=False, states=FINISHED):
         if not_run(t):
-            continue  # never run: the same parameters as an earlier trial
+            continue  # never run: the same parameters as an earlier trial, or surplus
         if t.state == optuna.trial.TrialState.FAIL and t.number in again:
             continue  # interrupted, and run again as a later trial
         feasible = t.state == optuna.trial.TrialState.COMPLETE and all(

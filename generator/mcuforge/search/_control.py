@@ -15,7 +15,9 @@
   count towards ``--trials``. A run of duplicates means the space is exhausted.
 * **Stopping**: :class:`StopRule` ends the search at the trial total (duplicates not
   counted), the wall-time budget (less the time the race of ``_rescore`` will take),
-  or an exhausted space, whichever comes first.
+  or an exhausted space, whichever comes first. With several workers a trial runs only
+  if the finished trials and the running ones that started before it stay below the
+  total (:func:`admitted`), so that the study holds exactly ``--trials`` trials.
 """
 
 from __future__ import annotations
@@ -55,12 +57,51 @@ def param_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-#: User attributes of trials that were never run (a repeat of earlier parameters).
-NOT_RUN = ("duplicate_of",)
+#: User attributes of trials that were never run: a repeat of earlier parameters, or a
+#: trial that another worker's made unnecessary (the study reached its trial total).
+NOT_RUN = ("duplicate_of", "surplus")
+#: A trial waiting for earlier running trials (another worker's) checks this often.
+ADMIT_POLL_S = 0.25
 
 
 def not_run(t: optuna.trial.FrozenTrial) -> bool:
     return any(k in t.user_attrs for k in NOT_RUN)
+
+
+def _started(t: optuna.trial.FrozenTrial) -> tuple[float, int]:
+    """A running trial's place in the order trials started (a queued recipe default
+    keeps the low number it got when queued, so the number alone is not that order)."""
+    start = t.datetime_start.timestamp() if t.datetime_start else float("inf")
+    return (start, t.number)
+
+
+def admitted(study: optuna.Study, number: int, total: int | None, wait_s: float | None) -> bool:
+    """Whether trial ``number`` may run without taking the study past ``total`` trials.
+
+    Several workers share a study: each stops when the finished trials reach the total,
+    so two could each start one more. So a trial runs only when the finished trials that
+    count and the running ones that started before it stay below the total; while they
+    do not, it waits for those earlier trials (one may be a duplicate, fail or be
+    interrupted, and not count). It does not run once the finished trials reach the total.
+    After ``wait_s`` it runs anyway: an earlier trial that ran so long belongs to a worker
+    that died."""
+    if total is None:
+        return True
+    give_up = None if wait_s is None else time.time() + wait_s
+    while True:
+        running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        mine = next((t for t in running if t.number == number), None)
+        if mine is None:
+            return True
+        earlier = [t for t in running if not not_run(t) and _started(t) < _started(mine)]
+        done = counted(study)
+        if done + len(earlier) < total:
+            return True
+        if not earlier:
+            return False
+        if give_up is not None and time.time() >= give_up:
+            return True
+        time.sleep(ADMIT_POLL_S)
 
 
 def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
@@ -210,6 +251,7 @@ __all__ = [
     "ShrinkToBudget",
     "StopRule",
     "TrialTimeout",
+    "admitted",
     "counted",
     "duplicate_of",
     "not_run",

@@ -12,7 +12,7 @@ import optuna
 from ..data import Dataset
 from ..errors import McuforgeError
 from ..resolver import Plan
-from ._control import Deadline, TrialTimeout, duplicate_of
+from ._control import Deadline, TrialTimeout, admitted, duplicate_of
 from ._evaluate import FeatureCache, build, cross_validate
 from ._space import CandidateConfig, sample_config
 from ._types import FIGURES, SearchSettings
@@ -26,8 +26,11 @@ def make_objective(
     dataset: Dataset,
     limit_s: Callable[[], float | None],
     on_start: Callable[[int, str], None] | None = None,
+    total: int | None = None,
 ) -> Callable[[optuna.Trial], Any]:
     """The trial function: sample, skip repeats, build, cost, cross-validate in a time limit.
+    A trial that would take the study past ``total`` trials (other workers' running
+    trials reach it) is not run (:func:`admitted`).
 
     ``limit_s()`` gives the time the trial may take (its limit, or what is left of the
     search's budget); past it the trial is pruned with the reason.
@@ -81,6 +84,10 @@ def make_objective(
             trial.set_user_attr("duplicate_of", same)
             trial.set_user_attr("reason", f"same parameters as trial #{same}; not run again")
             raise optuna.TrialPruned(f"duplicate of trial #{same}")
+        if not admitted(trial.study, trial.number, total, limit_s()):
+            trial.set_user_attr("surplus", True)
+            trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
+            raise optuna.TrialPruned("the trial total was reached")
         deadline = Deadline(limit_s())
         try:
             with deadline:

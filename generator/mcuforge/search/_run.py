@@ -54,7 +54,7 @@ def _worker(
             try:
                 optimize_quietly(
                     study,
-                    make_objective(plan, dataset, limit_for(settings, end)),
+                    make_objective(plan, dataset, limit_for(settings, end), None, settings.trials),
                     timeout=None if end is None else max(end - time.time(), 0.0),
                     callbacks=[shrink, stop],
                     catch=TRIAL_ERRORS,
@@ -211,7 +211,9 @@ def run_search(
             _run_workers(spec_path, catalogs, settings, seed + 1 + len(study.trials), end, tick)
         why = "the workers finished"
     else:
-        objective = make_objective(plan, dataset, limit_for(settings, end), progress.start_trial)
+        objective = make_objective(
+            plan, dataset, limit_for(settings, end), progress.start_trial, settings.trials
+        )
         with progress:
             optimize_quietly(
                 study,
