@@ -431,6 +431,13 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         r"cores.yaml:8:\d+: cores.cortex-m4f.qemu_machine: String should match pattern",
     ),
     (
+        "catalog-qemu-machine-unknown",
+        lambda s: s + "catalogs: [cat]\n",
+        {"cat/cores.yaml": CORES + "    qemu_machine: mps2-an999\n"},
+        r"cores.yaml:8:19: cores.cortex-m4f.qemu_machine: 'mps2-an999' is not in "
+        r"qemu_machines \(known: .*mps2-an386.*\); add it",
+    ),
+    (
         "catalog-infinite-clock",
         lambda s: s + "catalogs: [cat]\n",
         {"cat/targets/mine.yaml": TARGET.replace("clock_mhz: 64", "clock_mhz: .inf")},

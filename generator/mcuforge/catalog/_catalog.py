@@ -151,12 +151,14 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
     if cores_file.is_file():
         got = _load(cores_file, CoreTable, problems)
         if got:
-            table, sha, _ = got
+            table, sha, marks = got
             cat.cores.update(table.cores)
             cat.qemu_machines.update(table.qemu_machines)
             if table.profilers:
                 cat.default_profilers = list(table.profilers)
-            cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha)
+            cat.sources[f"cores:{cores_file}"] = Entry(cores_file, sha, marks)
+            for name in table.cores:  # where each core was last defined (a user layer wins)
+                cat.sources[f"core:{name}"] = Entry(cores_file, sha, marks)
     for path in sorted((root / "targets").glob("*.yaml")):
         got = _load(path, Target, problems)
         if got:
@@ -216,13 +218,17 @@ def _load_folder(cat: Catalog, root: Path, problems: list[Located]) -> None:
 def _cross_checks(cat: Catalog, problems: list[Located]) -> None:
     for name, core in cat.cores.items():
         if core.qemu_machine and core.qemu_machine not in cat.qemu_machines:
+            src = cat.sources[f"core:{name}"]
+            line, col = locate(src.marks, ("cores", name, "qemu_machine"))
+            known = ", ".join(sorted(cat.qemu_machines)) or "none"
             problems.append(
                 Located(
-                    "cores.yaml",
-                    None,
-                    None,
+                    str(src.path),
+                    line,
+                    col,
                     f"cores.{name}.qemu_machine",
-                    f"{core.qemu_machine!r} is not in qemu_machines",
+                    f"{core.qemu_machine!r} is not in qemu_machines (known: {known}); add it "
+                    "under `qemu_machines` or name one of those",
                 )
             )
     for name, target in cat.targets.items():
