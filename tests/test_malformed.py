@@ -397,7 +397,8 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         "lock-pins-missing-version",
         _sub("recipe: imu-stats-tree", "recipe: auto"),
         {"mcuforge.lock": "version: 1\nrecipes:\n  - {name: imu-stats-tree, version: 7}\n"},
-        r"mcuforge.lock: recipes: recipe 'imu-stats-tree' has no version 7.*the lock pins it",
+        r"mcuforge.lock:3:37: recipes.0.version: recipe 'imu-stats-tree' has no version 7.*"
+        "the lock pins it",
     ),
     # ------------------------------------------------------------ a user catalog
     (

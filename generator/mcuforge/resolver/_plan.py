@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from .._yaml import load_file, locate
 from ..catalog import Catalog, Core, QemuMachine, Recipe, Target
 from ..cost import Calibration
 from ..errors import BudgetError, CatalogError, Located, McuforgeError
@@ -144,15 +145,31 @@ def _catalog_recipe(
     try:
         return catalog.recipe(f"{name}@{pinned[name]}" if name in pinned else name)
     except CatalogError as exc:
+        line, col, where = _pin_location(loaded, name)
         raise CatalogError.at(
             Located(
                 str(loaded.lock_path),
-                None,
-                None,
-                "recipes",
+                line,
+                col,
+                where,
                 f"{exc}, but the lock pins it; run `mcuforge lock --update`",
             )
         ) from None
+
+
+def _pin_location(loaded: LoadedSpec, name: str) -> tuple[int | None, int | None, str]:
+    """Line, column and field of the lock's pin of recipe ``name`` (the lock was read
+    and checked before; here only where the entry is)."""
+    try:
+        data, marks = load_file(loaded.lock_path)
+    except McuforgeError:
+        return None, None, "recipes"
+    entries = data.get("recipes", []) if isinstance(data, dict) else []
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and entry.get("name") == name:
+            line, col = locate(marks, ("recipes", i, "version"))
+            return line, col, f"recipes.{i}.version"
+    return None, None, "recipes"
 
 
 def _portfolio(
