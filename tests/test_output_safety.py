@@ -378,8 +378,9 @@ def test_sigkill_during_the_output_write_leaves_the_old_or_the_new_output_whole(
 
 
 _SLOW_TRIAL = """
-import sys, time
+import faulthandler, signal, sys, time
 from pathlib import Path
+faulthandler.register(signal.SIGUSR1)  # the test asks for the stacks if it hangs
 import mcuforge.search._objective as objective_module
 import mcuforge.search._run as run_module
 real_objective, real_cv = run_module.make_objective, objective_module.cross_validate
@@ -423,7 +424,14 @@ def test_ctrl_c_prints_one_line_keeps_the_trials_and_the_next_run_redoes_the_tri
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # say where it hangs (every thread's stack)
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"no exit 60 s after SIGINT; stacks:\n{err[-6000:]}")
     assert proc.returncode == 130, err
     lines = err.strip().splitlines()
     assert lines[-1].startswith("interrupted: no output was written; the finished search")
