@@ -381,6 +381,9 @@ _SLOW_TRIAL = """
 import faulthandler, signal, sys, time
 from pathlib import Path
 faulthandler.register(signal.SIGUSR1)  # the test asks for the stacks if it hangs
+# Ctrl-C as on a terminal: a runner started in the background (`cmd &` in a script)
+# passes SIGINT on ignored, and Python then keeps ignoring it
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import mcuforge.search._objective as objective_module
 import mcuforge.search._run as run_module
 real_objective, real_cv = run_module.make_objective, objective_module.cross_validate
