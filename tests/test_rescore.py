@@ -28,6 +28,7 @@ from mcuforge.search._rescore import (
     race_time_s,
     round_seed,
     run_race,
+    stored_field,
 )
 from mcuforge.search._space import config_from_params
 
@@ -171,7 +172,8 @@ def test_the_choice_reads_the_race_over_the_field_that_ran(
     every = standing.entrants(20)
     assert len(every) > 2
     ran = study.user_attrs[FIELD]  # no time budget: every entrant ran
-    assert ran == {"entrants": every, "of": len(standing.ranked), "top": 20}
+    assert ran == {"entrants": every, "of": len(standing.ranked), "top": 20, "rounds": 4}
+    rounds = study.user_attrs[ATTR]
     study.set_user_attr(ATTR, {})
     study.set_user_attr(FIELD, {})
     logs: list[str] = []
@@ -179,14 +181,22 @@ def test_the_choice_reads_the_race_over_the_field_that_ran(
     assert cut is not None and cut.complete_rounds == 0
     assert study.user_attrs[FIELD]["entrants"] == every[:2]
     assert any(f"{len(every) - 2} more too slow for the time left" in m for m in logs)
+    assert stored_field(study, standing, 20, 4) is None  # never begun: a next run re-sizes
     # the two raced one round (as a later run with time would have)
     study.set_user_attr(ATTR, {str(every[0]): [0.1], str(every[1]): [0.9]})
     result = collect(study, p.plan, settings)
     assert result.raced == 2 and result.race_rounds == 1
     assert result.ranked[0] == every[1]
-    # a field chosen from other trials (the study went on) is not read
-    study.set_user_attr(FIELD, {"entrants": every[:2], "of": 1, "top": 20})
-    assert collect(study, p.plan, settings).race_rounds == 0
+    # read also when another worker added trials since (its field is what ran) ...
+    study.set_user_attr(FIELD, {**study.user_attrs[FIELD], "of": 1})
+    assert collect(study, p.plan, settings).race_rounds == 1
+    # ... but a race about to run on more trials, or one never begun, chooses again
+    # (a field sized with no time left is not kept for a run with time)
+    study.set_user_attr(ATTR, rounds)
+    study.set_user_attr(FIELD, {"entrants": every[:2], "of": 1, "top": 20, "rounds": 4})
+    again = run_race(study, p.plan, p.dataset, None, logs.append)
+    assert again is not None and study.user_attrs[FIELD]["entrants"] == every
+    assert again.complete_rounds >= 1
 
 
 def test_round_seeds_differ_from_the_search_seed_and_stay_in_range() -> None:

@@ -425,6 +425,22 @@ def test_warm_start_runs_every_recipe_default_first_cheapest_first(
     assert costs == sorted(costs)  # networks after the classic models
 
 
+def test_a_default_not_run_as_surplus_is_queued_again(write_spec: Callable[..., Path]) -> None:
+    """A worker took a recipe default off the queue and did not run it (the study had
+    reached its total): a later run with a larger total queues it again."""
+    from mcuforge.search._control import warm_start
+
+    p = prepare(write_spec())
+    recipe = p.plan.recipes[0]
+    study = optuna.create_study(direction="maximize")
+    assert warm_start(study, [recipe], [recipe.ref]) == 1
+    assert warm_start(study, [recipe], [recipe.ref]) == 0  # queued already
+    taken = study.ask()  # a worker takes the queued default ...
+    taken.set_user_attr("surplus", True)  # ... and does not run it
+    study.tell(taken, state=optuna.trial.TrialState.PRUNED)
+    assert warm_start(study, [recipe], [recipe.ref]) == 1  # queued again
+
+
 def test_time_budget_ends_the_search(write_spec: Callable[..., Path], tmp_path: Path) -> None:
     p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
     res = run_search(

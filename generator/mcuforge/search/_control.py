@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,8 +61,12 @@ def param_key(params: dict[str, Any]) -> str:
 #: User attributes of trials that were never run: a repeat of earlier parameters, or a
 #: trial that another worker's made unnecessary (the study reached its trial total).
 NOT_RUN = ("duplicate_of", "surplus")
-#: A trial waiting for earlier running trials (another worker's) checks this often.
+#: A trial waiting for earlier running trials (another worker's) checks this often ...
 ADMIT_POLL_S = 0.25
+#: ... fails the trials of dead workers (stale heartbeat) this often ...
+STALE_CHECK_S = 5.0
+#: ... and runs anyway this long after the earlier trials' time limits.
+ADMIT_GRACE_S = 30.0
 
 
 def not_run(t: optuna.trial.FrozenTrial) -> bool:
@@ -83,11 +88,15 @@ def admitted(study: optuna.Study, number: int, total: int | None, wait_s: float 
     count and the running ones that started before it stay below the total; while they
     do not, it waits for those earlier trials (one may be a duplicate, fail or be
     interrupted, and not count). It does not run once the finished trials reach the total.
-    After ``wait_s`` it runs anyway: an earlier trial that ran so long belongs to a worker
-    that died."""
+    While it waits, trials of workers that died (no heartbeat) are failed every
+    :data:`STALE_CHECK_S`; after ``wait_s`` and :data:`ADMIT_GRACE_S` more it runs
+    anyway (every earlier trial had at most ``wait_s`` from a start before this one's, and
+    the grace covers its stopping late and recording its result)."""
     if total is None:
         return True
-    give_up = None if wait_s is None else time.time() + wait_s
+    now = time.time()
+    give_up = None if wait_s is None else now + wait_s + ADMIT_GRACE_S
+    checked = now
     while True:
         running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         mine = next((t for t in running if t.number == number), None)
@@ -99,8 +108,14 @@ def admitted(study: optuna.Study, number: int, total: int | None, wait_s: float 
             return True
         if not earlier:
             return False
-        if give_up is not None and time.time() >= give_up:
+        now = time.time()
+        if give_up is not None and now >= give_up:
             return True
+        if now - checked >= STALE_CHECK_S:
+            checked = now
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)  # needs the storage's heartbeat
         time.sleep(ADMIT_POLL_S)
 
 
@@ -145,12 +160,15 @@ def warm_start(study: optuna.Study, recipes: list[Recipe], order: list[str]) -> 
     """Enqueue each recipe's default configuration, in ``order`` (recipe refs);
     return how many were enqueued (those already in the study are skipped)."""
     by_ref = {r.ref: r for r in recipes}
-    known = {param_key(t.params) for t in study.get_trials(deepcopy=False)}
+    # a default taken from the queue and not run (surplus) is queued again
+    known = {param_key(t.params) for t in study.get_trials(deepcopy=False) if not not_run(t)}
     waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    # a queued trial's parameters are its fixed ones until it runs
+    known |= {param_key(t.system_attrs.get("fixed_params") or t.params) for t in waiting}
     enqueued = 0
     for ref in order:
         params = default_params(by_ref[ref], len(recipes) > 1)
-        if param_key(params) in known or any(t.params == params for t in waiting):
+        if param_key(params) in known:
             continue
         study.enqueue_trial(params, user_attrs={"warm_start": 0})
         known.add(param_key(params))

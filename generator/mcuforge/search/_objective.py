@@ -19,6 +19,9 @@ from ._types import FIGURES, SearchSettings
 
 #: The trial's user attribute with the digest of its out-of-fold outputs.
 OUTPUTS_DIGEST = "outputs_digest"
+#: The trial's user attribute with the seconds it waited for other workers' trials
+#: before it ran (:func:`admitted`).
+ADMISSION_WAIT = "admission_wait_s"
 
 
 def make_objective(
@@ -70,6 +73,14 @@ def make_objective(
         return (value, *(float(cand.cost.to_json()[k]["value"]) for k in extra))
 
     def objective(trial: optuna.Trial) -> Any:
+        waited = time.monotonic()
+        if not admitted(trial.study, trial.number, total, limit_s()):
+            trial.set_user_attr("surplus", True)
+            trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
+            raise optuna.TrialPruned("the trial total was reached")
+        waited = time.monotonic() - waited
+        if waited >= 1.0:  # not the trial's own time (the race reads trial durations)
+            trial.set_user_attr(ADMISSION_WAIT, round(waited, 3))
         try:
             config = sample_config(trial, plan.recipes)
         except optuna.TrialPruned as exc:  # e.g. an empty subset of statistics
@@ -84,10 +95,6 @@ def make_objective(
             trial.set_user_attr("duplicate_of", same)
             trial.set_user_attr("reason", f"same parameters as trial #{same}; not run again")
             raise optuna.TrialPruned(f"duplicate of trial #{same}")
-        if not admitted(trial.study, trial.number, total, limit_s()):
-            trial.set_user_attr("surplus", True)
-            trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
-            raise optuna.TrialPruned("the trial total was reached")
         deadline = Deadline(limit_s())
         try:
             with deadline:
@@ -116,4 +123,4 @@ def limit_for(settings: SearchSettings, end: float | None) -> Callable[[], float
     return limit
 
 
-__all__ = ["OUTPUTS_DIGEST", "TRIAL_ERRORS", "limit_for", "make_objective"]
+__all__ = ["ADMISSION_WAIT", "OUTPUTS_DIGEST", "TRIAL_ERRORS", "limit_for", "make_objective"]

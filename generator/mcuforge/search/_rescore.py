@@ -46,7 +46,7 @@ from ..data import Dataset
 from ..resolver import Plan
 from ._control import param_key
 from ._evaluate import FeatureCache, cross_validate
-from ._objective import OUTPUTS_DIGEST, TRIAL_ERRORS
+from ._objective import ADMISSION_WAIT, OUTPUTS_DIGEST, TRIAL_ERRORS
 from ._space import config_from_params
 
 #: Round r draws its folds with seed ``spec seed + r * ROUND_SEED_STEP`` (mod 2**31).
@@ -54,8 +54,8 @@ ROUND_SEED_STEP = 7919
 #: The study's user attribute holding each raced trial's round scores.
 ATTR = "rescores"
 #: The study's user attribute holding the race's field, ``{"entrants": [...], "of": n,
-#: "top": k}``: the trials that entered, chosen from ``n`` feasible trials for a race of
-#: the ``k`` best (``search.rescore_top``); another study or spec chooses again.
+#: "top": k, "rounds": r}``: the trials that entered, chosen from ``n`` feasible trials
+#: for a race of the ``k`` best (``search.rescore_top``) over ``r`` rounds.
 FIELD = "race_field"
 #: The search keeps at most this share of its time budget for the race.
 MAX_RESERVE_SHARE = 0.25
@@ -189,6 +189,7 @@ class Standing:
             took = 0.0
             if t.datetime_start and t.datetime_complete:
                 took = (t.datetime_complete - t.datetime_start).total_seconds()
+                took = max(0.0, took - float(t.user_attrs.get(ADMISSION_WAIT, 0.0)))
             rows.append((t, took))
         rows.sort(
             key=lambda row: rank_key(
@@ -251,21 +252,30 @@ def race_reserve_s(study: optuna.Study, maximize: bool, top: int, rounds: int) -
     return race_time_s([f.seconds[n] for n in f.entrants(top)], rounds)
 
 
-def stored_field(study: optuna.Study, standing: Standing, top: int) -> list[int] | None:
-    """The race's field kept in the study, if chosen from the trials it has now for a
-    race of the ``top`` best."""
+def stored_field(
+    study: optuna.Study, standing: Standing, top: int, rounds: int | None = None
+) -> list[int] | None:
+    """The race's field kept in the study, for a race of the ``top`` best whose entrants
+    are all still feasible; with ``rounds`` (the race about to run), only one chosen from
+    the trials the study has now, for that many rounds, that has begun (a field chosen
+    with no time left and never raced is chosen again with the time there is now)."""
     kept = study.user_attrs.get(FIELD)
-    if not isinstance(kept, dict) or (kept.get("of"), kept.get("top")) != (
-        len(standing.ranked),
-        top,
-    ):
+    if not isinstance(kept, dict) or kept.get("top") != top:
         return None
     field = [int(n) for n in kept.get("entrants", [])]
-    return field if all(n in standing.first for n in field) else None
+    if len(field) < 2 or not all(n in standing.first for n in field):
+        return None
+    if rounds is not None:
+        if (kept.get("of"), kept.get("rounds")) != (len(standing.ranked), rounds):
+            return None
+        if not any(stored_rounds(study).get(n) for n in field):
+            return None
+    return field
 
 
 def field_of(study: optuna.Study, standing: Standing, top: int) -> list[int]:
-    """The trials in the study's race: the field it ran with, else every entrant."""
+    """The trials in the study's race: the field it ran with (also when another worker
+    added trials since), else every entrant."""
     kept = stored_field(study, standing, top)
     return kept if kept is not None else standing.entrants(top)
 
@@ -286,12 +296,18 @@ def run_race(
     if len(every) < 2:
         return None
     rounds = search.rescore_rounds
-    entered = stored_field(study, f, search.rescore_top)
+    entered = stored_field(study, f, search.rescore_top, rounds)
     if entered is None:
         left = None if end is None else end - time.time()
         entered = fit_field(every, f.seconds, rounds, left)
         study.set_user_attr(
-            FIELD, {"entrants": entered, "of": len(f.ranked), "top": search.rescore_top}
+            FIELD,
+            {
+                "entrants": entered,
+                "of": len(f.ranked),
+                "top": search.rescore_top,
+                "rounds": rounds,
+            },
         )
     stored = stored_rounds(study)
     cache = FeatureCache(dataset)
@@ -385,5 +401,6 @@ __all__ = [
     "rank_key",
     "round_seed",
     "run_race",
+    "stored_field",
     "stored_rounds",
 ]
