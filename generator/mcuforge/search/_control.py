@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from ..catalog import Recipe
 from ..cost import Cost
 from ..models import MODELS
 from ..spec import Budgets
+from ._resume import fail_stale
 from ._space import default_params
 
 #: This many duplicates in a row mean the sampler finds nothing new: stop.
@@ -113,9 +113,7 @@ def admitted(study: optuna.Study, number: int, total: int | None, wait_s: float 
             return True
         if now - checked >= STALE_CHECK_S:
             checked = now
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)  # needs the storage's heartbeat
+            fail_stale(study, exclusive=False)  # by heartbeat: other workers are running
         time.sleep(ADMIT_POLL_S)
 
 

@@ -73,12 +73,12 @@ def make_objective(
         return (value, *(float(cand.cost.to_json()[k]["value"]) for k in extra))
 
     def objective(trial: optuna.Trial) -> Any:
-        waited = time.monotonic()
+        asked = time.monotonic()
         if not admitted(trial.study, trial.number, total, limit_s()):
             trial.set_user_attr("surplus", True)
             trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
             raise optuna.TrialPruned("the trial total was reached")
-        waited = time.monotonic() - waited
+        waited = time.monotonic() - asked
         if waited >= 1.0:  # not the trial's own time (the race reads trial durations)
             trial.set_user_attr(ADMISSION_WAIT, round(waited, 3))
         try:
