@@ -48,7 +48,7 @@ def folder_link_out(root: Path) -> tuple[Path, str]:
     data = folder(root)
     write_csv(root / "elsewhere" / "x.csv", rows(20))
     (data / "a" / "more").symlink_to(root / "elsewhere", target_is_directory=True)
-    return spec(root), r"data/a/more: a symbolic link to a folder outside the data folder"
+    return spec(root), r"data/a/more/: a symbolic link to a folder outside the data folder"
 
 
 def not_utf8(root: Path) -> tuple[Path, str]:

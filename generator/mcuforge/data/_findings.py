@@ -56,15 +56,21 @@ class Finding:
     def __str__(self) -> str:
         if self.file is None:
             return self.message
-        return (
-            f"{self.file}:{self.line}: {self.message}"
-            if self.line
-            else f"{self.file}: {self.message}"
-        )
+        if self.line:
+            return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.where}: {self.message}"
+
+    @property
+    def where(self) -> str:
+        """The file, or the folder with a trailing ``/`` for a finding about the data as
+        a whole (``data/: ...``: not read as a second stage name after ``data: warning:``)."""
+        if not self.file:
+            return ""
+        return self.file + ("/" if Path(self.file).is_dir() and not self.file.endswith("/") else "")
 
     def located(self) -> Located:
         """As a located problem (``file:line: data.CHECK: message``)."""
-        return Located(self.file or "", self.line, None, f"data.{self.check}", self.message)
+        return Located(self.where, self.line, None, f"data.{self.check}", self.message)
 
     def is_about_a_file(self, root: Path) -> bool:
         """Whether the finding names a data file (else it is about the data as a whole)."""
