@@ -236,3 +236,24 @@ def test_lock_name_is_the_documented_one(tmp_path: Path, spec_name: str, lock_na
     assert load_spec(spec).lock_path == tmp_path / lock_name
     readme = (ROOT / "README.md").read_text()
     assert "`NAME.mcuforge.lock` for any other `NAME.yaml`" in readme
+
+
+@pytest.mark.parametrize(
+    ("seconds", "rate_hz", "samples"),
+    [
+        (0.025, 100.0, 3),  # 2.5 samples: a half rounds up (round() gives 2)
+        (0.045, 100.0, 5),  # 4.5 (round() gives 4)
+        (0.035, 100.0, 4),  # 3.5000000000000004
+        (1.005, 100.0, 101),  # 100.49999999999999: the float product of a half
+        (0.0124, 100.0, 1),  # 1.24 samples: the nearest
+        (2.0, 50.0, 100),
+        (0.032, 16000.0, 512),
+    ],
+)
+def test_seconds_become_the_nearest_sample_count_halves_up(
+    seconds: float, rate_hz: float, samples: int
+) -> None:
+    from mcuforge.spec._data import Window
+
+    window = Window(length_s=seconds, stride_s=seconds)
+    assert window.samples(rate_hz) == (samples, samples)

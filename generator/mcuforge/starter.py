@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from ._starter_inspect import Guess, inspect, is_number, sensors
-from .spec import check_c_prefix
+from .spec import check_c_prefix, nearest_samples
 
 #: The JSON Schema beside the spec that its ``$schema`` line names. A copy, not a path
 #: into the installed package (which breaks when the virtualenv moves or the spec is
@@ -124,7 +124,7 @@ def _length_s(g: Guess) -> float:
 
 
 def _window_samples(g: Guess) -> int:
-    return 1 if g.table else max(1, round(_length_s(g) * g.rate_hz))
+    return 1 if g.table else max(1, nearest_samples(_length_s(g) * g.rate_hz))
 
 
 def _sram_kb(g: Guess) -> int:

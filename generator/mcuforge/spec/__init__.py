@@ -7,7 +7,17 @@ The JSON Schema in ``schema/spec.schema.json`` is exported from these models
 """
 
 from ._common import C_RESERVED, CoreName, Power, check_c_prefix, parse_duration
-from ._data import Checks, CsvOptions, Data, Labels, Sensor, Split, Window, default_range
+from ._data import (
+    Checks,
+    CsvOptions,
+    Data,
+    Labels,
+    Sensor,
+    Split,
+    Window,
+    default_range,
+    nearest_samples,
+)
 from ._search import Hardware, Search
 from ._spec import LoadedSpec, Output, RecipeOverrides, RecipeRef, Spec, load_spec, load_spec_data
 from ._task import ERROR_METRICS, METRICS_FOR, Budgets, InlineTarget, Task
@@ -42,5 +52,6 @@ __all__ = [
     "default_range",
     "load_spec",
     "load_spec_data",
+    "nearest_samples",
     "parse_duration",
 ]

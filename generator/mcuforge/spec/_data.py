@@ -55,15 +55,28 @@ class Labels(Strict):
         return self
 
 
+def nearest_samples(samples: float) -> int:
+    """Seconds x rate to whole samples: the nearest, a half rounding up (``round`` would
+    take 2.5 to 2 and 3.5 to 4); products a float rounding below a half still count as
+    the half (1.005 s x 100 Hz is 100.49999999999999)."""
+    return math.floor(samples + 0.5 + 1e-9)
+
+
 ShortPolicy = Literal["auto", "drop", "pad", "whole"]
 
 
 class Window(Strict):
     """Windowing of each recording. Give length and stride in seconds or in samples."""
 
-    length_s: float | None = Field(default=None, gt=0, description="Window length in seconds.")
+    length_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Window length in seconds (to the nearest sample; a half sample rounds up).",
+    )
     stride_s: float | None = Field(
-        default=None, gt=0, description="Hop between windows in seconds."
+        default=None,
+        gt=0,
+        description="Hop between windows in seconds (to the nearest sample, as `length_s`).",
     )
     length: int | None = Field(
         default=None, gt=0, le=MAX_SAMPLES, description="Window length in samples."
@@ -110,11 +123,15 @@ class Window(Strict):
 
     def samples(self, rate_hz: float) -> tuple[int, int]:
         """Window length and stride in samples at ``rate_hz``."""
-        length = self.length if self.length is not None else round((self.length_s or 0) * rate_hz)
+        length = (
+            self.length
+            if self.length is not None
+            else nearest_samples((self.length_s or 0) * rate_hz)
+        )
         if self.stride is not None:
             stride = self.stride
         elif self.stride_s is not None:
-            stride = round(self.stride_s * rate_hz)
+            stride = nearest_samples(self.stride_s * rate_hz)
         else:
             stride = length
         return max(length, 1), max(stride, 1)
