@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import textwrap
@@ -445,13 +446,16 @@ def test_subject_split_keeps_each_subject_on_one_side(
     assert len(subj(ds.test.files)) == 1
 
 
-def test_regression_targets_are_window_means(
-    tmp_path: Path, write_spec: Callable[..., Path]
-) -> None:
+def _regression_spec(tmp_path: Path, write_spec: Callable[..., Path], files: int = 6) -> Path:
+    """Recordings of the example with a `speed` column: recording i's speed rises from i
+    by 0.01 per sample; windows of 50 samples, a random split by recording."""
     data = tmp_path / "data"
     data.mkdir()
-    for i in range(6):
-        lines = (EXAMPLE / f"data/running/train_00{i}.csv").read_text().splitlines()
+    sources = [
+        f for c in ("running", "walking") for f in sorted((EXAMPLE / "data" / c).glob("train_*"))
+    ]
+    for i, src in enumerate(sources[:files]):
+        lines = src.read_text().splitlines()
         out = [lines[0] + ",speed"] + [f"{ln},{i + t / 100:.2f}" for t, ln in enumerate(lines[1:])]
         (data / f"r{i}.csv").write_text("\n".join(out) + "\n")
     spec = write_spec(data=str(data))
@@ -462,12 +466,57 @@ def test_regression_targets_are_window_means(
         .replace("{length_s: 10, stride_s: 10}", "{length: 50, stride: 50}")
         .replace('split: {test_files: ["*/test_*.csv"]}', "split: {test: 0.34, seed: 0}")
     )
-    loaded = load_spec(spec)
+    return spec
+
+
+def test_regression_targets_are_window_means(
+    tmp_path: Path, write_spec: Callable[..., Path]
+) -> None:
+    loaded = load_spec(_regression_spec(tmp_path, write_spec))
     assert loaded.spec.task.resolved_metric == "rmse" and not loaded.spec.task.maximize
     ds = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
     assert ds.classes == [] and ds.train.y.dtype == np.float32
     i = int(ds.train.files[0][1])
     assert ds.train.y[0] == pytest.approx(i + np.mean(np.arange(50) / 100), abs=1e-5)
+
+
+def test_each_recipe_claims_only_the_tasks_its_model_handles() -> None:
+    """A recipe that names a task its model family cannot train is a contradiction the
+    resolver would print for every such spec (raw-cnn1d claimed regression with a
+    classifier); the regression form has its own recipe."""
+    from mcuforge.models import MODELS
+
+    cat = load_catalog()
+    for versions in cat.recipes.values():
+        for recipe in versions:
+            family = MODELS.get(recipe.pipeline.model)
+            assert set(recipe.applies.task) == {family.task}, recipe.ref
+
+
+@pytest.mark.slow
+def test_a_raw_window_cnn_regressor_runs_end_to_end(
+    tmp_path: Path, write_spec: Callable[..., Path]
+) -> None:
+    spec = _regression_spec(tmp_path, write_spec, files=16)
+    plan = resolve(load_spec(spec), load_catalog())
+    why = {d.recipe: d.reason for d in plan.decisions}
+    assert "raw-cnn1d-regression@1" in [r.ref for r in plan.recipes]
+    assert "does not handle regression" in why["raw-cnn1d@1"]
+    spec.write_text(
+        spec.read_text()
+        .replace(
+            "budgets: {sram_kb: 4, flash_kb: 16, latency_ms: 5}",
+            "budgets: {sram_kb: 32, flash_kb: 64}",
+        )
+        .replace("search: {trials: 4,", "recipe: raw-cnn1d-regression\nsearch: {trials: 2,")
+    )
+    code, out = cli_run("generate", str(spec), "--no-measure")
+    assert code == 0, out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["recipe"] == "raw-cnn1d-regression@1" and report["metric"] == "rmse"
+    # the int8 network's value in C is Python's on every test window (bit-exact)
+    parity = report["parity"]
+    assert parity["agree"] == parity["total"] > 0 and parity["outputs_max_rel_err"] == 0.0
 
 
 def test_anomaly_labels_map_to_normal_and_anomaly(write_spec: Callable[..., Path]) -> None:

@@ -241,8 +241,26 @@ def test_mlp_regressor_beats_the_mean(ds: Dataset) -> None:
     _c_equals_python(ds, pipe, model, [])
 
 
+def test_cnn1d_regressor_learns_a_value_from_the_raw_window(ds: Dataset) -> None:
+    pipe = _pipe(ds, ["raw"])
+    f = pipe.transform(ds.train.x)
+
+    def level(x: np.ndarray) -> np.ndarray:  # a value the window's samples carry
+        return x[:, :, 0].mean(axis=1).astype(np.float64) * 2.0 + 1.0
+
+    params = {**FAST, "epochs": 40, "filters": 8, "layers": 1, "learning_rate": 0.01}
+    model = MODELS.get("cnn1d_regressor")().fit(
+        f, level(ds.train.x), 0, params, 0, input_shape=pipe.output_shape
+    )
+    assert model.task == "regression" and model.n_outputs == 1
+    pred = model.predict(pipe.transform(ds.test.x)).astype(np.float64)
+    truth = level(ds.test.x)
+    assert np.mean((pred - truth) ** 2) < 0.5 * np.var(truth)
+    _c_equals_python(ds, pipe, model, [])
+
+
 def test_keras_families_are_registered_with_int8_compressions() -> None:
-    for name in ("mlp", "mlp_regressor", "cnn1d", "ds_cnn", "autoencoder"):
+    for name in ("mlp", "mlp_regressor", "cnn1d", "cnn1d_regressor", "ds_cnn", "autoencoder"):
         family = MODELS.get(name)
         assert "int8" in family.compressions and "qat_int8" in family.compressions
     assert Path(__file__).exists()

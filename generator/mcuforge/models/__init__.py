@@ -27,6 +27,7 @@ MODELS: Registry[ModelFamily] = Registry(
         "mlp": "mcuforge.models.nets:MlpFamily",
         "mlp_regressor": "mcuforge.models.nets:MlpRegressorFamily",
         "cnn1d": "mcuforge.models.nets:Cnn1dFamily",
+        "cnn1d_regressor": "mcuforge.models.nets:Cnn1dRegressorFamily",
         "ds_cnn": "mcuforge.models.nets:DsCnnFamily",
         "autoencoder": "mcuforge.models.nets:AutoencoderFamily",
     },

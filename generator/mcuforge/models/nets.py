@@ -9,6 +9,7 @@ network, never the float one.
 * ``mlp``: dense layers on a feature vector (classification).
 * ``mlp_regressor``: the same with one linear output (regression).
 * ``cnn1d``: 1-D convolutions over a raw window ``(length, channels)``.
+* ``cnn1d_regressor``: the same with one linear output (regression).
 * ``ds_cnn``: depthwise-separable 2-D convolutions over a spectrogram ``(frames, coeffs)``.
 * ``autoencoder``: a dense autoencoder (anomaly); the score is the reconstruction
   mean squared error, the threshold is chosen on held-out rows with the int8 model.
@@ -281,6 +282,14 @@ class Cnn1dFamily(_NetFamily):
     def _build(self, p: TrainParams, shape: tuple[int, ...], n_out: int, qat: bool) -> Any:
         assert isinstance(p, Cnn1dParams)
         return _cnn1d(p, shape, n_out, qat)
+
+
+class Cnn1dRegressorFamily(Cnn1dFamily):
+    """The :class:`Cnn1dFamily` network with one linear output (``out[0]``): a value
+    from the shape of the raw window; parameters in :class:`Cnn1dParams`."""
+
+    name = "cnn1d_regressor"
+    task = "regression"
 
 
 class DsCnnFamily(_NetFamily):
