@@ -692,6 +692,35 @@ def build_cmake(project: Path, build: Path, mode: str, *options: str) -> Path:
 @pytest.mark.slow
 @pytest.mark.toolchain
 @needs_arm_gcc
+@pytest.mark.parametrize(("cpu", "target"), [("m4f", "nrf52840"), ("m0plus", "nrf51822")])
+def test_cmake_baremetal_sources_are_iso_c99(
+    catalog: Catalog, generated: dict[str, object], tmp_path: Path, cpu: str, target: str
+) -> None:
+    """Every C file of the firmware, the generated model's and the runtime's, compiles
+    with -std=c99 -pedantic -Wall -Wextra -Werror on every platform and in every mode
+    (the vector table held the stack top as a function pointer: not ISO C)."""
+    sources = generated["sources"]
+    assert isinstance(sources, dict)
+    t = catalog.target(target)
+    v = scaffold.context("basicmotions", t, catalog.core(t.core), None, SHA, RECIPE, 7)
+    project = scaffold.render("cmake-baremetal", v, sources, tmp_path / "fw")
+    src = project / "src"
+    files = sorted(str(p) for p in [*src.glob("*.c"), *(src / "model").glob("*.c")])
+    assert any(f.endswith("startup.c") for f in files) and any("model" in f for f in files)
+    for platform in ("mps2", "microbit", "board"):
+        for mode in ("selftest", "sensor", "bench", "capture"):
+            _run(
+                ["arm-none-eabi-gcc", *CPUS[cpu], "-std=c99", "-pedantic", "-Wall", "-Wextra",
+                 "-Werror", "-fsyntax-only", f"-I{src}",
+                 f"-DMCUFORGE_PLATFORM_{platform.upper()}=1",
+                 f"-DMCUFORGE_MODE=MCUFORGE_MODE_{mode.upper()}",
+                 "-DMCUFORGE_SENSOR_REPLAY=1", "-DMCUFORGE_CLOCK_HZ=64000000u", *files]
+            )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@needs_arm_gcc
 @needs_qemu
 @pytest.mark.parametrize(
     ("target", "machine", "modes"),

@@ -46,35 +46,47 @@ void DebugMon_Handler(void) MCUFORGE_WEAK_HANDLER;
 void PendSV_Handler(void) MCUFORGE_WEAK_HANDLER;
 void SysTick_Handler(void) MCUFORGE_WEAK_HANDLER;
 
-typedef void (*mcuforge_vector_t)(void);
+/* One entry of the vector table: the initial stack pointer (an address) or a handler.
+ * A union keeps the table ISO C (a data pointer cast to a function pointer is not). */
+typedef union {
+    uint32_t *stack_top;
+    void (*handler)(void);
+} mcuforge_vector_t;
+
+#define H(fn) { .handler = fn }
+#define RESERVED { .handler = 0 }
 
 /* External interrupts: 32 on ARMv6-M, 64 otherwise (all Default_Handler;
  * edit the table to attach device interrupt handlers). */
-#define IRQ_DEFAULT_8 Default_Handler, Default_Handler, Default_Handler, Default_Handler, \
-                      Default_Handler, Default_Handler, Default_Handler, Default_Handler
+#define IRQ_DEFAULT_8 H(Default_Handler), H(Default_Handler), H(Default_Handler), \
+                      H(Default_Handler), H(Default_Handler), H(Default_Handler), \
+                      H(Default_Handler), H(Default_Handler)
 #define IRQ_DEFAULT_32 IRQ_DEFAULT_8, IRQ_DEFAULT_8, IRQ_DEFAULT_8, IRQ_DEFAULT_8
 
 __attribute__((section(".isr_vector"), used))
 const mcuforge_vector_t mcuforge_vector_table[] = {
-    (mcuforge_vector_t)__stack_top, /* initial stack pointer */
-    Reset_Handler,
-    NMI_Handler,
-    HardFault_Handler,
-    MemManage_Handler,
-    BusFault_Handler,
-    UsageFault_Handler,
-    SecureFault_Handler,
-    0, 0, 0,                        /* reserved */
-    SVC_Handler,
-    DebugMon_Handler,
-    0,                              /* reserved */
-    PendSV_Handler,
-    SysTick_Handler,
+    { .stack_top = __stack_top },   /* initial stack pointer */
+    H(Reset_Handler),
+    H(NMI_Handler),
+    H(HardFault_Handler),
+    H(MemManage_Handler),
+    H(BusFault_Handler),
+    H(UsageFault_Handler),
+    H(SecureFault_Handler),
+    RESERVED, RESERVED, RESERVED,
+    H(SVC_Handler),
+    H(DebugMon_Handler),
+    RESERVED,
+    H(PendSV_Handler),
+    H(SysTick_Handler),
     IRQ_DEFAULT_32,
 #if MCUFORGE_HAS_DWT_ITM
     IRQ_DEFAULT_32,
 #endif
 };
+
+#undef H
+#undef RESERVED
 
 void Reset_Handler(void)
 {
