@@ -441,6 +441,32 @@ def test_a_default_not_run_as_surplus_is_queued_again(write_spec: Callable[..., 
     assert warm_start(study, [recipe], [recipe.ref]) == 1  # queued again
 
 
+def test_a_trial_that_could_start_only_after_the_time_budget_is_not_run(
+    write_spec: Callable[..., Path],
+) -> None:
+    """A worker's trial that waited for other workers' trials past the end of the time
+    budget ran on the 1 s a trial always gets, and counted: it is now not run, not
+    counted, and its recipe default is queued again by a later run."""
+    from mcuforge.search._control import warm_start
+    from mcuforge.search._objective import limit_for, make_objective
+
+    p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
+    settings = SearchSettings(trials=None, storage="", time_budget_s=60.0)
+    end = time.time() - 0.5  # the budget ended while the trial waited
+    study = optuna.create_study(direction="maximize")
+    assert warm_start(study, p.plan.recipes, [r.ref for r in p.plan.recipes]) == 1
+    objective = make_objective(p.plan, p.dataset, limit_for(settings, end), None, 8, end)
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert not_run(trial) and counted(study) == 0
+    assert trial.user_attrs["reason"].startswith("the time budget ended before it could start")
+    assert warm_start(study, p.plan.recipes, [r.ref for r in p.plan.recipes]) == 1
+    # with time left, the same trial runs and counts
+    objective = make_objective(p.plan, p.dataset, limit_for(settings, None), None, 8, None)
+    study.optimize(objective, n_trials=1)
+    assert counted(study) == 1
+
+
 def test_time_budget_ends_the_search(write_spec: Callable[..., Path], tmp_path: Path) -> None:
     p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
     res = run_search(

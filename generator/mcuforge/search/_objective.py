@@ -30,10 +30,13 @@ def make_objective(
     limit_s: Callable[[], float | None],
     on_start: Callable[[int, str], None] | None = None,
     total: int | None = None,
+    end: float | None = None,
 ) -> Callable[[optuna.Trial], Any]:
     """The trial function: sample, skip repeats, build, cost, cross-validate in a time limit.
     A trial that would take the study past ``total`` trials (other workers' running
-    trials reach it) is not run (:func:`admitted`).
+    trials reach it) is not run (:func:`admitted`), nor one that could start only after
+    ``end`` (``time.time()``: the search's time budget; it waited for other workers'
+    trials past it). Both are recorded as ``surplus``: not counted, run on a resume.
 
     ``limit_s()`` gives the time the trial may take (its limit, or what is left of the
     search's budget); past it the trial is pruned with the reason.
@@ -78,6 +81,10 @@ def make_objective(
             trial.set_user_attr("surplus", True)
             trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
             raise optuna.TrialPruned("the trial total was reached")
+        if end is not None and time.time() >= end:  # it would run on a 1 s remainder
+            trial.set_user_attr("surplus", True)
+            trial.set_user_attr("reason", "the time budget ended before it could start; not run")
+            raise optuna.TrialPruned("the time budget ended")
         waited = time.monotonic() - asked
         if waited >= 1.0:  # not the trial's own time (the race reads trial durations)
             trial.set_user_attr(ADMISSION_WAIT, round(waited, 3))

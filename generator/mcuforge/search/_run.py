@@ -54,7 +54,9 @@ def _worker(
             try:
                 optimize_quietly(
                     study,
-                    make_objective(plan, dataset, limit_for(settings, end), None, settings.trials),
+                    make_objective(
+                        plan, dataset, limit_for(settings, end), None, settings.trials, end
+                    ),
                     timeout=None if end is None else max(end - time.time(), 0.0),
                     callbacks=[shrink, stop],
                     catch=TRIAL_ERRORS,
@@ -212,7 +214,7 @@ def run_search(
         why = "the workers finished"
     else:
         objective = make_objective(
-            plan, dataset, limit_for(settings, end), progress.start_trial, settings.trials
+            plan, dataset, limit_for(settings, end), progress.start_trial, settings.trials, end
         )
         with progress:
             optimize_quietly(
