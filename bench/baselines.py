@@ -17,6 +17,11 @@ the PC baselines get the same resampled windows.
 
     .venv/bin/python bench/baselines.py [--datasets ...] [--budgets m4f m0plus]
         [--no-generate] [--dtw-limit-s 600]
+    .venv/bin/python bench/baselines.py --search-seeds 5 --datasets ... --budgets m4f
+
+``--search-seeds N`` runs only ``generate`` N times per data set and budget, with the
+search seeds 7, 8, ...: how much mcuforge's test accuracy moves with its own seed (the
+folds, the sampler, the models' training), beside ``--seed-spread`` for a baseline's.
 """
 
 from __future__ import annotations
@@ -263,7 +268,9 @@ def export(ds: Set, train: Split, test: Split, folder: Path) -> None:
             )
 
 
-def write_spec(ds: Set, budget: Budget, length: int, variable: bool, work: Path) -> Path:
+def write_spec(
+    ds: Set, budget: Budget, length: int, variable: bool, work: Path, seed: int = 7
+) -> Path:
     window: dict[str, Any] = {"length": length, "stride": length}
     if variable:
         window["short"] = "whole"  # every recording one window, resampled to the length
@@ -282,10 +289,10 @@ def write_spec(ds: Set, budget: Budget, length: int, variable: bool, work: Path)
         "task": {"kind": "classification", "metric": "accuracy"},
         "target": budget.target,
         "budgets": {"sram_kb": budget.sram_kb, "flash_kb": budget.flash_kb},
-        "search": {"seed": 7},
-        "output": {"dir": f"out-{budget.key}", "test_windows": 4},
+        "search": {"seed": seed},
+        "output": {"dir": f"out-{budget.key}-s{seed}", "test_windows": 4},
     }
-    path = work / f"{budget.key}.yaml"
+    path = work / f"{budget.key}-s{seed}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 
@@ -328,6 +335,51 @@ def seed_spread(names: list[str], seeds: int) -> list[str]:
     return out
 
 
+def search_spread(names: list[str], budgets: list[str], seeds: int) -> tuple[list[str], bool]:
+    """``generate`` with its defaults and the search seeds 7.., the same split: the test
+    accuracy of each run, and its mean, spread and range per data set and budget."""
+    out = [
+        "## How much mcuforge moves with its search seed",
+        "",
+        f"`generate` with its defaults (as in the table above) and `search.seed` 7 to "
+        f"{7 + seeds - 1}: the seed draws the cross-validation folds, seeds the sampler and "
+        "every model's training; the split is the archive's. Test accuracy of each run "
+        "(the chosen recipe), then over the seeds:",
+        "",
+        "| data set | budget | runs: test accuracy (recipe) | mean | std | min | max |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="mcuforge-bench-search-spread-") as tmp:
+        for name in names:
+            ds = SETS[name]
+            work = Path(tmp) / name
+            work.mkdir()
+            train, test = load(ds, work)
+            variable = len({len(r) for r in [*train.x, *test.x]}) > 1
+            _, _, length = equal_length(train, test)
+            export(ds, train, test, work / "data")
+            for key in budgets:
+                scores: list[float] = []
+                runs: list[str] = []
+                for seed in range(7, 7 + seeds):
+                    print(f"baselines: {name} {key} seed {seed}", file=sys.stderr, flush=True)
+                    r = run_one(write_spec(ds, BUDGETS[key], length, variable, work, seed))
+                    failed = failed or bool(r.get("failed"))
+                    if "score" in r:
+                        scores.append(float(r["score"]))
+                        runs.append(f"{r['score']:.3f} ({r['recipe']}, {r['seconds']:.0f} s)")
+                    else:
+                        runs.append(str(r.get("error", "no result")).split(":")[0])
+                acc = np.array(scores) if scores else np.array([np.nan])
+                out.append(
+                    f"| {name} | {BUDGETS[key].label} | {'; '.join(runs)} | {acc.mean():.3f} | "
+                    f"{acc.std():.3f} | {acc.min():.3f} | {acc.max():.3f} |"
+                )
+                print(out[-1], file=sys.stderr, flush=True)
+    return out, failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(SETS), choices=list(SETS))
@@ -341,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only RF raw over N seeds per data set (how much a baseline moves with its seed)",
     )
     ap.add_argument(
+        "--search-seeds",
+        type=int,
+        metavar="N",
+        help="only generate, with the search seeds 7..7+N-1 (how much mcuforge moves with it)",
+    )
+    ap.add_argument(
         "--verdict-of",
         type=Path,
         help="print only the verdict of a saved run's table (its markdown file)",
@@ -349,6 +407,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_spread:
         print("\n".join(seed_spread(args.datasets, args.seed_spread)))
         return 0
+    if args.search_seeds:
+        t0 = time.perf_counter()
+        lines, failed = search_spread(args.datasets, args.budgets, args.search_seeds)
+        command = " ".join([".venv/bin/python bench/baselines.py", *(argv or sys.argv[1:])])
+        lines[1:1] = ["", f"Command: `{command}` ({time.perf_counter() - t0:.0f} s)."]
+        print("\n".join(lines))
+        return 1 if failed else 0
     if args.verdict_of:
         text = args.verdict_of.read_text()
         heads = [f"mcuforge {BUDGETS[b].label}" for b in args.budgets]

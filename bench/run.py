@@ -106,6 +106,21 @@ SECTIONS = (
         timeout_s=600,
     ),
     Section(
+        "search_spread",
+        "How much mcuforge moves with its search seed (the two sets under the bar)",
+        "baselines.py",
+        (
+            "--search-seeds",
+            "5",
+            "--datasets",
+            "ItalyPowerDemand",
+            "PLAID",
+            "--budgets",
+            "m4f",
+        ),
+        timeout_s=3600,
+    ),
+    Section(
         "portfolio",
         "The shape-based recipes at their defaults vs plain baselines",
         "portfolio.py",
