@@ -578,3 +578,54 @@ def test_from_study_without_trials_says_so(write_spec: Callable[..., Path], tmp_
     p = prepare(write_spec())
     with pytest.raises(SearchError, match=r"--from-study: the study 'demo' in .* has no finished"):
         run_search(p.plan, p.dataset, _settings(tmp_path, 0), lambda s: None)
+
+
+def test_a_trial_failing_with_a_known_error_is_reported_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Optuna logs a failed trial as a warning with the whole traceback; for an
+    McuforgeError (the search reports the trial and its reason itself) that read as a
+    crash in the middle of the progress. Other errors, possibly bugs, keep it."""
+    from mcuforge.errors import McuforgeError
+    from mcuforge.search._resume import optimize_quietly
+
+    def fail(kind: type[Exception]) -> Callable[[optuna.Trial], float]:
+        def objective(trial: optuna.Trial) -> float:
+            trial.suggest_int("x", 0, 9)
+            raise kind("the int8 C emitter cannot generate this model")
+
+        return objective
+
+    study = optuna.create_study()
+    with caplog.at_level("WARNING", logger="optuna"):
+        optimize_quietly(study, fail(McuforgeError), n_trials=2, catch=(McuforgeError,))
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]
+    with caplog.at_level("WARNING", logger="optuna"):
+        optimize_quietly(study, fail(ValueError), n_trials=1, catch=(ValueError,))
+    shown = [r for r in caplog.records if r.getMessage().startswith("Trial 2 failed")]
+    assert len(shown) == 2 and shown[0].exc_info is not None
+
+
+def test_a_failed_trial_keeps_its_reason(
+    write_spec: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Optuna records no reason for a failed trial: the objective does, so that -v and
+    trials.csv say why (they showed '-')."""
+    from mcuforge.errors import McuforgeError
+    from mcuforge.search import _objective
+    from mcuforge.search._progress import trial_line
+
+    def broken(*a: object, **k: object) -> object:
+        raise McuforgeError("the int8 C emitter cannot generate this model:\n  MEAN: float32")
+
+    monkeypatch.setattr(_objective, "cross_validate", broken)
+    p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
+    objective = _objective.make_objective(p.plan, p.dataset, lambda: None)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(objective, n_trials=1, catch=_objective.TRIAL_ERRORS)
+    (trial,) = study.trials
+    assert trial.state == optuna.trial.TrialState.FAIL
+    reason = "McuforgeError: the int8 C emitter cannot generate this model: MEAN: float32"
+    assert trial.user_attrs["reason"] == reason
+    assert trial_line(trial, "accuracy").endswith(f"fail: {reason}")

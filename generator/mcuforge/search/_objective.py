@@ -112,6 +112,9 @@ def make_objective(
         except optuna.TrialPruned as exc:
             trial.set_user_attr("reason", str(exc) or "pruned")
             raise
+        except TRIAL_ERRORS as exc:  # Optuna keeps no reason for a failed trial
+            trial.set_user_attr("reason", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+            raise
 
     return objective
 

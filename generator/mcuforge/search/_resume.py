@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import warnings
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 import optuna
 
+from ..errors import McuforgeError
 from ._storage import retry_trial
 
 _DONE = (
@@ -72,7 +74,14 @@ def fail_stale(study: optuna.Study, exclusive: bool) -> int:
 
 
 class _QuietInterrupt(logging.Filter):
-    """Drops Optuna's "trial failed" warnings (and traceback) of trials Ctrl-C stopped."""
+    """Drops Optuna's "trial failed" warnings (and traceback) of trials Ctrl-C stopped,
+    and of trials that failed with an :class:`~mcuforge.errors.McuforgeError`: the
+    search reports those itself (``-v``: the trial, its recipe and the error's
+    message; the report counts them), and a traceback in the middle of the progress
+    reads as a crash. Other errors keep Optuna's warning and traceback (a bug to report).
+    """
+
+    _FAILED = re.compile(r"Trial (\d+) failed")
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,8 +91,13 @@ class _QuietInterrupt(logging.Filter):
         exc = record.exc_info[0] if record.exc_info else None
         if exc is not None and issubclass(exc, KeyboardInterrupt):
             return False
-        text = record.getMessage()
-        return not any(text.startswith(f"Trial {n} failed") for n in self.numbers)
+        failed = self._FAILED.match(record.getMessage())
+        if failed is None:
+            return True
+        if exc is not None and issubclass(exc, McuforgeError):
+            self.numbers.append(int(failed.group(1)))  # and its "failed with value" line
+            return False
+        return int(failed.group(1)) not in self.numbers
 
 
 _OPTIMIZE_LOGGER = "optuna.study._optimize"
