@@ -534,3 +534,53 @@ def test_cross_build_failure_is_a_toolchain_error(tmp_path: Path) -> None:
     bad = {"demo_model.h": MODEL_H, "demo_model.c": MODEL_C + "int broken(void) { return x; }"}
     with pytest.raises(ToolchainError, match="cross build failed"):
         cross_build(bad, "demo", M4F, tmp_path)
+
+
+# ---- the object cache of mcuforge's own firmware builds -----------------------------------
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host gcc")
+def test_model_objects_are_compiled_once_per_content_and_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher keys a model source's object on the preprocessed text and the flags
+    that are not defines, include folders or paths: another project folder with other
+    defines (another firmware mode) reuses it, and still gets its dependency file; a
+    change of the code or of an optimisation flag compiles again; files outside a
+    `model` folder always compile."""
+    from mcuforge.hardware import _objcache
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv(_objcache.ENV, str(cache))
+
+    def project(name: str, body: str) -> Path:
+        src = tmp_path / name / "src" / "model"
+        src.mkdir(parents=True)
+        (src / "m_model.h").write_text("int m_predict(int x);\n")
+        (src / "m_model.c").write_text(f'#include "m_model.h"\nint m_predict(int x) {{ {body} }}\n')
+        (src.parent / "main.c").write_text("int main(void) { return 0; }\n")
+        return src.parent
+
+    def compile_(src: Path, rel: str, *flags: str) -> tuple[int, Path]:
+        obj = src.parent / "build" / (rel + ".o")
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        dep = obj.with_suffix(".d")
+        argv = ["gcc", *flags, f"-I{src / 'model'}", "-MD", "-MT", str(obj), "-MF", str(dep)]
+        code = _objcache.run([*argv, "-o", str(obj), "-c", str(src / rel)])
+        assert code == 0 and obj.is_file() and dep.is_file()
+        assert str(src / "model" / "m_model.h") in dep.read_text() or rel == "main.c"
+        return len(list(cache.glob("*.o"))), obj
+
+    a, b = project("a", "return x + 1;"), project("b", "return x + 1;")
+    n, first = compile_(a, "model/m_model.c", "-O2", "-DMODE_SELFTEST=1")
+    assert n == 1
+    n, again = compile_(b, "model/m_model.c", "-O2", "-DMODE_SENSOR=1")
+    assert n == 1 and again.read_bytes() == first.read_bytes()  # reused
+    assert compile_(b, "model/m_model.c", "-Os")[0] == 2  # another flag
+    c = project("c", "return x + 2;")
+    assert compile_(c, "model/m_model.c", "-O2")[0] == 3  # other code
+    assert compile_(a, "main.c", "-O2")[0] == 3  # not a model source: not cached
+    # it runs once per compiled file as a bare script: it imports nothing of mcuforge
+    launcher = Path(_objcache.__file__).read_text()
+    assert not re.search(r"^\s*(from|import) (\.|mcuforge)", launcher, re.M)

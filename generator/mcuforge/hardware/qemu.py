@@ -8,10 +8,12 @@ framed bench report on a TCP serial port that :mod:`.device` reads like a board'
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -24,8 +26,9 @@ from ..catalog import QemuMachine, Target
 from ..cost import Cost, Figure
 from ..errors import ParityError, ToolchainError
 from ..resolver import Plan
+from . import _objcache
 from ._base import Profile, Profiler, Workload, latency_ms
-from .cross import INSTALL_HINT, cross_compiler, workload_build
+from .cross import INSTALL_HINT, cross_compiler, object_dir, workload_build
 
 QEMU = "qemu-system-arm"
 QEMU_HINT = "apt-get install qemu-system-arm cmake"
@@ -66,11 +69,23 @@ def build_firmware(
         options: extra cache entries, e.g. ``{"MCUFORGE_MODE": "bench"}``.
     """
     defs = [f"-D{k}={v}" for k, v in (options or {}).items()]
+    # the model's objects are compiled once for every build of this process (_objcache)
+    launcher = f"-DCMAKE_C_COMPILER_LAUNCHER={sys.executable};{Path(_objcache.__file__)}"
+    env = {**os.environ, _objcache.ENV: str(object_dir())}
     for cmd in (
-        ["cmake", "-S", str(project), "-B", str(build), f"-DMCUFORGE_PLATFORM={platform}", *defs],
+        [
+            "cmake",
+            "-S",
+            str(project),
+            "-B",
+            str(build),
+            f"-DMCUFORGE_PLATFORM={platform}",
+            launcher,
+            *defs,
+        ],
         ["cmake", "--build", str(build)],
     ):
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise ToolchainError(
                 f"firmware build failed: {' '.join(cmd)}\n"
