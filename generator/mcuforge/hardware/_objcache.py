@@ -20,12 +20,8 @@ starts in a few tens of milliseconds).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 ENV = "MCUFORGE_OBJECT_CACHE"
 #: Options followed by a value that names a file or folder of this build only.
@@ -74,12 +70,24 @@ def _preprocess_args(args: list[str], obj: str) -> list[str]:
     return [*out, "-E", "-P"]
 
 
+def cached(argv: list[str]) -> bool:
+    """Whether ``argv`` compiles a model source while a cache folder is set."""
+    if not os.environ.get(ENV) or "-c" not in argv[:-1]:
+        return False
+    source = argv[argv.index("-c") + 1]
+    return "model" in source.replace(os.sep, "/").split("/")
+
+
 def run(argv: list[str]) -> int:
     """Compile as ``argv`` says (``[compiler, *args]``), through the cache when it can."""
+    import hashlib
+    import shutil
+    import subprocess
+
     compiler, args = argv[0], argv[1:]
     cache = os.environ.get(ENV)
     flags, source, obj = _split(args)
-    if not cache or source is None or obj is None or "model" not in Path(source).parts:
+    if not cached(argv) or not cache or source is None or obj is None:
         return subprocess.call(argv)
     pre = subprocess.run(
         [compiler, *_preprocess_args(args, obj)], capture_output=True
@@ -87,17 +95,19 @@ def run(argv: list[str]) -> int:
     if pre.returncode != 0:
         return subprocess.call(argv)  # the compiler says why
     key = hashlib.sha256("\0".join([compiler, *flags]).encode() + b"\0" + pre.stdout)
-    stored = Path(cache) / f"{key.hexdigest()[:32]}.o"
-    if stored.is_file():
+    stored = os.path.join(cache, f"{key.hexdigest()[:32]}.o")
+    if os.path.isfile(stored):
         shutil.copyfile(stored, obj)
         return 0
     code = subprocess.call(argv)
     if code == 0:
-        part = stored.with_suffix(f".{os.getpid()}.tmp")
+        part = f"{stored}.{os.getpid()}.tmp"
         shutil.copyfile(obj, part)
         os.replace(part, stored)
     return code
 
 
 if __name__ == "__main__":
+    if not cached(sys.argv[1:]):  # the other sources: the compiler in this process's place
+        os.execvp(sys.argv[1], sys.argv[1:])
     sys.exit(run(sys.argv[1:]))

@@ -70,7 +70,7 @@ def build_firmware(
     """
     defs = [f"-D{k}={v}" for k, v in (options or {}).items()]
     # the model's objects are compiled once for every build of this process (_objcache)
-    launcher = f"-DCMAKE_C_COMPILER_LAUNCHER={sys.executable};{Path(_objcache.__file__)}"
+    launcher = f"-DCMAKE_C_COMPILER_LAUNCHER={sys.executable};-S;-I;{Path(_objcache.__file__)}"
     env = {**os.environ, _objcache.ENV: str(object_dir())}
     for cmd in (
         [
