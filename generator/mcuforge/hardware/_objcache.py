@@ -10,9 +10,11 @@ ten seconds of ``arm-none-eabi-gcc`` per build. CMake runs this script as
 preprocesses the file with the same arguments (which also writes the dependency file
 CMake asked for), and keys the object on the compiler, the flags that are not defines,
 include folders or file names, and the preprocessed text without line markers: the
-same key is the same object. Other sources, and every source without the variable, are
-compiled as they are. The user's own build (the build check, the README's commands)
-never goes through it.
+same key is the same code and data (with ``-g``, a reused object's debug information
+names the folder it was first compiled in: these builds are scratch, measured for
+sizes, stack and cycles, never debugged). Other sources, and every source without the
+variable, are compiled as they are. The user's own build (the build check, the README's
+commands) never goes through it.
 
 It imports nothing from mcuforge (it runs once per compiled file: a bare interpreter
 starts in a few tens of milliseconds).
@@ -20,6 +22,7 @@ starts in a few tens of milliseconds).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -81,7 +84,6 @@ def cached(argv: list[str]) -> bool:
 def run(argv: list[str]) -> int:
     """Compile as ``argv`` says (``[compiler, *args]``), through the cache when it can."""
     import hashlib
-    import shutil
     import subprocess
 
     compiler, args = argv[0], argv[1:]
@@ -97,14 +99,29 @@ def run(argv: list[str]) -> int:
     key = hashlib.sha256("\0".join([compiler, *flags]).encode() + b"\0" + pre.stdout)
     stored = os.path.join(cache, f"{key.hexdigest()[:32]}.o")
     if os.path.isfile(stored):
-        shutil.copyfile(stored, obj)
-        return 0
+        try:  # whole or not at all: make relinks what it finds
+            _copy(stored, obj)
+            return 0
+        except OSError:
+            pass  # compile it, then
     code = subprocess.call(argv)
     if code == 0:
-        part = f"{stored}.{os.getpid()}.tmp"
-        shutil.copyfile(obj, part)
-        os.replace(part, stored)
+        with contextlib.suppress(OSError):  # a full disk costs the reuse, not the build
+            _copy(obj, stored)
     return code
+
+
+def _copy(src: str, dst: str) -> None:
+    """Copy ``src`` to ``dst`` through a temporary file and a rename."""
+    import shutil
+
+    part = f"{dst}.{os.getpid()}.tmp"
+    try:
+        shutil.copyfile(src, part)
+        os.replace(part, dst)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
 
 
 if __name__ == "__main__":

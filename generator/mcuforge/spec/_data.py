@@ -59,7 +59,7 @@ def nearest_samples(samples: float) -> int:
     """Seconds x rate to whole samples: the nearest, a half rounding up (``round`` would
     take 2.5 to 2 and 3.5 to 4); products a float rounding below a half still count as
     the half (1.005 s x 100 Hz is 100.49999999999999)."""
-    return math.floor(samples + 0.5 + 1e-9)
+    return math.floor(samples + 0.5 + 1e-12 * max(1.0, abs(samples)))
 
 
 ShortPolicy = Literal["auto", "drop", "pad", "whole"]

@@ -53,40 +53,39 @@ typedef union {
     void (*handler)(void);
 } mcuforge_vector_t;
 
-#define H(fn) { .handler = fn }
-#define RESERVED { .handler = 0 }
+#define MCUFORGE_VEC(fn) { .handler = fn }
+#define MCUFORGE_VEC_RESERVED { .handler = 0 }
 
 /* External interrupts: 32 on ARMv6-M, 64 otherwise (all Default_Handler;
  * edit the table to attach device interrupt handlers). */
-#define IRQ_DEFAULT_8 H(Default_Handler), H(Default_Handler), H(Default_Handler), \
-                      H(Default_Handler), H(Default_Handler), H(Default_Handler), \
-                      H(Default_Handler), H(Default_Handler)
+#define IRQ_DEFAULT_2 MCUFORGE_VEC(Default_Handler), MCUFORGE_VEC(Default_Handler)
+#define IRQ_DEFAULT_8 IRQ_DEFAULT_2, IRQ_DEFAULT_2, IRQ_DEFAULT_2, IRQ_DEFAULT_2
 #define IRQ_DEFAULT_32 IRQ_DEFAULT_8, IRQ_DEFAULT_8, IRQ_DEFAULT_8, IRQ_DEFAULT_8
 
 __attribute__((section(".isr_vector"), used))
 const mcuforge_vector_t mcuforge_vector_table[] = {
     { .stack_top = __stack_top },   /* initial stack pointer */
-    H(Reset_Handler),
-    H(NMI_Handler),
-    H(HardFault_Handler),
-    H(MemManage_Handler),
-    H(BusFault_Handler),
-    H(UsageFault_Handler),
-    H(SecureFault_Handler),
-    RESERVED, RESERVED, RESERVED,
-    H(SVC_Handler),
-    H(DebugMon_Handler),
-    RESERVED,
-    H(PendSV_Handler),
-    H(SysTick_Handler),
+    MCUFORGE_VEC(Reset_Handler),
+    MCUFORGE_VEC(NMI_Handler),
+    MCUFORGE_VEC(HardFault_Handler),
+    MCUFORGE_VEC(MemManage_Handler),
+    MCUFORGE_VEC(BusFault_Handler),
+    MCUFORGE_VEC(UsageFault_Handler),
+    MCUFORGE_VEC(SecureFault_Handler),
+    MCUFORGE_VEC_RESERVED, MCUFORGE_VEC_RESERVED, MCUFORGE_VEC_RESERVED,
+    MCUFORGE_VEC(SVC_Handler),
+    MCUFORGE_VEC(DebugMon_Handler),
+    MCUFORGE_VEC_RESERVED,
+    MCUFORGE_VEC(PendSV_Handler),
+    MCUFORGE_VEC(SysTick_Handler),
     IRQ_DEFAULT_32,
 #if MCUFORGE_HAS_DWT_ITM
     IRQ_DEFAULT_32,
 #endif
 };
 
-#undef H
-#undef RESERVED
+#undef MCUFORGE_VEC
+#undef MCUFORGE_VEC_RESERVED
 
 void Reset_Handler(void)
 {
