@@ -411,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         lines, failed = search_spread(args.datasets, args.budgets, args.search_seeds)
         command = " ".join([".venv/bin/python bench/baselines.py", *(argv or sys.argv[1:])])
-        lines[1:1] = ["", f"Command: `{command}` ({time.perf_counter() - t0:.0f} s)."]
-        print("\n".join(lines))
+        lines[1:1] = ["", f"Command: `{command}`."]
+        print("\n".join([*lines, "", f"Total: {time.perf_counter() - t0:.0f} s."]))
         return 1 if failed else 0
     if args.verdict_of:
         text = args.verdict_of.read_text()
