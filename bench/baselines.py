@@ -335,6 +335,13 @@ def seed_spread(names: list[str], seeds: int) -> list[str]:
     return out
 
 
+def _prepared(ds: Set, work: Path) -> tuple[Split, Split, bool, tuple[np.ndarray, np.ndarray, int]]:
+    """A set's split, whether its recordings vary in length, and its equal-length windows."""
+    train, test = load(ds, work)
+    variable = len({len(r) for r in [*train.x, *test.x]}) > 1
+    return train, test, variable, equal_length(train, test)
+
+
 def search_spread(names: list[str], budgets: list[str], seeds: int) -> tuple[list[str], bool]:
     """``generate`` with its defaults and the search seeds 7.., the same split: the test
     accuracy of each run, and its mean, spread and range per data set and budget."""
@@ -355,9 +362,7 @@ def search_spread(names: list[str], budgets: list[str], seeds: int) -> tuple[lis
             ds = SETS[name]
             work = Path(tmp) / name
             work.mkdir()
-            train, test = load(ds, work)
-            variable = len({len(r) for r in [*train.x, *test.x]}) > 1
-            _, _, length = equal_length(train, test)
+            train, test, variable, (_, _, length) = _prepared(ds, work)
             export(ds, train, test, work / "data")
             for key in budgets:
                 scores: list[float] = []
@@ -458,9 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tmp) / name
             work.mkdir()
             print(f"baselines: {name}", file=sys.stderr, flush=True)
-            train, test = load(ds, work)
-            variable = len({len(r) for r in [*train.x, *test.x]}) > 1
-            xtr, xte, length = equal_length(train, test)
+            train, test, variable, (xtr, xte, length) = _prepared(ds, work)
             base = baselines(xtr, train.y, xte, test.y, args.dtw_limit_s)
             cells = []
             if not args.no_generate:

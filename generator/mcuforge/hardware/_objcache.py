@@ -87,10 +87,10 @@ def run(argv: list[str]) -> int:
     import subprocess
 
     compiler, args = argv[0], argv[1:]
-    cache = os.environ.get(ENV)
-    flags, source, obj = _split(args)
-    if not cached(argv) or not cache or source is None or obj is None:
+    flags, _, obj = _split(args)
+    if not cached(argv) or obj is None:
         return subprocess.call(argv)
+    cache = os.environ[ENV]
     pre = subprocess.run(
         [compiler, *_preprocess_args(args, obj)], capture_output=True
     )  # also writes the dependency file (-MD -MT -MF stay)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import optuna
 
@@ -78,13 +78,9 @@ def make_objective(
     def objective(trial: optuna.Trial) -> Any:
         asked = time.monotonic()
         if not admitted(trial.study, trial.number, total, limit_s()):
-            trial.set_user_attr("surplus", True)
-            trial.set_user_attr("reason", "the study reached its trial total meanwhile; not run")
-            raise optuna.TrialPruned("the trial total was reached")
+            _not_run(trial, "the study reached its trial total meanwhile", "the trial total")
         if end is not None and time.time() >= end:  # it would run on a 1 s remainder
-            trial.set_user_attr("surplus", True)
-            trial.set_user_attr("reason", "the time budget ended before it could start; not run")
-            raise optuna.TrialPruned("the time budget ended")
+            _not_run(trial, "the time budget ended before it could start", "the time budget")
         waited = time.monotonic() - asked
         if waited >= 1.0:  # not the trial's own time (the race reads trial durations)
             trial.set_user_attr(ADMISSION_WAIT, round(waited, 3))
@@ -117,6 +113,13 @@ def make_objective(
             raise
 
     return objective
+
+
+def _not_run(trial: optuna.Trial, why: str, what: str) -> NoReturn:
+    """Record ``trial`` as never run (``surplus``: not counted, run on a resume) and stop it."""
+    trial.set_user_attr("surplus", True)
+    trial.set_user_attr("reason", f"{why}; not run")
+    raise optuna.TrialPruned(f"{what} was reached")
 
 
 #: Errors a trial may raise that fail that trial only (recorded with the reason).
