@@ -29,6 +29,7 @@ from mcuforge.search._rescore import (
     round_seed,
     run_race,
     stored_field,
+    stored_rounds,
 )
 from mcuforge.search._space import config_from_params
 
@@ -197,6 +198,39 @@ def test_the_choice_reads_the_race_over_the_field_that_ran(
     again = run_race(study, p.plan, p.dataset, None, logs.append)
     assert again is not None and study.user_attrs[FIELD]["entrants"] == every
     assert again.complete_rounds >= 1
+
+
+def test_two_workers_racing_one_study_keep_each_others_rounds(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While this worker races, another stores rounds in the same study: its scores are
+    kept (this worker wrote its own dictionary over them) and not run again here."""
+    text = write_spec().read_text().replace("rescore_top: 0", "rescore_top: 20")
+    p = prepare(write_spec(text.replace("{", "{{").replace("}", "}}"), name="race2.yaml"))
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    run_search(p.plan, p.dataset, SearchSettings(trials=8, storage=storage), print)
+    study = optuna.load_study(study_name="demo", storage=storage)
+    every = Standing.of(study, True).entrants(20)
+    assert len(every) >= 3
+    study.set_user_attr(ATTR, {})
+    other = optuna.load_study(study_name="demo", storage=storage)  # the other worker
+    real = _rescore.cross_validate
+    ran: list[object] = []
+
+    def racing_beside(*args: object, **kw: object) -> Validated:
+        if not ran:  # the other worker's first round of the other entrants lands now
+            other.set_user_attr(ATTR, {str(n): [0.5] for n in every[1:]})
+        ran.append(kw.get("seed"))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_rescore, "cross_validate", racing_beside)
+    now = run_race(study, p.plan, p.dataset, None, lambda s: None)
+    assert now is not None and now.complete_rounds >= 1
+    kept = stored_rounds(study)
+    assert all(kept[n][0] == 0.5 for n in every[1:])  # the other worker's round 1
+    assert kept[every[0]][0] != 0.5  # this worker's
+    # every other score here was run here, and none of the other worker's again
+    assert len(ran) == sum(len(v) for v in kept.values()) - (len(every) - 1)
 
 
 def test_round_seeds_differ_from_the_search_seed_and_stay_in_range() -> None:

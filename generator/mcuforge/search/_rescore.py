@@ -161,6 +161,17 @@ def stored_rounds(study: optuna.Study) -> dict[int, list[float]]:
     return {int(k): [float(v) for v in vs] for k, vs in raw.items()}
 
 
+def merge_rounds(study: optuna.Study, mine: dict[int, list[float]]) -> dict[int, list[float]]:
+    """``mine`` with the round scores another worker racing the same study stored since
+    (per trial the longer list: a round's folds and seed are the race's, so a round both
+    ran is one round), updated in place; writing the merge back keeps both workers'
+    rounds (writing ``mine`` alone dropped the other's)."""
+    for n, theirs in stored_rounds(study).items():
+        if len(theirs) > len(mine.get(n, [])):
+            mine[n] = theirs
+    return mine
+
+
 def _model_key(t: optuna.trial.FrozenTrial) -> str:
     """Which model a trial is, for the race: configurations whose outputs on every
     training window were the same in the search's folds are one (e.g. a k-NN's prototype limit
@@ -330,6 +341,8 @@ def run_race(
     while undecided(now):
         r = now.complete_rounds + 1
         for n in [n for n in now.survivors if len(stored.get(n, [])) < r]:
+            if len(merge_rounds(study, stored).get(n, [])) >= r:
+                continue  # another worker racing this study ran it meanwhile
             left = None if end is None else end - time.time()
             if left is not None and left <= 0:
                 _log_race(log, now, entered, ran, time.monotonic() - t0, "time budget")
@@ -350,6 +363,7 @@ def run_race(
                 value = -math.inf if maximize else math.inf
             stored.setdefault(n, []).append(value)  # a survivor has rounds 1..r-1
             ran += 1
+            merge_rounds(study, stored)
             study.set_user_attr(ATTR, {str(k): v for k, v in sorted(stored.items())})
         now = race(entered, f.first, stored, rounds, maximize)
     _log_race(log, now, entered, ran, time.monotonic() - t0, "")
