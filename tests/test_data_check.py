@@ -295,6 +295,22 @@ def test_a_symlink_inside_the_folder_is_read(tmp_path: Path) -> None:
     assert not s.errors and any(r.file == "a/linked.csv" for r in s.recordings)
 
 
+def test_a_data_folder_that_is_a_link_is_named_as_the_spec_names_it(tmp_path: Path) -> None:
+    """Messages name files under the spec's `data.path`, not under the link's target."""
+    real = folder(tmp_path / "elsewhere")
+    (tmp_path / "data").symlink_to(real, target_is_directory=True)
+    bad = real / "b" / "r1.csv"
+    text = bad.read_text().splitlines()
+    text[3] = "0.25,nan"
+    bad.write_text("\n".join(text) + "\n")
+    s = _survey(spec(tmp_path))
+    assert [str(f) for f in s.errors] == [
+        f"{tmp_path / 'data' / 'b' / 'r1.csv'}:4: column 'ay': 'nan' is not finite; remove or "
+        "interpolate NaN/inf samples"
+    ]
+    assert sorted(r.file for r in s.recordings) == [f"{c}/r{i}.csv" for c in "ab" for i in range(4)]
+
+
 # --- tabular data -------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ writes each side's windows into one preallocated array.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,7 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
             data file, or a regression spec has no targets.
     """
     task = task or Task()
-    root = (base_dir / data.path).resolve()
+    root = data_path(base_dir, data.path)
     if not root.exists():
         raise DataError(
             f"data folder {shown(root)} does not exist; fix `data.path` (relative to the spec)"
@@ -373,6 +374,13 @@ def preflight_hashes(spec: Spec, base_dir: Path) -> tuple[list[Finding], dict[st
     return s.findings, s.hashes
 
 
+def data_path(base_dir: Path, path: str | Path) -> Path:
+    """``path`` relative to the spec's folder, absolute and normalised but with symbolic
+    links kept: a data folder that is a link is shown as the spec names it, not as the
+    folder it points to (files that leave it are checked by :func:`.data_files`)."""
+    return Path(os.path.abspath(base_dir / path))
+
+
 def data_root(spec: Spec, base_dir: Path) -> Path:
-    """The data folder (or file) the spec names, resolved."""
-    return (base_dir / spec.data.path).resolve()
+    """The data folder (or file) the spec names (see :func:`data_path`)."""
+    return data_path(base_dir, spec.data.path)
