@@ -264,3 +264,31 @@ def test_keras_families_are_registered_with_int8_compressions() -> None:
         family = MODELS.get(name)
         assert "int8" in family.compressions and "qat_int8" in family.compressions
     assert Path(__file__).exists()
+
+
+def test_tensorflow_start_up_lines_stay_off_the_screen() -> None:
+    """Loading TensorFlow through mcuforge filters its native start-up lines, also the
+    device probe that runs on the first tensor (CUDA's "failed call to cuInit" on a
+    machine without a GPU), while what else reaches stderr passes through."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from mcuforge._lazy import _NOISE
+
+    code = (
+        "import sys\n"
+        "from mcuforge._lazy import keras, tensorflow as tf\n"
+        "keras.layers.Dense\n"
+        "tf.constant([1.0]) + 1\n"
+        "print('mine', file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert "mine" in lines
+    assert not [ln for ln in lines if _NOISE.match(ln) or re.search(r"cuInit|\.cc:\d+\]", ln)]

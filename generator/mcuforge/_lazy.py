@@ -63,6 +63,12 @@ class LazyModule:
         if self._module is None:
             with quiet_native_stderr():
                 self._module = importlib.import_module(self._name)
+                # the devices are probed on the first tensor, not at import: probe them
+                # here so that CUDA's "failed call to cuInit" on a machine without a GPU
+                # is filtered too instead of landing in the middle of the search's output
+                tf = self._module if self._name == "tensorflow" else sys.modules.get("tensorflow")
+                if tf is not None and hasattr(tf, "config"):
+                    tf.config.list_physical_devices()
         return self._module
 
     def __getattr__(self, attr: str) -> Any:
