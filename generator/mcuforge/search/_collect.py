@@ -101,6 +101,10 @@ def _after_race(
     standing = Standing.of(study, maximize)  # the feasible trials of ``ranked``, same order
     entered = field_of(study, standing, search.rescore_top)
     raced = race(entered, standing.first, stored_rounds(study), search.rescore_rounds, maximize)
+    if raced.complete_rounds == 0:
+        # no round finished: the race knows nothing the search did not, and the entrants
+        # passed over for time keep their places among the field by search score
+        return ranked, raced
     placed = set(raced.order)
     raced_model = {standing.model_of[n]: n for n in raced.order if n in raced.means}
     twins: dict[int, list[TrialRecord]] = {}
