@@ -55,6 +55,9 @@ class Set:
     #: The archive's split holds test recordings that are copies of training ones (PLAID):
     #: accepted (``data.checks.allow_copies``) to compare with the published figures.
     allow_copies: bool = False
+    #: The files mcuforge reads: ``csv`` (one file per recording), or ``wav`` (the keyword
+    #: example's own 16-bit mono WAV files, so that its audio recipes take part too).
+    fmt: str = "csv"
 
 
 def _ch(prefix: str, n: int) -> list[str]:
@@ -99,7 +102,7 @@ SETS = {
             0.840,
             allow_copies=True,
         ),
-        Set("keywords", "keywords", [{"name": "mic", "channels": ["mic"]}], 16000.0),
+        Set("keywords", "keywords", [{"name": "mic", "channels": ["mic"]}], 16000.0, fmt="wav"),
     )
 }
 
@@ -252,12 +255,22 @@ def baselines(
 
 
 def export(ds: Set, train: Split, test: Split, folder: Path) -> None:
-    """One CSV file per recording: ``data/<class>/<train|test>_<i>.csv``."""
+    """One file per recording: ``data/<class>/<train|test>_<i>.csv`` (or ``.wav``)."""
+    import wave
+
     names = [c for s in ds.sensors for c in s["channels"]]
     for side, split in (("train", train), ("test", test)):
         for i, (rec, label) in enumerate(zip(split.x, split.y, strict=True)):
             d = folder / str(label)
             d.mkdir(parents=True, exist_ok=True)
+            if ds.fmt == "wav":  # the samples were read from 16-bit PCM: written back exactly
+                pcm = np.round(rec[:, 0] * 32768.0).astype("<i2")
+                with wave.open(str(d / f"{side}_{i:04d}.wav"), "wb") as w:
+                    w.setnchannels(1)
+                    w.setsampwidth(2)
+                    w.setframerate(int(ds.rate_hz))
+                    w.writeframes(pcm.tobytes())
+                continue
             np.savetxt(
                 d / f"{side}_{i:04d}.csv",
                 rec,
@@ -278,7 +291,7 @@ def write_spec(
         "version": 1,
         "name": f"{ds.name.lower()}_{budget.key}",
         "data": {
-            "format": "csv",
+            "format": ds.fmt,
             "path": "data/",
             "sensors": [{**s, "rate_hz": ds.rate_hz} for s in ds.sensors],
             "labels": {"from": "folder"},

@@ -382,6 +382,12 @@ def test_wav_npz_and_long_csv_load_the_same_windows(
     )
     loaded = load_spec(spec)
     assert loaded.spec.data.modality == "audio"
+    # audio is a sampled signal: the time-series recipes take it beside the audio ones
+    plan = resolve(loaded, load_catalog(), {})
+    took = {r.name for r in plan.recipes}
+    assert {"audio-mfcc-dscnn", "imu-spectral-forest", "raw-forest", "minirocket-ridge"} <= took
+    why = {d.recipe.split("@")[0]: d.reason for d in plan.decisions if not d.chosen}
+    assert why["tabular-forest"] == "is for tabular data, not audio"
     ds = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task)
     assert ds.classes == ["high", "low"] and ds.train.x.shape[1:] == (2000, 1)
     assert len(ds.train.x) == 3 * 2 * 3  # 3 files a class in train, 3 windows a file

@@ -92,7 +92,11 @@ class RecipeApplies(_Strict):
         min_length=1, description="Task kinds this recipe handles."
     )
     modality: list[Literal["imu", "timeseries", "audio", "tabular"]] = Field(
-        min_length=1, description="Data modalities this recipe handles."
+        min_length=1,
+        description=(
+            "Data modalities this recipe handles; `timeseries` also takes `imu` and "
+            "`audio` data (both are sampled signals)."
+        ),
     )
     window_samples: tuple[int, int] | None = Field(
         default=None, description="Window lengths (samples) it is made for: [min, max]."

@@ -122,6 +122,17 @@ def _smallest(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[Figures, 
     return firmware(least), firmware(first)
 
 
+#: Data modalities that are also a ``timeseries`` (a sampled signal): a recipe for time
+#: series takes them too (IMU windows; audio, where spectral features, MiniRocket or a
+#: forest on the window may beat the audio recipes on a few clips).
+SIGNALS = ("imu", "audio")
+
+
+def handles_modality(listed: list[str], modality: str) -> bool:
+    """Whether a recipe whose ``applies.modality`` is ``listed`` takes ``modality`` data."""
+    return modality in listed or (modality in SIGNALS and "timeseries" in listed)
+
+
 def mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
     """Why ``recipe`` does not apply to this spec and target, or None."""
     spec = loaded.spec
@@ -129,7 +140,7 @@ def mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
     kind, modality = spec.task.kind, spec.data.modality
     if kind not in app.task:
         return f"does not handle {kind} (handles {', '.join(app.task)})"
-    if modality not in app.modality and not (modality == "imu" and "timeseries" in app.modality):
+    if not handles_modality(app.modality, modality):
         return f"is for {', '.join(app.modality)} data, not {modality}"
     length, _ = spec.data.window.samples(spec.data.rate_hz)
     if app.window_samples and not app.window_samples[0] <= length <= app.window_samples[1]:
