@@ -124,6 +124,11 @@ def test_validate_ok_exit_0() -> None:
             r"name: '../evil' is not a valid C identifier prefix",
         ),
         (lambda s: s.replace("name: demo", "name: static"), r"name: 'static' is reserved in C"),
+        # a final newline (`$` of Python's re matches before it): the C would break
+        (
+            lambda s: s.replace("name: demo", 'name: "demo\\n"'),
+            r"name: 'demo\\n' is not a valid C identifier prefix",
+        ),
         # missing field
         (
             lambda s: s.replace("budgets: {sram_kb: 4, flash_kb: 16, latency_ms: 5}\n", ""),

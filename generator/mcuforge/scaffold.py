@@ -273,16 +273,16 @@ def _check(info: FirmwareTemplate, variables: dict[str, Any]) -> None:
         c_identifier(str(variables.get(key, "")), key)
     for key, pattern in _SAFE.items():
         value = str(variables.get(key, ""))
-        if key in variables and not re.match(pattern, value):
+        if key in variables and not re.fullmatch(pattern, value):
             raise OutputError(
                 f"{key} {value!r} has characters the firmware project cannot hold safely"
             )
     for key in ("flash_origin", "flash_kb", "ram_origin", "sram_kb", "clock_mhz"):
         value = str(variables.get(key, "0"))
-        if not _NUMBER.match(value):
+        if not _NUMBER.fullmatch(value):
             raise OutputError(f"{key} {value!r} is not a plain number")
     sha = str(variables.get("spec_sha256", ""))
-    if not _SHA256.match(sha):
+    if not _SHA256.fullmatch(sha):
         raise OutputError(f"spec_sha256 {sha!r} is not 64 lowercase hex digits")
     task = str(variables.get("task", "classification"))
     if task not in TASKS:
@@ -292,7 +292,7 @@ def _check(info: FirmwareTemplate, variables: dict[str, Any]) -> None:
         raise OutputError(f"stride {stride!r} is not a number of samples")
     for fw in BOARD_FIELDS:
         board = str(variables.get(f"board_{fw}", ""))
-        if board and not _BOARD.match(board):
+        if board and not _BOARD.fullmatch(board):
             raise OutputError(f"{fw} board name {board!r} has characters a build file cannot hold")
     missing = [k for k in info.requires if not str(variables.get(k, ""))]
     if missing:

@@ -36,7 +36,7 @@ _KEYWORDS = ("true", "false", "null", "yes", "no", "on", "off")
 
 def _scalar(text: str) -> str:
     """``text`` as a YAML flow scalar: plain when safe, else a double-quoted string."""
-    if _PLAIN.match(text) and text.lower() not in _KEYWORDS:
+    if _PLAIN.fullmatch(text) and text.lower() not in _KEYWORDS:
         return text
     return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
 

@@ -64,7 +64,7 @@ class Target(_Strict):
                 close = difflib.get_close_matches(key, BOARD_KEYS, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(BOARD_KEYS)}"
                 raise ValueError(f"unknown framework {key!r}; {hint}")
-            if not re.match(BOARD_PATTERN, board):
+            if not re.fullmatch(BOARD_PATTERN, board):
                 raise ValueError(
                     f"board {board!r} ({key}) may hold only letters, digits and _@/:.+=,-"
                 )

@@ -75,7 +75,7 @@ class Power(Strict):
 
 def check_c_prefix(value: str) -> str:
     """Validate a C identifier prefix: letters, digits, underscore; not reserved."""
-    if not _C_IDENT.match(value):
+    if not _C_IDENT.fullmatch(value):  # match: `$` also before a final newline
         raise ValueError(
             f"{value!r} is not a valid C identifier prefix; use letters, digits and "
             "underscores, starting with a letter (e.g. wrist_activity)"
