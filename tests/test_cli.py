@@ -237,3 +237,15 @@ def test_init_finds_test_files_by_name(tmp_path: Path) -> None:
     assert code == 0, out
     assert yaml.safe_load(out)["data"]["split"] == {"test_files": ["*/test_*.csv"]}
     assert yaml.safe_load(out)["data"]["sensors"][0]["name"] == "acc"
+
+
+def test_every_located_problem_is_an_error_line(tmp_path: Path) -> None:
+    """Several problems: each line starts with `error:` (the README's form), not only a
+    single problem's."""
+    spec = tmp_path / "two.yaml"
+    spec.write_text("version: 1\nname: x\nbudgets: {sram_kb: -1, flash_kb: -2}\n")
+    code, out = run("validate", str(spec))
+    lines = out.strip().splitlines()
+    assert code == 2 and len(lines) == 4
+    assert all(ln.startswith(f"error: {spec}:") for ln in lines), lines
+    assert lines[2].endswith("budgets.sram_kb: Input should be greater than 0 (got -1)")

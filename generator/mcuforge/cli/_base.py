@@ -59,7 +59,10 @@ class Group(click.Group):
                 json_errors(exc.records())
             text = str(exc)
             prefix = click.style("error:", fg="red", bold=True) if color() else "error:"
-            click.echo(f"{prefix} {text}" if "\n" not in text else text, err=True)
+            # one located problem a line: each is an error; other text: one error
+            each = [str(p) for p in exc.problems]
+            lines = each if text == "\n".join(each) else [text]
+            click.echo("\n".join(f"{prefix} {ln}" for ln in lines), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             if sys.stderr.isatty():
