@@ -148,6 +148,24 @@ def test_validate_ok_exit_0() -> None:
             r"spec.yaml:12:\d+: target.core: core 'cortex-m9' is not in the core table "
             r"\(cores.yaml\); did you mean 'cortex-m7'\?",
         ),
+        # a flag or a quoted number where a number goes (the JSON Schema refuses them too;
+        # pydantic's lax mode took `trials: true` as 1 trial)
+        (
+            lambda s: s.replace("trials: 4", "trials: true"),
+            r"search.trials: Input should be a valid number, not true/false",
+        ),
+        (
+            lambda s: s.replace("trials: 4", 'trials: "6"'),
+            r"search.trials: Input should be a valid number, not the text '6'; remove the quotes",
+        ),
+        (
+            lambda s: s.replace("sram_kb: 4", "sram_kb: yes"),
+            r"budgets.sram_kb: Input should be a valid number, not true/false",
+        ),
+        (
+            lambda s: s.replace("  window:", "  checks: {allow_copies: 1}\n  window:"),
+            r"data.checks.allow_copies: Input should be true or false, not 1",
+        ),
         # window given twice
         (
             lambda s: s.replace("{length_s: 10, stride_s: 10}", "{length_s: 10, length: 100}"),

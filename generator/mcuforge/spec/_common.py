@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 C_RESERVED = frozenset(
     """auto break case char const continue default do double else enum extern float for
@@ -30,6 +40,39 @@ class Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number is a number and a flag is true/false, as the JSON Schema says:
+        pydantic's lax mode took ``trials: true`` as 1 trial, ``seed: false`` as 0 and
+        ``trials: "6"`` as 6 (fields with their own parser, such as durations, excepted)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or any(isinstance(m, BeforeValidator) for m in field.metadata):
+            return value
+        kinds = _plain_kinds(field.annotation)
+        if kinds and kinds <= {int, float} and isinstance(value, bool):
+            raise ValueError("Input should be a valid number, not true/false")
+        if kinds and kinds <= {int, float} and isinstance(value, str):
+            try:
+                float(value)
+                fix = "remove the quotes"
+            except ValueError:
+                fix = "write a plain number; the unit is in the field name (e.g. `sram_kb: 32`)"
+            raise ValueError(f"Input should be a valid number, not the text {value!r}; {fix}")
+        if kinds == {bool} and not isinstance(value, bool):
+            raise ValueError(f"Input should be true or false, not {value!r}")
+        return value
+
+
+def _plain_kinds(annotation: Any) -> set[Any]:
+    """The types of a field written ``int``, ``float``, ``bool`` or one of them ``| None``
+    (empty for any other annotation)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        kinds = {a for a in get_args(annotation) if a is not type(None)}
+    else:
+        kinds = {annotation}
+    return kinds if kinds and kinds <= {int, float, bool} else set()
 
 
 class Power(Strict):
