@@ -166,6 +166,11 @@ def test_validate_ok_exit_0() -> None:
             lambda s: s.replace("  window:", "  checks: {allow_copies: 1}\n  window:"),
             r"data.checks.allow_copies: Input should be true or false, not 1",
         ),
+        # a score the metric cannot reach: found before the search, not after it
+        (
+            lambda s: s.replace("metric: accuracy}", "metric: accuracy, min_score: 2}"),
+            r"task: min_score 2 is out of reach: accuracy lies between 0 and 1",
+        ),
         # window given twice
         (
             lambda s: s.replace("{length_s: 10, stride_s: 10}", "{length_s: 10, length: 100}"),

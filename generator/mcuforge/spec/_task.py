@@ -52,6 +52,14 @@ class Task(Strict):
             )
         if self.normal is not None and self.kind != "anomaly":
             raise ValueError("`normal` applies to `kind: anomaly` only")
+        m, least = self.resolved_metric, self.min_score
+        if least is not None and self.maximize and not 0.0 <= least <= 1.0:
+            raise ValueError(  # else the whole search runs before the test says so
+                f"min_score {least:g} is out of reach: {m} lies between 0 and 1 "
+                "(e.g. min_score: 0.9)"
+            )
+        if least is not None and not self.maximize and least < 0.0:
+            raise ValueError(f"min_score {least:g} is out of reach: {m} is never below 0")
         return self
 
     @property
