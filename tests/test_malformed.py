@@ -379,6 +379,12 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         {"cat/README": "my catalog\n"},
         r"17:\d+: output.dir: .* lies inside .*cat, an input folder",
     ),
+    (
+        "output-is-a-file",
+        _sub("dir: out,", "dir: notes.txt,"),
+        {"notes.txt": "mine\n"},
+        r"17:\d+: output.dir: output .*notes.txt exists and is not a directory",
+    ),
     # ------------------------------------------------------------ the lock beside the spec
     (
         "lock-bad-recipe-entry",

@@ -223,6 +223,8 @@ def _output(loaded: LoadedSpec, out_dir: Path, catalogs: list[Path], from_cli: b
         inputs.append(loaded.resolve_path(spec.hardware.calibration))
     folders = [*([data] if data.is_dir() else []), *catalogs, *builtin]
     why = input_problem(out_dir, inputs, folders)
+    if why is None and out_dir.exists() and not out_dir.is_dir():
+        why = f"output {out_dir} exists and is not a directory; choose a folder (e.g. out/)"
     if why is None:
         return
     if from_cli:
