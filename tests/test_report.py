@@ -519,6 +519,17 @@ def test_rerender_explains_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="not valid JSON"):
         rerender(out)
     assert not (out / "report.html").exists() and not (out / "report.md").exists()
+    # an edited or damaged report of this version: where, not a traceback
+    broken = base_report()
+    del broken["cost"]
+    _output(tmp_path, broken)
+    with pytest.raises(OutputError, match=r"report\.json: cost: Field required .*regenerate"):
+        rerender(out)
+    broken = base_report()
+    broken["cost"]["flash_bytes"]["value"] = "big"
+    _output(tmp_path, broken)
+    with pytest.raises(OutputError, match=r"cost\.flash_bytes\.value: Input should be a valid"):
+        rerender(out)
     _output(tmp_path, base_report())
     rerender(out)
     assert "<svg" in (out / "report.html").read_text()

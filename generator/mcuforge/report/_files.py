@@ -106,6 +106,18 @@ def read_output(out_dir: Path) -> tuple[dict[str, Any], list[dict[str, str]]]:
             f"{report_path}: report_version {version} was written by a newer mcuforge "
             f"(this one reads up to {REPORT_VERSION}); upgrade mcuforge to re-render it"
         )
+    if version == REPORT_VERSION:  # older versions: read as they are
+        import pydantic
+
+        try:
+            validate_report(report)
+        except pydantic.ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(k) for k in first["loc"]) or "(top level)"
+            raise OutputError(
+                f"{report_path}: {where}: {first['msg']} ({e.error_count()} problem(s) in "
+                "all); the file was edited or damaged: regenerate the output"
+            ) from None
     with trials_path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if rows and "trial" not in rows[0]:
