@@ -75,7 +75,7 @@ def column_count(root: Path) -> tuple[Path, str]:
 def not_a_number(root: Path) -> tuple[Path, str]:
     data = folder(root)
     _edit(data / "b" / "r3.csv", 5, "0.1,n/a")
-    return spec(root), r"data/b/r3\.csv:5: column 'ay': 'n/a' is not a number"
+    return spec(root), r"data/b/r3\.csv:5: column 'ay': 'n/a' is not a number; write numbers only"
 
 
 def nan_cell(root: Path) -> tuple[Path, str]:
@@ -239,6 +239,20 @@ def npz_text(root: Path) -> tuple[Path, str]:
     return spec(root, text=text), r"x\.npz: not a NumPy \.npz archive of numbers"
 
 
+def npz_not_numpy(root: Path) -> tuple[Path, str]:
+    # numpy's own advice for a file it cannot read is to load it with allow_pickle
+    (root / "x.npz").write_text("x,y\n1,2\n")
+    text = spec(root, data="x.npz").read_text().replace("  path:", "  format: npz\n  path:", 1)
+    expected = r"x\.npz: not a NumPy \.npz archive of numbers \(not an archive: .*\); save it with"
+    return spec(root, text=text), expected
+
+
+def wav_not_audio(root: Path) -> tuple[Path, str]:
+    path, _ = wav_rate(root)
+    (root / "wav" / "no" / "2.wav").write_text("not audio at all\n")
+    return path, r"wav/no/2\.wav: not a PCM WAV file \(\S.*\)"
+
+
 def wav_rate(root: Path) -> tuple[Path, str]:
     for c in ("yes", "no"):
         for i in range(3):
@@ -373,7 +387,9 @@ CASES: list[Case] = [
     npz_shape,
     npz_corrupt,
     npz_text,
+    npz_not_numpy,
     wav_rate,
+    wav_not_audio,
     long_unequal,
     long_other_stamps,
     wav_truncated,

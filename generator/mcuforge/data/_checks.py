@@ -59,7 +59,13 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
             Finding(
                 "error",
                 "non_finite",
-                f"{first.describe()}{more}; remove or interpolate NaN/inf samples",
+                f"{first.describe()}{more}; "
+                + (
+                    "remove or interpolate NaN/inf samples"
+                    if first.reason == "is not finite"
+                    else "write numbers only in data columns (a header is the first line "
+                    "only; remove text, units or thousands separators from the cells)"
+                ),
                 path,
                 first.line,
             )

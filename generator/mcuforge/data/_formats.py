@@ -46,7 +46,12 @@ def read_npz(
             y = archive.get("y")
             subj = archive.get("subject")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise FileProblem(path, None, f"not a NumPy .npz archive of numbers ({exc})") from exc
+        why = str(exc)
+        if "allow_pickle" in why or "pickled" in why:  # numpy's advice is to load it unsafely
+            why = "not an archive: the file is not in NumPy's .npz format"
+        raise FileProblem(
+            path, None, f"not a NumPy .npz archive of numbers ({why}); save it with numpy.savez"
+        ) from exc
     if x.ndim == 2:
         x = x[None]
         y = None if y is None else np.asarray(y).reshape(1)
@@ -89,7 +94,8 @@ def read_wav(path: Path, rel: str, rate_hz: float, label: str, channel: str) -> 
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as exc:
         hint = "; save it as 16-bit PCM" if "unknown format" in str(exc) else ""
-        raise FileProblem(path, None, f"not a PCM WAV file ({exc}){hint}") from exc
+        why = f" ({exc})" if str(exc) else " (it does not start as a RIFF/WAVE file)"
+        raise FileProblem(path, None, f"not a PCM WAV file{why}{hint}") from exc
     if len(raw) != n * width * channels:
         raise FileProblem(
             path,
