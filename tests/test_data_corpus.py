@@ -289,6 +289,22 @@ def long_unequal(root: Path) -> tuple[Path, str]:
     return spec(root, extra=extra), r"data/b/r1\.csv: long layout needs the same number"
 
 
+def long_misspelt_channel(root: Path) -> tuple[Path, str]:
+    # a channel name the spec does not list is skipped (a file may hold more channels):
+    # when a misspelling leaves a channel short, the message names it and its line
+    data = root / "data"
+    for c in ("a", "b"):
+        for i in range(3):
+            body = [f"{t},ax,{t * i}" for t in range(8)] + [f"{t},ay,{t}" for t in range(8)]
+            if (c, i) == ("b", 1):
+                body[9] = "1,az,1"
+            write_csv(data / c / f"r{i}.csv", body, header="t,channel,value")
+    extra = "csv: {layout: long, time_column: t}\n"
+    expected = r"data/b/r1\.csv: long layout .* ax: 8, ay: 7; the file also names 'az' \(first "
+    expected += r"at line 11\)"
+    return spec(root, extra=extra), expected
+
+
 def long_other_stamps(root: Path) -> tuple[Path, str]:
     # the channels were zipped by position: ay's samples shifted against ax's, silently
     data = root / "data"
@@ -391,6 +407,7 @@ CASES: list[Case] = [
     wav_rate,
     wav_not_audio,
     long_unequal,
+    long_misspelt_channel,
     long_other_stamps,
     wav_truncated,
     table_bad_row,

@@ -262,8 +262,13 @@ def _long(
     line_parts: list[int] = []
     firsts: dict[str, str] = {}
     text_cols = {k: c for k, c in (("label", label_column), ("subject", subject_column)) if c}
+    others: dict[str, int] = {}  # channels the spec does not list: the first line of each
     for lines, chunk in rows.chunks():
         keep = [i for i, r in enumerate(chunk) if r[ci].strip() in wanted]
+        if len(keep) < len(chunk):
+            for i, r in enumerate(chunk):
+                if r[ci].strip() not in wanted:
+                    others.setdefault(r[ci].strip(), lines[i])
         sub = [chunk[i] for i in keep]
         sub_lines = [lines[i] for i in keep]
         names.extend(r[ci].strip() for r in sub)
@@ -293,7 +298,14 @@ def _long(
             rows.path,
             None,
             "long layout needs the same number of samples for every channel; found "
-            + ", ".join(f"{c}: {n}" for c, n in lengths.items()),
+            + ", ".join(f"{c}: {n}" for c, n in lengths.items())
+            + (
+                "; the file also names "
+                + ", ".join(f"{c!r} (first at line {n})" for c, n in list(others.items())[:3])
+                + ", not a channel of the spec: a misspelt channel?"
+                if others
+                else ""
+            ),
         )
     sorted_idx = {c: idx[np.lexsort((order[idx], time_arr[idx]))] for c, idx in per.items()}
     first = sorted_idx[channels[0]]
