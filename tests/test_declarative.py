@@ -339,6 +339,14 @@ def test_nothing_fits_stops_before_training_and_names_the_budget(
     code, out = cli_run("generate", str(spec), "-o", str(spec.parent / "o"))
     assert code == 3 and "no recipe fits the budgets" in out
     assert not (spec.parent / "o").exists()
+    # explain still lists every recipe and why, then the error (exit 3)
+    code, out = cli_run("explain", str(spec))
+    lines = out.strip().splitlines()
+    assert code == 3 and lines[0].startswith("target nrf52840")
+    listed = [ln for ln in lines if ln.startswith("  rejected ")]
+    assert len(listed) == sum(1 for _ in load_catalog().recipes)
+    assert any(re.search(r"rejected imu-stats-tree@1 .*> budget 0.01 kB", ln) for ln in listed)
+    assert lines[-1].startswith("error: ") and "no recipe fits the budgets" in lines[-1]
 
 
 # ---------------------------------------------------------------- data formats

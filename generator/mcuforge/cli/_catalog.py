@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import yaml
 
 from ._base import EXIT_FAIL, catalog_option, catalogs_of, json_option
+
+if TYPE_CHECKING:
+    from ..resolver import Plan
+    from ..spec import Budgets
 
 
 @click.command()
@@ -68,12 +73,16 @@ def explain(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     """Show every recipe: chosen or rejected, and why."""
     from ..catalog import load_catalog
     from ..lock import pins, read_lock
-    from ..resolver import resolve
+    from ..resolver import nothing_fits, resolve
     from ..spec import load_spec
 
     loaded = load_spec(spec)
     folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
-    plan = resolve(loaded, load_catalog(folders), pins(read_lock(loaded.lock_path)))
+    plan = resolve(loaded, load_catalog(folders), pins(read_lock(loaded.lock_path)), empty_ok=True)
+    if not plan.recipes:  # every recipe and why, then why none fits (exit 3)
+        if not as_json:
+            _explained(plan, loaded.spec.budgets)
+        nothing_fits(loaded, plan.decisions)
     if as_json:
         click.echo(
             json.dumps(
@@ -86,7 +95,11 @@ def explain(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
             )
         )
         return
-    b = loaded.spec.budgets
+    _explained(plan, loaded.spec.budgets)
+
+
+def _explained(plan: Plan, b: Budgets) -> None:
+    """The target, the budgets and one line per recipe: chosen or rejected, and why."""
     click.echo(
         f"target {plan.target.name} ({plan.target.core}, {plan.target.clock_mhz:g} MHz, "
         f"fpu {plan.target.fpu}); budgets flash {b.flash_kb:g} kB, sram {b.sram_kb:g} kB"

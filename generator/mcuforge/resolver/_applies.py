@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,7 @@ def _smallest(recipe: Recipe, loaded: LoadedSpec, core: Core) -> tuple[Figures, 
 SIGNALS = ("imu", "audio")
 
 
-def handles_modality(listed: list[str], modality: str) -> bool:
+def handles_modality(listed: Sequence[str], modality: str) -> bool:
     """Whether a recipe whose ``applies.modality`` is ``listed`` takes ``modality`` data."""
     return modality in listed or (modality in SIGNALS and "timeseries" in listed)
 

@@ -54,13 +54,21 @@ class Plan:
         return self.spec.spec.search.seed
 
 
-def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None = None) -> Plan:
+def resolve(
+    loaded: LoadedSpec,
+    catalog: Catalog,
+    pinned: dict[str, int] | None = None,
+    *,
+    empty_ok: bool = False,
+) -> Plan:
     """Choose the recipes for ``loaded`` from ``catalog``.
 
     ``pinned`` maps recipe names to the versions a lock file recorded: with
     ``recipe: auto`` the portfolio is those recipes, at those versions (newer versions
     and new recipes wait for ``mcuforge lock --update``), so the same spec and lock
-    give the same search and the same C.
+    give the same search and the same C. With ``empty_ok`` a portfolio that nothing
+    joins is returned (every decision a rejection, for ``explain``) instead of raised:
+    :func:`nothing_fits` raises it.
 
     Raises:
         CatalogError: a recipe of the catalog names a parameter its family and blocks do
@@ -79,8 +87,8 @@ def resolve(loaded: LoadedSpec, catalog: Catalog, pinned: dict[str, int] | None 
         decision = Decision(recipe.ref, True, "pinned in the spec")
         return Plan(loaded, target, core, [recipe], [decision], qemu)
     chosen, rejected = _portfolio(loaded, catalog, pinned, target, core)
-    if not chosen:
-        _nothing_fits(loaded, rejected)
+    if not chosen and not empty_ok:
+        nothing_fits(loaded, rejected)
     decisions = [d for _, _, d in chosen] + rejected
     return Plan(loaded, target, core, [r for _, r, _ in chosen], decisions, qemu)
 
@@ -230,7 +238,7 @@ def _portfolio(
     return fits, rejected
 
 
-def _nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
+def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
     """Raise why no recipe takes part: the smallest budget that would fit, or why none applies.
 
     Raises:
