@@ -311,6 +311,23 @@ def test_a_data_folder_that_is_a_link_is_named_as_the_spec_names_it(tmp_path: Pa
     assert sorted(r.file for r in s.recordings) == [f"{c}/r{i}.csv" for c in "ab" for i in range(4)]
 
 
+def test_an_empty_class_folder_is_a_warning(tmp_path: Path) -> None:
+    """With labels from folders, a folder without data files is a class whose
+    recordings were not copied: said, not ignored (a folder of folders is not one)."""
+    data = folder(tmp_path)
+    (data / "c").mkdir()
+    (data / "c" / "notes.txt").write_text("to do\n")
+    (data / "d" / "inner").mkdir(parents=True)
+    s = _survey(spec(tmp_path))
+    warned = [f for f in s.findings if f.severity == "warning"]
+    assert [(f.file, f.check) for f in warned] == [
+        (f"{data / 'c'}/", "labels"),
+        (f"{data / 'd' / 'inner'}/", "labels"),
+    ]
+    assert "no class 'c' is read from it" in warned[0].message
+    assert s.classes == ["a", "b"] and not s.errors
+
+
 # --- tabular data -------------------------------------------------------------------
 
 

@@ -82,6 +82,13 @@ def dump_lock(data: dict[str, Any]) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, width=100)
 
 
+def update_command(spec: Path) -> str:
+    """The command that rewrites the lock of ``spec``, as a user types it here."""
+    from .data._findings import shown
+
+    return f"mcuforge lock --update {shown(spec)}"
+
+
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock beside a spec, or None when there is none.
 

@@ -33,7 +33,7 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     ...]} on stdout.
     """
     from ..data import data_error, data_root, data_sha256, preflight_hashes
-    from ..lock import differences, lock_of
+    from ..lock import differences, lock_of, update_command
     from ..preflight import preflight
 
     checked = preflight(spec, catalogs_of(catalogs))
@@ -48,7 +48,7 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     if checked.lock is not None:  # what generate would warn of (and --locked refuse)
         now = lock_of(plan, checked.catalog, data_sha256(hashes), hashes)
         warnings += [
-            f"{loaded.lock_path.name}: {d} (`mcuforge lock --update` records it; "
+            f"{loaded.lock_path.name}: {d} (`{update_command(loaded.path)}` records it; "
             "`generate --locked` refuses it)"
             for d in differences(checked.lock, now, plan)
         ]

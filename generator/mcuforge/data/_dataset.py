@@ -175,6 +175,8 @@ def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
             f"{shown(root)}: no {_SUFFIX[data.format]} files found (looked in all subfolders)"
         )
     base = root if root.is_dir() else root.parent
+    if data.labels.source == "folder" and root.is_dir():
+        s.findings += _empty_class_folders(root, paths, _SUFFIX[data.format])
     for p in paths:
         rel = relative(p, base)
         try:
@@ -193,6 +195,26 @@ def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
             "regression needs a numeric target per sample: "
             "`labels: {from: column, column: NAME}` with CSV data"
         )
+
+
+def _empty_class_folders(root: Path, paths: list[Path], suffix: str) -> list[Finding]:
+    """A warning per folder under ``root`` without subfolders or ``suffix`` files: with
+    labels from folders it looks like a class whose recordings were not copied."""
+    holding = {d for p in paths for d in p.parents}
+    out = []
+    for d in sorted(q for q in root.rglob("*") if q.is_dir() and not q.name.startswith(".")):
+        if d in holding or any(c.is_dir() for c in d.iterdir()):
+            continue
+        out.append(
+            Finding(
+                "warning",
+                "labels",
+                f"a folder without {suffix} files: no class {d.name!r} is read from it; "
+                "copy its recordings in, or remove the folder",
+                f"{shown(d)}/",
+            )
+        )
+    return out
 
 
 def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[str], list[int]]:

@@ -10,7 +10,7 @@ from typing import Any
 from ..catalog import Catalog
 from ..cost import Calibration
 from ..data import Dataset, load_dataset
-from ..lock import LockError, differences, lock_data
+from ..lock import LockError, differences, lock_data, update_command
 from ..preflight import preflight
 from ..resolver import Plan
 from ..spec import LoadedSpec
@@ -66,10 +66,10 @@ def prepare(
             raise LockError(
                 f"--locked: {loaded.lock_path} differs from the catalog and data:\n"
                 + "\n".join(f"  - {d}" for d in diff)
-                + "\nrun `mcuforge lock --update` to accept the changes"
+                + f"\nrun `{update_command(loaded.path)}` to accept the changes"
             )
         for d in diff:
-            notes.append(f"lock: {d} (run `mcuforge lock --update` to record it)")
+            notes.append(f"lock: {d} (run `{update_command(loaded.path)}` to record it)")
             log(notes[-1])
     return Prepared(
         loaded,
