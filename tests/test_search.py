@@ -15,7 +15,9 @@ from pathlib import Path
 
 import optuna
 import pytest
+from click.testing import CliRunner
 
+from mcuforge.cli import cli
 from mcuforge.errors import BudgetError
 from mcuforge.pipeline import prepare
 from mcuforge.search import SearchError, SearchSettings, run_search
@@ -578,6 +580,14 @@ def test_from_study_without_trials_says_so(write_spec: Callable[..., Path], tmp_
     p = prepare(write_spec())
     with pytest.raises(SearchError, match=r"--from-study: the study 'demo' in .* has no finished"):
         run_search(p.plan, p.dataset, _settings(tmp_path, 0), lambda s: None)
+    # with no study file at all: said at once, and no empty study file left behind
+    spec = write_spec()
+    code = CliRunner().invoke(
+        cli, ["generate", str(spec), "-o", str(tmp_path / "o"), "--from-study"]
+    )
+    assert code.exit_code == 2, code.output
+    assert "--from-study: there is no study for" in code.output
+    assert not (tmp_path / ".o.study.db").exists() and not (tmp_path / "o").exists()
 
 
 def test_a_trial_failing_with_a_known_error_is_reported_without_a_traceback(

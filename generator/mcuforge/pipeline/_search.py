@@ -5,7 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..search import SearchResult, SearchSettings, default_storage, run_search, storage_url
+from ..search import (
+    SearchError,
+    SearchResult,
+    SearchSettings,
+    default_storage,
+    run_search,
+    storage_url,
+)
 from ..spec import Search
 from ._prepare import Log, Prepared
 
@@ -57,6 +64,11 @@ def search(
     local = settings.storage == storage_url(None, out_dir)
     if local and not working.exists() and (out_dir / "study.db").is_file():
         shutil.copy2(out_dir / "study.db", working)  # resume the study of the last output
+    if local and settings.trials == 0 and not working.exists():
+        raise SearchError(  # before Optuna creates an empty study file there
+            f"--from-study: there is no study for {out_dir} (neither {working.name} beside "
+            "it nor study.db in it); run `mcuforge generate` without --from-study first"
+        )
     spec_file = p.loaded.path if p.loaded.path.is_file() else None  # workers reread it
     return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
 
