@@ -343,7 +343,9 @@ def table_bad_row(root: Path) -> tuple[Path, str]:
 def unknown_normal(root: Path) -> tuple[Path, str]:
     folder(root)
     text = spec(root).read_text().replace("{kind: classification}", "{kind: anomaly, normal: [c]}")
-    return spec(root, text=text), r"`task.normal` names c, but the data's labels are a, b"
+    return spec(
+        root, text=text
+    ), r"\.yaml:\d+:\d+: task\.normal: `task.normal` names c, but the data.s labels are a, b"
 
 
 def anomaly_all_normal(root: Path) -> tuple[Path, str]:

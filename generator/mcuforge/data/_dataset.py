@@ -217,6 +217,10 @@ def _empty_class_folders(root: Path, paths: list[Path], suffix: str) -> list[Fin
     return out
 
 
+class _UnknownNormal(DataError):
+    """``task.normal`` names a label the data does not have (located at that field)."""
+
+
 def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[str], list[int]]:
     """Class names and each recording's class index (-1 for regression)."""
     if task.kind == "regression":
@@ -226,7 +230,7 @@ def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[
         normal = set(task.normal or ["normal"])
         unknown = sorted(normal - set(labels))
         if unknown:
-            raise DataError(
+            raise _UnknownNormal(
                 f"`task.normal` names {', '.join(unknown)}, but the data's labels are "
                 f"{', '.join(labels)}"
             )
@@ -271,7 +275,9 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
     try:
         s.classes, s.cls = _classes(s.recordings, task, root)
     except DataError as exc:
-        s.findings.append(Finding.of(exc, "labels"))
+        s.findings.append(
+            Finding.of(exc, "normal" if isinstance(exc, _UnknownNormal) else "labels")
+        )
         return s
     s.cuts = [plan_cut(len(r.samples), length, stride, data.window) for r in s.recordings]
     folder = root if root.is_dir() else root.parent

@@ -96,6 +96,7 @@ SPEC_FIELDS: dict[str, tuple[str, ...]] = {
     "leakage": ("data", "split"),
     "subjects": ("data", "split", "subjects"),
     "labels": ("data", "labels"),
+    "normal": ("task", "normal"),
     "too_short": ("data", "window"),
     "window": ("data", "window"),
     "data": ("data", "path"),
