@@ -218,7 +218,10 @@ def run_one(spec: Path) -> dict[str, Any]:
         with _quiet():
             res = generate(spec, None, None, True, _log, measure_cost=True)
     except BudgetError as exc:
-        return {"error": f"nothing fits: {str(exc).splitlines()[0]}", "seconds": _since(t0)}
+        first = str(exc).splitlines()[0]
+        head, cut, _ = first.partition(" would fit. ")  # not every recipe's reason in a cell
+        why = f"{head} would fit (`mcuforge explain` lists every recipe)" if cut else first
+        return {"error": f"nothing fits: {why}", "seconds": _since(t0)}
     except McuforgeError as exc:
         return {
             "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}",
