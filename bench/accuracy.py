@@ -219,8 +219,8 @@ def run_one(spec: Path) -> dict[str, Any]:
             res = generate(spec, None, None, True, _log, measure_cost=True)
     except BudgetError as exc:
         first = str(exc).splitlines()[0]
-        head, cut, _ = first.partition(" would fit. ")  # not every recipe's reason in a cell
-        why = f"{head} would fit (`mcuforge explain` lists every recipe)" if cut else first
+        head, cut, _ = first.partition(" would fit")  # the smallest budget, not the advice
+        why = f"{head} would fit" if cut else first
         return {"error": f"nothing fits: {why}", "seconds": _since(t0)}
     except McuforgeError as exc:
         return {

@@ -105,6 +105,8 @@ def test_data_check_reports_each_injected_flaw_with_file_and_line(
     # validate stops on the errors, generate's loader too
     code, out = run("validate", str(path))
     assert code == 2 and "data/idle/r2.csv:18" in out and "data/run/r1.csv" in out
+    errors = [ln for ln in out.splitlines() if "data/idle/r2.csv:18" in ln or "run/r1.csv" in ln]
+    assert len(errors) == 2 and all(ln.startswith("error: ") for ln in errors), out
     with pytest.raises(DataError, match=r"r2\.csv:18"):
         _load(path)
     # copies across the split can be accepted knowingly (a published archive split)
@@ -318,6 +320,8 @@ def test_an_empty_class_folder_is_a_warning(tmp_path: Path) -> None:
     (data / "c").mkdir()
     (data / "c" / "notes.txt").write_text("to do\n")
     (data / "d" / "inner").mkdir(parents=True)
+    (data / ".git" / "objects" / "ab").mkdir(parents=True)  # hidden: not a class
+    (data / "e").symlink_to(data / "a", target_is_directory=True)  # a link: data_files' say
     s = _survey(spec(tmp_path))
     warned = [f for f in s.findings if f.severity == "warning"]
     assert [(f.file, f.check) for f in warned] == [

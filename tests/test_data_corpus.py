@@ -247,6 +247,15 @@ def npz_not_numpy(root: Path) -> tuple[Path, str]:
     return spec(root, text=text), expected
 
 
+def npz_objects(root: Path) -> tuple[Path, str]:
+    # labels from a pandas column are objects: numpy's advice is to load them unsafely
+    y = np.array(["a", "b"] * 4, dtype=object)
+    np.savez(root / "x.npz", x=np.zeros((8, 10, 2)), y=y)
+    text = spec(root, data="x.npz").read_text().replace("  path:", "  format: npz\n  path:", 1)
+    expected = r"x\.npz: .*\(an array holds Python objects\); save labels with \.astype\(str\)"
+    return spec(root, text=text), expected
+
+
 def wav_not_audio(root: Path) -> tuple[Path, str]:
     path, _ = wav_rate(root)
     (root / "wav" / "no" / "2.wav").write_text("not audio at all\n")
@@ -406,6 +415,7 @@ CASES: list[Case] = [
     npz_corrupt,
     npz_text,
     npz_not_numpy,
+    npz_objects,
     wav_rate,
     wav_not_audio,
     long_unequal,

@@ -347,6 +347,7 @@ def test_nothing_fits_stops_before_training_and_names_the_budget(
     assert len(listed) == sum(1 for _ in load_catalog().recipes)
     assert any(re.search(r"rejected imu-stats-tree@1 .*> budget 0.01 kB", ln) for ln in listed)
     assert lines[-1].startswith("error: ") and "no recipe fits the budgets" in lines[-1]
+    assert lines[-1].endswith(f"would fit; `mcuforge explain {spec}` lists every recipe and why")
 
 
 # ---------------------------------------------------------------- data formats

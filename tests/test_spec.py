@@ -191,6 +191,16 @@ def test_bad_spec_gives_one_located_line_and_exit_2(
     assert "Traceback" not in out
 
 
+def test_exponent_numbers_are_numbers(write_spec: Callable[..., Path]) -> None:
+    """`5e-1` is a number in YAML 1.2 and in the JSON Schema; YAML 1.1 (PyYAML) read it
+    as text, which the spec now refuses (a number must be a number)."""
+    path = write_spec()
+    path.write_text(
+        path.read_text().replace("  window:", "  checks: {max_jitter: 5e-1}\n  window:")
+    )
+    assert load_spec(path).spec.data.checks.max_jitter == 0.5
+
+
 def test_every_problem_is_reported_at_once(write_spec: Callable[..., Path]) -> None:
     path = write_spec()
     text = path.read_text().replace("sram_kb: 4", "sram_kb: -4").replace("trials: 4", "trials: x")

@@ -68,7 +68,8 @@ class LazyModule:
                 # is filtered too instead of landing in the middle of the search's output
                 tf = self._module if self._name == "tensorflow" else sys.modules.get("tensorflow")
                 if tf is not None and hasattr(tf, "config"):
-                    tf.config.list_physical_devices()
+                    with contextlib.suppress(Exception):  # an odd driver: found on first use
+                        tf.config.list_physical_devices()
         return self._module
 
     def __getattr__(self, attr: str) -> Any:

@@ -15,6 +15,7 @@ than :data:`MAX_DEPTH`, and files over :data:`MAX_FILE_BYTES`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,13 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != _CORE + "timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+#: YAML 1.2's exponent floats without a dot (``1e-3``, ``2E5``): YAML 1.1, which PyYAML
+#: follows, reads them as strings, the JSON Schema and editors as numbers.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+for _first in "-+0123456789.":
+    _Loader.yaml_implicit_resolvers.setdefault(_first, []).append(
+        (_CORE + "float", _EXPONENT_FLOAT)
+    )
 
 
 def _problem(file: str, node: yaml.Node | None, path: Path_, message: str) -> SpecError:

@@ -59,10 +59,13 @@ class Group(click.Group):
                 json_errors(exc.records())
             text = str(exc)
             prefix = click.style("error:", fg="red", bold=True) if color() else "error:"
-            # one located problem a line: each is an error; other text: one error
-            each = [str(p) for p in exc.problems]
-            lines = each if text == "\n".join(each) else [text]
-            click.echo("\n".join(f"{prefix} {ln}" for ln in lines), err=True)
+            # located problems, one a line: each is an error (an indented line continues
+            # the one above); other text: one error
+            lines = text.splitlines() if exc.problems else [text]
+            click.echo(
+                "\n".join(ln if ln[:1].isspace() else f"{prefix} {ln}" for ln in lines or [""]),
+                err=True,
+            )
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             if sys.stderr.isatty():

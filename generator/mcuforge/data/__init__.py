@@ -24,6 +24,7 @@ from ._findings import (
     data_error,
     locate_findings,
     report_lines,
+    shown,
 )
 from ._formats import read_npz, read_wav
 
@@ -53,5 +54,6 @@ __all__ = [
     "read_table",
     "read_wav",
     "report_lines",
+    "shown",
     "survey",
 ]

@@ -166,17 +166,18 @@ def _read(p: Path, rel: str, data: Data, task: Task, base: Path) -> tuple[list[R
 def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
     root = s.root
     paths, problems = data_files(root, _SUFFIX[data.format])
+    every = paths + [Path(os.path.abspath(p.file)) for p in problems]  # not empty folders
     s.findings += [Finding.of(p) for p in problems]
     if data.split.subjects:  # the subjects file is not a recording, even inside the folder
-        mapping = (base_dir / data.split.subjects).resolve()
-        paths = [p for p in paths if p.resolve() != mapping]
+        mapping = data_path(base_dir, data.split.subjects)
+        paths = [p for p in paths if p.resolve() != mapping.resolve()]
     if not paths and not problems:
         raise DataError(
             f"{shown(root)}: no {_SUFFIX[data.format]} files found (looked in all subfolders)"
         )
     base = root if root.is_dir() else root.parent
     if data.labels.source == "folder" and root.is_dir():
-        s.findings += _empty_class_folders(root, paths, _SUFFIX[data.format])
+        s.findings += _empty_class_folders(root, every, _SUFFIX[data.format])
     for p in paths:
         rel = relative(p, base)
         try:
@@ -187,7 +188,7 @@ def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
         s.recordings.extend(recs)
         s.hashes[rel] = sha
     if data.split.subjects:
-        mapping = (base_dir / data.split.subjects).resolve()
+        mapping = data_path(base_dir, data.split.subjects)
         if mapping.is_file():
             s.hashes[f"split.subjects: {relative(mapping, base)}"] = file_sha256(mapping)
     if task.kind == "regression" and any(r.targets is None for r in s.recordings):
@@ -202,8 +203,11 @@ def _empty_class_folders(root: Path, paths: list[Path], suffix: str) -> list[Fin
     labels from folders it looks like a class whose recordings were not copied."""
     holding = {d for p in paths for d in p.parents}
     out = []
-    for d in sorted(q for q in root.rglob("*") if q.is_dir() and not q.name.startswith(".")):
-        if d in holding or any(c.is_dir() for c in d.iterdir()):
+    for d in sorted(root.rglob("*")):
+        hidden = any(part.startswith(".") for part in d.relative_to(root).parts)
+        if hidden or d.is_symlink() or not d.is_dir() or d in holding:
+            continue  # .git/, links (data_files reports those that leave), folders of data
+        if any(c.is_dir() for c in d.iterdir()):
             continue
         out.append(
             Finding(

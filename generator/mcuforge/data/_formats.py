@@ -46,11 +46,13 @@ def read_npz(
             y = archive.get("y")
             subj = archive.get("subject")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        why = str(exc)
-        if "allow_pickle" in why or "pickled" in why:  # numpy's advice is to load it unsafely
+        why, fix = str(exc), "save it with numpy.savez"
+        if "Object arrays" in why:  # numpy's advice is to load it unsafely
+            why, fix = "an array holds Python objects", "save labels with .astype(str)"
+        elif "allow_pickle" in why or "pickled" in why:
             why = "not an archive: the file is not in NumPy's .npz format"
         raise FileProblem(
-            path, None, f"not a NumPy .npz archive of numbers ({why}); save it with numpy.savez"
+            path, None, f"not a NumPy .npz archive of numbers ({why}); {fix}"
         ) from exc
     if x.ndim == 2:
         x = x[None]
@@ -94,7 +96,7 @@ def read_wav(path: Path, rel: str, rate_hz: float, label: str, channel: str) -> 
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as exc:
         hint = "; save it as 16-bit PCM" if "unknown format" in str(exc) else ""
-        why = f" ({exc})" if str(exc) else " (it does not start as a RIFF/WAVE file)"
+        why = f" ({exc})" if str(exc) else " (empty, or its header is cut short)"
         raise FileProblem(path, None, f"not a PCM WAV file{why}{hint}") from exc
     if len(raw) != n * width * channels:
         raise FileProblem(

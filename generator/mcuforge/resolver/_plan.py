@@ -160,7 +160,7 @@ def _catalog_recipe(
                 line,
                 col,
                 where,
-                f"{exc}, but the lock pins it; run `mcuforge lock --update`",
+                f"{exc}, but the lock pins it; run `{_update_command(loaded)}`",
             )
         ) from None
 
@@ -214,7 +214,7 @@ def _portfolio(
         if pinned and name not in pinned:  # checked last: the lock is the reason only if
             why = (  # nothing else keeps the recipe out
                 f"applies and can fit, but is not in {loaded.lock_path.name}; run "
-                "`mcuforge lock --update` to let the search use it"
+                f"`{_update_command(loaded)}` to let the search use it"
             )
             rejected.append(Decision(recipe.ref, False, why, flash, sram))
             continue
@@ -238,13 +238,23 @@ def _portfolio(
     return fits, rejected
 
 
+def _update_command(loaded: LoadedSpec) -> str:
+    from ..lock import update_command  # the lock module reads plans: imported late
+
+    return update_command(loaded.path)
+
+
 def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
-    """Raise why no recipe takes part: the smallest budget that would fit, or why none applies.
+    """Raise why no recipe takes part: the smallest budget that would fit, or why none
+    applies; ``mcuforge explain`` lists each recipe's reason (the error names it).
 
     Raises:
         BudgetError: recipes apply but none fits; names the smallest budget that would.
         CatalogError: no recipe applies to this spec.
     """
+    from ..lock import shown_spec
+
+    every = f"`mcuforge explain {shown_spec(loaded.path)}` lists every recipe and why"
     sized = [d for d in decisions if d.min_flash_bytes is not None]
     if sized:
         best = min(sized, key=lambda d: max(d.min_flash_bytes or 0, d.min_sram_bytes or 0))
@@ -254,8 +264,7 @@ def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
                 "no recipe fits the budgets even at its smallest configuration; the "
                 f"smallest is {best.recipe}: flash_kb >= "
                 f"{(best.min_flash_bytes or 0) / 1024:.2f}, sram_kb >= "
-                f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit. "
-                + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+                f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit; {every}",
             )
         )
     if any(d.too_slow for d in decisions):
@@ -264,14 +273,15 @@ def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
                 ("budgets", "latency_ms"),
                 "no recipe can meet the latency budget even at its smallest configuration; "
                 "raise budgets.latency_ms, shorten the window or lower the rate, or choose "
-                "a faster part. " + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+                f"a faster part; {every}",
             )
         )
     raise CatalogError.at(
         loaded.problem(
             ("task",),
             "no recipe applies to this spec: "
-            + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions),
+            + "; ".join(f"{d.recipe}: {d.reason}" for d in decisions[:3])
+            + (f"; … ({every})" if len(decisions) > 3 else ""),
         )
     )
 
