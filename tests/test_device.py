@@ -305,8 +305,13 @@ def test_profile_reports_disagreement_and_leaves_the_report(tmp_path: Path) -> N
 
 
 def test_profile_needs_a_generated_output(tmp_path: Path) -> None:
-    with pytest.raises(DeviceError, match=r"report\.json not found"):
+    """A folder that is not an output is a usage error (exit 2, as `report`), not a
+    device failure (exit 1)."""
+    from mcuforge.errors import OutputError
+
+    with pytest.raises(OutputError, match=r"report\.json not found") as err:
         profile(tmp_path, "loop://", timeout_s=0.1)
+    assert err.value.exit_code == 2
 
 
 def test_device_cost_flashes_then_measures(tmp_path: Path) -> None:

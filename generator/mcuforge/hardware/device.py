@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cost import CALIBRATION_FILE, Calibration, Cost, Figure
-from ..errors import ParityError
+from ..errors import OutputError, ParityError
 from ..spec import Hardware
 from ._base import Profile, Profiler, Workload
 from .bench_check import Check, Expected, check, expected_from_c, expected_from_output
@@ -95,17 +95,17 @@ class DeviceProfile:
 
 
 def _load_report(output_dir: Path) -> dict[str, Any]:
-    path = output_dir / "report.json"
+    path = output_dir / "report.json"  # not an output folder: a usage error (exit 2)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise DeviceError(
+        raise OutputError(
             f"{path} not found: profile the output folder of `mcuforge generate`"
         ) from None
     except json.JSONDecodeError as exc:
-        raise DeviceError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+        raise OutputError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
     if not isinstance(data, dict) or len(str(data.get("spec_sha256", ""))) != 64:
-        raise DeviceError(f"{path} has no spec_sha256: regenerate the output")
+        raise OutputError(f"{path} has no spec_sha256: regenerate the output")
     return data
 
 
