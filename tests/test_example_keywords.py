@@ -18,6 +18,7 @@ import sys
 import wave
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import yaml
@@ -86,13 +87,15 @@ def test_make_data_is_deterministic(tmp_path: Path) -> None:
             assert (tmp_path / "a" / r).read_bytes() == (DATA / r).read_bytes(), r
 
 
-@pytest.mark.slow
-@needs_arm_gcc
-@needs_qemu
-def test_generate_keywords_end_to_end(tmp_path: Path) -> None:
-    spec = yaml.safe_load((KEYWORDS / "spec.yaml").read_text())
+def _example_spec() -> dict[str, Any]:
+    """The example's spec, reading the committed clips from any folder."""
+    spec: dict[str, Any] = yaml.safe_load((KEYWORDS / "spec.yaml").read_text())
     spec["data"]["path"] = str(DATA)
-    spec["search"].update(trials=2, folds=2)
+    return spec
+
+
+def _generate(spec: dict[str, Any], tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """`mcuforge generate` on ``spec``: the output folder and its report."""
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     out = tmp_path / "out"
@@ -100,8 +103,16 @@ def test_generate_keywords_end_to_end(tmp_path: Path) -> None:
     if res.exception and not isinstance(res.exception, SystemExit):
         raise res.exception
     assert res.exit_code == 0, res.output
+    return out, json.loads((out / "report.json").read_text())
 
-    r = json.loads((out / "report.json").read_text())
+
+@pytest.mark.slow
+@needs_arm_gcc
+@needs_qemu
+def test_generate_keywords_end_to_end(tmp_path: Path) -> None:
+    spec = _example_spec()
+    spec["search"].update(trials=2, folds=2)
+    out, r = _generate(spec, tmp_path)
     n_test = len(list(DATA.glob("*/test_*.wav")))
     assert r["recipe"].startswith("audio-mfcc-dscnn")
     assert r["classes"] == ["_silence", "down", "no", "up", "yes"]
@@ -132,20 +143,12 @@ def test_mfcc_and_a_linear_model_end_to_end(tmp_path: Path) -> None:
     regression's C agree with Python on every test clip, features bit-exact, and the
     unseen voices are recognised far above chance (0.84-0.89 over its MFCC and C choices
     here; 0.63 for the example's DS-CNN)."""
-    spec = yaml.safe_load((KEYWORDS / "spec.yaml").read_text())
-    spec["data"]["path"] = str(DATA)
+    spec = _example_spec()
     spec["recipe"] = {"name": "audio-mfcc-linear"}
     spec["search"].update(trials=2, folds=2, pruner="none")
     spec["output"] = {"test_windows": 2}
     spec["hardware"] = {"profiler": "analytic"}
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    out = tmp_path / "out"
-    res = CliRunner().invoke(cli, ["generate", str(path), "-o", str(out), "-q"])
-    if res.exception and not isinstance(res.exception, SystemExit):
-        raise res.exception
-    assert res.exit_code == 0, res.output
-    r = json.loads((out / "report.json").read_text())
+    _, r = _generate(spec, tmp_path)
     n_test = len(list(DATA.glob("*/test_*.wav")))
     assert r["recipe"].startswith("audio-mfcc-linear")
     assert r["parity"]["agree"] == r["parity"]["total"] == n_test
