@@ -156,6 +156,12 @@ def test_the_field_is_sized_to_the_time_left() -> None:
     assert fit_field(entered, seconds, rounds=4, left_s=10.0) == [1, 2, 4, 5, 6]
     assert fit_field(entered, seconds, rounds=4, left_s=6.0) == [1, 2, 4, 5]
     assert fit_field(entered, seconds, rounds=4, left_s=-3.0) == [1, 2]
+    # with little time, another recipe's best (6, slower) enters before more
+    # configurations of the leading recipe; the field keeps the ranked order
+    recipe_of = {1: "gbt", 2: "gbt", 3: "cnn", 4: "gbt", 5: "gbt", 6: "minirocket"}
+    seconds[6] = 3.0
+    assert fit_field(entered, seconds, rounds=4, left_s=10.0, recipe_of=recipe_of) == [1, 2, 4, 6]
+    assert fit_field(entered, seconds, rounds=4, left_s=10.0) == [1, 2, 4, 5]
 
 
 def test_the_choice_reads_the_race_over_the_field_that_ran(
