@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"baselines: {name} {key}", file=sys.stderr, flush=True)
                     r = run_one(write_spec(ds, BUDGETS[key], length, variable, work))
                     failed = failed or bool(r.get("failed"))
-                    cells.append(_cell(r))
+                    cells.append(_cell(r).replace(f"{Path(tmp)}/", ""))  # no scratch paths
             resampled = " (resampled)" if variable else ""
             shape = f"{len(xtr)}/{len(xte)}, {length}{resampled} x {xtr.shape[2]}"
             pub = f"{ds.published_dtw:.3f}" if ds.published_dtw else "—"
