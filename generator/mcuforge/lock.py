@@ -82,20 +82,6 @@ def dump_lock(data: dict[str, Any]) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, width=100)
 
 
-def shown_spec(spec: Path) -> str:
-    """``spec`` as a user types it here in a command (relative when below, quoted)."""
-    import shlex
-
-    from .data import shown
-
-    return shlex.quote(shown(spec))
-
-
-def update_command(spec: Path) -> str:
-    """The command that rewrites the lock of ``spec``."""
-    return f"mcuforge lock --update {shown_spec(spec)}"
-
-
 def read_lock(path: Path) -> dict[str, Any] | None:
     """The lock beside a spec, or None when there is none.
 

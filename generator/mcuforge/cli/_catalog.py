@@ -33,8 +33,9 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     ...]} on stdout.
     """
     from ..data import data_error, data_root, data_sha256, preflight_hashes
-    from ..lock import differences, lock_of, update_command
+    from ..lock import differences, lock_of
     from ..preflight import preflight
+    from ..resolver import update_command
 
     checked = preflight(spec, catalogs_of(catalogs))
     loaded = checked.loaded

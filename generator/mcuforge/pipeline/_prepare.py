@@ -10,9 +10,9 @@ from typing import Any
 from ..catalog import Catalog
 from ..cost import Calibration
 from ..data import Dataset, load_dataset
-from ..lock import LockError, differences, lock_data, update_command
+from ..lock import LockError, differences, lock_data
 from ..preflight import preflight
-from ..resolver import Plan
+from ..resolver import Plan, update_command
 from ..spec import LoadedSpec
 
 Log = Callable[[str], None]

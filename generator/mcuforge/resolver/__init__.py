@@ -8,6 +8,14 @@ Every decision carries its reason (``mcuforge explain``).
 """
 
 from ._applies import check_budgets, registry_problems
-from ._plan import Decision, Plan, nothing_fits, resolve
+from ._plan import Decision, Plan, nothing_fits, resolve, update_command
 
-__all__ = ["Decision", "Plan", "check_budgets", "nothing_fits", "registry_problems", "resolve"]
+__all__ = [
+    "Decision",
+    "Plan",
+    "check_budgets",
+    "nothing_fits",
+    "registry_problems",
+    "resolve",
+    "update_command",
+]

@@ -3,13 +3,16 @@ for each choice."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from .._yaml import load_file, locate
 from ..catalog import Catalog, Core, QemuMachine, Recipe, Target
 from ..cost import Calibration
+from ..data import shown
 from ..errors import BudgetError, CatalogError, Located, McuforgeError
 from ..recipe_check import check_catalog, check_overrides
 from ..spec import LoadedSpec, RecipeRef
@@ -238,9 +241,17 @@ def _portfolio(
     return fits, rejected
 
 
-def _update_command(loaded: LoadedSpec) -> str:
-    from ..lock import update_command  # the lock module reads plans: imported late
+def shown_spec(spec: Path) -> str:
+    """``spec`` as a user types it here in a command (relative when below, quoted)."""
+    return shlex.quote(shown(spec))
 
+
+def update_command(spec: Path) -> str:
+    """The command that rewrites the lock of ``spec`` (the resolver's pins come from it)."""
+    return f"mcuforge lock --update {shown_spec(spec)}"
+
+
+def _update_command(loaded: LoadedSpec) -> str:
     return update_command(loaded.path)
 
 
@@ -252,8 +263,6 @@ def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
         BudgetError: recipes apply but none fits; names the smallest budget that would.
         CatalogError: no recipe applies to this spec.
     """
-    from ..lock import shown_spec
-
     every = f"`mcuforge explain {shown_spec(loaded.path)}` lists every recipe and why"
     sized = [d for d in decisions if d.min_flash_bytes is not None]
     if sized:
@@ -262,7 +271,7 @@ def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
             loaded.problem(
                 ("budgets",),
                 "no recipe fits the budgets even at its smallest configuration; the "
-                f"smallest is {best.recipe}: flash_kb >= "
+                f"smallest is {best.recipe} ({best.reason}): flash_kb >= "
                 f"{(best.min_flash_bytes or 0) / 1024:.2f}, sram_kb >= "
                 f"{(best.min_sram_bytes or 0) / 1024:.2f} would fit; {every}",
             )
