@@ -9,7 +9,6 @@ writes each side's windows into one preallocated array.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 from ..errors import DataError
 from ..spec import Data, LoadedSpec, Spec, Task
 from ._csv import Recording, read_csv, read_table
-from ._files import data_files, file_sha256
+from ._files import data_files, data_path, file_sha256
 from ._findings import (
     DataSummary,
     FileProblem,
@@ -166,7 +165,7 @@ def _read(p: Path, rel: str, data: Data, task: Task, base: Path) -> tuple[list[R
 def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
     root = s.root
     paths, problems = data_files(root, _SUFFIX[data.format])
-    every = paths + [Path(os.path.abspath(p.file)) for p in problems]  # not empty folders
+    every = paths + [data_path(Path.cwd(), p.file) for p in problems]  # not empty folders
     s.findings += [Finding.of(p) for p in problems]
     if data.split.subjects:  # the subjects file is not a recording, even inside the folder
         mapping = data_path(base_dir, data.split.subjects)
@@ -404,13 +403,6 @@ def preflight_hashes(spec: Spec, base_dir: Path) -> tuple[list[Finding], dict[st
     except DataError as exc:
         return [Finding.of(exc, "data")], {}
     return s.findings, s.hashes
-
-
-def data_path(base_dir: Path, path: str | Path) -> Path:
-    """``path`` relative to the spec's folder, absolute and normalised but with symbolic
-    links kept: a data folder that is a link is shown as the spec names it, not as the
-    folder it points to (files that leave it are checked by :func:`.data_files`)."""
-    return Path(os.path.abspath(base_dir / path))
 
 
 def data_root(spec: Spec, base_dir: Path) -> Path:

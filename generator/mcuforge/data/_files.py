@@ -33,6 +33,13 @@ def _with_suffix(root: Path, suffix: str) -> Iterator[Path]:
     return (p for p in root.rglob("*") if p.suffix.lower() == suffix)
 
 
+def data_path(base_dir: Path, path: str | Path) -> Path:
+    """``path`` relative to the spec's folder, absolute and normalised but with symbolic
+    links kept: a data folder that is a link is shown as the spec names it, not as the
+    folder it points to (files that leave it are checked by :func:`data_files`)."""
+    return Path(os.path.abspath(base_dir / path))
+
+
 def data_files(root: Path, suffix: str) -> tuple[list[Path], list[FileProblem]]:
     """Files ending in ``suffix`` under ``root`` (or ``root`` itself when it is a file).
 

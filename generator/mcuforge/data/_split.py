@@ -9,7 +9,6 @@ rows) are held out per class; ``test_files`` holds out the files its patterns ma
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 from ..errors import DataError
 from ..spec import Data
 from ._csv import Recording
-from ._files import CsvRows
+from ._files import CsvRows, data_path
 from ._findings import FileProblem, Finding, Severity, SplitInfo, shown
 
 #: Held-out names the summary lists (the count is always given).
@@ -67,7 +66,7 @@ def subjects_of(
     findings: list[Finding] = []
     out: list[str | None] = []
     if split.subjects:
-        mapping_path = Path(os.path.abspath(base_dir / split.subjects))  # links kept, as shown
+        mapping_path = data_path(base_dir, split.subjects)
         try:
             mapping = read_subjects(mapping_path)
         except FileProblem as exc:

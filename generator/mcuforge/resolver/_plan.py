@@ -163,7 +163,7 @@ def _catalog_recipe(
                 line,
                 col,
                 where,
-                f"{exc}, but the lock pins it; run `{_update_command(loaded)}`",
+                f"{exc}, but the lock pins it; run `{update_command(loaded.path)}`",
             )
         ) from None
 
@@ -217,7 +217,7 @@ def _portfolio(
         if pinned and name not in pinned:  # checked last: the lock is the reason only if
             why = (  # nothing else keeps the recipe out
                 f"applies and can fit, but is not in {loaded.lock_path.name}; run "
-                f"`{_update_command(loaded)}` to let the search use it"
+                f"`{update_command(loaded.path)}` to let the search use it"
             )
             rejected.append(Decision(recipe.ref, False, why, flash, sram))
             continue
@@ -249,10 +249,6 @@ def shown_spec(spec: Path) -> str:
 def update_command(spec: Path) -> str:
     """The command that rewrites the lock of ``spec`` (the resolver's pins come from it)."""
     return f"mcuforge lock --update {shown_spec(spec)}"
-
-
-def _update_command(loaded: LoadedSpec) -> str:
-    return update_command(loaded.path)
 
 
 def nothing_fits(loaded: LoadedSpec, decisions: list[Decision]) -> None:
