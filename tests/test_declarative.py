@@ -151,6 +151,16 @@ def test_bad_spec_one_clear_line(
     assert "Traceback" not in out
 
 
+def test_budgets_over_the_part_are_a_spec_error(write_spec: Callable[..., Path]) -> None:
+    """Exit 2 like any spec mistake, alone or beside another (it was 3, "nothing fits",
+    alone and 2 beside another error)."""
+    path = write_spec()
+    path.write_text(path.read_text().replace("budgets: {sram_kb: 4,", "budgets: {sram_kb: 400,"))
+    code, out = cli_run("validate", str(path))
+    assert code == 2, out
+    assert re.search(r"budgets.sram_kb: SRAM for the model \(400 kB", out), out
+
+
 # ---------------------------------------------------------------- catalogs
 
 

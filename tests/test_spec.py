@@ -166,6 +166,11 @@ def test_validate_ok_exit_0() -> None:
             lambda s: s.replace("  window:", "  checks: {allow_copies: 1}\n  window:"),
             r"data.checks.allow_copies: Input should be true or false, not 1",
         ),
+        # ... also inside a pair: the entry and its place are named
+        (
+            lambda s: s.replace("  window:", '  checks: {ranges: {x: ["-1", 1]}}\n  window:'),
+            r"data.checks.ranges: x: item 1: Input should be a valid number, not the text '-1'",
+        ),
         # a score the metric cannot reach: found before the search, not after it
         (
             lambda s: s.replace("metric: accuracy}", "metric: accuracy, min_score: 2}"),

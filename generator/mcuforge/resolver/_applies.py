@@ -19,7 +19,7 @@ from typing import Any
 from .._yaml import load_file, locate
 from ..catalog import Catalog, Core, Recipe, Target
 from ..cost import firmware_overhead
-from ..errors import BudgetError, Located, McuforgeError
+from ..errors import Located, McuforgeError, SpecError
 from ..extras import needs
 from ..features import FEATURES, CoreCosts, FeatureBlock
 from ..models import MODELS
@@ -217,7 +217,8 @@ def check_budgets(loaded: LoadedSpec, target: Target) -> None:
     """Budgets plus what the application needs must fit the part.
 
     Raises:
-        BudgetError: naming the figure and the part, located in the spec.
+        SpecError: naming the figure and the part, located in the spec (a mistake in
+            the spec, exit 2 like any other: no search can make the part larger).
     """
     b = loaded.spec.budgets
     over = [
@@ -233,7 +234,7 @@ def check_budgets(loaded: LoadedSpec, target: Target) -> None:
         if need > have
     ]
     if over:  # both at once when both are over
-        raise BudgetError("", over)
+        raise SpecError(over)
 
 
 def registry_problems(catalog: Catalog, folders: list[Path]) -> list[Located]:

@@ -101,7 +101,7 @@ def _target(loaded: LoadedSpec, catalog: Catalog) -> tuple[Target, Core]:
 
     Raises:
         CatalogError: unknown target or core; ``energy`` without the part's power figures.
-        BudgetError: the budgets exceed the part.
+        SpecError: the budgets exceed the part.
     """
     spec = loaded.spec
     try:

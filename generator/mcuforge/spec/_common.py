@@ -50,19 +50,40 @@ class Strict(BaseModel):
         field = cls.model_fields.get(info.field_name or "")
         if field is None or any(isinstance(m, BeforeValidator) for m in field.metadata):
             return value
-        kinds = _plain_kinds(field.annotation)
-        if kinds and kinds <= {int, float} and isinstance(value, bool):
-            raise ValueError("Input should be a valid number, not true/false")
-        if kinds and kinds <= {int, float} and isinstance(value, str):
-            try:
-                float(value)
-                fix = "remove the quotes"
-            except ValueError:
-                fix = "write a plain number; the unit is in the field name (e.g. `sram_kb: 32`)"
-            raise ValueError(f"Input should be a valid number, not the text {value!r}; {fix}")
-        if kinds == {bool} and not isinstance(value, bool):
-            raise ValueError(f"Input should be true or false, not {value!r}")
+        _check_written(value, field.annotation)
         return value
+
+
+def _check_written(value: Any, annotation: Any) -> None:
+    """Raise when ``value`` is not written as ``annotation`` asks for a number or a flag,
+    also inside lists, pairs and mappings (``ranges: {x: ["-1", 1]}``)."""
+    kinds = _plain_kinds(annotation)
+    if kinds and kinds <= {int, float} and isinstance(value, bool):
+        raise ValueError("Input should be a valid number, not true/false")
+    if kinds and kinds <= {int, float} and isinstance(value, str):
+        try:
+            float(value)
+            fix = "remove the quotes"
+        except ValueError:
+            fix = "write a plain number; the unit is in the field name (e.g. `sram_kb: 32`)"
+        raise ValueError(f"Input should be a valid number, not the text {value!r}; {fix}")
+    if kinds == {bool} and not isinstance(value, bool):
+        raise ValueError(f"Input should be true or false, not {value!r}")
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (list, tuple) and isinstance(value, (list, tuple)) and args:
+        items = args if origin is tuple and Ellipsis not in args else (args[0],) * len(value)
+        for i, (item, kind) in enumerate(zip(value, items, strict=False)):
+            _inside(f"item {i + 1}", item, kind)
+    elif origin is dict and isinstance(value, dict) and len(args) == 2:
+        for key, item in value.items():
+            _inside(f"{key!s}", item, args[1])
+
+
+def _inside(where: str, value: Any, annotation: Any) -> None:
+    try:
+        _check_written(value, annotation)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 def _plain_kinds(annotation: Any) -> set[Any]:
