@@ -574,7 +574,7 @@ def test_lock_is_written_followed_and_enforced(tmp_path: Path) -> None:
     assert code == 2 and "--locked: no lock" in out
     path, diff = update_lock(spec)
     assert path == proj / "mcuforge.lock" and diff == ["new lock"]
-    lock = read_lock(path)
+    lock = read_lock(path, spec)
     chosen = {r.name: r.version for r in prepare(spec).plan.recipes}
     assert lock is not None and pins(lock) == chosen and "imu-stats-forest" in chosen
     assert len(lock["data"]["files"]) == 80 and lock["seeds"] == {"search": 7, "split": 0}

@@ -397,7 +397,8 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         "lock-wrong-version",
         lambda s: s,
         {"mcuforge.lock": "version: 7\n"},
-        r"mcuforge.lock:1:10: version: not an mcuforge lock of version 1",
+        r"mcuforge.lock:1:10: version: not an mcuforge lock of version 1; run "
+        r"`mcuforge lock --update \S*spec.yaml` to rewrite it",
     ),
     (
         "lock-pins-missing-version",

@@ -232,7 +232,7 @@ def resolve(
         *(Path(c) for c in catalogs),
         *(loaded.resolve_path(c) for c in loaded.spec.catalogs),
     ]
-    plan = _resolve(loaded, load_catalog(folders), pins(read_lock(loaded.lock_path)))
+    plan = _resolve(loaded, load_catalog(folders), pins(read_lock(loaded.lock_path, loaded.path)))
     return Resolution(
         target=plan.target.name,
         core=plan.target.core,

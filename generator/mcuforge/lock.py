@@ -25,7 +25,7 @@ from ._yaml import load_file, locate
 from .catalog import Catalog
 from .data import Dataset
 from .errors import Located, McuforgeError, SpecError
-from .resolver import Plan
+from .resolver import Plan, update_command
 
 LOCK_VERSION = 1
 KEY_PACKAGES = ("numpy", "scikit-learn", "optuna", "pydantic", "cookiecutter", "tensorflow")
@@ -82,15 +82,15 @@ def dump_lock(data: dict[str, Any]) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, width=100)
 
 
-def read_lock(path: Path) -> dict[str, Any] | None:
-    """The lock beside a spec, or None when there is none.
+def read_lock(path: Path, spec: Path) -> dict[str, Any] | None:
+    """The lock ``path`` beside ``spec``, or None when there is none.
 
     Raises:
         LockError: the file is not a valid lock.
     """
     if not path.is_file():
         return None
-    fix = "; run `mcuforge lock --update` to rewrite it"
+    fix = f"; run `{update_command(spec)}` to rewrite it"
     try:
         data, marks = load_file(path)
     except SpecError as exc:

@@ -86,7 +86,7 @@ def preflight(
     problems = _Problems()
     folders = _catalog_folders(loaded, catalogs or [], problems)
     catalog = problems.attempt(lambda: load_catalog(folders))
-    old = problems.attempt(lambda: read_lock(loaded.lock_path))
+    old = problems.attempt(lambda: read_lock(loaded.lock_path, loaded.path))
     if locked and old is None and not any(isinstance(e, LockError) for e in problems.errors):
         problems.errors.append(
             LockError(

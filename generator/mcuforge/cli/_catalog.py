@@ -79,7 +79,9 @@ def explain(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
 
     loaded = load_spec(spec)
     folders = [*catalogs_of(catalogs), *(loaded.resolve_path(c) for c in loaded.spec.catalogs)]
-    plan = resolve(loaded, load_catalog(folders), pins(read_lock(loaded.lock_path)), empty_ok=True)
+    plan = resolve(
+        loaded, load_catalog(folders), pins(read_lock(loaded.lock_path, loaded.path)), empty_ok=True
+    )
     if not plan.recipes:  # every recipe and why, then why none fits (exit 3)
         if not as_json:
             _explained(plan, loaded.spec.budgets)

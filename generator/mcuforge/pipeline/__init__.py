@@ -237,7 +237,7 @@ def update_lock(spec_path: Path, catalogs: list[Path] | None = None) -> tuple[Pa
     plan = resolve(loaded, catalog)
     dataset = load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task, loaded)
     now = lock_data(plan, catalog, dataset)
-    old = read_lock(loaded.lock_path)
+    old = read_lock(loaded.lock_path, loaded.path)
     diff = differences(old, now, plan) if old else ["new lock"]
     write_atomic(loaded.lock_path, dump_lock(now))
     return loaded.lock_path, diff
