@@ -198,9 +198,20 @@ def test_a_dead_workers_trial_is_failed_by_its_heartbeat_and_run_again(
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     run_search(p.plan, p.dataset, SearchSettings(trials=1, storage=url), lambda s: None)
     study = optuna.load_study(study_name="tiny", storage=_storage.open_storage(url))
+    first = study.trials[0]
+    # other parameters than the first trial's (drawn at random they may be the same, and the
+    # re-run is then pruned as its duplicate)
+    name, dist = next(
+        (n, d)
+        for n, d in first.distributions.items()
+        if isinstance(d, optuna.distributions.CategoricalDistribution) and len(d.choices) > 1
+    )
+    other = next(c for c in dist.choices if c != first.params[name])
+    study.enqueue_trial({**first.params, name: other})
     with warnings.catch_warnings():  # Optuna: heartbeats are meant for optimize()
         warnings.simplefilter("ignore", UserWarning)
-        dead = study.ask(fixed_distributions=study.trials[0].distributions)  # its worker dies
+        dead = study.ask(fixed_distributions=first.distributions)  # its worker dies
+    assert dead.params != first.params
     study._storage.record_heartbeat(dead._trial_id)
     time.sleep(3)  # the database clock may count whole seconds
     logs: list[str] = []
