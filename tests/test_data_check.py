@@ -559,6 +559,21 @@ def test_a_split_by_subject_cross_validates_by_subject(tmp_path: Path) -> None:
     # by recording (the default), the groups are the recordings, as before
     plain = _load(spec(tmp_path, split="{test: 0.25, seed: 1}"))
     assert plain.train.folds is None and plain.train.fold_groups is plain.train.groups
+    # the test files chosen by pattern (the archive's split, unseen voices) and the folds
+    # by subject: each training subject's files stay in one fold
+    ds = _load(
+        spec(
+            tmp_path,
+            split="{by: subject, subject_pattern: 's(\\d)_', test_files: ['*/s3_*.csv']}",
+        )
+    )
+    subject = {f: f.split("/")[1][:2] for f in ds.train.files}
+    of_window = np.array([subject[ds.train.files[g]] for g in ds.train.groups])
+    assert sorted(set(of_window)) == ["s0", "s1", "s2"] and ds.train.folds is not None
+    for seed in range(3):
+        for tr, va in _splitter(ds, 3, seed).split(ds.train.x, ds.train.y, ds.train.fold_groups):
+            assert not set(of_window[tr]) & set(of_window[va])
+    assert "cross-validation by subject (3 subjects in train)" in ds.summary.split.text
 
 
 def test_a_long_layout_finding_points_at_the_value_s_own_line(tmp_path: Path) -> None:

@@ -356,7 +356,9 @@ def _side(s: Survey, data: Data, task: Task, test: bool) -> Split:
     regression = task.kind == "regression"
     y = np.empty(total, dtype=np.float32 if regression else np.int64)
     groups = np.empty(total, dtype=np.int64)
-    subject_of = s.subjects if data.split.by == "subject" and data.split.test_files is None else []
+    # by subject: the folds keep each subject together, also when `test_files` chose the
+    # test files (a subject on both sides is then an error of the data check)
+    subject_of = s.subjects if data.split.by == "subject" else []
     known = [subject_of[i] for i in chosen] if subject_of else []
     by_subject = bool(known) and None not in known and len(set(known)) >= 2
     index = {name: k for k, name in enumerate(sorted({str(n) for n in known}))}

@@ -171,6 +171,9 @@ def test_mask(
             f"test files matching {', '.join(split.test_files)}: {len(held)} files held out, "
             f"{sum(mask)} of {len(mask)} recordings"
         )
+        if split.by == "subject":
+            n = len({s for s, m in zip(subjects, mask, strict=True) if s is not None and not m})
+            text += f"; cross-validation by subject ({n} subjects in train)"
         return mask, SplitInfo("test_files", text, _described(held))
     rng = np.random.default_rng(split.seed)
     if split.by == "subject":

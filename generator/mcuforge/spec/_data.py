@@ -144,7 +144,9 @@ class Split(Strict):
         default="file",
         description="Unit of the split: whole files (recordings; rows with `csv.layout: "
         "table`), or subjects (all files of one subject on one side; needs "
-        "`subject_column`, `subject_pattern` or `subjects`).",
+        "`subject_column`, `subject_pattern` or `subjects`). The search's cross-validation "
+        "folds follow it; with `test_files` too, the test is those files (no subject may "
+        "have files on both sides) and the folds keep each subject together.",
     )
     test: float = Field(
         default=0.25,

@@ -59,7 +59,7 @@ class Search(Strict):
         ge=2,
         le=10,
         description="Cross-validation folds (by recording; by subject with "
-        "`split: {by: subject}`).",
+        "`split: {by: subject}`, also beside `test_files`).",
     )
     storage: str | None = Field(
         default=None,
