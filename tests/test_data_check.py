@@ -332,6 +332,22 @@ def test_an_empty_class_folder_is_a_warning(tmp_path: Path) -> None:
     assert s.classes == ["a", "b"] and not s.errors
 
 
+def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
+    """macOS's `._name.csv` (binary, not UTF-8) stopped the load; a notebook's
+    `.ipynb_checkpoints/` became a class."""
+    data = folder(tmp_path)
+    (data / "a" / "._r0.csv").write_bytes(b"\x00\x05\x16\x07\xff\xfe Mac OS X")
+    (data / ".ipynb_checkpoints").mkdir()
+    (data / ".ipynb_checkpoints" / "r0-checkpoint.csv").write_text(
+        (data / "a" / "r0.csv").read_text()
+    )
+    s = _survey(spec(tmp_path))
+    assert not s.errors and s.classes == ["a", "b"]
+    assert sorted(r.file for r in s.recordings) == [f"{c}/r{i}.csv" for c in "ab" for i in range(4)]
+    code, out = run("init", str(data))  # `init` looks at the same files
+    assert code == 0 and "8 CSV files, 2 classes (a, b)" in out, out
+
+
 # --- tabular data -------------------------------------------------------------------
 
 

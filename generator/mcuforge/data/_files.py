@@ -1,6 +1,7 @@
 """The files of a data folder, and CSV text read line by line.
 
-Listing: every file with the format's suffix below the folder, in sorted order; a
+Listing: every file with the format's suffix below the folder (hidden ones left
+out), in sorted order; a
 symbolic link whose target is outside the folder is refused, never opened (a data
 folder must not pull in, or print a line of, a file elsewhere on the machine).
 
@@ -29,8 +30,15 @@ CHUNK_ROWS = 8192
 
 def _with_suffix(root: Path, suffix: str) -> Iterator[Path]:
     """Paths under ``root`` ending in ``suffix`` in any case (``.CSV``, ``.Wav``: what
-    recorders and Windows tools write)."""
-    return (p for p in root.rglob("*") if p.suffix.lower() == suffix)
+    recorders and Windows tools write), hidden ones left out: a name or folder starting
+    with ``.`` is a tool's, not data (macOS's ``._run1.csv`` resource forks, a notebook's
+    ``.ipynb_checkpoints/`` copies, ``.git/``)."""
+    return (
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() == suffix
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
 
 
 def data_path(base_dir: Path, path: str | Path) -> Path:
