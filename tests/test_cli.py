@@ -7,9 +7,11 @@ import os
 import shutil
 import stat
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -99,6 +101,55 @@ def test_init_recognises_a_long_layout_its_separator_and_millisecond_stamps(
     assert run("validate", str(spec))[0] == 0
     code, out = run("data", "check", str(spec), "--json", stdout=True)
     assert code == 0 and json.loads(out)["summary"]["classes"][0]["recordings"] == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "stamp", "csv", "rate", "note"),
+    [
+        # phyphox: the unit in brackets; it was taken for a channel
+        ("Time (s),ax,ay", lambda i: f"{i * 0.01:.3f}", {"time_column": "Time (s)"}, 100, ""),
+        # Sensor Logger: epoch nanoseconds and elapsed seconds (init divided by zero)
+        (
+            "time,seconds_elapsed,ax,ay",
+            lambda i: f"{1717000000000000000 + i * 20_000_000},{i * 0.02:.2f}",
+            {"time_column": "time", "time_unit": "ns"},
+            50,
+            "'seconds_elapsed' also looks like a time column: left out of the channels",
+        ),
+        # micros(): read as milliseconds, the rate came out 0.05 Hz
+        (
+            "timestamp,ax,ay",
+            lambda i: f"{5_000_000 + i * 4000}",
+            {"time_column": "timestamp", "time_unit": "us"},
+            250,
+            "read as microseconds",
+        ),
+    ],
+)
+def test_init_finds_time_columns_and_their_unit(
+    tmp_path: Path, header: str, stamp: Callable[[int], str], csv: dict[str, str], rate: int,
+    note: str,
+) -> None:  # fmt: skip
+    data = tmp_path / "data"
+    for label in ("idle", "shake"):
+        (data / label).mkdir(parents=True)
+        for k in range(3):
+            rows = [header] + [
+                f"{stamp(i)},{np.sin(i + k + 10 * len(label)):.3f},{i % 7}" for i in range(300)
+            ]
+            (data / label / f"r{k}.csv").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(data), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    loaded = yaml.safe_load(text)
+    assert loaded["data"]["csv"] == csv
+    assert loaded["data"]["sensors"] == [
+        {"name": "accel", "channels": ["ax", "ay"], "rate_hz": rate}
+    ]
+    assert note in text
+    code, out = run("data", "check", str(spec))
+    assert code == 0 and "0 errors, 0 warnings" in out, out
 
 
 def test_init_in_the_data_folder_writes_the_output_beside_it(tmp_path: Path) -> None:

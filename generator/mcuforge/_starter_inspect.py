@@ -12,6 +12,7 @@ import fnmatch
 import re
 import wave
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +21,19 @@ import numpy as np
 from .data import CsvRows, data_files
 from .errors import DataError
 
-#: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, with an
-#: optional unit suffix (``t_ms``, ``time_us``, ``timestamp_s``).
-TIME_COLUMN = re.compile(r"^(timestamp|time|ts|t|seconds|sec)([_\-. ]?(s|ms|us))?$", re.I)
+#: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, ``elapsed``
+#: (``seconds_elapsed``, ``elapsed_time``: phone loggers), with an optional unit, as a
+#: suffix (``t_ms``, ``time_us``, ``timestamp_ns``) or in brackets (``Time (s)``,
+#: ``time [ms]``: phyphox and spreadsheet exports).
+TIME_COLUMN = re.compile(
+    r"^(timestamp|time|ts|t|seconds|sec|elapsed|seconds[_\- ]elapsed|elapsed[_\- ]time|"
+    r"time[_\- ]elapsed)(?:[_\-. ]?(s|ms|us|ns)|\s*[(\[](s|ms|us|µs|ns)[)\]])?$",
+    re.I,
+)
+#: Whole-number stamps without a stated unit: the first unit that gives a rate in this
+#: range, from the finest (a logger's ``millis()``, ``micros()``, nanosecond clocks).
+PLAUSIBLE_HZ = (1.0, 100_000.0)
+_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 DEFAULT_RATE_HZ = 50.0
 #: Column names taken for the label even when they hold numbers.
 LABEL_COLUMNS = ("label", "class", "target", "y", "activity", "category", "state")
@@ -57,9 +68,16 @@ class Guess:
 
 
 def time_unit(column: str) -> str:
-    """``ms``, ``us`` or ``s``: the unit a time column's name states (seconds by default)."""
+    """``ns``, ``us``, ``ms`` or ``s``: the unit a time column's name states (seconds by
+    default)."""
+    stated = _stated_unit(column)
+    return stated or "s"
+
+
+def _stated_unit(column: str) -> str | None:
     m = TIME_COLUMN.match(column)
-    return (m.group(3) or "s").lower() if m else "s"
+    unit = (m.group(2) or m.group(3)) if m else None
+    return None if unit is None else unit.lower().replace("µs", "us")
 
 
 def is_number(text: str) -> bool:
@@ -116,25 +134,30 @@ def _rate(
     repeats each once per channel) and the column's unit. A name without a unit means
     seconds, unless whole-number stamps would make the rate below 1 Hz: then they are
     milliseconds (a logger's ``millis()``), and a note says so."""
-    t = np.unique(np.array([float(r[header.index(time_col)]) for r in body], dtype=np.float64))
+    cells = [r[header.index(time_col)].strip() for r in body]
+    if all(c.lstrip("-").isdigit() for c in cells):  # whole numbers: exact steps (ns epochs)
+        t = np.unique(np.array([int(c) for c in cells], dtype=np.int64))
+    else:
+        t = np.unique(np.array([float(c) for c in cells], dtype=np.float64))
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     if dt <= 0:
         return None
     unit = time_unit(time_col)
-    stated = bool((m := TIME_COLUMN.match(time_col)) and m.group(3))
-    if not stated and dt >= 1 and np.all(t == np.round(t)):
-        unit = "ms"
+    if _stated_unit(time_col) is None and dt >= 1 and np.all(t == np.round(t)):
+        lo, hi = PLAUSIBLE_HZ
+        unit = next((u for u in ("ms", "us", "ns") if lo <= _PER_SECOND[u] / dt <= hi), "ms")
+        name = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}[unit]
         notes.append(
-            f"column {time_col!r} states no unit and steps by {dt:g}: read as milliseconds "
+            f"column {time_col!r} states no unit and steps by {dt:g}: read as {name} "
             f"(as seconds the rate would be {1 / dt:g} Hz); if it is seconds, drop "
-            "`time_unit: ms`"
+            f"`time_unit: {unit}`"
         )
-    scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
-    return round(scale / dt, 3), unit
+    rate = round(_PER_SECOND[unit] / dt, 3)
+    return (rate, unit) if rate > 0 else None
 
 
 def _long_layout(
-    header: list[str], numeric: list[str], body: list[list[str]], skip: list[str | None]
+    header: list[str], numeric: list[str], body: list[list[str]], skip: Collection[str]
 ) -> tuple[str, str, list[str]] | None:
     """A long (tidy) layout: one text column naming a few channels in a repeating
     cycle, one numeric column of values. Returns (channel column, value column, the
@@ -162,8 +185,15 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         notes.append(f"fields separated by {delimiter!r}: `csv.delimiter`")
     numeric = [h for i, h in enumerate(header) if all(is_number(r[i]) for r in body[:50])]
     in_folders = all(f.parent != root for f in files)
-    time_col = next((h for h in numeric if TIME_COLUMN.match(h)), None)
-    long = _long_layout(header, numeric, body, [time_col])
+    times = [h for h in numeric if TIME_COLUMN.match(h)]
+    time_col = times[0] if times else None
+    if len(times) > 1:  # a phone logger's clock and its elapsed seconds: neither is a signal
+        notes.append(
+            f"{', '.join(repr(h) for h in times[1:])} also "
+            f"{'looks like a time column' if len(times) == 2 else 'look like time columns'}: "
+            f"left out of the channels (the rate is from {time_col!r})"
+        )
+    long = _long_layout(header, numeric, body, times)
     not_labels = [*numeric, long[0]] if long else numeric
     label_col = None if in_folders else _label_column(header, not_labels)
     if not in_folders and label_col is None:
@@ -175,7 +205,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         )
     li = header.index(label_col) if label_col else -1
     table = long is None and label_col is not None and len({r[li].strip() for r in body}) > 1
-    channels = [h for h in numeric if h not in (time_col, label_col)]
+    channels = [h for h in numeric if h not in times and h != label_col]
     if long is not None:
         channels = long[2]
         notes.append(

@@ -20,7 +20,7 @@ from ..spec import Data, default_range
 from ._csv import Recording
 from ._findings import ClassCount, Finding
 
-_TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+_TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
 def place(r: Recording) -> tuple[str, int | None]:

@@ -40,7 +40,7 @@ from ..spec import Data, Task
 
 #: Longest label (a folder name; most file systems allow 255 bytes).
 MAX_LABEL_BYTES = 100
-_TIME_FACTOR = {"s": 1.0, "ms": 1e3, "us": 1e6}
+_TIME_FACTOR = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
 
 

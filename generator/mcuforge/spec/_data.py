@@ -215,7 +215,9 @@ class CsvOptions(Strict):
         description="Time stamp column: the long layout orders rows by it; `data check` "
         "looks for gaps, jitter and a rate other than `rate_hz` in it.",
     )
-    time_unit: Literal["s", "ms", "us"] = Field(default="s", description="Unit of `time_column`.")
+    time_unit: Literal["s", "ms", "us", "ns"] = Field(
+        default="s", description="Unit of `time_column`."
+    )
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="Field separator.")
 
 
