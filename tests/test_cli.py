@@ -152,6 +152,47 @@ def test_init_finds_time_columns_and_their_unit(
     assert code == 0 and "0 errors, 0 warnings" in out, out
 
 
+def test_init_on_one_class_writes_an_anomaly_spec_naming_it_normal(tmp_path: Path) -> None:
+    """The spec said `kind: anomaly` without `normal`, and `validate` then complained
+    that the label `normal` does not exist, not what is missing: faults to score on."""
+    for k in range(4):
+        rows = ["ax,ay"] + [f"{np.sin(i + k):.3f},{np.cos(i * k):.3f}" for i in range(300)]
+        (tmp_path / "data" / "healthy").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / "healthy" / f"r{k}.csv").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "data"), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    assert yaml.safe_load(text)["task"] == {
+        "kind": "anomaly",
+        "metric": "roc_auc",
+        "normal": ["healthy"],
+    }
+    assert "one class (healthy): anomaly detection with it as normal" in text
+    code, out = run("validate", str(spec))
+    assert code == 2 and "every recording is normal (label healthy)" in out, out
+
+
+def test_init_and_the_loader_take_an_archive_of_x_and_y_in_either_case(tmp_path: Path) -> None:
+    """scikit-learn's spelling `X` was refused ("no array 'x'"), and `init` took the
+    classes from the folder (one class, so an anomaly spec) instead of the archive's `y`."""
+    rng = np.random.default_rng(0)
+    labels = np.array(["idle", "shake", "walk"] * 8)
+    x = rng.normal(size=(24, 60, 2)).astype(np.float32) + (labels == "shake")[:, None, None]
+    (tmp_path / "data").mkdir()
+    np.savez(tmp_path / "data" / "set.npz", X=x, y=labels)
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "data"), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    assert "3 classes (idle, shake, walk)" in text and "labels from the archives' `y`" in text
+    assert yaml.safe_load(text)["task"]["kind"] == "classification"
+    code, out = run("data", "check", str(spec), "--json", stdout=True)
+    assert code == 0, out
+    counts = {c["name"]: c["recordings"] for c in json.loads(out)["summary"]["classes"]}
+    assert counts == {"idle": 8, "shake": 8, "walk": 8}
+
+
 def test_init_in_the_data_folder_writes_the_output_beside_it(tmp_path: Path) -> None:
     data = tmp_path / "table"
     data.mkdir()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import CsvRows, data_files
+from .data import CsvRows, data_files, npz_keys
 from .errors import DataError
 
 #: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, ``elapsed``
@@ -270,16 +270,23 @@ def _wav_guess(files: list[Path], root: Path) -> Guess:
 def _npz_guess(files: list[Path], root: Path) -> Guess:
     lengths: dict[Path, int] = {}
     n_ch = 0
+    labels: set[str] = set()
     for f in files:
-        with np.load(f) as z:
-            x = z.get("x")
-            if x is None:
-                raise DataError(f"{f}: no array `x`")
+        with np.load(f, allow_pickle=False) as z:
+            xk, yk = npz_keys(z.files)
+            if xk is None:
+                raise DataError(f"{f}: no array `x` (or `X`); found {', '.join(z.files)}")
+            x = z[xk]
             n_ch, lengths[f] = int(x.shape[-1]), int(x.shape[-2])
+            if yk is not None:
+                labels.update(str(v) for v in np.asarray(z[yk]).reshape(-1))
+    notes = [f"rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it"]
+    if labels:  # the archives' labels win over folders (as the loader reads them)
+        notes.append("labels from the archives' `y`")
+    classes = sorted(labels) if labels else sorted({f.parent.name for f in files})
     guess = Guess(
-        "npz", len(files), [f"ch{i}" for i in range(n_ch)], "folder",
-        sorted({f.parent.name for f in files}), DEFAULT_RATE_HZ, 0,
-        [f"rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it"],
+        "npz", len(files), [f"ch{i}" for i in range(n_ch)], "folder", classes,
+        DEFAULT_RATE_HZ, 0, notes,
     )  # fmt: skip
     _shortest(guess, lengths, root)
     return guess
@@ -344,6 +351,12 @@ def inspect(root: Path) -> Guess:
         raise DataError(f"{root}: no .csv, .wav or .npz files found")
     guess = {"csv": _csv_guess, "wav": _wav_guess, "npz": _npz_guess}[fmt](files, root)
     _split_guess(guess, files, root)
+    if len(guess.classes) == 1:
+        guess.notes.append(
+            f"one class ({guess.classes[0]}): anomaly detection with it as normal "
+            "(`task.normal`); scoring a detector needs some recordings of faults too, "
+            "under another label"
+        )
     return guess
 
 

@@ -148,8 +148,9 @@ def _task(g: Guess) -> str:
     fractional = numeric and any(float(c) != round(float(c)) for c in g.classes)
     if numeric and (fractional or (g.table and len(g.classes) > 20)):
         return "task: {kind: regression, metric: rmse}"
-    if len(g.classes) == 1:
-        return "task: {kind: anomaly, metric: roc_auc}"
+    if len(g.classes) == 1:  # one class: its recordings are the normal ones
+        normal = "" if g.classes[0] == "normal" else f", normal: [{_scalar(g.classes[0])}]"
+        return _comment(f"task: {{kind: anomaly, metric: roc_auc{normal}}}")
     return "task: {kind: classification, metric: accuracy}"
 
 

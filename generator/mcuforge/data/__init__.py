@@ -26,7 +26,7 @@ from ._findings import (
     report_lines,
     shown,
 )
-from ._formats import read_npz, read_wav
+from ._formats import npz_keys, read_npz, read_wav
 
 __all__ = [
     "BadCell",
@@ -47,6 +47,7 @@ __all__ = [
     "data_sha256",
     "load_dataset",
     "locate_findings",
+    "npz_keys",
     "preflight",
     "preflight_hashes",
     "read_csv",

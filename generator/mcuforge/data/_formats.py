@@ -25,11 +25,20 @@ def _recording(
     return Recording(file, label, x.astype(np.float32), None, subject, bad=bad, n_bad=len(where))
 
 
+def npz_keys(names: list[str]) -> tuple[str | None, str | None]:
+    """The archive's samples and labels: ``x`` and ``y``, or ``X`` and ``Y`` (or ``X``
+    with ``y``: scikit-learn's spelling)."""
+    x = "x" if "x" in names else "X" if "X" in names else None
+    y = "y" if "y" in names else "Y" if "Y" in names else None
+    return x, y
+
+
 def read_npz(
     path: Path, rel: str, channels: list[str], folder_label: str | None
 ) -> list[Recording]:
     """Recordings of one ``.npz``: ``x`` (time, channels) with an optional scalar ``y``,
-    or ``x`` (recordings, time, channels) with ``y`` (recordings,); optional ``subject``.
+    or ``x`` (recordings, time, channels) with ``y`` (recordings,); optional ``subject``
+    (``X`` and ``Y`` too, see :func:`npz_keys`).
 
     Raises:
         FileProblem: not an archive, missing arrays, wrong shapes.
@@ -39,11 +48,12 @@ def read_npz(
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise ValueError("one array, not an archive of named arrays")
         with archive:
-            if "x" not in archive:
+            xk, yk = npz_keys(archive.files)
+            if xk is None:
                 found = ", ".join(archive.files) or "nothing"
-                raise FileProblem(path, None, f"no array `x`; found {found}")
-            x = np.asarray(archive["x"], dtype=np.float64)
-            y = archive.get("y")
+                raise FileProblem(path, None, f"no array `x` (or `X`); found {found}")
+            x = np.asarray(archive[xk], dtype=np.float64)
+            y = archive[yk] if yk is not None else None
             subj = archive.get("subject")
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         why, fix = str(exc), "save it with numpy.savez"

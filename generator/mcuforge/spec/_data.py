@@ -284,9 +284,9 @@ class Data(Strict):
     format: Literal["csv", "npz", "wav"] = Field(
         default="csv",
         description="`csv`: one file per recording with a header row (or one table, see "
-        "`csv.layout`); `npz`: NumPy archives with `x` (samples, channels) or (recordings, "
-        "samples, channels) and optional `y`; `wav`: one mono PCM file per recording, one "
-        "folder per class.",
+        "`csv.layout`); `npz`: NumPy archives with `x` or `X` (samples, channels) or "
+        "(recordings, samples, channels) and optional `y` (or `Y`; it wins over class "
+        "folders); `wav`: one mono PCM file per recording, one folder per class.",
     )
     path: str = Field(description="Folder (or one file) with the data, relative to the spec.")
     sensors: list[Sensor] = Field(min_length=1, description="Sensors and their channels.")
