@@ -401,6 +401,82 @@ def test_a_table_is_one_window_per_row(tmp_path: Path) -> None:
     assert held not in _subjects(ds.train.files, tmp_path)
 
 
+def _session(root: Path, runs: list[tuple[str, str, int]], who: str = "who") -> Path:
+    """One annotated session: ``t,ax,ay,label,who`` with runs of (label, subject, rows);
+    each run's samples are distinct (their first value is the run's index)."""
+    body, t = [], 0
+    for k, (label, person, n) in enumerate(runs):
+        for i in range(n):
+            body.append(f"{t / 10:.1f},{k}.{i:03d},{np.sin(0.3 * t):.4f},{label},{person}")
+            t += 1
+    return write_csv(root / "data" / "s0.csv", body, header=f"t,ax,ay,label,{who}")
+
+
+SEGMENTS = """  csv: {layout: segments, time_column: t}
+  labels: {from: column, column: label}
+"""
+
+
+def test_segments_make_each_run_of_one_label_a_recording(tmp_path: Path) -> None:
+    """A session annotated as it goes (the label column changes over time) was an error
+    in the wide layout, and `init` made it a table split by row: neighbouring samples
+    in train and test. Each run is now a recording of its own."""
+    runs = [("walk", "p1", 12), ("run", "p1", 9), ("walk", "p1", 8), ("walk", "p2", 10)]
+    runs += [("run", "p2", 12), ("walk", "p3", 8), ("run", "p3", 8)]
+    _session(tmp_path, runs)
+    by_who = "{by: subject, subject_column: who, test: 0.25}"
+    s = _survey(spec(tmp_path, extra=SEGMENTS, split=by_who))
+    assert not s.errors
+    # a change of label or of subject starts a recording; named by their lines
+    assert [(r.file, r.label, r.subject, len(r.samples)) for r in s.recordings] == [
+        ("s0.csv:2-13", "walk", "p1", 12),
+        ("s0.csv:14-22", "run", "p1", 9),
+        ("s0.csv:23-30", "walk", "p1", 8),
+        ("s0.csv:31-40", "walk", "p2", 10),
+        ("s0.csv:41-52", "run", "p2", 12),
+        ("s0.csv:53-60", "walk", "p3", 8),
+        ("s0.csv:61-68", "run", "p3", 8),
+    ]
+    ds = _load(spec(tmp_path, extra=SEGMENTS, split=by_who))
+    for side in (ds.train, ds.test):
+        for w, g in zip(side.x, side.groups, strict=True):  # no window spans two runs
+            assert len({int(v) for v in w[:, 0]}) == 1, side.files[g]
+    # a bad cell is named at its line in the file; the wide layout's error points here
+    text = (tmp_path / "data" / "s0.csv").read_text().replace("2.003,", "oops,")
+    (tmp_path / "data" / "s0.csv").write_text(text)
+    s = _survey(spec(tmp_path, extra=SEGMENTS))
+    assert [str(f) for f in s.errors] == [
+        f"{tmp_path / 'data' / 's0.csv'}:26: column 'ax': 'oops' is not a number; write "
+        "numbers only in data columns (a header is the first line only; remove text, units "
+        "or thousands separators from the cells)"
+    ]
+    wide = _survey(spec(tmp_path, extra="  labels: {from: column, column: label}\n"))
+    assert "`csv.layout: segments` makes each run of rows with one label a recording" in str(
+        wide.errors[0]
+    )
+    with pytest.raises(SpecError, match=r"`csv\.layout: segments` cuts CSV files where"):
+        load_spec(spec(tmp_path, extra="  csv: {layout: segments}\n"))
+
+
+def test_init_takes_an_annotated_session_for_segments_split_by_subject(tmp_path: Path) -> None:
+    runs = [(("walk", "run")[k % 2], f"p{k // 2}", 40 + k) for k in range(8)]
+    _session(tmp_path, runs, who="participant")
+    code, out = run("init", str(tmp_path / "data"), "-o", str(tmp_path / "spec.yaml"))
+    assert code == 0, out
+    out = (tmp_path / "spec.yaml").read_text()
+    loaded = yaml.safe_load(out)
+    assert loaded["data"]["csv"] == {"layout": "segments", "time_column": "t"}
+    assert loaded["data"]["sensors"][0]["channels"] == ["ax", "ay"]  # not the subject, not `t`
+    assert loaded["data"]["split"] == {
+        "by": "subject",
+        "subject_column": "participant",
+        "test": 0.25,
+        "seed": 0,
+    }
+    assert "shortest recording: 40 samples" in out
+    assert "column 'label' changes in runs over time (8 runs in s0.csv" in out
+
+
 def _subjects(files: list[str], root: Path) -> set[str]:
     lines = (root / "table" / "rows.csv").read_text().splitlines()
     return {lines[int(f.split(":")[1]) - 1].rsplit(",", 1)[1] for f in files}

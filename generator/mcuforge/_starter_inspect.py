@@ -37,6 +37,11 @@ _PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 DEFAULT_RATE_HZ = 50.0
 #: Column names taken for the label even when they hold numbers.
 LABEL_COLUMNS = ("label", "class", "target", "y", "activity", "category", "state")
+#: Column names that hold the subject (person, wearer, device) of a recording: never a
+#: channel; with several subjects the split is by subject.
+SUBJECT_COLUMNS = ("subject", "subject_id", "user", "user_id", "participant", "person")
+#: Row identifiers: never a channel (a model would learn the row number).
+ID_COLUMNS = ("id", "index", "row", "row_id", "sample_id", "example_id")
 #: Rows of the first file looked at to guess columns.
 GUESS_ROWS = 2000
 #: Folder names that hold an archive's test or training files.
@@ -62,6 +67,8 @@ class Guess:
     shortest: str = ""  # the shortest recording, relative to the data folder
     delimiter: str = ","
     long: tuple[str, str] | None = None  # (channel column, value column) of a long layout
+    segments: bool = False  # the label changes in runs over time (`csv.layout: segments`)
+    subject_column: str | None = None  # with several subjects: the split is by subject
     time_unit: str = "s"
     test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
     held_out: int = 0  # files the test_files patterns match
@@ -121,10 +128,63 @@ def _count_rows(path: Path, delimiter: str = ",") -> int:
         return sum(len(chunk) for _, chunk in rows.chunks())
 
 
-def _label_column(header: list[str], numeric: list[str]) -> str | None:
+def _label_column(
+    header: list[str], numeric: list[str], body: list[list[str]], skip: Collection[str]
+) -> str | None:
+    """A column named like a label, else the first text column whose values repeat (a
+    date or a free-text note has about one value per row: not a label)."""
     named = next((h for h in header if h.lower() in LABEL_COLUMNS), None)
-    text = [h for h in header if h not in numeric]
-    return named or (text[0] if text else None)
+    if named:
+        return named
+    for h in header:
+        if h in numeric or h in skip:
+            continue
+        values = {r[header.index(h)].strip() for r in body}
+        if len(values) <= max(2, len(body) // 2):
+            return h
+    return None
+
+
+def _runs(path: Path, delimiter: str, column: str) -> list[int]:
+    """The lengths of the runs of equal values down ``column`` of a whole file."""
+    out: list[int] = []
+    last: str | None = None
+    with CsvRows(path, delimiter) as rows:
+        i = rows.column(column)
+        for _, chunk in rows.chunks():
+            for r in chunk:
+                v = r[i].strip()
+                if v == last:
+                    out[-1] += 1
+                else:
+                    out.append(1)
+                    last = v
+    return out
+
+
+def _values(path: Path, delimiter: str, column: str) -> set[str]:
+    """The distinct values of ``column`` in a whole file (none when it lacks the column)."""
+    out: set[str] = set()
+    with CsvRows(path, delimiter) as rows:
+        if column not in rows.header:
+            return out
+        i = rows.column(column)
+        for _, chunk in rows.chunks():
+            out.update(r[i].strip() for r in chunk)
+    return out
+
+
+def _smooth(header: list[str], body: list[list[str]], channels: list[str]) -> bool:
+    """Rows that follow each other in time: the channels' median correlation of each row
+    with the next is above 0.5 (rows of a table are independent examples)."""
+    corr = []
+    for c in channels:
+        cells = [r[header.index(c)] for r in body]
+        x = np.array([float(v) if is_number(v) else np.nan for v in cells], dtype=np.float64)
+        x = x[np.isfinite(x)]
+        if len(x) > 3 and np.std(x[:-1]) > 0 and np.std(x[1:]) > 0:
+            corr.append(float(np.corrcoef(x[:-1], x[1:])[0, 1]))
+    return bool(corr) and float(np.median(corr)) > 0.5
 
 
 def _rate(
@@ -195,7 +255,9 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         )
     long = _long_layout(header, numeric, body, times)
     not_labels = [*numeric, long[0]] if long else numeric
-    label_col = None if in_folders else _label_column(header, not_labels)
+    subject_col = next((h for h in header if h.lower() in SUBJECT_COLUMNS), None)
+    skip = [subject_col] if subject_col else []
+    label_col = None if in_folders else _label_column(header, not_labels, body, skip)
     if not in_folders and label_col is None:
         raise DataError(
             f"{root}: files are not in class folders and have no text column "
@@ -203,9 +265,39 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
             f"label column one of {', '.join(LABEL_COLUMNS)} (numbers with decimals make a "
             "regression spec)"
         )
-    li = header.index(label_col) if label_col else -1
-    table = long is None and label_col is not None and len({r[li].strip() for r in body}) > 1
-    channels = [h for h in numeric if h not in times and h != label_col]
+    ids = [h for h in numeric if h.lower() in ID_COLUMNS and h not in (label_col, subject_col)]
+    channels = [
+        h for h in numeric if h not in times and h not in ids and h not in (label_col, subject_col)
+    ]
+    if ids:
+        notes.append(f"{', '.join(map(repr, ids))}: a row identifier, not a channel")
+    unused = [
+        h
+        for h in header
+        if h not in numeric and h not in (label_col, subject_col) and not (long and h == long[0])
+    ]
+    if unused:
+        notes.append(f"{', '.join(map(repr, unused))}: text, not a channel (channels are numbers)")
+    runs = _runs(files[0], delimiter, label_col) if label_col and long is None else [1]
+    changes = len(runs) > 1
+    # a label changing in runs down a time series: a session annotated as it goes, not a
+    # table (a split by row would put neighbouring samples in train and test)
+    segments = changes and (time_col is not None or _smooth(header, body, channels))
+    table = changes and not segments
+    if segments:
+        notes.append(
+            f"column {label_col!r} changes in runs over time ({len(runs)} runs in "
+            f"{files[0].name}, the shortest {min(runs)} rows): `csv.layout: segments`, "
+            "each run is a recording"
+        )
+    who: set[str] = set()
+    if subject_col is not None:
+        for f in files[:200]:
+            who.update(_values(f, delimiter, subject_col))
+        notes.append(
+            f"column {subject_col!r} names the subject: not a channel"
+            + ("; the split is by subject (no subject in train and test)" if len(who) >= 3 else "")
+        )
     if long is not None:
         channels = long[2]
         notes.append(
@@ -235,9 +327,17 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         classes = sorted(values)
         notes.append(f"labels from column {labels!r}")
     per_sample = len(long[2]) if long else 1
-    lengths = {f: _count_rows(f, delimiter) // per_sample for f in files}
+    lengths = {
+        f: min(_runs(f, delimiter, label_col))
+        if segments and label_col
+        else _count_rows(f, delimiter) // per_sample
+        for f in files
+    }
     guess = Guess("csv", len(files), channels, labels, classes, rate, 0, notes, time_col, table)
     guess.delimiter, guess.long, guess.time_unit = delimiter, long[:2] if long else None, unit
+    guess.segments = segments
+    if subject_col is not None and len(who) >= 3:
+        guess.subject_column = subject_col
     _shortest(guess, lengths, root)
     return guess
 

@@ -62,7 +62,9 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
             "  sensors:",
             f"    - {{name: features, channels: [{', '.join(map(_scalar, g.channels))}]}}",
             f"  labels: {labels}",
-            "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
+            _split_line(g)
+            if g.subject_column
+            else "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
         ]
     length_s = _length_s(g)
     unit = "  # unit: set it (g, dps, …)"
@@ -71,7 +73,7 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
         f"rate_hz: {g.rate_hz:g}}}" + (unit if g.fmt != "wav" else "")
         for s, ch in sensors(g.channels)
     ]
-    csv = []
+    csv = ["layout: segments"] if g.segments else []
     if g.long:
         csv += [
             "layout: long",
@@ -110,6 +112,11 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
 
 
 def _split_line(g: Guess) -> str:
+    if g.subject_column and not g.test_files:
+        return _comment(
+            f"  split: {{by: subject, subject_column: {_scalar(g.subject_column)}, "
+            "test: 0.25, seed: 0}   # no subject in train and test"
+        )
     if not g.test_files:
         return "  split: {by: file, test: 0.25, seed: 0}"
     globs = ", ".join(_scalar(p) for p in g.test_files)

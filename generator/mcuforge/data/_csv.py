@@ -1,5 +1,6 @@
-"""CSV recordings: one file per recording (wide or long layout), or one row per example
-(table layout); a header row in every file.
+"""CSV recordings: one file per recording (wide or long layout), one run of rows with
+one label per recording (segments layout), or one row per example (table layout); a
+header row in every file.
 
 Cells are converted to numbers a chunk of rows at a time (float64, as Python parses
 them, stored as float32 like the windows). A cell that is not a number, or not finite,
@@ -139,7 +140,8 @@ def _first_change(path: Path, column: str, values: list[str], lines: list[int], 
                 path,
                 ln,
                 f"column {column!r} changes from {first!r} to {v!r}; one recording (file) "
-                f"has one {what} (for one example per row use `csv.layout: table`)",
+                f"has one {what}: `csv.layout: segments` makes each run of rows with one "
+                f"{what} a recording, `csv.layout: table` each row an example",
             )
     return first
 
@@ -203,7 +205,11 @@ def _wide(
     label_column: str | None,
     numeric_label: bool,
     subject_column: str | None,
+    runs: bool = False,
 ) -> dict[str, Any]:
+    """A wide file's columns; the label and subject are one per file, or with ``runs``
+    (``csv.layout: segments``) each run of rows with one value: ``{key}_runs`` lists
+    ``(first row, value)`` at every change."""
     bad = _Bad()
     index = [rows.column(c) for c in channels]
     samples = _Growing(len(channels), np.float32)
@@ -213,6 +219,7 @@ def _wide(
     text_label = None if numeric_label else label_column
     text_cols = {k: c for k, c in (("label", text_label), ("subject", subject_column)) if c}
     firsts: dict[str, str] = {}
+    found_runs: dict[str, list[tuple[int, str]]] = {}
     for lines, chunk in rows.chunks():
         more = rows.rows_left(samples.n + len(chunk))
         samples.add(_floats(lines, chunk, index, channels, bad).astype(np.float32), more)
@@ -226,6 +233,13 @@ def _wide(
         for key, col in text_cols.items():
             ci = rows.column(col)
             values = [r[ci].strip() for r in chunk]
+            if runs:
+                at = samples.n - len(chunk)
+                changes = found_runs.setdefault(key, [])
+                for i, v in enumerate(values):
+                    if not changes or changes[-1][1] != v:
+                        changes.append((at + i, v))
+                continue
             if key in firsts:
                 values.insert(0, firsts[key])
                 lines = [lines[0], *lines]
@@ -238,6 +252,7 @@ def _wide(
         "lines": line_no.array()[:, 0],
         "bad": bad,
         **firsts,
+        **{f"{key}_runs": changes for key, changes in found_runs.items()},
     }
     if time_column:
         out["times"] = times.array()[:, 0]
@@ -359,6 +374,63 @@ def _same_stamps(
                 f"{ref[k]:g}: in a long layout every channel needs a value at every time "
                 "stamp (resample the channels onto one clock)",
             )
+
+
+def read_segments(
+    path: Path,
+    rel: str,
+    channels: list[str],
+    options: CsvOptions,
+    label_column: str,
+    subject_column: str | None = None,
+) -> tuple[list[Recording], str]:
+    """Read a wide file whose label (and subject) changes over time (``csv.layout:
+    segments``): each run of rows with one label and one subject is a recording, named
+    ``FILE:FIRST-LAST`` (its lines), so no window spans two labels and a split keeps
+    each run on one side.
+
+    Raises:
+        FileProblem: missing columns, another number of columns in a row, no rows.
+    """
+    with CsvRows(path, options.delimiter) as rows:
+        extra = [c for c in (label_column, subject_column, options.time_column) if c]
+        rows.need(
+            [*channels, *extra],
+            "Fix `data.sensors[].channels` (or the label/subject/time column) or the file.",
+        )
+        rec = _wide(
+            rows, channels, options.time_column, label_column, False, subject_column, runs=True
+        )
+        sha = rows.sha256()
+    samples, lines, times = rec["samples"], rec["lines"], rec.get("times")
+    labels: list[tuple[int, str]] = rec["label_runs"]
+    subjects: list[tuple[int, str]] = rec.get("subject_runs", [])
+    label_at, subject_at = dict(labels), dict(subjects)
+    starts = sorted(label_at.keys() | subject_at.keys())
+    out = []
+    label, subject = labels[0][1], subjects[0][1] if subjects else None
+    for a, b in zip(starts, [*starts[1:], len(samples)], strict=True):
+        label, subject = label_at.get(a, label), subject_at.get(a, subject)
+        first, last = int(lines[a]), int(lines[b - 1])
+        cells = tuple(c for c in rec["bad"].cells if c.line is not None and first <= c.line <= last)
+        n_bad = int(np.count_nonzero(~np.isfinite(samples[a:b])))
+        if times is not None:
+            n_bad += int(np.count_nonzero(~np.isfinite(times[a:b])))
+        out.append(
+            Recording(
+                f"{rel}:{first}-{last}",
+                label,
+                samples[a:b],
+                None,
+                subject,
+                source=rel,
+                lines=lines[a:b],
+                times=None if times is None else times[a:b],
+                bad=cells,
+                n_bad=n_bad,
+            )
+        )
+    return out, sha
 
 
 def read_table(

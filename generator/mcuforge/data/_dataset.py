@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..spec import Data, LoadedSpec, Spec, Task
-from ._csv import Recording, read_csv, read_table
+from ._csv import Recording, read_csv, read_segments, read_table
 from ._files import data_files, data_path, file_sha256
 from ._findings import (
     DataSummary,
@@ -151,6 +151,16 @@ def _read(p: Path, rel: str, data: Data, task: Task, base: Path) -> tuple[list[R
         return read_table(
             p, rel, data.channels, data.csv, data.labels.column, numeric, subject_column
         )
+    if data.format == "csv" and data.csv.layout == "segments":
+        assert data.labels.column is not None
+        if numeric:
+            raise FileProblem(
+                p,
+                None,
+                "regression reads a number per sample from the label column: use the wide "
+                "layout (`csv.layout: wide`), not `segments`",
+            )
+        return read_segments(p, rel, data.channels, data.csv, data.labels.column, subject_column)
     if data.format == "csv":
         rec, sha = read_csv(
             p, rel, data.channels, data.csv, data.labels.column, folder, numeric, subject_column

@@ -4,7 +4,8 @@
 ``<data.path>/<label>/<UTC time stamp>.csv`` (``20250314T101502Z.csv``; ``-2``, ``-3``…
 when the name is taken: a file is never overwritten), in the spec's CSV layout:
 
-* ``wide``: a header row, then one row per sample; the spec's channel names as columns;
+* ``wide``: a header row, then one row per sample; the spec's channel names as columns
+  (``segments`` too: a capture is one run of one label);
 * ``long``: one row per sample and channel, with ``csv.channel_column`` and
   ``csv.value_column``;
 * plus, where the spec has them, ``csv.time_column`` (seconds, ms or µs from the first

@@ -201,10 +201,14 @@ class Split(Strict):
 class CsvOptions(Strict):
     """How CSV files are laid out."""
 
-    layout: Literal["wide", "long", "table"] = Field(
+    layout: Literal["wide", "long", "segments", "table"] = Field(
         default="wide",
         description="`wide`: one row per sample, one column per channel. `long` (tidy): one "
         "row per sample and channel, with the channel name and the value in two columns. "
+        "`segments`: wide, with a label column that changes over time (a session annotated "
+        "as it goes): each run of rows with one label (and one subject) is a recording, "
+        "named `FILE:FIRST-LAST` by its lines; no window spans two runs and the split "
+        "keeps each run on one side. "
         "`table`: tabular data, one row per example (a feature vector, the channels are "
         "its columns) with its label in a column; every row is a window of length 1.",
     )
@@ -332,6 +336,13 @@ class Data(Strict):
         if self.table:
             self._table_rules()
             return self
+        if self.csv.layout == "segments" and (
+            self.format != "csv" or self.labels.source != "column"
+        ):
+            raise ValueError(
+                "`csv.layout: segments` cuts CSV files where their label column changes: "
+                "`format: csv` and `labels: {from: column, column: NAME}`"
+            )
         if "window" not in self.model_fields_set:
             raise ValueError("`window` is required: give `window: {length_s: ...}` or `length`")
         missing = [s.name for s in self.sensors if s.rate_hz is None]
