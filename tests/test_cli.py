@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import wave
@@ -191,6 +192,89 @@ def test_init_and_the_loader_take_an_archive_of_x_and_y_in_either_case(tmp_path:
     assert code == 0, out
     counts = {c["name"]: c["recordings"] for c in json.loads(out)["summary"]["classes"]}
     assert counts == {"idle": 8, "shake": 8, "walk": 8}
+
+
+def _wav(path: Path, rate: int = 8000, fmt: int = 1) -> None:
+    """A short mono clip; ``fmt`` 3 rewrites the header as IEEE float (not PCM)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.zeros(800, dtype=np.int16).tobytes())
+    if fmt != 1:
+        raw = bytearray(path.read_bytes())
+        raw[20:22] = fmt.to_bytes(2, "little")
+        path.write_bytes(bytes(raw))
+
+
+def _csvs(text: str) -> Callable[[Path], None]:
+    def write(data: Path) -> None:
+        for c in ("a", "b"):
+            (data / c).mkdir(parents=True, exist_ok=True)
+            (data / c / "r.csv").write_text(text)
+
+    return write
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (  # a European spreadsheet: init wrote an empty sensors list and said nothing
+            _csvs("Zeit [s];ax;ay\n0,00;-0,1304;0,5\n0,01;0,2;0,1\n0,02;0,3;0,2\n"),
+            r"r\.csv: column 'Zeit \[s\]' holds numbers with a decimal comma \('0,00'\); "
+            r"mcuforge reads a decimal point",
+        ),
+        (  # the spec failed its own validate ("channel names appear twice")
+            _csvs("x,y,x,y\n1,2,3,4\n5,6,7,8\n"),
+            r"a/r\.csv:1: the header names 'x', 'y' twice; give every column its own name",
+        ),
+        (  # a window of 0 s, rejected by validate without naming the file
+            lambda d: (
+                _csvs("ax,ay\n" + "1,2\n" * 50)(d),
+                (d / "b" / "empty.csv").write_text("ax,ay\n"),
+            ),
+            r"b/empty\.csv: no samples after the header; remove the file",
+        ),
+        (  # a traceback (wave.Error: unknown format: 3)
+            lambda d: (_wav(d / "a" / "ok.wav"), _wav(d / "b" / "float.wav", fmt=3)),
+            r"b/float\.wav: not a PCM WAV file \(unknown format: 3\); save it as 16-bit PCM",
+        ),
+        (  # the files were not named
+            lambda d: (_wav(d / "a" / "x.wav"), _wav(d / "b" / "y.wav", rate=16000)),
+            r"WAV files have different rates: 8000 Hz \(a/x\.wav\), 16000 Hz \(b/y\.wav\)",
+        ),
+    ],
+)
+def test_init_names_the_file_and_the_fix(
+    tmp_path: Path, make: Callable[[Path], object], expected: str
+) -> None:
+    make(tmp_path / "data")
+    code, out = run("init", str(tmp_path / "data"))
+    assert code == 2 and re.search(r"error: .*" + expected, out), out
+    assert "Traceback" not in out
+
+
+def test_init_keeps_a_column_with_empty_cells_and_reads_one_file(tmp_path: Path) -> None:
+    """A column with an empty cell in the first rows was dropped without a word; `init`
+    refused a single data file ("is a file") though `data.path` may be one."""
+    rows = ["temp,humidity,co2,label,"] + [
+        f"{20 + i % 5},{'' if i == 3 else 40 + i % 7},{400 + i},{'ok' if i % 2 else 'bad'},"
+        for i in range(40)
+    ]
+    (tmp_path / "sensors.csv").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "sensors.csv"), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    loaded = yaml.safe_load(text)
+    assert loaded["name"] == "sensors" and loaded["data"]["path"] == "sensors.csv"
+    assert loaded["data"]["sensors"][0]["channels"] == ["temp", "humidity", "co2"]
+    assert "1 CSV file, 2 classes" in text and "''" not in text  # the trailing separator
+    code, out = run("data", "check", str(spec))
+    assert (
+        code == 2 and "sensors.csv:5: column 'humidity': '' is not a number; an empty cell" in out
+    )
 
 
 def test_init_in_the_data_folder_writes_the_output_beside_it(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import CsvRows, data_files, npz_keys
+from .data import DECIMAL_COMMA, CsvRows, data_files, npz_keys
 from .errors import DataError
 
 #: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, ``elapsed``
@@ -85,6 +85,10 @@ def _stated_unit(column: str) -> str | None:
     m = TIME_COLUMN.match(column)
     unit = (m.group(2) or m.group(3)) if m else None
     return None if unit is None else unit.lower().replace("µs", "us")
+
+
+def _decimal_comma(text: str) -> bool:
+    return DECIMAL_COMMA.fullmatch(text.strip()) is not None
 
 
 def is_number(text: str) -> bool:
@@ -243,8 +247,29 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         raise DataError(f"{files[0]}: too few rows to guess anything from")
     if delimiter != ",":
         notes.append(f"fields separated by {delimiter!r}: `csv.delimiter`")
-    numeric = [h for i, h in enumerate(header) if all(is_number(r[i]) for r in body[:50])]
-    in_folders = all(f.parent != root for f in files)
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise DataError(
+            f"{files[0]}:1: the header names {', '.join(map(repr, twice))} twice; give "
+            "every column its own name (e.g. acc_x, gyro_x)"
+        )
+    commas = [h for i, h in enumerate(header) if any(_decimal_comma(r[i]) for r in body[:50])]
+    if commas:
+        i = header.index(commas[0])
+        cell = next(r[i] for r in body if _decimal_comma(r[i]))
+        raise DataError(
+            f"{files[0]}: column {commas[0]!r} holds numbers with a decimal comma ({cell!r}); "
+            "mcuforge reads a decimal point: export the files with `.` as the decimal "
+            "separator"
+        )
+    # a column of numbers, empty cells allowed (the data check names each of them)
+    numeric = [
+        h
+        for i, h in enumerate(header)
+        if any(r[i].strip() for r in body[:50])
+        and all(is_number(r[i]) for r in body[:50] if r[i].strip())
+    ]
+    in_folders = root.is_dir() and all(f.parent != root for f in files)
     times = [h for h in numeric if TIME_COLUMN.match(h)]
     time_col = times[0] if times else None
     if len(times) > 1:  # a phone logger's clock and its elapsed seconds: neither is a signal
@@ -274,7 +299,10 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     unused = [
         h
         for h in header
-        if h not in numeric and h not in (label_col, subject_col) and not (long and h == long[0])
+        if h.strip()  # an unnamed last column: a separator at the end of each line
+        and h not in numeric
+        and h not in (label_col, subject_col)
+        and not (long and h == long[0])
     ]
     if unused:
         notes.append(f"{', '.join(map(repr, unused))}: text, not a channel (channels are numbers)")
@@ -343,8 +371,14 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
 
 
 def _shortest(guess: Guess, lengths: dict[Path, int], root: Path) -> None:
-    """Record the shortest recording of all (its length and which file)."""
+    """Record the shortest recording of all (its length and which file).
+
+    Raises:
+        DataError: a file without samples (it would make a window of 0 s).
+    """
     path, n = min(lengths.items(), key=lambda kv: (kv[1], str(kv[0])))
+    if n == 0:
+        raise DataError(f"{path}: no samples after the header; remove the file or record it again")
     guess.samples_min = n
     guess.shortest = path.relative_to(root).as_posix() if path != root else path.name
 
@@ -352,12 +386,19 @@ def _shortest(guess: Guess, lengths: dict[Path, int], root: Path) -> None:
 def _wav_guess(files: list[Path], root: Path) -> Guess:
     rates: set[int] = set()
     lengths: dict[Path, int] = {}
+    rate_of: dict[int, Path] = {}
     for f in files:
-        with wave.open(str(f), "rb") as w:
-            rates.add(w.getframerate())
-            lengths[f] = w.getnframes()
+        try:
+            with wave.open(str(f), "rb") as w:
+                rate_of.setdefault(w.getframerate(), f)
+                rates.add(w.getframerate())
+                lengths[f] = w.getnframes()
+        except (wave.Error, EOFError) as exc:
+            hint = "; save it as 16-bit PCM" if "unknown format" in str(exc) else ""
+            raise DataError(f"{f}: not a PCM WAV file ({exc or 'cut short'}){hint}") from None
     if len(rates) != 1:
-        raise DataError(f"{root}: WAV files have different rates {sorted(rates)}; resample them")
+        named = ", ".join(f"{r} Hz ({rate_of[r].relative_to(root)})" for r in sorted(rates))
+        raise DataError(f"{root}: WAV files have different rates: {named}; resample them to one")
     classes = sorted({f.parent.name for f in files})
     guess = Guess(
         "wav", len(files), ["audio"], "folder", classes, float(rates.pop()), 0,
@@ -440,9 +481,15 @@ def inspect(root: Path) -> Guess:
     Raises:
         DataError: no data files, or nothing to take labels from.
     """
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder")
-    by_ext = {ext: data_files(root, f".{ext}") for ext in ("csv", "wav", "npz")}
+    if root.is_file() and root.suffix.lower() not in (".csv", ".wav", ".npz"):
+        raise DataError(f"{root}: not a .csv, .wav or .npz file")
+    if not root.is_dir() and not root.is_file():
+        raise DataError(f"{root} is not a folder or a file")
+    by_ext = {
+        ext: data_files(root, f".{ext}") if root.is_dir() or root.suffix.lower() == f".{ext}"
+        else ([], [])
+        for ext in ("csv", "wav", "npz")
+    }  # fmt: skip
     fmt = max(by_ext, key=lambda e: len(by_ext[e][0]) + len(by_ext[e][1]))
     files, refused = by_ext[fmt]
     if refused:

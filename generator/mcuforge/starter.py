@@ -165,6 +165,8 @@ def project_name(root: Path) -> str:
     """The spec's ``name`` (a C prefix) from the data's folder, or the one above a
     generic one: ``examples/basicmotions/data`` → ``basicmotions``."""
     folder = root.resolve()
+    if folder.is_file():  # one data file: its name without the suffix
+        folder = folder.with_suffix("")
     while folder.name.lower() in GENERIC_FOLDERS and folder.parent != folder:
         folder = folder.parent
     name = re.sub(r"[^A-Za-z0-9_]", "_", folder.name.lower()).strip("_")[:34] or "model"
@@ -199,7 +201,7 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
         f"# yaml-language-server: $schema={SCHEMA_FILE}",
         _comment(
             f"# Starter spec written by `mcuforge init {root}`: {g.files} {g.fmt.upper()} "
-            f"files{classes}."
+            f"file{'s' if g.files != 1 else ''}{classes}."
         ),
         "# Guesses to check:",
         notes.rstrip("\n") if notes else "#   - none",

@@ -219,7 +219,7 @@ def report(out_dir: Path) -> None:
 
 
 @click.command()
-@click.argument("data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("data_dir", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o",
     "--out",
@@ -229,7 +229,7 @@ def report(out_dir: Path) -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(data_dir: Path, out: Path | None, force: bool) -> None:
-    """Inspect a folder of recordings and write a commented starter spec.
+    """Inspect a folder of recordings (or one data file) and write a commented starter spec.
 
     With -o, the spec's JSON Schema is written beside it too (spec.schema.json, named
     by the spec's first line for editors; an existing one is kept).

@@ -1,6 +1,7 @@
 """Data loading: CSV (wide, long or a table), NPZ and WAV recordings, windowing with a
 policy for short recordings, leak-free splits, and the data checks."""
 
+from ._checks import DECIMAL_COMMA
 from ._csv import BadCell, Recording, read_csv, read_table
 from ._dataset import (
     Dataset,
@@ -29,6 +30,7 @@ from ._findings import (
 from ._formats import npz_keys, read_npz, read_wav
 
 __all__ = [
+    "DECIMAL_COMMA",
     "BadCell",
     "ClassCount",
     "CsvRows",
