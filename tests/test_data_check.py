@@ -332,6 +332,30 @@ def test_an_empty_class_folder_is_a_warning(tmp_path: Path) -> None:
     assert s.classes == ["a", "b"] and not s.errors
 
 
+def test_a_class_folder_inside_another_and_names_differing_in_case_are_warned(
+    tmp_path: Path,
+) -> None:
+    """`a/session2/` made a class `session2` and `B/` beside `b/` a class `B`, silently."""
+    data = folder(tmp_path)
+    for name, seed in (("a/session2/r9.csv", 50), ("B/r9.csv", 51)):
+        write_csv(data / name, rows(seed))
+    s = _survey(spec(tmp_path))
+    warned = [(f.file, f.message) for f in s.findings if f.check == "labels"]
+    assert warned == [
+        (
+            f"{data / 'a' / 'session2'}/",
+            "data files in a folder inside the class folder 'a': they are class 'session2' "
+            "(the folder holding each file); move them up into a/ if they are 'a'",
+        ),
+        (
+            f"{data}/",
+            "class folders B, b differ only in case: they are different classes; rename "
+            "them to one name if they are one",
+        ),
+    ]
+    assert s.classes == ["B", "a", "b", "session2"]
+
+
 def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
     """macOS's `._name.csv` (binary, not UTF-8) stopped the load; a notebook's
     `.ipynb_checkpoints/` became a class."""

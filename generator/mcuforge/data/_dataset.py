@@ -187,6 +187,7 @@ def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
     base = root if root.is_dir() else root.parent
     if data.labels.source == "folder" and root.is_dir():
         s.findings += _empty_class_folders(root, every, _SUFFIX[data.format])
+        s.findings += _class_folder_mixups(root, paths)
     for p in paths:
         rel = relative(p, base)
         try:
@@ -227,6 +228,42 @@ def _empty_class_folders(root: Path, paths: list[Path], suffix: str) -> list[Fin
                 f"{shown(d)}/",
             )
         )
+    return out
+
+
+def _class_folder_mixups(root: Path, paths: list[Path]) -> list[Finding]:
+    """Class folders that are likely one class read as two: a folder of data files
+    inside another one (``jumping/session2/``: its files are class ``session2``, not
+    ``jumping``), and names that differ only in case (``Walking/``, ``walking/``)."""
+    folders = sorted({p.parent for p in paths if p.parent != root})
+    out = []
+    for d in folders:
+        outer = next((f for f in folders if f in d.parents), None)
+        if outer is not None:
+            out.append(
+                Finding(
+                    "warning",
+                    "labels",
+                    f"data files in a folder inside the class folder {outer.name!r}: they are "
+                    f"class {d.name!r} (the folder holding each file); move them up into "
+                    f"{outer.name}/ if they are {outer.name!r}",
+                    f"{shown(d)}/",
+                )
+            )
+    by_case: dict[str, list[str]] = {}
+    for d in folders:
+        by_case.setdefault(d.name.lower(), []).append(d.name)
+    for names in by_case.values():
+        if len(set(names)) > 1:
+            out.append(
+                Finding(
+                    "warning",
+                    "labels",
+                    f"class folders {', '.join(sorted(set(names)))} differ only in case: "
+                    "they are different classes; rename them to one name if they are one",
+                    f"{shown(root)}/",
+                )
+            )
     return out
 
 
