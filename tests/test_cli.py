@@ -194,6 +194,22 @@ def test_init_and_the_loader_take_an_archive_of_x_and_y_in_either_case(tmp_path:
     assert counts == {"idle": 8, "shake": 8, "walk": 8}
 
 
+def test_init_takes_the_rate_from_dates_and_times_written_as_text(tmp_path: Path) -> None:
+    """ISO stamps: init said "no time column: rate_hz 50 is a placeholder"."""
+    for label in ("idle", "walk"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        rows = ["time,ax,ay"] + [
+            f"2024-06-01 09:00:{i // 100:02d}.{i % 100 * 10:03d},{np.sin(i):.3f},{len(label)}"
+            for i in range(300)
+        ]
+        (tmp_path / "data" / label / "r.csv").write_text("\n".join(rows) + "\n")
+    code, out = run("init", str(tmp_path / "data"), stdout=True)
+    assert code == 0, out
+    assert yaml.safe_load(out)["data"]["sensors"][0]["rate_hz"] == 100
+    assert "rate_hz 100 from the median step of column 'time', dates and times written" in out
+    assert "csv:" not in out and "'time': text" not in out
+
+
 def _wav(path: Path, rate: int = 8000, fmt: int = 1) -> None:
     """A short mono clip; ``fmt`` 3 rewrites the header as IEEE float (not PCM)."""
     path.parent.mkdir(parents=True, exist_ok=True)

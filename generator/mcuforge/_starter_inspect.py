@@ -14,6 +14,7 @@ import wave
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,34 @@ def _runs(path: Path, delimiter: str, column: str) -> list[int]:
     return out
 
 
+def _is_date(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _date_rate(
+    header: list[str], body: list[list[str]], numeric: list[str]
+) -> tuple[str, float] | None:
+    """A text column of ISO dates and times (``2024-06-01 09:00:00.010``) and the rate
+    its median step gives, or None."""
+    for i, h in enumerate(header):
+        if h in numeric:
+            continue
+        try:
+            t = np.array(
+                [datetime.fromisoformat(r[i].strip()).timestamp() for r in body], dtype=np.float64
+            )
+        except ValueError:
+            continue
+        steps = np.diff(np.unique(t))
+        if len(steps) and (dt := float(np.median(steps))) > 0:
+            return h, round(1.0 / dt, 3)
+    return None
+
+
 def _values(path: Path, delimiter: str, column: str) -> set[str]:
     """The distinct values of ``column`` in a whole file (none when it lacks the column)."""
     out: set[str] = set()
@@ -301,6 +330,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         for h in header
         if h.strip()  # an unnamed last column: a separator at the end of each line
         and h not in numeric
+        and not (body and _is_date(body[0][header.index(h)]))  # a note of its own below
         and h not in (label_col, subject_col)
         and not (long and h == long[0])
     ]
@@ -341,6 +371,14 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     elif time_col and (found := _rate(time_col, header, body, notes)):
         rate, unit = found
         notes.append(f"rate_hz {rate:g} from the median step of column {time_col!r}")
+    elif dated := _date_rate(header, body, numeric):
+        column, rate = dated
+        notes.append(
+            f"rate_hz {rate:g} from the median step of column {column!r}, dates and times "
+            "written as text: mcuforge reads numeric stamps only, so it is not "
+            "`csv.time_column` (export seconds or milliseconds to have gaps and jitter "
+            "checked)"
+        )
     else:
         notes.append(f"no time column: rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it")
     labels = "folder"
