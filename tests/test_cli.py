@@ -210,6 +210,26 @@ def test_init_takes_the_rate_from_dates_and_times_written_as_text(tmp_path: Path
     assert "csv:" not in out and "'time': text" not in out
 
 
+def test_init_groups_columns_whose_names_state_a_unit(tmp_path: Path) -> None:
+    """`ax (m/s^2)`, `ay (m/s^2)` became two one-channel sensors named after the columns,
+    with `unit: set it`, so the data was not taken for an IMU's."""
+    for label in ("idle", "walk"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        rows = ["Time (s),ax (m/s^2),ay (m/s^2),gx [dps]"] + [
+            f"{i / 50:.2f},{np.sin(i):.3f},{len(label)},{i % 3}" for i in range(200)
+        ]
+        (tmp_path / "data" / label / "r.csv").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "data"), "-o", str(spec))
+    assert code == 0, out
+    assert yaml.safe_load(spec.read_text())["data"]["sensors"] == [
+        {"name": "accel", "channels": ["ax (m/s^2)", "ay (m/s^2)"], "rate_hz": 50, "unit": "m/s^2"},
+        {"name": "g", "channels": ["gx [dps]"], "rate_hz": 50, "unit": "dps"},
+    ]
+    code, out = run("explain", str(spec))
+    assert code == 0 and "handles classification on imu data" in out, out
+
+
 def _wav(path: Path, rate: int = 8000, fmt: int = 1) -> None:
     """A short mono clip; ``fmt`` 3 rewrites the header as IEEE float (not PCM)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -545,6 +545,17 @@ def inspect(root: Path) -> Guess:
     return guess
 
 
+#: A unit after a column's name: ``ax (m/s^2)``, ``gyro_x [dps]``.
+_UNIT_SUFFIX = re.compile(r"\s*[(\[]([^()\[\]]+)[)\]]\s*$")
+
+
+def unit_of(channels: list[str]) -> str | None:
+    """The unit the columns' names state in brackets, when they all state the same one."""
+    units = {m.group(1).strip() if (m := _UNIT_SUFFIX.search(c)) else None for c in channels}
+    unit = units.pop() if len(units) == 1 else None
+    return unit or None
+
+
 def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     """Group channels by their stem: ``acc_x, acc_y`` → ``acc``; ``mfcc0 .. mfcc12`` → ``mfcc``.
 
@@ -555,8 +566,11 @@ def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     spelt = {"a": "accel", "g": "gyro", "m": "mag", "w": "gyro"}
     groups: dict[str, list[str]] = {}
     for c in channels:
+        bare = _UNIT_SUFFIX.sub("", c) or c  # `ax (m/s^2)`: the unit is not the name
         # a bare axis (`x`, `y`, `z`: a long layout's channel names) is one sensor's
-        stem = re.sub(r"[_\-.]?([xyz]|\d+)$", "", c, flags=re.I) or ("sensor" if len(c) == 1 else c)
+        stem = re.sub(r"[_\-.]?([xyz]|\d+)$", "", bare, flags=re.I) or (
+            "sensor" if len(bare) == 1 else bare
+        )
         groups.setdefault(stem, []).append(c)
     if len(groups) > 8:
         return [("sensor", channels)]
@@ -566,4 +580,12 @@ def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     return list(zip(names, groups.values(), strict=True))
 
 
-__all__ = ["DEFAULT_RATE_HZ", "Guess", "inspect", "is_number", "sensors", "time_unit"]
+__all__ = [
+    "DEFAULT_RATE_HZ",
+    "Guess",
+    "inspect",
+    "is_number",
+    "sensors",
+    "time_unit",
+    "unit_of",
+]

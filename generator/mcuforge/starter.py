@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from ._starter_inspect import Guess, inspect, is_number, sensors
+from ._starter_inspect import Guess, inspect, is_number, sensors, unit_of
 from .spec import check_c_prefix, nearest_samples
 
 #: The JSON Schema beside the spec that its ``$schema`` line names. A copy, not a path
@@ -67,10 +67,14 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
             else "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
         ]
     length_s = _length_s(g)
-    unit = "  # unit: set it (g, dps, …)"
     groups = [
         f"    - {{name: {_scalar(s)}, channels: [{', '.join(map(_scalar, ch))}], "
-        f"rate_hz: {g.rate_hz:g}}}" + (unit if g.fmt != "wav" else "")
+        f"rate_hz: {g.rate_hz:g}"
+        + (
+            f", unit: {_scalar(u)}}}  # the unit the columns state"
+            if (u := unit_of(ch))
+            else "}" + ("  # unit: set it (g, dps, …)" if g.fmt != "wav" else "")
+        )
         for s, ch in sensors(g.channels)
     ]
     csv = ["layout: segments"] if g.segments else []
