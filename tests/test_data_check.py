@@ -356,6 +356,19 @@ def test_a_class_folder_inside_another_and_names_differing_in_case_are_warned(
     assert s.classes == ["B", "a", "b", "session2"]
 
 
+def test_validate_prints_the_data_warnings_beside_the_errors(tmp_path: Path) -> None:
+    """The warnings were dropped whenever a data error stopped validate."""
+    data = folder(tmp_path)
+    write_csv(data / "a" / "r0.csv", ["0.5,1"] * 12)  # constant channels: warnings
+    bad = data / "b" / "r1.csv"
+    bad.write_text(bad.read_text().replace("\n", "\nx,1\n", 1))  # line 2: an error
+    code, out = run("validate", str(spec(tmp_path)))
+    assert code == 2
+    lines = out.splitlines()
+    assert lines[0].startswith("warning: ") and "r0.csv: channel 'ax' is constant" in lines[0]
+    assert lines[-1].startswith("error: ") and "r1.csv:2: column 'ax': 'x'" in lines[-1]
+
+
 def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
     """macOS's `._name.csv` (binary, not UTF-8) stopped the load; a notebook's
     `.ipynb_checkpoints/` became a class."""

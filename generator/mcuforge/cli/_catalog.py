@@ -42,6 +42,9 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     data_problems, hashes = preflight_hashes(loaded.spec, loaded.base_dir)
     errors = [p for p in data_problems if p.severity == "error"]
     if errors:
+        if not as_json:  # the warnings too, before the errors that stop
+            for found in (p for p in data_problems if p.severity == "warning"):
+                click.echo(f"warning: {found}", err=True)
         root = data_root(loaded.spec, loaded.base_dir)
         raise data_error(errors, root, loaded)
     plan = checked.plan
