@@ -230,6 +230,122 @@ def test_init_groups_columns_whose_names_state_a_unit(tmp_path: Path) -> None:
     assert code == 0 and "handles classification on imu data" in out, out
 
 
+def _one(header: str, rows: list[str]) -> Callable[[Path], None]:
+    def write(data: Path) -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "s.csv").write_text("\n".join([header, *rows]) + "\n")
+
+    return write
+
+
+_RNG = np.random.default_rng(0)
+_SORTED = [  # a table sorted by class: rows of one class follow each other
+    f"{k + _RNG.normal():.3f},{k + _RNG.normal():.3f},{c}"
+    for k, c in enumerate(("a", "b", "c"))
+    for _ in range(50)
+]
+_SESSION = [  # a first activity longer than the rows init looks at
+    f"{i / 100:.2f},{np.sin(i / 10):.3f},{np.cos(i / 7):.3f},{'idle' if i < 3000 else 'walk'}"
+    for i in range(4000)
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "layout", "expected"),
+    [
+        # a class-sorted table (iris as a CSV) was taken for an annotated session
+        (_one("f1,f2,label", _SORTED), "table", "3 classes (a, b, c)"),
+        # a time column and a label per row: segments of one sample
+        (
+            _one("t,f1,f2,label", [f"{i},{_RNG.normal():.3f},1,{'ab'[i % 2]}" for i in range(200)]),
+            "table",
+            "one example per row",
+        ),
+        # a number per sample down a time series: a regression target (wide), not segments
+        (
+            _one("t,ax,target", [f"{i / 50:.2f},{np.sin(i / 9):.3f},{i / 7:.3f}"
+                                 for i in range(400)]),
+            None,
+            "task: {kind: regression",
+        ),
+        # the classes of a whole session, not of its first 2000 rows
+        (_one("t,ax,ay,label", _SESSION), "segments", "2 classes (idle, walk)"),
+        # `y` beside `x` and `z` is an axis, not the label
+        (
+            _one(
+                "t,x,y,z,activity",
+                [f"{i / 50:.2f},{np.sin(i / 5):.3f},{np.cos(i / 5):.3f},1,{'ab'[i // 100]}"
+                 for i in range(200)],
+            ),
+            "segments",
+            "labels: {from: column, column: activity}",
+        ),
+        # two unnamed trailing columns (a spreadsheet's export) are not one column twice
+        (_one("f1,f2,label,,", [f"{r},," for r in _SORTED]), "table", "3 classes (a, b, c)"),
+        # an empty time cell: a traceback
+        (
+            _one("t,ax,label", [f"{'' if i == 5 else i / 50},{np.sin(i / 9):.3f},a"
+                                for i in range(200)]),
+            None,
+            "rate_hz 50 from the median step of column 't'",
+        ),
+    ],
+)  # fmt: skip
+def test_init_tells_sessions_tables_and_targets_apart(
+    tmp_path: Path, make: Callable[[Path], None], layout: str | None, expected: str
+) -> None:
+    make(tmp_path / "data")
+    code, out = run("init", str(tmp_path / "data"), stdout=True)
+    assert code == 0, out
+    assert yaml.safe_load(out)["data"].get("csv", {}).get("layout") == layout
+    assert expected in out, out
+
+
+def test_init_on_dates_sessions_and_subjects_in_awkward_shapes(tmp_path: Path) -> None:
+    # dates to the second (50 rows each): the rate is rows per second, not 1 Hz, and the
+    # date column is not the label
+    rows = [
+        f"2024-06-01 09:00:{i // 50:02d},{np.sin(i):.3f},{'ab'[i // 1000]}" for i in range(2000)
+    ]
+    _one("datetime,ax,gesture", rows)(tmp_path / "d1")
+    code, out = run("init", str(tmp_path / "d1"), stdout=True)
+    assert code == 0 and "column: gesture" in out and "rate_hz: 50" in out, out
+    # hourly dates: a rate below a mHz, not a division by zero
+    rows = [
+        f"2024-06-{1 + i // 24:02d} {i % 24:02d}:00:00,{i % 5},{'ab'[i % 2]}" for i in range(48)
+    ]
+    _one("time,ax,label", rows)(tmp_path / "d2")
+    assert run("init", str(tmp_path / "d2"))[0] in (0, 2)
+    # a second file of a session without the label column, or without samples: named
+    session = [f"{i / 50:.2f},{np.sin(i / 5):.3f},{'ab'[i // 60]}" for i in range(120)]
+    for name, other in (("d3", "t,ax,Label\n1,2,a\n"), ("d4", "t,ax,label\n")):
+        _one("t,ax,label", session)(tmp_path / name)
+        (tmp_path / name / "z.csv").write_text(other)
+        code, out = run("init", str(tmp_path / name))
+        assert code == 2 and "z.csv" in out and "Traceback" not in out, out
+    # the archive's own test files and a subject column: cross-validation by subject
+    for side in ("train", "test"):
+        for k in range(3):
+            rows = [f"{np.sin(i + k):.3f},{side}{k},{'ab'[k % 2]}" for i in range(60)]
+            (tmp_path / "d5" / side).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "d5" / side / f"r{k}.csv").write_text(
+                "\n".join(["ax,subject,label", *rows]) + "\n"
+            )
+    code, out = run("init", str(tmp_path / "d5"), stdout=True)
+    assert code == 0, out
+    split = yaml.safe_load(out)["data"]["split"]
+    assert split == {"test_files": ["test/*"], "by": "subject", "subject_column": "subject"}
+    assert "the cross-validation is by subject" in out
+
+
+def test_init_names_an_archive_of_python_objects(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    x = np.zeros((4, 20, 2), dtype=np.float32)
+    np.savez(tmp_path / "data" / "set.npz", x=x, y=np.array(["a", "b", "a", "b"], dtype=object))
+    code, out = run("init", str(tmp_path / "data"))
+    assert code == 2 and "an array holds Python objects: save labels with .astype(str)" in out
+
+
 def _wav(path: Path, rate: int = 8000, fmt: int = 1) -> None:
     """A short mono clip; ``fmt`` 3 rewrites the header as IEEE float (not PCM)."""
     path.parent.mkdir(parents=True, exist_ok=True)

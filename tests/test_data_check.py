@@ -488,9 +488,18 @@ def test_segments_make_each_run_of_one_label_a_recording(tmp_path: Path) -> None
         "or thousands separators from the cells)"
     ]
     wide = _survey(spec(tmp_path, extra="  labels: {from: column, column: label}\n"))
-    assert "`csv.layout: segments` makes each run of rows with one label a recording" in str(
+    assert "`csv.layout: segments` (labels from a column) makes each run of rows" in str(
         wide.errors[0]
     )
+    # rows without a label between activities: left out, counted
+    text = (tmp_path / "data" / "s0.csv").read_text().replace("oops,", "2.003,")
+    text = text.replace(",run,p2", ",,p2")
+    (tmp_path / "data" / "s0.csv").write_text(text)
+    s = _survey(spec(tmp_path, extra=SEGMENTS, split=by_who))
+    assert "s0.csv:41-52" not in [r.file for r in s.recordings] and len(s.recordings) == 6
+    assert [str(f) for f in s.findings if f.check == "labels"] == [
+        f"{tmp_path / 'data' / 's0.csv'}:41: 12 rows without a label (lines 41-52) are not used"
+    ]
     with pytest.raises(SpecError, match=r"`csv\.layout: segments` cuts CSV files where"):
         load_spec(spec(tmp_path, extra="  csv: {layout: segments}\n"))
 

@@ -9,6 +9,7 @@ archive's own train/test split (``train/`` and ``test/`` folders, ``test_*`` fil
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 import wave
 from collections import Counter
@@ -138,11 +139,15 @@ def _label_column(
 ) -> str | None:
     """A column named like a label, else the first text column whose values repeat (a
     date or a free-text note has about one value per row: not a label)."""
-    named = next((h for h in header if h.lower() in LABEL_COLUMNS), None)
+    axes = {h.lower() for h in header} >= {"x", "z"}  # `y` beside `x` and `z` is an axis
+    named = next(
+        (h for h in header if h.lower() in LABEL_COLUMNS and not (axes and h.lower() == "y")),
+        None,
+    )
     if named:
         return named
     for h in header:
-        if h in numeric or h in skip:
+        if h in numeric or h in skip or (body and _is_date(body[0][header.index(h)])):
             continue
         values = {r[header.index(h)].strip() for r in body}
         if len(values) <= max(2, len(body) // 2):
@@ -155,6 +160,11 @@ def _runs(path: Path, delimiter: str, column: str) -> list[int]:
     out: list[int] = []
     last: str | None = None
     with CsvRows(path, delimiter) as rows:
+        if column not in rows.header:
+            raise DataError(
+                f"{path}:1: no column {column!r} (the first file's label column); found "
+                f"{', '.join(rows.header)}; give every file the same columns"
+            )
         i = rows.column(column)
         for _, chunk in rows.chunks():
             for r in chunk:
@@ -190,8 +200,12 @@ def _date_rate(
         except ValueError:
             continue
         steps = np.diff(np.unique(t))
-        if len(steps) and (dt := float(np.median(steps))) > 0:
-            return h, round(1.0 / dt, 3)
+        if not len(steps) or (step := float(np.median(steps))) <= 0:
+            continue
+        # rows per second (stamps of whole seconds repeat for each sample within one)
+        rate = float(f"{len(t) / (float(t.max() - t.min()) + step):.4g}")
+        if rate > 0:
+            return h, rate
     return None
 
 
@@ -207,16 +221,23 @@ def _values(path: Path, delimiter: str, column: str) -> set[str]:
     return out
 
 
-def _smooth(header: list[str], body: list[list[str]], channels: list[str]) -> bool:
-    """Rows that follow each other in time: the channels' median correlation of each row
-    with the next is above 0.5 (rows of a table are independent examples)."""
+def _smooth(header: list[str], body: list[list[str]], channels: list[str], label: str) -> bool:
+    """Rows that follow each other in time: within each run of one label, the channels'
+    median correlation of each row with the next is above 0.5 (the rows of a table,
+    even one sorted by class, are independent examples)."""
+    lab = [r[header.index(label)].strip() for r in body]
+    same = np.array([a == b for a, b in itertools.pairwise(lab)])
     corr = []
     for c in channels:
         cells = [r[header.index(c)] for r in body]
         x = np.array([float(v) if is_number(v) else np.nan for v in cells], dtype=np.float64)
-        x = x[np.isfinite(x)]
-        if len(x) > 3 and np.std(x[:-1]) > 0 and np.std(x[1:]) > 0:
-            corr.append(float(np.corrcoef(x[:-1], x[1:])[0, 1]))
+        for run in set(lab):  # each run's own level out: a class's mean is not a trend
+            at = np.array([v == run for v in lab])
+            x[at] -= np.nanmean(x[at]) if np.isfinite(x[at]).any() else 0.0
+        a, b = x[:-1][same], x[1:][same]
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() > 3 and np.std(a[ok]) > 0 and np.std(b[ok]) > 0:
+            corr.append(float(np.corrcoef(a[ok], b[ok])[0, 1]))
     return bool(corr) and float(np.median(corr)) > 0.5
 
 
@@ -227,7 +248,7 @@ def _rate(
     repeats each once per channel) and the column's unit. A name without a unit means
     seconds, unless whole-number stamps would make the rate below 1 Hz: then they are
     milliseconds (a logger's ``millis()``), and a note says so."""
-    cells = [r[header.index(time_col)].strip() for r in body]
+    cells = [c for r in body if (c := r[header.index(time_col)].strip())]
     if all(c.lstrip("-").isdigit() for c in cells):  # whole numbers: exact steps (ns epochs)
         t = np.unique(np.array([int(c) for c in cells], dtype=np.int64))
     else:
@@ -276,7 +297,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         raise DataError(f"{files[0]}: too few rows to guess anything from")
     if delimiter != ",":
         notes.append(f"fields separated by {delimiter!r}: `csv.delimiter`")
-    twice = sorted({h for h in header if header.count(h) > 1})
+    twice = sorted({h for h in header if h.strip() and header.count(h) > 1})
     if twice:
         raise DataError(
             f"{files[0]}:1: the header names {', '.join(map(repr, twice))} twice; give "
@@ -298,7 +319,10 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         if any(r[i].strip() for r in body[:50])
         and all(is_number(r[i]) for r in body[:50] if r[i].strip())
     ]
-    in_folders = root.is_dir() and all(f.parent != root for f in files)
+    split_dirs = (*TEST_DIRS, *TRAIN_DIRS)  # train/ and test/ are not classes
+    in_folders = root.is_dir() and all(
+        f.parent != root and f.parent.name.lower() not in split_dirs for f in files
+    )
     times = [h for h in numeric if TIME_COLUMN.match(h)]
     time_col = times[0] if times else None
     if len(times) > 1:  # a phone logger's clock and its elapsed seconds: neither is a signal
@@ -319,12 +343,17 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
             f"label column one of {', '.join(LABEL_COLUMNS)} (numbers with decimals make a "
             "regression spec)"
         )
-    ids = [h for h in numeric if h.lower() in ID_COLUMNS and h not in (label_col, subject_col)]
+    ids = [
+        h
+        for h in numeric
+        if (h.lower() in ID_COLUMNS or not h.strip() or h.lower().startswith("unnamed:"))
+        and h not in (label_col, subject_col)
+    ]  # `id`, and pandas' index written without a name (`""`, `Unnamed: 0`)
     channels = [
         h for h in numeric if h not in times and h not in ids and h not in (label_col, subject_col)
     ]
     if ids:
-        notes.append(f"{', '.join(map(repr, ids))}: a row identifier, not a channel")
+        notes.append(f"{', '.join(map(repr, ids))}: a row index, not a channel")
     unused = [
         h
         for h in header
@@ -338,10 +367,19 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         notes.append(f"{', '.join(map(repr, unused))}: text, not a channel (channels are numbers)")
     runs = _runs(files[0], delimiter, label_col) if label_col and long is None else [1]
     changes = len(runs) > 1
-    # a label changing in runs down a time series: a session annotated as it goes, not a
-    # table (a split by row would put neighbouring samples in train and test)
-    segments = changes and (time_col is not None or _smooth(header, body, channels))
-    table = changes and not segments
+    li = header.index(label_col) if label_col else -1
+    targets = [r[li].strip() for r in body] if label_col else []
+    numbers = bool(targets) and all(is_number(v) for v in targets)
+    regression = numbers and any(float(v) != round(float(v)) for v in targets)
+    series = time_col is not None or (
+        label_col is not None and _smooth(header, body, channels, label_col)
+    )
+    # a label changing in runs (of 10 rows or more, the median) down a time series: a
+    # session annotated as it goes, not a table (a split by row would put neighbouring
+    # samples in train and test); a number per sample down a time series is a
+    # regression target (wide); independent rows are a table
+    segments = changes and series and not regression and float(np.median(runs)) >= 10
+    table = changes and not segments and not (regression and series)
     if segments:
         notes.append(
             f"column {label_col!r} changes in runs over time ({len(runs)} runs in "
@@ -387,6 +425,9 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         labels = label_col
         values: Counter[str] = Counter()
         for f in files[:200]:
+            if segments:  # a session's later activities are past the first rows
+                values.update(_values(f, delimiter, label_col))
+                continue
             head, rows = _head(f, delimiter) if f != files[0] else (header, body)
             if label_col in head:
                 values.update(r[head.index(label_col)].strip() for r in rows)
@@ -394,7 +435,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         notes.append(f"labels from column {labels!r}")
     per_sample = len(long[2]) if long else 1
     lengths = {
-        f: min(_runs(f, delimiter, label_col))
+        f: min(_runs(f, delimiter, label_col), default=0)
         if segments and label_col
         else _count_rows(f, delimiter) // per_sample
         for f in files
@@ -451,14 +492,22 @@ def _npz_guess(files: list[Path], root: Path) -> Guess:
     n_ch = 0
     labels: set[str] = set()
     for f in files:
-        with np.load(f, allow_pickle=False) as z:
-            xk, yk = npz_keys(z.files)
-            if xk is None:
-                raise DataError(f"{f}: no array `x` (or `X`); found {', '.join(z.files)}")
-            x = z[xk]
-            n_ch, lengths[f] = int(x.shape[-1]), int(x.shape[-2])
-            if yk is not None:
-                labels.update(str(v) for v in np.asarray(z[yk]).reshape(-1))
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                xk, yk = npz_keys(z.files)
+                if xk is None:
+                    raise DataError(f"{f}: no array `x` (or `X`); found {', '.join(z.files)}")
+                x = z[xk]
+                n_ch, lengths[f] = int(x.shape[-1]), int(x.shape[-2])
+                if yk is not None:
+                    labels.update(str(v) for v in np.asarray(z[yk]).reshape(-1))
+        except (OSError, ValueError, EOFError) as exc:
+            fix = (
+                "an array holds Python objects: save labels with .astype(str)"
+                if "Object arrays" in str(exc)
+                else "save it with numpy.savez"
+            )
+            raise DataError(f"{f}: not a NumPy .npz archive of numbers; {fix}") from None
     notes = [f"rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it"]
     if labels:  # the archives' labels win over folders (as the loader reads them)
         notes.append("labels from the archives' `y`")
@@ -499,6 +548,11 @@ def _split_guess(guess: Guess, files: list[Path], root: Path) -> None:
     if len(held) != len(tests):  # a pattern would take training files too: no guess
         return
     guess.test_files, guess.held_out = patterns, len(held)
+    guess.notes = [
+        n.replace("the split is by subject (no subject in train and test)", "the cross-"
+                  "validation is by subject (the test files are the data's own)")
+        for n in guess.notes
+    ]  # fmt: skip
     guess.notes.append(
         f"the data's own split: {len(held)} of {len(rel)} files held out for the test set "
         f"(`split.test_files: {patterns}`)"
@@ -568,7 +622,7 @@ def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     for c in channels:
         bare = _UNIT_SUFFIX.sub("", c) or c  # `ax (m/s^2)`: the unit is not the name
         # a bare axis (`x`, `y`, `z`: a long layout's channel names) is one sensor's
-        stem = re.sub(r"[_\-.]?([xyz]|\d+)$", "", bare, flags=re.I) or (
+        stem = re.sub(r"[_\-.\s]?([xyz]|\d+)$", "", bare, flags=re.I).strip() or (
             "sensor" if len(bare) == 1 else bare
         )
         groups.setdefault(stem, []).append(c)

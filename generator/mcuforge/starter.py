@@ -124,8 +124,13 @@ def _split_line(g: Guess) -> str:
     if not g.test_files:
         return "  split: {by: file, test: 0.25, seed: 0}"
     globs = ", ".join(_scalar(p) for p in g.test_files)
+    folds = (
+        f", by: subject, subject_column: {_scalar(g.subject_column)}" if g.subject_column else ""
+    )
+    why = "; cross-validation by subject" if g.subject_column else ""
     return _comment(
-        f"  split: {{test_files: [{globs}]}}   # the data's own split: {g.held_out} files held out"
+        f"  split: {{test_files: [{globs}]{folds}}}   # the data's own split: {g.held_out} "
+        f"files held out{why}"
     )
 
 

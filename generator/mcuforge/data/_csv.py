@@ -140,8 +140,9 @@ def _first_change(path: Path, column: str, values: list[str], lines: list[int], 
                 path,
                 ln,
                 f"column {column!r} changes from {first!r} to {v!r}; one recording (file) "
-                f"has one {what}: `csv.layout: segments` makes each run of rows with one "
-                f"{what} a recording, `csv.layout: table` each row an example",
+                f"has one {what}: `csv.layout: segments` (labels from a column) makes each "
+                f"run of rows with one label and subject a recording, `csv.layout: table` "
+                "each row an example",
             )
     return first
 
@@ -383,11 +384,12 @@ def read_segments(
     options: CsvOptions,
     label_column: str,
     subject_column: str | None = None,
-) -> tuple[list[Recording], str]:
+) -> tuple[list[Recording], str, list[tuple[int, int]]]:
     """Read a wide file whose label (and subject) changes over time (``csv.layout:
     segments``): each run of rows with one label and one subject is a recording, named
     ``FILE:FIRST-LAST`` (its lines), so no window spans two labels and a split keeps
-    each run on one side.
+    each run on one side. Runs without a label (an empty cell: the rows between
+    annotated activities) are left out; their first and last lines are returned.
 
     Raises:
         FileProblem: missing columns, another number of columns in a row, no rows.
@@ -408,10 +410,17 @@ def read_segments(
     label_at, subject_at = dict(labels), dict(subjects)
     starts = sorted(label_at.keys() | subject_at.keys())
     out = []
+    unlabelled: list[tuple[int, int]] = []
     label, subject = labels[0][1], subjects[0][1] if subjects else None
     for a, b in zip(starts, [*starts[1:], len(samples)], strict=True):
         label, subject = label_at.get(a, label), subject_at.get(a, subject)
         first, last = int(lines[a]), int(lines[b - 1])
+        if not label:
+            if unlabelled and unlabelled[-1][1] == int(lines[a - 1]):  # another subject
+                unlabelled[-1] = (unlabelled[-1][0], last)
+            else:
+                unlabelled.append((first, last))
+            continue
         cells = tuple(c for c in rec["bad"].cells if c.line is not None and first <= c.line <= last)
         n_bad = int(np.count_nonzero(~np.isfinite(samples[a:b])))
         if times is not None:
@@ -430,7 +439,7 @@ def read_segments(
                 n_bad=n_bad,
             )
         )
-    return out, sha
+    return out, sha, unlabelled
 
 
 def read_table(

@@ -142,14 +142,19 @@ def _folder_label(p: Path, base: Path, data: Data) -> str | None:
     return p.parent.name
 
 
-def _read(p: Path, rel: str, data: Data, task: Task, base: Path) -> tuple[list[Recording], str]:
+def _read(
+    p: Path, rel: str, data: Data, task: Task, base: Path
+) -> tuple[list[Recording], str, list[Finding]]:
     folder = _folder_label(p, base, data)
     numeric = task.kind == "regression"
     subject_column = data.split.subject_column
     if data.format == "csv" and data.table:
         assert data.labels.column is not None
-        return read_table(
-            p, rel, data.channels, data.csv, data.labels.column, numeric, subject_column
+        return (
+            *read_table(
+                p, rel, data.channels, data.csv, data.labels.column, numeric, subject_column
+            ),
+            [],
         )
     if data.format == "csv" and data.csv.layout == "segments":
         assert data.labels.column is not None
@@ -160,16 +165,25 @@ def _read(p: Path, rel: str, data: Data, task: Task, base: Path) -> tuple[list[R
                 "regression reads a number per sample from the label column: use the wide "
                 "layout (`csv.layout: wide`), not `segments`",
             )
-        return read_segments(p, rel, data.channels, data.csv, data.labels.column, subject_column)
+        recs, sha, unlabelled = read_segments(
+            p, rel, data.channels, data.csv, data.labels.column, subject_column
+        )
+        if not unlabelled:
+            return recs, sha, []
+        rows = sum(b - a + 1 for a, b in unlabelled)
+        listed = ", ".join(f"{a}-{b}" for a, b in unlabelled[:5])
+        more = ", …" if len(unlabelled) > 5 else ""
+        note = f"{rows} rows without a label (lines {listed}{more}) are not used"
+        return recs, sha, [Finding("info", "labels", note, shown(p), unlabelled[0][0])]
     if data.format == "csv":
         rec, sha = read_csv(
             p, rel, data.channels, data.csv, data.labels.column, folder, numeric, subject_column
         )
-        return [rec], sha
+        return [rec], sha, []
     if data.format == "npz":
-        return read_npz(p, rel, data.channels, folder), file_sha256(p)
+        return read_npz(p, rel, data.channels, folder), file_sha256(p), []
     assert folder is not None
-    return [read_wav(p, rel, data.rate_hz, folder, data.channels[0])], file_sha256(p)
+    return [read_wav(p, rel, data.rate_hz, folder, data.channels[0])], file_sha256(p), []
 
 
 def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
@@ -191,10 +205,11 @@ def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
     for p in paths:
         rel = relative(p, base)
         try:
-            recs, sha = _read(p, rel, data, task, base)
+            recs, sha, notes = _read(p, rel, data, task, base)
         except FileProblem as exc:
             s.findings.append(Finding.of(exc))
             continue
+        s.findings += notes
         s.recordings.extend(recs)
         s.hashes[rel] = sha
     if data.split.subjects:

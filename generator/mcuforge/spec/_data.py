@@ -208,7 +208,7 @@ class CsvOptions(Strict):
         "`segments`: wide, with a label column that changes over time (a session annotated "
         "as it goes): each run of rows with one label (and one subject) is a recording, "
         "named `FILE:FIRST-LAST` by its lines; no window spans two runs and the split "
-        "keeps each run on one side. "
+        "keeps each run on one side; rows with an empty label are left out. "
         "`table`: tabular data, one row per example (a feature vector, the channels are "
         "its columns) with its label in a column; every row is a window of length 1.",
     )
