@@ -38,7 +38,10 @@ PLAUSIBLE_HZ = (1.0, 100_000.0)
 _PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 DEFAULT_RATE_HZ = 50.0
 #: Column names taken for the label even when they hold numbers.
-LABEL_COLUMNS = ("label", "class", "target", "y", "activity", "category", "state")
+LABEL_COLUMNS = (
+    "label", "class", "target", "y", "activity", "category", "state", "gesture", "fault",
+    "anomaly", "outcome", "condition",
+)  # fmt: skip
 #: Column names that hold the subject (person, wearer, device) of a recording: never a
 #: channel; with several subjects the split is by subject.
 SUBJECT_COLUMNS = ("subject", "subject_id", "user", "user_id", "participant", "person")
