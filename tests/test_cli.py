@@ -224,7 +224,7 @@ def test_init_groups_columns_whose_names_state_a_unit(tmp_path: Path) -> None:
     assert code == 0, out
     assert yaml.safe_load(spec.read_text())["data"]["sensors"] == [
         {"name": "accel", "channels": ["ax (m/s^2)", "ay (m/s^2)"], "rate_hz": 50, "unit": "m/s^2"},
-        {"name": "g", "channels": ["gx [dps]"], "rate_hz": 50, "unit": "dps"},
+        {"name": "gx", "channels": ["gx [dps]"], "rate_hz": 50, "unit": "dps"},
     ]
     code, out = run("explain", str(spec))
     assert code == 0 and "handles classification on imu data" in out, out
@@ -299,6 +299,57 @@ def test_init_tells_sessions_tables_and_targets_apart(
     assert code == 0, out
     assert yaml.safe_load(out)["data"].get("csv", {}).get("layout") == layout
     assert expected in out, out
+
+
+_REST = [  # a session without a time column that starts with a minute of rest
+    ",".join(
+        [f"{(np.sin(i / 8) if i >= 3000 else 0.01 * _RNG.normal()):.4f}" for _ in range(2)]
+        + [("sit", "walk", "run")[min(i // 3000, 2)]]
+    )
+    for i in range(7000)
+]
+_STEPS = ("walk", "stand", "walk", "run")  # the stand run: rows 1000-1005
+_SHORT = [
+    f"{i / 50:.2f},{np.sin(i / 8):.3f},{_STEPS[(i >= 1000) + (i >= 1006) + (i >= 2000)]}"
+    for i in range(3000)
+]
+_COUNTS = [f"{np.sin(i / 9):.3f},{60 + (i // 7) % 40}" for i in range(600)]  # bpm per sample
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        # only the first rows (rest: noise) were looked at: a table split by row
+        (_one("ax,ay,activity", _REST), ["layout: segments", "3 classes (run, sit, walk)"]),
+        # one 6-row run made every window 0.12 s
+        (
+            _one("t,ax,activity", _SHORT),
+            ["window: {length_s: 2, stride_s: 1, short: drop}", "1 of 4 runs (6 of 3000 rows)"],
+        ),
+        # a whole number per sample with many values is a target, not 40 classes
+        (_one("ppg,target", _COUNTS), ["task: {kind: regression", "window: {length_s: 2"]),
+        # a table sorted by class: the classes past the first 2000 rows
+        (
+            _one("f1,f2,label", [f"{_RNG.normal():.3f},{k},{c}" for k, c in enumerate("abc")
+                                 for _ in range(1500)]),
+            ["layout: table", "3 classes (a, b, c)"],
+        ),
+        # names that end in an axis letter or a digit, alone: not an axis
+        (
+            _one("t,Humidity,CO2,label",
+                 [f"{i},{40 + i % 3},{400 + i},{'ab'[i // 30]}" for i in range(60)]),
+            ["{name: Humidity, channels: [Humidity]", "{name: CO2, channels: [CO2]"],
+        ),
+    ],
+)  # fmt: skip
+def test_init_on_sessions_targets_and_names(
+    tmp_path: Path, make: Callable[[Path], None], expected: list[str]
+) -> None:
+    make(tmp_path / "data")
+    code, out = run("init", str(tmp_path / "data"), stdout=True)
+    assert code == 0, out
+    for text in expected:
+        assert text in out, out
 
 
 def test_init_on_dates_sessions_and_subjects_in_awkward_shapes(tmp_path: Path) -> None:

@@ -520,7 +520,7 @@ def test_init_takes_an_annotated_session_for_segments_split_by_subject(tmp_path:
         "seed": 0,
     }
     assert "shortest recording: 40 samples" in out
-    assert "column 'label' changes in runs over time (8 runs in s0.csv" in out
+    assert "column 'label' changes in runs over time (8 runs in 1 file)" in out
 
 
 def _subjects(files: list[str], root: Path) -> set[str]:

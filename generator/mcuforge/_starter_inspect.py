@@ -39,8 +39,8 @@ _PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 DEFAULT_RATE_HZ = 50.0
 #: Column names taken for the label even when they hold numbers.
 LABEL_COLUMNS = (
-    "label", "class", "target", "y", "activity", "category", "state", "gesture", "fault",
-    "anomaly", "outcome", "condition",
+    "label", "class", "target", "activity", "category", "state", "gesture", "fault",
+    "anomaly", "outcome", "condition", "y",
 )  # fmt: skip
 #: Column names that hold the subject (person, wearer, device) of a recording: never a
 #: channel; with several subjects the split is by subject.
@@ -73,6 +73,7 @@ class Guess:
     delimiter: str = ","
     long: tuple[str, str] | None = None  # (channel column, value column) of a long layout
     segments: bool = False  # the label changes in runs over time (`csv.layout: segments`)
+    short_drop: bool = False  # a few short runs are dropped (`window.short: drop`)
     subject_column: str | None = None  # with several subjects: the split is by subject
     time_unit: str = "s"
     test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
@@ -142,13 +143,10 @@ def _label_column(
 ) -> str | None:
     """A column named like a label, else the first text column whose values repeat (a
     date or a free-text note has about one value per row: not a label)."""
-    axes = {h.lower() for h in header} >= {"x", "z"}  # `y` beside `x` and `z` is an axis
-    named = next(
-        (h for h in header if h.lower() in LABEL_COLUMNS and not (axes and h.lower() == "y")),
-        None,
-    )
-    if named:
-        return named
+    lower = {h.lower(): h for h in header}
+    for name in LABEL_COLUMNS:  # in the list's order: `y` last, and not beside `x`
+        if name in lower and not (name == "y" and "x" in lower):
+            return lower[name]
     for h in header:
         if h in numeric or h in skip or (body and _is_date(body[0][header.index(h)])):
             continue
@@ -158,9 +156,9 @@ def _label_column(
     return None
 
 
-def _runs(path: Path, delimiter: str, column: str) -> list[int]:
-    """The lengths of the runs of equal values down ``column`` of a whole file."""
-    out: list[int] = []
+def _runs(path: Path, delimiter: str, column: str) -> list[tuple[str, int]]:
+    """The runs of equal values down ``column`` of a whole file: (value, rows)."""
+    out: list[tuple[str, int]] = []
     last: str | None = None
     with CsvRows(path, delimiter) as rows:
         if column not in rows.header:
@@ -173,10 +171,22 @@ def _runs(path: Path, delimiter: str, column: str) -> list[int]:
             for r in chunk:
                 v = r[i].strip()
                 if v == last:
-                    out[-1] += 1
+                    out[-1] = (v, out[-1][1] + 1)
                 else:
-                    out.append(1)
+                    out.append((v, 1))
                     last = v
+    return out
+
+
+def _sample(path: Path, delimiter: str, block: int = 1000, every: int = 4000) -> list[list[str]]:
+    """Blocks of ``block`` consecutive rows, one every ``every`` rows, from all through a
+    file: a session's later activities, not only its first minute."""
+    out: list[list[str]] = []
+    at = 0
+    with CsvRows(path, delimiter) as rows:
+        for _, chunk in rows.chunks():
+            out.extend(r for i, r in enumerate(chunk, start=at) if i % every < block)
+            at += len(chunk)
     return out
 
 
@@ -224,11 +234,14 @@ def _values(path: Path, delimiter: str, column: str) -> set[str]:
     return out
 
 
-def _smooth(header: list[str], body: list[list[str]], channels: list[str], label: str) -> bool:
-    """Rows that follow each other in time: within each run of one label, the channels'
-    median correlation of each row with the next is above 0.5 (the rows of a table,
+def _smooth(
+    header: list[str], body: list[list[str]], channels: list[str], label: str | None
+) -> bool:
+    """Rows that follow each other in time: within each run of one label (``None``: a
+    target that changes from row to row, the whole sample), the correlation of each row
+    with the next is above 0.5 for a third of the channels or more (the rows of a table,
     even one sorted by class, are independent examples)."""
-    lab = [r[header.index(label)].strip() for r in body]
+    lab = [r[header.index(label)].strip() if label else "" for r in body]
     same = np.array([a == b for a, b in itertools.pairwise(lab)])
     corr = []
     for c in channels:
@@ -241,7 +254,8 @@ def _smooth(header: list[str], body: list[list[str]], channels: list[str], label
         ok = np.isfinite(a) & np.isfinite(b)
         if ok.sum() > 3 and np.std(a[ok]) > 0 and np.std(b[ok]) > 0:
             corr.append(float(np.corrcoef(a[ok], b[ok])[0, 1]))
-    return bool(corr) and float(np.median(corr)) > 0.5
+    # a third of the channels or more (a quiet axis or a noisy extra channel is no table)
+    return bool(corr) and sum(c > 0.5 for c in corr) * 3 >= len(corr)
 
 
 def _rate(
@@ -251,7 +265,7 @@ def _rate(
     repeats each once per channel) and the column's unit. A name without a unit means
     seconds, unless whole-number stamps would make the rate below 1 Hz: then they are
     milliseconds (a logger's ``millis()``), and a note says so."""
-    cells = [c for r in body if (c := r[header.index(time_col)].strip())]
+    cells = [c for r in body if is_number(c := r[header.index(time_col)].strip())]
     if all(c.lstrip("-").isdigit() for c in cells):  # whole numbers: exact steps (ns epochs)
         t = np.unique(np.array([int(c) for c in cells], dtype=np.int64))
     else:
@@ -368,14 +382,25 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     ]
     if unused:
         notes.append(f"{', '.join(map(repr, unused))}: text, not a channel (channels are numbers)")
-    runs = _runs(files[0], delimiter, label_col) if label_col and long is None else [1]
-    changes = len(runs) > 1
-    li = header.index(label_col) if label_col else -1
-    targets = [r[li].strip() for r in body] if label_col else []
-    numbers = bool(targets) and all(is_number(v) for v in targets)
-    regression = numbers and any(float(v) != round(float(v)) for v in targets)
+    # the runs of labels down every file (rows without a label left out)
+    by_file = (
+        {f: [r for r in _runs(f, delimiter, label_col) if r[0]] for f in files[:200]}
+        if label_col and long is None
+        else {}
+    )
+    runs = [n for rs in by_file.values() for _, n in rs]
+    changes = any(len({v for v, _ in rs}) > 1 for rs in by_file.values())
+    distinct = {v for rs in by_file.values() for v, _ in rs}
+    numbers = bool(distinct) and all(is_number(v) for v in distinct)
+    # a number per sample: fractions, or more values than classes usually have
+    regression = numbers and (
+        any(float(v) != round(float(v)) for v in distinct) or len(distinct) > 20
+    )
     series = time_col is not None or (
-        label_col is not None and _smooth(header, body, channels, label_col)
+        label_col is not None
+        and _smooth(
+            header, _sample(files[0], delimiter), channels, None if regression else label_col
+        )
     )
     # a label changing in runs (of 10 rows or more, the median) down a time series: a
     # session annotated as it goes, not a table (a split by row would put neighbouring
@@ -386,8 +411,8 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     if segments:
         notes.append(
             f"column {label_col!r} changes in runs over time ({len(runs)} runs in "
-            f"{files[0].name}, the shortest {min(runs)} rows): `csv.layout: segments`, "
-            "each run is a recording"
+            f"{len(by_file)} file{'s' if len(by_file) != 1 else ''}): `csv.layout: "
+            "segments`, each run is a recording"
         )
     who: set[str] = set()
     if subject_col is not None:
@@ -426,20 +451,15 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     classes: list[str] = sorted({f.parent.name for f in files}) if in_folders else []
     if label_col is not None:
         labels = label_col
-        values: Counter[str] = Counter()
-        for f in files[:200]:
-            if segments:  # a session's later activities are past the first rows
-                values.update(_values(f, delimiter, label_col))
-                continue
-            head, rows = _head(f, delimiter) if f != files[0] else (header, body)
-            if label_col in head:
-                values.update(r[head.index(label_col)].strip() for r in rows)
-        classes = sorted(values)
+        values: set[str] = set()
+        for f in files[:200]:  # whole files: a sorted table's or a session's later classes
+            values.update(_values(f, delimiter, label_col))
+        classes = sorted(values - {""})  # an empty cell is no class
         notes.append(f"labels from column {labels!r}")
     per_sample = len(long[2]) if long else 1
     lengths = {
-        f: min(_runs(f, delimiter, label_col), default=0)
-        if segments and label_col
+        f: min((n for _, n in by_file[f]), default=0)
+        if segments and f in by_file
         else _count_rows(f, delimiter) // per_sample
         for f in files
     }
@@ -449,6 +469,17 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     if subject_col is not None and len(who) >= 3:
         guess.subject_column = subject_col
     _shortest(guess, lengths, root)
+    if segments:  # a few short runs need not shorten every window: they are dropped
+        wanted = max(round(2 * rate), 8)  # the starter's window, in rows
+        short = [n for n in runs if n < wanted]
+        if short and guess.samples_min < wanted and sum(short) * 10 <= sum(runs):
+            guess.samples_min, guess.short_drop = wanted, True
+            guess.shortest = f"{len(short)} shorter runs dropped"
+            notes.append(
+                f"{len(short)} of {len(runs)} runs ({sum(short)} of {sum(runs)} rows) are "
+                f"shorter than the {wanted}-row window: `window.short: drop` leaves them out "
+                "(counted) rather than shortening every window"
+            )
     return guess
 
 
@@ -617,17 +648,22 @@ def sensors(channels: list[str]) -> list[tuple[str, list[str]]]:
     """Group channels by their stem: ``acc_x, acc_y`` → ``acc``; ``mfcc0 .. mfcc12`` → ``mfcc``.
 
     The stem is the name without a trailing axis letter or number (with an optional
-    ``_``, ``-`` or ``.`` before it); one-letter stems of the usual motion sensors
+    ``_``, ``-``, ``.`` or space before it) when another channel shares it (``Humidity``
+    and ``CO2`` alone keep their names); one-letter stems of the usual motion sensors
     are spelt out (``ax, ay, az`` → ``accel``). More than 8 groups become one sensor.
     """
     spelt = {"a": "accel", "g": "gyro", "m": "mag", "w": "gyro"}
-    groups: dict[str, list[str]] = {}
+    stems = {}
     for c in channels:
         bare = _UNIT_SUFFIX.sub("", c) or c  # `ax (m/s^2)`: the unit is not the name
         # a bare axis (`x`, `y`, `z`: a long layout's channel names) is one sensor's
-        stem = re.sub(r"[_\-.\s]?([xyz]|\d+)$", "", bare, flags=re.I).strip() or (
+        stems[c] = re.sub(r"[_\-.\s]?([xyz]|\d+)$", "", bare, flags=re.I).strip() or (
             "sensor" if len(bare) == 1 else bare
         )
+    shared = Counter(stems.values())
+    groups: dict[str, list[str]] = {}
+    for c in channels:  # an axis or an index only beside its siblings (not `Humidity`, `CO2`)
+        stem = stems[c] if shared[stems[c]] > 1 else (_UNIT_SUFFIX.sub("", c) or c).strip()
         groups.setdefault(stem, []).append(c)
     if len(groups) > 8:
         return [("sensor", channels)]

@@ -108,8 +108,9 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
         f"  labels: {labels}",
         *time,
         _comment(
-            f"  window: {{length_s: {length_s:g}, stride_s: {length_s / 2:g}}}"
-            f"   # shortest recording: {g.samples_min} samples ({g.shortest})"
+            f"  window: {{length_s: {length_s:g}, stride_s: {length_s / 2:g}"
+            + (", short: drop}" if g.short_drop else "}")
+            + f"   # shortest recording: {g.samples_min} samples ({g.shortest})"
         ),
         _split_line(g),
     ]
@@ -135,8 +136,9 @@ def _split_line(g: Guess) -> str:
 
 
 def _length_s(g: Guess) -> float:
-    """The starter's window: 2 s, or the shortest recording when that is shorter."""
-    return min(2.0, g.samples_min / g.rate_hz)
+    """The starter's window: 2 s (8 samples at least: one row a minute is 8 minutes), or
+    the shortest recording when that is shorter."""
+    return min(max(2.0, 8 / g.rate_hz), g.samples_min / g.rate_hz)
 
 
 def _window_samples(g: Guess) -> int:
@@ -162,7 +164,7 @@ def _sram_kb(g: Guess) -> int:
 def _task(g: Guess) -> str:
     numeric = bool(g.classes) and all(is_number(c) for c in g.classes)
     fractional = numeric and any(float(c) != round(float(c)) for c in g.classes)
-    if numeric and (fractional or (g.table and len(g.classes) > 20)):
+    if numeric and (fractional or len(g.classes) > 20):  # a number per example or sample
         return "task: {kind: regression, metric: rmse}"
     if len(g.classes) == 1:  # one class: its recordings are the normal ones
         normal = "" if g.classes[0] == "normal" else f", normal: [{_scalar(g.classes[0])}]"
