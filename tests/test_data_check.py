@@ -478,6 +478,9 @@ def test_segments_make_each_run_of_one_label_a_recording(tmp_path: Path) -> None
     for side in (ds.train, ds.test):
         for w, g in zip(side.x, side.groups, strict=True):  # no window spans two runs
             assert len({int(v) for v in w[:, 0]}) == 1, side.files[g]
+    # split by recording: the runs held out are named (a file's runs are on both sides)
+    held = _load(spec(tmp_path, extra=SEGMENTS)).summary.split.held_out
+    assert held and all(h.startswith("s0.csv:") for h in held)
     # a bad cell is named at its line in the file; the wide layout's error points here
     text = (tmp_path / "data" / "s0.csv").read_text().replace("2.003,", "oops,")
     (tmp_path / "data" / "s0.csv").write_text(text)

@@ -212,5 +212,12 @@ def test_mask(
         f"by {unit[:-1]}, seed {split.seed}: {split.test:.0%} of the {unit}{per} held out "
         f"for test ({sum(mask)} of {len(mask)})"
     )
-    held = [] if data.table else sorted(r.path for r, m in zip(recordings, mask, strict=True) if m)
+    runs = data.csv.layout == "segments"  # a file's runs may be on both sides: name the runs
+    held = (
+        []
+        if data.table
+        else sorted(
+            (r.file if runs else r.path) for r, m in zip(recordings, mask, strict=True) if m
+        )
+    )
     return mask, SplitInfo("row" if data.table else "file", text, _described(held))
