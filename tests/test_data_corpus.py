@@ -72,6 +72,16 @@ def column_count(root: Path) -> tuple[Path, str]:
     return spec(root), r"data/a/r2\.csv:6: expected 2 columns \(ax, ay\), found 3"
 
 
+def comment_above_header(root: Path) -> tuple[Path, str]:
+    data = folder(root)
+    path = data / "a" / "r1.csv"
+    path.write_text("# device: Pixel 7\n" + path.read_text())
+    return spec(root), (
+        r"data/a/r1\.csv:1: header has no column 'ax', 'ay'; found # device: Pixel 7\. The "
+        r"first line is read as the header: remove the lines above the header"
+    )
+
+
 def not_a_number(root: Path) -> tuple[Path, str]:
     data = folder(root)
     _edit(data / "b" / "r3.csv", 5, "0.1,n/a")
@@ -389,6 +399,7 @@ CASES: list[Case] = [
     not_utf8,
     utf16,
     column_count,
+    comment_above_header,
     not_a_number,
     nan_cell,
     inf_cell,

@@ -154,6 +154,10 @@ class CsvRows:
         per_row = self._seen[0] / max(rows_read, 1)
         return int((size - self._seen[0]) / max(per_row, 1.0))
 
+    def _commented(self) -> bool:
+        """The first line is a comment (``# device: ...``), not a header."""
+        return bool(self.header) and self.header[0].startswith(("#", "//", ";"))
+
     def column(self, name: str) -> int:
         return self.header.index(name)
 
@@ -165,6 +169,11 @@ class CsvRows:
         """
         missing = [c for c in names if c not in self.header]
         if missing:
+            if self._commented():
+                fix = (
+                    "The first line is read as the header: remove the lines above the header "
+                    "(a logger's comments)."
+                )
             raise FileProblem(
                 self.path,
                 1,
@@ -188,10 +197,17 @@ class CsvRows:
                 if not row or (not row[0].strip() and all(not c.strip() for c in row)):
                     continue
                 if len(row) != width:
+                    above = (
+                        "; the first line is read as the header: remove the lines above "
+                        "the header (a logger's comments)"
+                        if self._commented()
+                        else ""
+                    )
                     raise FileProblem(
                         self.path,
                         reader.line_num,
-                        f"expected {width} columns ({', '.join(self.header)}), found {len(row)}",
+                        f"expected {width} columns ({', '.join(self.header)}), found "
+                        f"{len(row)}{above}",
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
