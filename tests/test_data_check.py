@@ -369,6 +369,42 @@ def test_validate_prints_the_data_warnings_beside_the_errors(tmp_path: Path) -> 
     assert lines[-1].startswith("error: ") and "r1.csv:2: column 'ax': 'x'" in lines[-1]
 
 
+def test_labels_from_file_names(tmp_path: Path) -> None:
+    """One folder of `walk_01.csv`, `idle.4f2a.csv` (Edge Impulse's export): init
+    refused it ("put them in class folders") and the spec had no way to say it."""
+    data = tmp_path / "data"
+    names = ["walk_01.csv", "walk_02.csv", "idle.4f2a.csv", "idle.9c1e.csv", "idle-3.csv"]
+    for seed, name in enumerate([*names, "walk 4.csv"]):
+        write_csv(data / name, rows(seed))
+    labels = "  labels: {from: file_name}\n"
+    s = _survey(spec(tmp_path, extra=labels))
+    assert not s.errors and s.classes == ["idle", "walk"]
+    assert sorted((r.file, r.label) for r in s.recordings)[:2] == [
+        ("idle-3.csv", "idle"),
+        ("idle.4f2a.csv", "idle"),
+    ]
+    # a pattern of one's own; a name it does not match is named
+    write_csv(data / "notes.csv", rows(9))
+    s = _survey(spec(tmp_path, extra="  labels: {from: file_name, pattern: '^(walk|idle)'}\n"))
+    assert [str(f) for f in s.errors] == [
+        f"{data / 'notes.csv'}: labels come from file names (`labels: {{from: file_name}}`), "
+        "but this name has none (`pattern` '^(walk|idle)'); rename the file (e.g. "
+        "walk_01.csv) or fix `labels.pattern`"
+    ]
+    (data / "notes.csv").unlink()
+    code, out = run("init", str(data), "-o", str(tmp_path / "init.yaml"))
+    assert code == 0, out
+    assert yaml.safe_load((tmp_path / "init.yaml").read_text())["data"]["labels"] == {
+        "from": "file_name"
+    }
+    for bad, message in (
+        ("{from: folder, pattern: '(x)'}", "`pattern` applies to `from: file_name` only"),
+        ("{from: file_name, pattern: 'x'}", "`pattern` needs one \\(group\\)"),
+    ):
+        with pytest.raises(SpecError, match=message):
+            load_spec(spec(tmp_path, extra=f"  labels: {bad}\n"))
+
+
 def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
     """macOS's `._name.csv` (binary, not UTF-8) stopped the load; a notebook's
     `.ipynb_checkpoints/` became a class."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from .data import DECIMAL_COMMA, CsvRows, data_files, npz_keys
 from .errors import DataError
+from .spec import Labels
 
 #: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, ``elapsed``
 #: (``seconds_elapsed``, ``elapsed_time``: phone loggers), with an optional unit, as a
@@ -74,6 +75,7 @@ class Guess:
     long: tuple[str, str] | None = None  # (channel column, value column) of a long layout
     segments: bool = False  # the label changes in runs over time (`csv.layout: segments`)
     short_drop: bool = False  # a few short runs are dropped (`window.short: drop`)
+    from_name: bool = False  # labels from the file names (`labels: {from: file_name}`)
     subject_column: str | None = None  # with several subjects: the split is by subject
     time_unit: str = "s"
     test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
@@ -222,6 +224,18 @@ def _date_rate(
     return None
 
 
+def _name_labels(files: list[Path]) -> list[str] | None:
+    """The classes the file names start with (`idle_00.csv`, `walk.4f2a.csv`) when the
+    files are not in class folders: two or more, each of several files; else None."""
+    labels = [Labels(source="file_name").from_name(f.name) for f in files]
+    if None in labels:
+        return None
+    counts = Counter(labels)
+    if len(counts) < 2 or min(counts.values()) < 2:
+        return None
+    return sorted(str(k) for k in counts)
+
+
 def _values(path: Path, delimiter: str, column: str) -> set[str]:
     """The distinct values of ``column`` in a whole file (none when it lacks the column)."""
     out: set[str] = set()
@@ -353,7 +367,8 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     subject_col = next((h for h in header if h.lower() in SUBJECT_COLUMNS), None)
     skip = [subject_col] if subject_col else []
     label_col = None if in_folders else _label_column(header, not_labels, body, skip)
-    if not in_folders and label_col is None:
+    named = _name_labels(files) if not in_folders and label_col is None else None
+    if not in_folders and label_col is None and named is None:
         raise DataError(
             f"{root}: files are not in class folders and have no text column "
             "to take labels from; put them in data/<class>/ folders, or name the "
@@ -449,6 +464,12 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         notes.append(f"no time column: rate_hz {DEFAULT_RATE_HZ:g} is a placeholder; set it")
     labels = "folder"
     classes: list[str] = sorted({f.parent.name for f in files}) if in_folders else []
+    if named is not None:
+        classes = named
+        notes.append(
+            f"labels from the start of the file names ({', '.join(classes[:4])}"
+            f"{', …' if len(classes) > 4 else ''}): `labels: {{from: file_name}}`"
+        )
     if label_col is not None:
         labels = label_col
         values: set[str] = set()
@@ -465,7 +486,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     }
     guess = Guess("csv", len(files), channels, labels, classes, rate, 0, notes, time_col, table)
     guess.delimiter, guess.long, guess.time_unit = delimiter, long[:2] if long else None, unit
-    guess.segments = segments
+    guess.segments, guess.from_name = segments, named is not None
     if subject_col is not None and len(who) >= 3:
         guess.subject_column = subject_col
     _shortest(guess, lengths, root)
@@ -510,13 +531,17 @@ def _wav_guess(files: list[Path], root: Path) -> Guess:
             hint = "; save it as 16-bit PCM" if "unknown format" in str(exc) else ""
             raise DataError(f"{f}: not a PCM WAV file ({exc or 'cut short'}){hint}") from None
     if len(rates) != 1:
-        named = ", ".join(f"{r} Hz ({rate_of[r].relative_to(root)})" for r in sorted(rates))
-        raise DataError(f"{root}: WAV files have different rates: {named}; resample them to one")
-    classes = sorted({f.parent.name for f in files})
+        listed = ", ".join(f"{r} Hz ({rate_of[r].relative_to(root)})" for r in sorted(rates))
+        raise DataError(f"{root}: WAV files have different rates: {listed}; resample them to one")
+    notes = ["rate_hz from the WAV headers"]
+    named = _name_labels(files) if any(f.parent == root for f in files) else None
+    classes = named or sorted({f.parent.name for f in files})
+    if named:
+        notes.append("labels from the start of the file names: `labels: {from: file_name}`")
     guess = Guess(
-        "wav", len(files), ["audio"], "folder", classes, float(rates.pop()), 0,
-        ["rate_hz from the WAV headers"],
+        "wav", len(files), ["audio"], "folder", classes, float(rates.pop()), 0, notes,
     )  # fmt: skip
+    guess.from_name = named is not None
     _shortest(guess, lengths, root)
     return guess
 

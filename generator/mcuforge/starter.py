@@ -49,7 +49,9 @@ def _comment(line: str) -> str:
 def _data_lines(g: Guess, rel: str) -> list[str]:
     """The ``data:`` section of the starter spec (names from the data quoted as needed)."""
     labels = (
-        "{from: folder}"
+        "{from: file_name}"
+        if g.from_name
+        else "{from: folder}"
         if g.labels == "folder"
         else f"{{from: column, column: {_scalar(g.labels)}}}"
     )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from ..spec import Data, LoadedSpec, Spec, Task
+from ..spec import FILE_NAME_LABEL, Data, LoadedSpec, Spec, Task
 from ._csv import Recording, read_csv, read_segments, read_table
 from ._files import data_files, data_path, file_sha256
 from ._findings import (
@@ -129,6 +129,18 @@ class Survey:
 
 
 def _folder_label(p: Path, base: Path, data: Data) -> str | None:
+    """The label the file's place gives: its folder, or its name (``from: file_name``)."""
+    if data.labels.source == "file_name":
+        label = data.labels.from_name(p.name)
+        if label is None:
+            raise FileProblem(
+                p,
+                None,
+                "labels come from file names (`labels: {from: file_name}`), but this name "
+                f"has none (`pattern` {data.labels.pattern or FILE_NAME_LABEL!r}); rename "
+                "the file (e.g. walk_01.csv) or fix `labels.pattern`",
+            )
+        return label
     if data.labels.source != "folder" or (data.format == "npz" and p.parent == base):
         return None  # an .npz at the top level carries its labels in `y`
     if p.parent == base:

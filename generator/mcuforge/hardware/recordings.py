@@ -58,6 +58,12 @@ def check_layout(data: Data, task: Task) -> None:
         )
     if data.table:
         raise DataError("capture records time series; `csv.layout: table` has one example per row")
+    if data.labels.source == "file_name":
+        raise DataError(
+            "capture writes each recording into its class folder (<data.path>/<label>/); "
+            "with `labels: {from: file_name}` move the files into class folders and use "
+            "`labels: {from: folder}`"
+        )
     if task.kind == "regression" and data.labels.source != "column":
         raise DataError("regression targets come from a label column; capture cannot write one")
 

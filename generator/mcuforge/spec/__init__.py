@@ -8,6 +8,7 @@ The JSON Schema in ``schema/spec.schema.json`` is exported from these models
 
 from ._common import C_RESERVED, CoreName, Power, check_c_prefix, parse_duration
 from ._data import (
+    FILE_NAME_LABEL,
     Checks,
     CsvOptions,
     Data,
@@ -27,6 +28,7 @@ SPEC_VERSION = 1
 __all__ = [
     "C_RESERVED",
     "ERROR_METRICS",
+    "FILE_NAME_LABEL",
     "METRICS_FOR",
     "SPEC_VERSION",
     "Budgets",

@@ -38,21 +38,45 @@ class Sensor(Strict):
 class Labels(Strict):
     """Where each recording's label comes from."""
 
-    source: Literal["folder", "column"] = Field(
+    source: Literal["folder", "column", "file_name"] = Field(
         default="folder",
         alias="from",
         description="`folder`: the name of the folder holding the file; `column`: a column "
         "of the file (classification: one label per file, or per row with `csv.layout: "
         "table`; regression: a number per sample, a window's target is its mean over the "
-        "window).",
+        "window); `file_name`: the start of the file's name (`walk_01.csv`, Edge "
+        "Impulse's `walk.4f2a.csv`: `walk`), or the first group of `pattern`.",
     )
     column: str | None = Field(default=None, description="Label column, with `from: column`.")
+    pattern: str | None = Field(
+        default=None,
+        description="With `from: file_name`: a regular expression on the file's name whose "
+        "first group is the label; default `^([^._\\-\\s]+)`, the name up to the first `.`, "
+        "`_`, `-` or space.",
+    )
 
     @model_validator(mode="after")
     def _column_needed(self) -> Labels:
         if self.source == "column" and not self.column:
             raise ValueError("`from: column` needs `column: NAME`")
+        if self.pattern is not None:
+            if self.source != "file_name":
+                raise ValueError("`pattern` applies to `from: file_name` only")
+            try:
+                if re.compile(self.pattern).groups < 1:
+                    raise ValueError("`pattern` needs one (group) for the label")
+            except re.error as exc:
+                raise ValueError(f"`pattern` is not a valid regular expression: {exc}") from exc
         return self
+
+    def from_name(self, name: str) -> str | None:
+        """The label in a file's name (``from: file_name``), or None when it has none."""
+        m = re.search(self.pattern or FILE_NAME_LABEL, name)
+        return m.group(1) if m and m.group(1) else None
+
+
+#: The default label of a file name: its start, up to the first `.`, `_`, `-` or space.
+FILE_NAME_LABEL = r"^([^._\-\s]+)"
 
 
 def nearest_samples(samples: float) -> int:
@@ -329,9 +353,10 @@ class Data(Strict):
         if self.format == "wav":
             if len(self.channels) != 1:
                 raise ValueError("`format: wav` reads mono files: give one sensor with one channel")
-            if self.labels.source != "folder":
+            if self.labels.source == "column":
                 raise ValueError(
-                    "`format: wav` takes labels from folders (`labels: {from: folder}`)"
+                    "`format: wav` takes labels from folders (`labels: {from: folder}`) or "
+                    "file names (`labels: {from: file_name}`)"
                 )
         if self.table:
             self._table_rules()
