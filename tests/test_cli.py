@@ -397,6 +397,61 @@ def test_init_names_an_archive_of_python_objects(tmp_path: Path) -> None:
     assert code == 2 and "an array holds Python objects: save labels with .astype(str)" in out
 
 
+def _named(names: list[str]) -> Callable[[Path], None]:
+    def write(data: Path) -> None:
+        for k, name in enumerate(names):
+            (data / name).parent.mkdir(parents=True, exist_ok=True)
+            rows = [f"{np.sin(i + k):.3f},{(i * k) % 5}" for i in range(60)]
+            (data / name).write_text("\n".join(["ax,ay", *rows]) + "\n")
+
+    return write
+
+
+@pytest.mark.parametrize(
+    ("make", "labels", "classes"),
+    [
+        # Edge Impulse's own layout: training/ and testing/ folders (init refused it)
+        (
+            _named([f"{d}/{c}.{k}a2f.csv" for d in ("training", "testing") for c in ("idle", "walk")
+                    for k in range(2)]),
+            {"from": "file_name", "pattern": "^([^.]+)\\."},
+            "2 classes (idle, walk)",
+        ),
+        # Edge Impulse's labels may hold `_`: wave_hand and wave_fist were both `wave`
+        (
+            _named([f"{c}.{k}f3c.csv" for c in ("wave_hand", "wave_fist") for k in range(2)]),
+            {"from": "file_name", "pattern": "^([^.]+)\\."},
+            "2 classes (wave_fist, wave_hand)",
+        ),
+        # behind the archive's prefix: the classes were `test` and `train`
+        (
+            _named([f"{s}_{c}_{k}.csv" for s in ("train", "test") for c in ("idle", "walk")
+                    for k in range(2)]),
+            {"from": "file_name", "pattern": "^(?:train|test)[_\\-]([^._\\-\\s]+)"},
+            "2 classes (idle, walk)",
+        ),
+    ],
+)  # fmt: skip
+def test_init_reads_labels_from_file_names(
+    tmp_path: Path, make: Callable[[Path], None], labels: dict[str, str], classes: str
+) -> None:
+    make(tmp_path / "data")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "data"), "-o", str(spec))
+    assert code == 0, out
+    text = spec.read_text()
+    assert yaml.safe_load(text)["data"]["labels"] == labels and classes in text
+    code, out = run("data", "check", str(spec))
+    assert code == 0 and "0 errors" in out, out
+
+
+def test_init_does_not_take_numbers_in_file_names_for_classes(tmp_path: Path) -> None:
+    """`1_walk.csv` .. `22_walk.csv` made a regression spec that failed validate."""
+    _named([f"{k}_{c}.csv" for k in range(1, 23) for c in ("walk", "idle")])(tmp_path / "data")
+    code, out = run("init", str(tmp_path / "data"))
+    assert code == 2 and "name the files after their class" in out, out
+
+
 def _wav(path: Path, rate: int = 8000, fmt: int = 1) -> None:
     """A short mono clip; ``fmt`` 3 rewrites the header as IEEE float (not PCM)."""
     path.parent.mkdir(parents=True, exist_ok=True)

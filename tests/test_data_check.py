@@ -397,6 +397,18 @@ def test_labels_from_file_names(tmp_path: Path) -> None:
     assert yaml.safe_load((tmp_path / "init.yaml").read_text())["data"]["labels"] == {
         "from": "file_name"
     }
+    # archives: the name the spec chose wins over the archive's own `y`
+    npz = tmp_path / "npz"
+    npz.mkdir()
+    for name in ("walk_1.npz", "walk_2.npz", "idle_1.npz", "idle_2.npz"):
+        np.savez(npz / name, x=np.zeros((12, 2), dtype=np.float32), y=np.array("other"))
+    s = _survey(spec(tmp_path, data="npz", extra="  format: npz\n" + labels))
+    assert s.classes == ["idle", "walk"], s.errors
+    # a header whose first column starts with `#` is a header (`#time`), not a comment
+    write_csv(data / "walk_03.csv", rows(3), header="#time,ay")
+    s = _survey(spec(tmp_path, extra=labels))
+    assert "remove the lines above" not in str(s.errors[0]) and "'ax'" in str(s.errors[0])
+    (data / "walk_03.csv").unlink()
     for bad, message in (
         ("{from: folder, pattern: '(x)'}", "`pattern` applies to `from: file_name` only"),
         ("{from: file_name, pattern: 'x'}", "`pattern` needs one \\(group\\)"),

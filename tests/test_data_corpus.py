@@ -77,8 +77,8 @@ def comment_above_header(root: Path) -> tuple[Path, str]:
     path = data / "a" / "r1.csv"
     path.write_text("# device: Pixel 7\n" + path.read_text())
     return spec(root), (
-        r"data/a/r1\.csv:1: header has no column 'ax', 'ay'; found # device: Pixel 7\. The "
-        r"first line is read as the header: remove the lines above the header"
+        r"data/a/r1\.csv:1: header has no column 'ax', 'ay'; found # device: Pixel 7\. Fix .* "
+        r"The first line is read as the header: remove the lines above the header"
     )
 
 

@@ -76,6 +76,7 @@ class Guess:
     segments: bool = False  # the label changes in runs over time (`csv.layout: segments`)
     short_drop: bool = False  # a few short runs are dropped (`window.short: drop`)
     from_name: bool = False  # labels from the file names (`labels: {from: file_name}`)
+    name_pattern: str | None = None  # its `pattern`, when not the default
     subject_column: str | None = None  # with several subjects: the split is by subject
     time_unit: str = "s"
     test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
@@ -224,16 +225,31 @@ def _date_rate(
     return None
 
 
-def _name_labels(files: list[Path]) -> list[str] | None:
+#: File-name label patterns init writes: Edge Impulse's `<label>.<id>.csv` (the label
+#: may hold `_` or `-`), and names behind the archive's `train_`/`test_` prefix.
+DOTTED_NAME_LABEL = r"^([^.]+)\."
+SPLIT_NAME_LABEL = r"^(?:train|test)[_\-]([^._\-\s]+)"
+
+
+def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
     """The classes the file names start with (`idle_00.csv`, `walk.4f2a.csv`) when the
-    files are not in class folders: two or more, each of several files; else None."""
-    labels = [Labels(source="file_name").from_name(f.name) for f in files]
-    if None in labels:
+    files are not in class folders, and the `pattern` to write (None: the default):
+    two classes or more, each of two files or more, none a number (a subject or a
+    take); else None."""
+    names = [f.name for f in files]
+    pattern: str | None = None
+    if all(n.count(".") >= 2 for n in names):
+        pattern = DOTTED_NAME_LABEL
+    elif all(re.match(r"(?i)(train|test)[_\-]", n) for n in names):
+        pattern = SPLIT_NAME_LABEL
+    rule = Labels(source="file_name", pattern=pattern)
+    labels = [rule.from_name(n) for n in names]
+    if None in labels or any(is_number(str(v)) for v in labels):
         return None
-    counts = Counter(labels)
+    counts = Counter(str(v) for v in labels)
     if len(counts) < 2 or min(counts.values()) < 2:
         return None
-    return sorted(str(k) for k in counts)
+    return sorted(counts), pattern
 
 
 def _values(path: Path, delimiter: str, column: str) -> set[str]:
@@ -368,12 +384,15 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     skip = [subject_col] if subject_col else []
     label_col = None if in_folders else _label_column(header, not_labels, body, skip)
     named = _name_labels(files) if not in_folders and label_col is None else None
+    if named is not None:
+        guess_pattern: str | None = named[1]
     if not in_folders and label_col is None and named is None:
         raise DataError(
             f"{root}: files are not in class folders and have no text column "
-            "to take labels from; put them in data/<class>/ folders, or name the "
-            f"label column one of {', '.join(LABEL_COLUMNS)} (numbers with decimals make a "
-            "regression spec)"
+            "to take labels from; put them in data/<class>/ folders, name the files after "
+            "their class (walk_01.csv, two files or more a class: `labels: {from: "
+            "file_name}`), or name the label column one of "
+            f"{', '.join(LABEL_COLUMNS)} (numbers with decimals make a regression spec)"
         )
     ids = [
         h
@@ -465,7 +484,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     labels = "folder"
     classes: list[str] = sorted({f.parent.name for f in files}) if in_folders else []
     if named is not None:
-        classes = named
+        classes = named[0]
         notes.append(
             f"labels from the start of the file names ({', '.join(classes[:4])}"
             f"{', …' if len(classes) > 4 else ''}): `labels: {{from: file_name}}`"
@@ -487,6 +506,8 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     guess = Guess("csv", len(files), channels, labels, classes, rate, 0, notes, time_col, table)
     guess.delimiter, guess.long, guess.time_unit = delimiter, long[:2] if long else None, unit
     guess.segments, guess.from_name = segments, named is not None
+    if named is not None:
+        guess.name_pattern = guess_pattern
     if subject_col is not None and len(who) >= 3:
         guess.subject_column = subject_col
     _shortest(guess, lengths, root)
@@ -534,14 +555,16 @@ def _wav_guess(files: list[Path], root: Path) -> Guess:
         listed = ", ".join(f"{r} Hz ({rate_of[r].relative_to(root)})" for r in sorted(rates))
         raise DataError(f"{root}: WAV files have different rates: {listed}; resample them to one")
     notes = ["rate_hz from the WAV headers"]
-    named = _name_labels(files) if any(f.parent == root for f in files) else None
-    classes = named or sorted({f.parent.name for f in files})
+    split_dirs = (*TEST_DIRS, *TRAIN_DIRS)
+    flat = all(f.parent == root or f.parent.name.lower() in split_dirs for f in files)
+    named = _name_labels(files) if flat else None
+    classes = named[0] if named else sorted({f.parent.name for f in files})
     if named:
         notes.append("labels from the start of the file names: `labels: {from: file_name}`")
     guess = Guess(
         "wav", len(files), ["audio"], "folder", classes, float(rates.pop()), 0, notes,
     )  # fmt: skip
-    guess.from_name = named is not None
+    guess.from_name, guess.name_pattern = named is not None, named[1] if named else None
     _shortest(guess, lengths, root)
     return guess
 
@@ -616,7 +639,7 @@ def _split_guess(guess: Guess, files: list[Path], root: Path) -> None:
         f"the data's own split: {len(held)} of {len(rel)} files held out for the test set "
         f"(`split.test_files: {patterns}`)"
     )
-    if guess.labels == "folder":
+    if guess.labels == "folder" and not guess.from_name:
         folders = {p.parent.name.lower() for p in rel}
         wrong = folders & {*TEST_DIRS, *TRAIN_DIRS}
         if wrong:

@@ -49,7 +49,11 @@ def _comment(line: str) -> str:
 def _data_lines(g: Guess, rel: str) -> list[str]:
     """The ``data:`` section of the starter spec (names from the data quoted as needed)."""
     labels = (
-        "{from: file_name}"
+        (
+            f"{{from: file_name, pattern: {json.dumps(g.name_pattern)}}}"
+            if g.name_pattern
+            else "{from: file_name}"
+        )
         if g.from_name
         else "{from: folder}"
         if g.labels == "folder"

@@ -148,8 +148,8 @@ def _folder_label(p: Path, base: Path, data: Data) -> str | None:
             p,
             None,
             "labels come from folders (`labels: {from: folder}`), but this file is not in a "
-            "class folder; move it into data/<class>/ or use "
-            "`labels: {from: column, column: NAME}`",
+            "class folder; move it into data/<class>/, or name the files after their class "
+            "(`labels: {from: file_name}`), or use `labels: {from: column, column: NAME}`",
         )
     return p.parent.name
 
@@ -193,7 +193,10 @@ def _read(
         )
         return [rec], sha, []
     if data.format == "npz":
-        return read_npz(p, rel, data.channels, folder), file_sha256(p), []
+        recs = read_npz(p, rel, data.channels, folder)
+        if data.labels.source == "file_name":  # the name the spec chose, not the archive's y
+            recs = [replace(r, label=folder) for r in recs]
+        return recs, file_sha256(p), []
     assert folder is not None
     return [read_wav(p, rel, data.rate_hz, folder, data.channels[0])], file_sha256(p), []
 

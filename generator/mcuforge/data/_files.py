@@ -155,8 +155,10 @@ class CsvRows:
         return int((size - self._seen[0]) / max(per_row, 1.0))
 
     def _commented(self) -> bool:
-        """The first line is a comment (``# device: ...``), not a header."""
-        return bool(self.header) and self.header[0].startswith(("#", "//", ";"))
+        """The first line is a comment (``# device: Pixel 7``), not a header: it starts
+        with ``#`` or ``//`` and reads as words (a space or a ``:``), unlike ``#time``."""
+        first = self.header[0] if self.header else ""
+        return first.startswith(("#", "//")) and (" " in first or ":" in first)
 
     def column(self, name: str) -> int:
         return self.header.index(name)
@@ -170,9 +172,9 @@ class CsvRows:
         missing = [c for c in names if c not in self.header]
         if missing:
             if self._commented():
-                fix = (
-                    "The first line is read as the header: remove the lines above the header "
-                    "(a logger's comments)."
+                fix += (
+                    " The first line is read as the header: remove the lines above the "
+                    "header (a logger's comments)."
                 )
             raise FileProblem(
                 self.path,

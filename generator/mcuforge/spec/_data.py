@@ -314,7 +314,8 @@ class Data(Strict):
         description="`csv`: one file per recording with a header row (or one table, see "
         "`csv.layout`); `npz`: NumPy archives with `x` or `X` (samples, channels) or "
         "(recordings, samples, channels) and optional `y` (or `Y`; it wins over class "
-        "folders); `wav`: one mono PCM file per recording, one folder per class.",
+        "folders); `wav`: one mono PCM file per recording, one folder per class (or the class "
+        "at the start of each file's name, `labels: {from: file_name}`).",
     )
     path: str = Field(description="Folder (or one file) with the data, relative to the spec.")
     sensors: list[Sensor] = Field(min_length=1, description="Sensors and their channels.")
