@@ -397,6 +397,14 @@ def test_labels_from_file_names(tmp_path: Path) -> None:
     assert yaml.safe_load((tmp_path / "init.yaml").read_text())["data"]["labels"] == {
         "from": "file_name"
     }
+    # labels differing only in case: two classes, said
+    write_csv(data / "Walk_05.csv", rows(5))
+    s = _survey(spec(tmp_path, extra=labels))
+    assert [f.message for f in s.findings if f.check == "labels"] == [
+        "labels 'Walk', 'walk' (from the file names) differ only in case or spaces: they are "
+        "different classes; write them one way if they are one"
+    ]
+    (data / "Walk_05.csv").unlink()
     # archives: the name the spec chose wins over the archive's own `y`
     npz = tmp_path / "npz"
     npz.mkdir()

@@ -82,6 +82,26 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
     return out
 
 
+def label_case(classes: Sequence[str], source: str, where: str) -> list[Finding]:
+    """Class labels that differ only in case or surrounding spaces (``Walk``, ``walk``):
+    two classes to the model, most likely one to the person who labelled the data."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for c in classes:
+        groups[c.strip().lower()].append(c)
+    what = "column" if source == "column" else "file names"
+    return [
+        Finding(
+            "warning",
+            "labels",
+            f"labels {', '.join(map(repr, sorted(names)))} (from the {what}) differ only in "
+            "case or spaces: they are different classes; write them one way if they are one",
+            where,
+        )
+        for names in groups.values()
+        if len(names) > 1
+    ]
+
+
 def constant(recordings: Sequence[Recording], channels: list[str], table: bool) -> list[Finding]:
     """Channels that never change within a recording (a dead sensor, a wrong column)."""
     if table:  # per column of each table

@@ -188,6 +188,8 @@ def run_checks(
         folders = {str(r.label): r.path.rsplit("/", 1)[0] for r in recs if "/" in r.path}
     if task.kind != "regression":
         out += _checks.balance(s.summary.classes, data, classification, folders)
+    if classification and data.labels.source != "folder":  # folders: a check of their own
+        out += _checks.label_case(s.classes, data.labels.source, str(s.root))
     t = s.summary.totals()
     where = str(s.root)
     for side, n in (("train", t.train_windows), ("test", t.test_windows)):
