@@ -13,7 +13,7 @@ import itertools
 import re
 import wave
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +53,8 @@ GUESS_ROWS = 2000
 #: Folder names that hold an archive's test or training files.
 TEST_DIRS = ("test", "tests", "testing")
 TRAIN_DIRS = ("train", "training")
+#: Folders of the archive's split: never a class.
+SPLIT_DIRS = (*TEST_DIRS, *TRAIN_DIRS)
 _TEST_PREFIX = re.compile(r"^(test)[_\-]", re.I)
 
 
@@ -159,26 +161,25 @@ def _label_column(
     return None
 
 
-def _runs(path: Path, delimiter: str, column: str) -> list[tuple[str, int]]:
-    """The runs of equal values down ``column`` of a whole file: (value, rows)."""
-    out: list[tuple[str, int]] = []
-    last: str | None = None
+def _cells(path: Path, delimiter: str, column: str, required: bool) -> Iterator[str]:
+    """The cells of ``column`` down a whole file, stripped; none when the file lacks the
+    column, unless ``required`` (then an error naming the file and its columns)."""
     with CsvRows(path, delimiter) as rows:
         if column not in rows.header:
-            raise DataError(
-                f"{path}:1: no column {column!r} (the first file's label column); found "
-                f"{', '.join(rows.header)}; give every file the same columns"
-            )
+            if required:
+                raise DataError(
+                    f"{path}:1: no column {column!r} (the first file's label column); found "
+                    f"{', '.join(rows.header)}; give every file the same columns"
+                )
+            return
         i = rows.column(column)
         for _, chunk in rows.chunks():
-            for r in chunk:
-                v = r[i].strip()
-                if v == last:
-                    out[-1] = (v, out[-1][1] + 1)
-                else:
-                    out.append((v, 1))
-                    last = v
-    return out
+            yield from (r[i].strip() for r in chunk)
+
+
+def _runs(path: Path, delimiter: str, column: str) -> list[tuple[str, int]]:
+    """The runs of equal values down ``column`` of a whole file: (value, rows)."""
+    return [(v, len(list(g))) for v, g in itertools.groupby(_cells(path, delimiter, column, True))]
 
 
 def _sample(path: Path, delimiter: str, block: int = 1000, every: int = 4000) -> list[list[str]]:
@@ -254,14 +255,7 @@ def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
 
 def _values(path: Path, delimiter: str, column: str) -> set[str]:
     """The distinct values of ``column`` in a whole file (none when it lacks the column)."""
-    out: set[str] = set()
-    with CsvRows(path, delimiter) as rows:
-        if column not in rows.header:
-            return out
-        i = rows.column(column)
-        for _, chunk in rows.chunks():
-            out.update(r[i].strip() for r in chunk)
-    return out
+    return set(_cells(path, delimiter, column, False))
 
 
 def _smooth(
@@ -366,9 +360,8 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         if any(r[i].strip() for r in body[:50])
         and all(is_number(r[i]) for r in body[:50] if r[i].strip())
     ]
-    split_dirs = (*TEST_DIRS, *TRAIN_DIRS)  # train/ and test/ are not classes
     in_folders = root.is_dir() and all(
-        f.parent != root and f.parent.name.lower() not in split_dirs for f in files
+        f.parent != root and f.parent.name.lower() not in SPLIT_DIRS for f in files
     )
     times = [h for h in numeric if TIME_COLUMN.match(h)]
     time_col = times[0] if times else None
@@ -491,9 +484,8 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         )
     if label_col is not None:
         labels = label_col
-        values: set[str] = set()
-        for f in files[:200]:  # whole files: a sorted table's or a session's later classes
-            values.update(_values(f, delimiter, label_col))
+        # whole files: a sorted table's or a session's later classes (the runs read them)
+        values = distinct or {v for f in files[:200] for v in _values(f, delimiter, label_col)}
         classes = sorted(values - {""})  # an empty cell is no class
         notes.append(f"labels from column {labels!r}")
     per_sample = len(long[2]) if long else 1
@@ -555,8 +547,7 @@ def _wav_guess(files: list[Path], root: Path) -> Guess:
         listed = ", ".join(f"{r} Hz ({rate_of[r].relative_to(root)})" for r in sorted(rates))
         raise DataError(f"{root}: WAV files have different rates: {listed}; resample them to one")
     notes = ["rate_hz from the WAV headers"]
-    split_dirs = (*TEST_DIRS, *TRAIN_DIRS)
-    flat = all(f.parent == root or f.parent.name.lower() in split_dirs for f in files)
+    flat = all(f.parent == root or f.parent.name.lower() in SPLIT_DIRS for f in files)
     named = _name_labels(files) if flat else None
     classes = named[0] if named else sorted({f.parent.name for f in files})
     if named:
@@ -641,7 +632,7 @@ def _split_guess(guess: Guess, files: list[Path], root: Path) -> None:
     )
     if guess.labels == "folder" and not guess.from_name:
         folders = {p.parent.name.lower() for p in rel}
-        wrong = folders & {*TEST_DIRS, *TRAIN_DIRS}
+        wrong = folders & set(SPLIT_DIRS)
         if wrong:
             raise DataError(
                 f"{root}: files directly in a {'/'.join(sorted(wrong))} folder have no class "

@@ -23,6 +23,9 @@ from ..spec import CsvOptions
 from ._files import CsvRows
 from ._findings import FileProblem
 
+#: What to fix when a wide or segments file lacks a column the spec names.
+_WIDE_FIX = "Fix `data.sensors[].channels` (or the label/subject/time column) or the file."
+
 #: Bad cells a recording keeps (the count goes on).
 KEEP_BAD = 5
 
@@ -171,8 +174,7 @@ def read_csv(
             rows.need(cols, "Fix `data.csv` column names or the file.")
             rec = _long(rows, channels, options, label_column, subject_column)
         else:
-            fix = "Fix `data.sensors[].channels` (or the label/subject/time column) or the file."
-            rows.need([*channels, *extra], fix)
+            rows.need([*channels, *extra], _WIDE_FIX)
             rec = _wide(
                 rows, channels, options.time_column, label_column, numeric_label, subject_column
             )
@@ -396,10 +398,7 @@ def read_segments(
     """
     with CsvRows(path, options.delimiter) as rows:
         extra = [c for c in (label_column, subject_column, options.time_column) if c]
-        rows.need(
-            [*channels, *extra],
-            "Fix `data.sensors[].channels` (or the label/subject/time column) or the file.",
-        )
+        rows.need([*channels, *extra], _WIDE_FIX)
         rec = _wide(
             rows, channels, options.time_column, label_column, False, subject_column, runs=True
         )

@@ -128,7 +128,7 @@ class Survey:
         return check_json(self.summary, self.findings)
 
 
-def _folder_label(p: Path, base: Path, data: Data) -> str | None:
+def _place_label(p: Path, base: Path, data: Data) -> str | None:
     """The label the file's place gives: its folder, or its name (``from: file_name``)."""
     if data.labels.source == "file_name":
         label = data.labels.from_name(p.name)
@@ -157,7 +157,7 @@ def _folder_label(p: Path, base: Path, data: Data) -> str | None:
 def _read(
     p: Path, rel: str, data: Data, task: Task, base: Path
 ) -> tuple[list[Recording], str, list[Finding]]:
-    folder = _folder_label(p, base, data)
+    folder = _place_label(p, base, data)
     numeric = task.kind == "regression"
     subject_column = data.split.subject_column
     if data.format == "csv" and data.table:
