@@ -437,6 +437,10 @@ def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
     s = _survey(spec(tmp_path))
     assert not s.errors and s.classes == ["a", "b"]
     assert sorted(r.file for r in s.recordings) == [f"{c}/r{i}.csv" for c in "ab" for i in range(4)]
+    assert [f.message for f in s.findings if f.check == "files"] == [
+        "2 hidden .csv files are not data (a name or folder starting with `.`: "
+        ".ipynb_checkpoints/r0-checkpoint.csv, …)"
+    ]
     code, out = run("init", str(data))  # `init` looks at the same files
     assert code == 0 and "8 CSV files, 2 classes (a, b)" in out, out
 

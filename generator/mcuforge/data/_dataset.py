@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import DataError
 from ..spec import FILE_NAME_LABEL, Data, LoadedSpec, Spec, Task
 from ._csv import Recording, read_csv, read_segments, read_table
-from ._files import data_files, data_path, file_sha256
+from ._files import data_files, data_path, file_sha256, hidden_files
 from ._findings import (
     DataSummary,
     FileProblem,
@@ -214,6 +214,19 @@ def _read_all(s: Survey, data: Data, task: Task, base_dir: Path) -> None:
             f"{shown(root)}: no {_SUFFIX[data.format]} files found (looked in all subfolders)"
         )
     base = root if root.is_dir() else root.parent
+    hidden = hidden_files(root, _SUFFIX[data.format])
+    if hidden:  # said, not silent: a tool's copies (`._run1.csv`, `.ipynb_checkpoints/`)
+        s.findings.append(
+            Finding(
+                "info",
+                "files",
+                f"{len(hidden)} hidden {_SUFFIX[data.format]} file"
+                f"{'s are' if len(hidden) != 1 else ' is'} not data (a name or folder "
+                f"starting with `.`: {relative(hidden[0], root)}"
+                f"{', …' if len(hidden) > 1 else ''})",
+                shown(root),
+            )
+        )
     if data.labels.source == "folder" and root.is_dir():
         s.findings += _empty_class_folders(root, every, _SUFFIX[data.format])
         s.findings += _class_folder_mixups(root, paths)

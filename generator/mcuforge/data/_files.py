@@ -28,17 +28,23 @@ from ._findings import FileProblem
 CHUNK_ROWS = 8192
 
 
+def _hidden(root: Path, p: Path) -> bool:
+    return any(part.startswith(".") for part in p.relative_to(root).parts)
+
+
+def hidden_files(root: Path, suffix: str) -> list[Path]:
+    """The files ending in ``suffix`` that :func:`data_files` leaves out as hidden."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() == suffix and _hidden(root, p))
+
+
 def _with_suffix(root: Path, suffix: str) -> Iterator[Path]:
     """Paths under ``root`` ending in ``suffix`` in any case (``.CSV``, ``.Wav``: what
     recorders and Windows tools write), hidden ones left out: a name or folder starting
     with ``.`` is a tool's, not data (macOS's ``._run1.csv`` resource forks, a notebook's
     ``.ipynb_checkpoints/`` copies, ``.git/``)."""
-    return (
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() == suffix
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    return (p for p in root.rglob("*") if p.suffix.lower() == suffix and not _hidden(root, p))
 
 
 def data_path(base_dir: Path, path: str | Path) -> Path:
