@@ -303,8 +303,9 @@ TRICKY = np.array(
         {"csv": {"time_column": "t_ms", "time_unit": "ms", "delimiter": ";"}},
         {"labels": {"from": "column", "column": "activity"}, "split": {"subject_column": "who"}},
         {"csv": {"layout": "long", "time_column": "t"}},
+        {"csv": {"time_column": "t", "delimiter": ";", "decimal": ","}},
     ],
-    ids=["wide", "time-delimiter", "label-subject", "long"],
+    ids=["wide", "time-delimiter", "label-subject", "long", "decimal-comma"],
 )
 def test_recordings_read_back_bit_for_bit(tmp_path: Path, kw: dict[str, Any]) -> None:
     data = _data(**kw)
@@ -314,6 +315,8 @@ def test_recordings_read_back_bit_for_bit(tmp_path: Path, kw: dict[str, Any]) ->
     x[~np.isfinite(x)] = 1.5  # random bits can be NaN/inf; those are tested apart
     path = tmp_path / "rec.csv"
     path.write_text(csv_text(x, data, "walk", subject="s07"))
+    if data.csv.decimal == ",":  # written as the user's own files are
+        assert path.read_text().splitlines()[1].startswith("0;0,1;")
     label_col = data.labels.column
     rec, _ = read_csv(
         path, "walk/rec.csv", data.channels, data.csv, label_col, "walk", False,

@@ -478,10 +478,11 @@ def _csvs(text: str) -> Callable[[Path], None]:
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (  # a European spreadsheet: init wrote an empty sensors list and said nothing
-            _csvs("Zeit [s];ax;ay\n0,00;-0,1304;0,5\n0,01;0,2;0,1\n0,02;0,3;0,2\n"),
-            r"r\.csv: column 'Zeit \[s\]' holds numbers with a decimal comma \('0,00'\); "
-            r"mcuforge reads a decimal point",
+        (  # decimal commas quoted between commas (`;` between fields reads them)
+            _csvs('t,ax,ay\n"0,00","-0,1304","0,5"\n"0,01","0,2","0,1"\n"0,02","0,3","0,2"\n'),
+            r"r\.csv: column 't' holds numbers with a decimal comma \('0,00'\) between fields "
+            r"separated by commas; export the files with `\.` as the decimal separator, or with "
+            r"`;` between fields \(then `csv\.decimal: ','` reads them\)",
         ),
         (  # the spec failed its own validate ("channel names appear twice")
             _csvs("x,y,x,y\n1,2,3,4\n5,6,7,8\n"),

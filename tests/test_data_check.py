@@ -445,6 +445,54 @@ def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
     assert code == 0 and "8 CSV files, 2 classes (a, b)" in out, out
 
 
+def _european(data: Path) -> None:
+    """The folder's files as a European spreadsheet exports them: `;` between fields, a
+    decimal comma, a time column named in German."""
+    for f in sorted(data.rglob("*.csv")):
+        body = f.read_text().splitlines()[1:]
+        lines = [f"{k / 10:.2f},{row}" for k, row in enumerate(body)]
+        f.write_text(
+            "Zeit [s];ax;ay\n"
+            + "\n".join(ln.replace(",", ";").replace(".", ",") for ln in lines)
+            + "\n"
+        )
+
+
+def test_numbers_with_a_decimal_comma_read_as_with_a_point(tmp_path: Path) -> None:
+    """A European export was refused (`init`) or every cell a bad cell (the loader):
+    `csv.decimal: ','` reads it, the same numbers as the file written with points."""
+    plain = _survey(spec(tmp_path / "p", folder(tmp_path / "p")))
+    data = folder(tmp_path / "e")
+    _european(data)
+    assert (data / "a" / "r0.csv").read_text().splitlines()[1] == "0,00;0;1"
+    csv = 'csv: {delimiter: ";", decimal: ",", time_column: "Zeit [s]"}\n'
+    eu = _survey(spec(tmp_path / "e", data, extra=csv))
+    assert not eu.errors and eu.classes == ["a", "b"]
+    assert [r.file for r in eu.recordings] == [r.file for r in plain.recordings]
+    for a, b in zip(eu.recordings, plain.recordings, strict=True):
+        np.testing.assert_array_equal(a.samples, b.samples)
+        assert a.times is not None and a.times[1] == pytest.approx(0.1)
+    # without the option every number is a bad cell, and the message says which option
+    s = _survey(
+        spec(tmp_path / "e", data, extra='csv: {delimiter: ";", time_column: "Zeit [s]"}\n')
+    )
+    assert s.errors[0].message.startswith(
+        "column 'ax': '0,2955' is not a number (34 bad cells in this file, lines 3, 4, 5, …)"
+    )
+    assert "a decimal comma: set `data.csv.decimal: ','`" in s.errors[0].message
+    # a decimal comma needs another field separator: a spec error at the field
+    with pytest.raises(SpecError, match=r"data\.csv.*`decimal: ','` needs another field separator"):
+        load_spec(spec(tmp_path / "e", data, extra='csv: {decimal: ","}\n'))
+    # init writes the options (and takes `Zeit [s]` for the time column), data check agrees
+    code, out = run("init", str(data), "-o", str(tmp_path / "e" / "init.yaml"))
+    assert code == 0, out
+    text = (tmp_path / "e" / "init.yaml").read_text()
+    assert 'csv: {time_column: "Zeit [s]", delimiter: ";", decimal: ","}' in text, text
+    assert "rate_hz 10 from the median step of column 'Zeit [s]'" in text, text
+    code, out = run("data", "check", str(tmp_path / "e" / "init.yaml"))
+    assert code == 0 and "0 errors, 0 warnings" in out, out
+
+
 # --- tabular data -------------------------------------------------------------------
 
 

@@ -27,10 +27,11 @@ from .spec import Labels
 #: Time stamp columns: ``t``, ``time``, ``timestamp``, ``ts``, ``seconds``, ``elapsed``
 #: (``seconds_elapsed``, ``elapsed_time``: phone loggers), with an optional unit, as a
 #: suffix (``t_ms``, ``time_us``, ``timestamp_ns``) or in brackets (``Time (s)``,
-#: ``time [ms]``: phyphox and spreadsheet exports).
+#: ``time [ms]``: phyphox and spreadsheet exports); ``Zeit``, ``temps``, ``tiempo``, ``tempo``.
 TIME_COLUMN = re.compile(
     r"^(timestamp|time|ts|t|seconds|sec|elapsed|seconds[_\- ]elapsed|elapsed[_\- ]time|"
-    r"time[_\- ]elapsed)(?:[_\-. ]?(s|ms|us|ns)|\s*[(\[](s|ms|us|µs|ns)[)\]])?$",
+    r"time[_\- ]elapsed|zeit|zeitstempel|temps|tiempo|tempo)"
+    r"(?:[_\-. ]?(s|ms|us|ns)|\s*[(\[](s|ms|us|µs|ns)[)\]])?$",
     re.I,
 )
 #: Whole-number stamps without a stated unit: the first unit that gives a rate in this
@@ -74,6 +75,7 @@ class Guess:
     table: bool = False  # one example per row (`csv.layout: table`)
     shortest: str = ""  # the shortest recording, relative to the data folder
     delimiter: str = ","
+    decimal: str = "."  # "," for numbers written with a decimal comma (`csv.decimal`)
     long: tuple[str, str] | None = None  # (channel column, value column) of a long layout
     segments: bool = False  # the label changes in runs over time (`csv.layout: segments`)
     short_drop: bool = False  # a few short runs are dropped (`window.short: drop`)
@@ -110,6 +112,16 @@ def is_number(text: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file writes its fields and numbers (``csv.delimiter``, ``csv.decimal``)."""
+
+    delimiter: str = ","
+    decimal: str = "."
+
+
+PLAIN = Dialect()
+
 #: Field separators ``init`` recognises (the first that splits the header wins ties).
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -127,9 +139,9 @@ def _delimiter(path: Path) -> str:
     return best
 
 
-def _head(path: Path, delimiter: str = ",") -> tuple[list[str], list[list[str]]]:
+def _head(path: Path, d: Dialect = PLAIN) -> tuple[list[str], list[list[str]]]:
     """The header and the first rows of a CSV file (UTF-8, BOM dropped)."""
-    with CsvRows(path, delimiter) as rows:
+    with CsvRows(path, d.delimiter, d.decimal) as rows:
         body: list[list[str]] = []
         for _, chunk in rows.chunks():
             body.extend(chunk)
@@ -138,8 +150,8 @@ def _head(path: Path, delimiter: str = ",") -> tuple[list[str], list[list[str]]]
         return rows.header, body[:GUESS_ROWS]
 
 
-def _count_rows(path: Path, delimiter: str = ",") -> int:
-    with CsvRows(path, delimiter) as rows:
+def _count_rows(path: Path, d: Dialect = PLAIN) -> int:
+    with CsvRows(path, d.delimiter, d.decimal) as rows:
         return sum(len(chunk) for _, chunk in rows.chunks())
 
 
@@ -161,10 +173,10 @@ def _label_column(
     return None
 
 
-def _cells(path: Path, delimiter: str, column: str, required: bool) -> Iterator[str]:
+def _cells(path: Path, d: Dialect, column: str, required: bool) -> Iterator[str]:
     """The cells of ``column`` down a whole file, stripped; none when the file lacks the
     column, unless ``required`` (then an error naming the file and its columns)."""
-    with CsvRows(path, delimiter) as rows:
+    with CsvRows(path, d.delimiter, d.decimal) as rows:
         if column not in rows.header:
             if required:
                 raise DataError(
@@ -177,17 +189,17 @@ def _cells(path: Path, delimiter: str, column: str, required: bool) -> Iterator[
             yield from (r[i].strip() for r in chunk)
 
 
-def _runs(path: Path, delimiter: str, column: str) -> list[tuple[str, int]]:
+def _runs(path: Path, d: Dialect, column: str) -> list[tuple[str, int]]:
     """The runs of equal values down ``column`` of a whole file: (value, rows)."""
-    return [(v, len(list(g))) for v, g in itertools.groupby(_cells(path, delimiter, column, True))]
+    return [(v, len(list(g))) for v, g in itertools.groupby(_cells(path, d, column, True))]
 
 
-def _sample(path: Path, delimiter: str, block: int = 1000, every: int = 4000) -> list[list[str]]:
+def _sample(path: Path, d: Dialect, block: int = 1000, every: int = 4000) -> list[list[str]]:
     """Blocks of ``block`` consecutive rows, one every ``every`` rows, from all through a
     file: a session's later activities, not only its first minute."""
     out: list[list[str]] = []
     at = 0
-    with CsvRows(path, delimiter) as rows:
+    with CsvRows(path, d.delimiter, d.decimal) as rows:
         for _, chunk in rows.chunks():
             out.extend(r for i, r in enumerate(chunk, start=at) if i % every < block)
             at += len(chunk)
@@ -253,9 +265,9 @@ def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
     return sorted(counts), pattern
 
 
-def _values(path: Path, delimiter: str, column: str) -> set[str]:
+def _values(path: Path, d: Dialect, column: str) -> set[str]:
     """The distinct values of ``column`` in a whole file (none when it lacks the column)."""
-    return set(_cells(path, delimiter, column, False))
+    return set(_cells(path, d, column, False))
 
 
 def _smooth(
@@ -333,7 +345,7 @@ def _long_layout(
 def _csv_guess(files: list[Path], root: Path) -> Guess:
     notes: list[str] = []
     delimiter = _delimiter(files[0])
-    header, body = _head(files[0], delimiter)
+    header, body = _head(files[0], Dialect(delimiter))
     if len(body) < 2:
         raise DataError(f"{files[0]}: too few rows to guess anything from")
     if delimiter != ",":
@@ -348,11 +360,17 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     if commas:
         i = header.index(commas[0])
         cell = next(r[i] for r in body if _decimal_comma(r[i]))
-        raise DataError(
-            f"{files[0]}: column {commas[0]!r} holds numbers with a decimal comma ({cell!r}); "
-            "mcuforge reads a decimal point: export the files with `.` as the decimal "
-            "separator"
-        )
+        if delimiter == ",":  # "0,5" quoted in a comma-separated file
+            raise DataError(
+                f"{files[0]}: column {commas[0]!r} holds numbers with a decimal comma "
+                f"({cell!r}) between fields separated by commas; export the files with `.` "
+                "as the decimal separator, or with `;` between fields (then "
+                "`csv.decimal: ','` reads them)"
+            )
+        notes.append(f"numbers with a decimal comma ({commas[0]!r}: {cell!r}): `csv.decimal`")
+    dialect = Dialect(delimiter, "," if commas else ".")
+    if commas:
+        header, body = _head(files[0], dialect)
     # a column of numbers, empty cells allowed (the data check names each of them)
     numeric = [
         h
@@ -411,7 +429,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         notes.append(f"{', '.join(map(repr, unused))}: text, not a channel (channels are numbers)")
     # the runs of labels down every file (rows without a label left out)
     by_file = (
-        {f: [r for r in _runs(f, delimiter, label_col) if r[0]] for f in files[:200]}
+        {f: [r for r in _runs(f, dialect, label_col) if r[0]] for f in files[:200]}
         if label_col and long is None
         else {}
     )
@@ -425,9 +443,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     )
     series = time_col is not None or (
         label_col is not None
-        and _smooth(
-            header, _sample(files[0], delimiter), channels, None if regression else label_col
-        )
+        and _smooth(header, _sample(files[0], dialect), channels, None if regression else label_col)
     )
     # a label changing in runs (of 10 rows or more, the median) down a time series: a
     # session annotated as it goes, not a table (a split by row would put neighbouring
@@ -444,7 +460,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     who: set[str] = set()
     if subject_col is not None:
         for f in files[:200]:
-            who.update(_values(f, delimiter, subject_col))
+            who.update(_values(f, dialect, subject_col))
         notes.append(
             f"column {subject_col!r} names the subject: not a channel"
             + ("; the split is by subject (no subject in train and test)" if len(who) >= 3 else "")
@@ -485,18 +501,19 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     if label_col is not None:
         labels = label_col
         # whole files: a sorted table's or a session's later classes (the runs read them)
-        values = distinct or {v for f in files[:200] for v in _values(f, delimiter, label_col)}
+        values = distinct or {v for f in files[:200] for v in _values(f, dialect, label_col)}
         classes = sorted(values - {""})  # an empty cell is no class
         notes.append(f"labels from column {labels!r}")
     per_sample = len(long[2]) if long else 1
     lengths = {
         f: min((n for _, n in by_file[f]), default=0)
         if segments and f in by_file
-        else _count_rows(f, delimiter) // per_sample
+        else _count_rows(f, dialect) // per_sample
         for f in files
     }
     guess = Guess("csv", len(files), channels, labels, classes, rate, 0, notes, time_col, table)
     guess.delimiter, guess.long, guess.time_unit = delimiter, long[:2] if long else None, unit
+    guess.decimal = dialect.decimal
     guess.segments, guess.from_name = segments, named is not None
     if named is not None:
         guess.name_pattern = guess_pattern

@@ -96,6 +96,8 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
             csv.append(f"time_unit: {g.time_unit}")
     if g.delimiter != ",":
         csv.append(f"delimiter: {json.dumps(g.delimiter)}")
+    if g.decimal != ".":
+        csv.append(f"decimal: {json.dumps(g.decimal)}")
     time = []
     if csv:
         why = (

@@ -1,7 +1,6 @@
 """Data loading: CSV (wide, long or a table), NPZ and WAV recordings, windowing with a
 policy for short recordings, leak-free splits, and the data checks."""
 
-from ._checks import DECIMAL_COMMA
 from ._csv import BadCell, Recording, read_csv, read_table
 from ._dataset import (
     Dataset,
@@ -15,7 +14,7 @@ from ._dataset import (
     preflight_hashes,
     survey,
 )
-from ._files import CsvRows, data_files
+from ._files import DECIMAL_COMMA, CsvRows, data_files
 from ._findings import (
     ClassCount,
     DataSummary,

@@ -11,7 +11,6 @@ with no test window. Thresholds are ``data.checks`` in the spec.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -19,10 +18,9 @@ import numpy as np
 
 from ..spec import Data, default_range
 from ._csv import Recording
+from ._files import DECIMAL_COMMA
 from ._findings import ClassCount, Finding
 
-#: A number written with a decimal comma (a European spreadsheet's export): ``-0,1304``.
-DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+([eE][-+]?\d+)?")
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
@@ -68,9 +66,9 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
                     if first.reason == "is not finite"
                     else "an empty cell: fill it in, or remove the row"
                     if not first.text.strip()
-                    else "a decimal comma: mcuforge reads numbers with a decimal point; "
-                    "export the file with `.` as the decimal separator (and `;` or `,` "
-                    "between fields, `csv.delimiter`)"
+                    else "a decimal comma: set `data.csv.decimal: ','` (with "
+                    "`csv.delimiter`, e.g. `;`), or export the file with `.` as the decimal "
+                    "separator"
                     if DECIMAL_COMMA.fullmatch(first.text.strip())
                     else "write numbers only in data columns (a header is the first line "
                     "only; remove text, units or thousands separators from the cells)"

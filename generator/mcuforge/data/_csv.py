@@ -167,7 +167,7 @@ def read_csv(
     Raises:
         FileProblem: naming the file and the line of the first structural problem.
     """
-    with CsvRows(path, options.delimiter) as rows:
+    with CsvRows(path, options.delimiter, options.decimal) as rows:
         extra = [c for c in (label_column, subject_column, options.time_column) if c]
         if options.layout == "long":
             cols = [options.channel_column, options.value_column, *extra]
@@ -396,7 +396,7 @@ def read_segments(
     Raises:
         FileProblem: missing columns, another number of columns in a row, no rows.
     """
-    with CsvRows(path, options.delimiter) as rows:
+    with CsvRows(path, options.delimiter, options.decimal) as rows:
         extra = [c for c in (label_column, subject_column, options.time_column) if c]
         rows.need([*channels, *extra], _WIDE_FIX)
         rec = _wide(
@@ -458,7 +458,7 @@ def read_table(
         FileProblem: missing columns, another number of columns in a row, no rows.
     """
     out: list[Recording] = []
-    with CsvRows(path, options.delimiter) as rows:
+    with CsvRows(path, options.delimiter, options.decimal) as rows:
         rows.need(
             [*channels, label_column, *([subject_column] if subject_column else [])],
             "Fix `data.sensors[].channels` (the table's feature columns) or the label column.",

@@ -17,12 +17,16 @@ import codecs
 import csv
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from ._findings import FileProblem
+
+#: A number written with a decimal comma (a European spreadsheet's export): ``-0,1304``.
+DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+([eE][-+]?\d+)?")
 
 #: Rows converted to numbers at a time: bounds the Python strings alive at once.
 CHUNK_ROWS = 8192
@@ -125,14 +129,16 @@ def _text(path: Path, handle: BinaryIO, digest: hashlib._Hash, seen: list[int]) 
 
 class CsvRows:
     """A CSV file's header and its rows in chunks, with line numbers (a context manager).
+    With ``decimal=","`` the cells written with a decimal comma come with a point.
 
     Raises:
         FileProblem: the file cannot be opened, is empty, is not UTF-8 text (at the line),
             is malformed CSV (at the line), or a row has another number of columns.
     """
 
-    def __init__(self, path: Path, delimiter: str = ",") -> None:
+    def __init__(self, path: Path, delimiter: str = ",", decimal: str = ".") -> None:
         self.path = path
+        self._comma = decimal == ","
         self.digest = hashlib.sha256()
         try:
             self._handle: BinaryIO = path.open("rb")
@@ -217,6 +223,8 @@ class CsvRows:
                         f"expected {width} columns ({', '.join(self.header)}), found "
                         f"{len(row)}{above}",
                     )
+                if self._comma:
+                    row = [_point(c) if "," in c else c for c in row]
                 rows.append(row)
                 lines.append(reader.line_num)
                 if len(rows) == CHUNK_ROWS:
@@ -246,6 +254,11 @@ class CsvRows:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _point(cell: str) -> str:
+    """A cell written with a decimal comma (``-0,1304``) with a point; other text as it is."""
+    return cell.replace(",", ".") if DECIMAL_COMMA.fullmatch(cell.strip()) else cell
 
 
 def file_sha256(path: Path) -> str:

@@ -10,7 +10,7 @@ when the name is taken: a file is never overwritten), in the spec's CSV layout:
   ``csv.value_column``;
 * plus, where the spec has them, ``csv.time_column`` (seconds, ms or µs from the first
   sample, at the spec's ``rate_hz``), the label column (``labels: {from: column}``) and
-  ``split.subject_column``; the spec's delimiter.
+  ``split.subject_column``; the spec's delimiter and decimal separator.
 
 Values are the firmware's float32 samples in the shortest decimal text that reads back
 as the same float32 (the CSV reader parses to float64 and stores float32, so every value
@@ -167,6 +167,9 @@ def csv_text(samples: np.ndarray, data: Data, label: str, subject: str | None = 
     if data.split.subject_column:
         tail.append(subject or "")
     values = [_value_texts(x[:, c]) for c in range(len(channels))]
+    if opts.decimal == ",":  # as the user's own files are written (`csv.decimal`)
+        values = [[v.replace(".", ",") for v in col] for col in values]
+        times = [t.replace(".", ",") for t in times] if times else None
     out = io.StringIO()
     writer = csv.writer(out, delimiter=opts.delimiter, lineterminator="\n")
     head = [opts.time_column] if opts.time_column else []

@@ -247,6 +247,21 @@ class CsvOptions(Strict):
         default="s", description="Unit of `time_column`."
     )
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="Field separator.")
+    decimal: Literal[".", ","] = Field(
+        default=".",
+        description="Decimal separator of the numbers: `,` reads a European spreadsheet's "
+        "export (`-0,1304`, with `delimiter: ';'`); cells of digits, one comma and digits "
+        "are read as numbers, other text is left as it is.",
+    )
+
+    @model_validator(mode="after")
+    def _separators(self) -> CsvOptions:
+        if self.decimal == "," and self.delimiter == ",":
+            raise ValueError(
+                "`decimal: ','` needs another field separator: set `delimiter` too "
+                "(`;` in a European spreadsheet's export)"
+            )
+        return self
 
 
 class Checks(Strict):
