@@ -452,6 +452,53 @@ def test_init_does_not_take_numbers_in_file_names_for_classes(tmp_path: Path) ->
     assert code == 2 and "name the files after their class" in out, out
 
 
+@pytest.mark.parametrize(
+    ("names", "labels", "subject"),
+    [
+        # subject first: the classes were the subjects (s01, s02, ...), the split by file
+        (
+            [f"s{s:02d}_{c}_{k}.csv" for s in range(1, 5) for c in ("walk", "idle")
+             for k in range(2)],
+            {"from": "file_name", "pattern": "^[A-Za-z]+[_\\-]?\\d+[_\\- ]([^._\\-\\s]+)"},
+            "(?i)(?:^|/)(s[_\\-]?\\d+)[_\\-. ]",
+        ),
+        # class folders, the subject in the names: the split was by file (a subject's
+        # recordings in train and test)
+        (
+            [f"{c}/Subject-{s}_{k}.csv" for s in range(1, 5) for c in ("walk", "idle")
+             for k in range(2)],
+            {"from": "folder"},
+            "(?i)(?:^|/)(subject[_\\-]?\\d+)[_\\-. ]",
+        ),
+        # takes numbered per class, not people: `walk/take1_0.csv` in one class only
+        (
+            [f"{c}/take{s + 4 * (c == 'idle')}_{k}.csv" for s in range(1, 5)
+             for c in ("walk", "idle") for k in range(2)],
+            {"from": "folder"},
+            None,
+        ),
+    ],
+)  # fmt: skip
+def test_init_splits_by_the_subject_a_file_name_starts_with(
+    tmp_path: Path, names: list[str], labels: dict[str, str], subject: str | None
+) -> None:
+    _named(names)(tmp_path / "data")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "data"), "-o", str(spec))
+    assert code == 0, out
+    data = yaml.safe_load(spec.read_text())["data"]
+    assert data["labels"] == labels
+    if subject is None:
+        assert data["split"] == {"by": "file", "test": 0.25, "seed": 0}
+        return
+    assert data["split"] == {"by": "subject", "subject_pattern": subject, "test": 0.25, "seed": 0}
+    assert "the file names start with the subject (4 subjects)" in spec.read_text()
+    code, out = run("data", "check", str(spec))
+    assert code == 0 and "0 errors" in out, out
+    assert re.search(r"split: by subject \(from pattern .*\), seed 0: 1 of 4 subjects held", out)
+    assert "2 classes (idle, walk)" in spec.read_text()
+
+
 def _wav(path: Path, rate: int = 8000, fmt: int = 1) -> None:
     """A short mono clip; ``fmt`` 3 rewrites the header as IEEE float (not PCM)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,7 @@ class Guess:
     from_name: bool = False  # labels from the file names (`labels: {from: file_name}`)
     name_pattern: str | None = None  # its `pattern`, when not the default
     subject_column: str | None = None  # with several subjects: the split is by subject
+    subject_pattern: str | None = None  # the subject from the file names, likewise
     time_unit: str = "s"
     test_files: list[str] = field(default_factory=list)  # the archive's split, as globs
     held_out: int = 0  # files the test_files patterns match
@@ -244,17 +245,51 @@ DOTTED_NAME_LABEL = r"^([^.]+)\."
 SPLIT_NAME_LABEL = r"^(?:train|test)[_\-]([^._\-\s]+)"
 
 
+#: A file name that starts with its subject: a word for a person and a number
+#: (`s01_walk.csv`, `sub-3_run_2.csv`, `P07-sit.csv`, `speaker4_yes.wav`).
+SUBJECT_FIRST = re.compile(
+    r"(?i)^(subject|subj|sub|s|participant|part|p|person|user|u|patient|volunteer|speaker|spk)"
+    r"[_\-]?\d+(?=[_\-. ])"
+)
+#: Its label pattern: the word after the subject.
+SUBJECT_FIRST_NAME_LABEL = r"^[A-Za-z]+[_\-]?\d+[_\- ]([^._\-\s]+)"
+
+
+def _name_subjects(files: list[Path], by_folder: bool = False) -> tuple[str, int] | None:
+    """The ``split.subject_pattern`` for file names that start with their subject
+    (`s01_walk.csv`, `walk/s01_2.csv`), and how many subjects: every name starts with
+    the same word and a number, three subjects or more, and with labels from class
+    folders (``by_folder``), a subject in two classes or more (a person who did several
+    activities, not a take); else None."""
+    found = [SUBJECT_FIRST.match(f.name) for f in files]
+    if not all(found):
+        return None
+    words = {m.group(1).lower() for m in found if m}
+    ids = [m.group(0) for m in found if m]
+    if len(words) != 1 or len(set(ids)) < 3:
+        return None
+    if by_folder:
+        classes: dict[str, set[str]] = {}
+        for f, i in zip(files, ids, strict=True):
+            classes.setdefault(i, set()).add(f.parent.name)
+        if max(len(c) for c in classes.values()) < 2:
+            return None
+    return rf"(?i)(?:^|/)({re.escape(words.pop())}[_\-]?\d+)[_\-. ]", len(set(ids))
+
+
 def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
-    """The classes the file names start with (`idle_00.csv`, `walk.4f2a.csv`) when the
-    files are not in class folders, and the `pattern` to write (None: the default):
-    two classes or more, each of two files or more, none a number (a subject or a
-    take); else None."""
+    """The classes the file names start with (`idle_00.csv`, `walk.4f2a.csv`; after
+    the subject in `s01_walk.csv`) when the files are not in class folders, and the
+    `pattern` to write (None: the default): two classes or more, each of two files or
+    more, none a number (a subject or a take); else None."""
     names = [f.name for f in files]
     pattern: str | None = None
     if all(n.count(".") >= 2 for n in names):
         pattern = DOTTED_NAME_LABEL
     elif all(re.match(r"(?i)(train|test)[_\-]", n) for n in names):
         pattern = SPLIT_NAME_LABEL
+    elif _name_subjects(files) is not None:
+        pattern = SUBJECT_FIRST_NAME_LABEL
     rule = Labels(source="file_name", pattern=pattern)
     labels = [rule.from_name(n) for n in names]
     if None in labels or any(is_number(str(v)) for v in labels):
@@ -263,6 +298,24 @@ def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
     if len(counts) < 2 or min(counts.values()) < 2:
         return None
     return sorted(counts), pattern
+
+
+def _where_in_name(pattern: str | None) -> str:
+    """Where the label is in the file names, for init's comment."""
+    if pattern == SUBJECT_FIRST_NAME_LABEL:
+        return "the file names, the word after the subject"
+    return "the start of the file names"
+
+
+def _subjects_from_names(guess: Guess, files: list[Path], by_folder: bool) -> None:
+    """A split by subject when the file names start with one (`s01_walk.csv`)."""
+    found = _name_subjects(files, by_folder)
+    if found is not None:
+        guess.subject_pattern, n = found
+        guess.notes.append(
+            f"the file names start with the subject ({n} subjects): the split is by subject "
+            "(no subject in train and test)"
+        )
 
 
 def _values(path: Path, d: Dialect, column: str) -> set[str]:
@@ -495,7 +548,7 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     if named is not None:
         classes = named[0]
         notes.append(
-            f"labels from the start of the file names ({', '.join(classes[:4])}"
+            f"labels from {_where_in_name(named[1])} ({', '.join(classes[:4])}"
             f"{', …' if len(classes) > 4 else ''}): `labels: {{from: file_name}}`"
         )
     if label_col is not None:
@@ -519,6 +572,8 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         guess.name_pattern = guess_pattern
     if subject_col is not None and len(who) >= 3:
         guess.subject_column = subject_col
+    elif subject_col is None and not table:
+        _subjects_from_names(guess, files, in_folders)
     _shortest(guess, lengths, root)
     if segments:  # a few short runs need not shorten every window: they are dropped
         wanted = max(round(2 * rate), 8)  # the starter's window, in rows
@@ -568,11 +623,12 @@ def _wav_guess(files: list[Path], root: Path) -> Guess:
     named = _name_labels(files) if flat else None
     classes = named[0] if named else sorted({f.parent.name for f in files})
     if named:
-        notes.append("labels from the start of the file names: `labels: {from: file_name}`")
+        notes.append(f"labels from {_where_in_name(named[1])}: `labels: {{from: file_name}}`")
     guess = Guess(
         "wav", len(files), ["audio"], "folder", classes, float(rates.pop()), 0, notes,
     )  # fmt: skip
     guess.from_name, guess.name_pattern = named is not None, named[1] if named else None
+    _subjects_from_names(guess, files, not flat)
     _shortest(guess, lengths, root)
     return guess
 

@@ -125,18 +125,23 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
 
 
 def _split_line(g: Guess) -> str:
-    if g.subject_column and not g.test_files:
+    subject = (
+        f"subject_column: {_scalar(g.subject_column)}"
+        if g.subject_column
+        else f"subject_pattern: {json.dumps(g.subject_pattern)}"
+        if g.subject_pattern
+        else ""
+    )
+    if subject and not g.test_files:
         return _comment(
-            f"  split: {{by: subject, subject_column: {_scalar(g.subject_column)}, "
-            "test: 0.25, seed: 0}   # no subject in train and test"
+            f"  split: {{by: subject, {subject}, test: 0.25, seed: 0}}   # no subject in "
+            "train and test"
         )
     if not g.test_files:
         return "  split: {by: file, test: 0.25, seed: 0}"
     globs = ", ".join(_scalar(p) for p in g.test_files)
-    folds = (
-        f", by: subject, subject_column: {_scalar(g.subject_column)}" if g.subject_column else ""
-    )
-    why = "; cross-validation by subject" if g.subject_column else ""
+    folds = f", by: subject, {subject}" if subject else ""
+    why = "; cross-validation by subject" if subject else ""
     return _comment(
         f"  split: {{test_files: [{globs}]{folds}}}   # the data's own split: {g.held_out} "
         f"files held out{why}"
