@@ -366,16 +366,23 @@ def results_markdown(outcomes: list[Outcome], total: float, command: str) -> str
             + ".",
         ]
     for i, o in enumerate(outcomes, 1):
-        lines += [
-            "",
-            f"## {i}. {o.section.title}",
-            "",
-            f"Command: `{o.command}` (run from the repository root; {o.seconds:.0f} s"
-            + (
-                f"; run on its own on this machine, finished {o.included})." if o.included else ")."
-            ),
-            "",
-        ]
+        body = _drop_title(o.markdown) if o.markdown else ""
+        lines += ["", f"## {i}. {o.section.title}", ""]
+        own = f"Command: `{o.command}` ("
+        if body.startswith(own):
+            # the section states its own run (when, which commit): one line, not two
+            took = "" if o.included else f"{o.seconds:.0f} s; "
+            body = f"{own}run from the repository root; {took}{body[len(own) :]}"
+        else:
+            lines += [
+                f"Command: `{o.command}` (run from the repository root; {o.seconds:.0f} s"
+                + (
+                    f"; run on its own on this machine, finished {o.included})."
+                    if o.included
+                    else ")."
+                ),
+                "",
+            ]
         if not o.ok:
             why = (
                 "killed at its time limit"
@@ -390,8 +397,8 @@ def results_markdown(outcomes: list[Outcome], total: float, command: str) -> str
                 "```",
                 "",
             ]
-        if o.markdown:
-            lines += [demote(_drop_title(o.markdown)), ""]
+        if body:
+            lines += [demote(body), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
