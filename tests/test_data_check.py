@@ -445,6 +445,19 @@ def test_hidden_files_and_folders_are_not_data(tmp_path: Path) -> None:
     assert code == 0 and "8 CSV files, 2 classes (a, b)" in out, out
 
 
+def test_an_anomaly_split_holds_out_every_kind_of_fault(tmp_path: Path) -> None:
+    """The split was stratified on normal vs anomaly only: of two faults with four
+    recordings each, one could have none in the test set, and the split line said
+    "of each class"."""
+    data = folder(tmp_path, {"normal": 14, "bearing": 4, "cavitation": 4})
+    s = _survey(spec(tmp_path, data, kind="anomaly"))
+    assert not s.errors
+    held = {c: 0 for c in ("normal", "bearing", "cavitation")}
+    for r, test in zip(s.recordings, s.is_test, strict=True):
+        held[str(r.label)] += test
+    assert held == {"normal": 4, "bearing": 1, "cavitation": 1}
+
+
 def _european(data: Path) -> None:
     """The folder's files as a European spreadsheet exports them: `;` between fields, a
     decimal comma, a time column named in German."""
@@ -714,6 +727,15 @@ def test_validate_prints_data_warnings(tmp_path: Path) -> None:
     assert code == 0 and "warning: " in out and "is outside [-16, 16]" in out
     code, out = run("validate", str(path), "--json")
     assert code == 0 and any("outside" in w for w in json.loads(out)["warnings"])
+    # one problem in every file: a few of them and the count (each of 8 was printed)
+    for k, f in enumerate(sorted(data.rglob("*.csv"))):  # sampled at 20 Hz, not 10
+        write_csv(f, [f"{i / 20:.3f},{r}" for i, r in enumerate(rows(k, n=20))], "t,ax,ay")
+    path = spec(tmp_path, extra="csv: {time_column: t}\n")
+    code, out = run("validate", str(path))
+    assert code == 0 and out.count("but `rate_hz` is 10") == 5, out
+    assert "warning: ... and 3 more rate findings (`mcuforge data check --json`)" in out, out
+    code, out = run("validate", str(path), "--json")
+    assert sum("but `rate_hz` is 10" in w for w in json.loads(out)["warnings"]) == 8
 
 
 def test_report_renders_the_data_section() -> None:

@@ -160,6 +160,15 @@ def test_non_empty_output_is_refused_without_force(tmp_path: Path) -> None:
     assert code == 2
     assert "is not empty and was not written by mcuforge" in text
     assert (out / "keep.txt").read_text() == "mine"
+    # validate says so too (it said ok, and generate then refused even with --force)
+    spec = tmp_path / "spec.yaml"  # its output.dir (out/) is that folder
+    spec.write_text(
+        (EXAMPLE / "spec.yaml").read_text().replace("path: data/", f"path: {EXAMPLE}/data/")
+    )
+    res = CliRunner().invoke(cli, ["validate", str(spec)])
+    assert res.exit_code == 2, res.output
+    assert re.search(r"spec\.yaml:\d+:\d+: output\.dir: output directory .* was not written by "
+                     "mcuforge", res.output), res.output  # fmt: skip
     (out / ".mcuforge-output").write_text("{}\n")  # an earlier output: --force replaces it
     code, text = generate(str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "1")
     assert code == 2 and "not empty; pass --force" in text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import binascii
 import configparser
+import json
 import re
 import shutil
 import struct
@@ -291,6 +292,31 @@ def test_every_template_renders_for_its_targets(
     if template in BOARD_FIELDS:
         board = boards[f"board_{template}"]
         assert any(board in p.read_text() for p in project.rglob("*") if p.is_file())
+    if template == "cmake-baremetal":
+        # run-qemu is promised where the project has it: linked for the emulated machine
+        # (an STM32's or a SAMD21's memory map is not QEMU's: platform board, no target)
+        emulated = variables(catalog, target)["platform"] != "board"
+        readme = (project / "README.md").read_text()
+        head = (project / "CMakeLists.txt").read_text().split("cmake_minimum_required")[0]
+        assert ("cmake --build build --target run-qemu" in readme) == emulated, target
+        assert ("--target run-qemu" in head) == emulated, target
+        if not emulated and t.core in ("cortex-m0plus", "cortex-m4f"):
+            assert "so its default platform is `board` and it has no\n`run-qemu`" in readme
+
+
+def test_the_report_promises_run_qemu_only_where_the_project_has_it(tmp_path: Path) -> None:
+    from mcuforge.resolver import resolve
+    from mcuforge.spec import load_spec
+    from mcuforge.summary import _firmware_facts
+
+    text = (EXAMPLE / "spec.yaml").read_text()
+    text = re.sub(r"(?m)^  path: data/", f"  path: {(EXAMPLE / 'data').as_posix()}/", text)
+    for target, machine in (("nrf52840", "mps2-an386"), ("stm32l432kc", None),
+                            ("atsamd21g18", None)):  # fmt: skip
+        spec = tmp_path / f"{target}.yaml"
+        spec.write_text(re.sub(r"(?m)^target: .*$", f"target: {target}", text))
+        plan = resolve(load_spec(spec), load_catalog())
+        assert _firmware_facts(plan, None).get("qemu_machine") == machine, target
 
 
 def test_platformio_ini(catalog: Catalog, tmp_path: Path) -> None:
@@ -789,3 +815,38 @@ def test_cmake_baremetal_in_qemu(
             # stride 50 = half a window: every other inference sees one embedded window
             assert len(lines) == 2 * len(expected) - 1
             assert [int(rc) for _, rc, _ in lines[0::2]] == expected
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+@needs_arm_gcc
+@needs_qemu
+def test_a_firmware_nothing_measured_reserves_the_analytic_stack(
+    generated: dict[str, object], tmp_path: Path
+) -> None:
+    """Without measurement the template reserved a quarter of the RAM (1 to 16 kB) as the
+    stack: a firmware linked at 18.8 kB for a 2.84 kB SRAM figure within a 16 kB budget,
+    and an overflow where the feature vector was larger (25.6 kB of a raw window)."""
+    out = generated["out"]
+    assert isinstance(out, Path)
+    fw = out / "firmware"
+    cmake = (fw / "CMakeLists.txt").read_text()
+    m = re.search(r"set\(_mcuforge_stack (\d+)\)", cmake)
+    assert m is not None and "mcuforge's estimate (nothing ran this firmware)" in cmake
+    reserve = int(m.group(1))
+    assert f"default {reserve}: mcuforge's\nanalytic estimate" in (fw / "README.md").read_text()
+    # the deployable firmware (a board, sensor mode, no embedded window) is what the
+    # report's SRAM figure estimates, within it
+    sram = json.loads((out / "report.json").read_text())["cost"]["sram_bytes"]
+    assert sram["source"] == "analytic"
+    build = tmp_path / "board"
+    _run(["cmake", "-S", str(fw), "-B", str(build), "-DMCUFORGE_MODE=sensor",
+          "-DMCUFORGE_PLATFORM=board", "-DMCUFORGE_SENSOR_REPLAY=OFF"])  # fmt: skip
+    used = re.search(rb"RAM:\s+(\d+) B", _run(["cmake", "--build", str(build)]))
+    assert used is not None
+    assert reserve < int(used.group(1)) <= sram["value"]
+    # and the self-test runs in that stack
+    code, text = qemu_run(build_cmake(fw, tmp_path / "selftest", "selftest"), "mps2-an386")
+    assert code == 0, text[-2000:]
+    peak = re.search(rb"stack_peak_bytes=(\d+) stack_size_bytes=(\d+)", text)
+    assert peak is not None and int(peak.group(1)) < int(peak.group(2)) == reserve

@@ -148,7 +148,7 @@ def differences(
     for key in sorted(set(old_r) | set(new_r)):
         ref = f"{key[0]}@{key[1]}"
         if key not in new_r and ref in why:
-            out.append(f"recipe {ref} is locked but not chosen: it {why[ref]}")
+            out.append(f"recipe {ref} is locked but not chosen: {why[ref]}")
         elif key not in new_r:
             out.append(f"recipe {ref} is locked but no longer chosen or in the catalog")
         elif key not in old_r:

@@ -4,7 +4,8 @@ The spec (syntax, fields, ranges), the catalogs, the lock, the target and the re
 (names, versions, overrides, what applies, the budgets against the part and against
 each recipe's smallest configuration), the calibration file, the firmware template
 (known, and able to serve the target's boards), the storage URL, the data path, and
-where the output goes (never an input, never inside one). Every problem is located in
+where the output goes (never an input, never inside one, never a folder of other files:
+generate replaces only its own outputs). Every problem is located in
 the file that causes it (``file:line:col: field: message``), and all of them are
 reported at once when they are independent.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._output import input_problem
+from ._output import input_problem, replace_problem
 from ._resources import data_dir
 from .catalog import Catalog, Core, Target, load_catalog
 from .cost import Calibration
@@ -225,6 +226,8 @@ def _output(loaded: LoadedSpec, out_dir: Path, catalogs: list[Path], from_cli: b
     why = input_problem(out_dir, inputs, folders)
     if why is None and out_dir.exists() and not out_dir.is_dir():
         why = f"output {out_dir} exists and is not a directory; choose a folder (e.g. out/)"
+    if why is None:  # a folder of other files, which generate never replaces (--force too)
+        why = replace_problem(out_dir, force=True)
     if why is None:
         return
     if from_cli:

@@ -341,12 +341,15 @@ def build_report(
 
 def _firmware_facts(plan: Plan, qemu: dict[str, Any] | None) -> dict[str, Any]:
     """The report's ``firmware``: its template, how to build it, the QEMU run."""
-    from .scaffold import build_steps
+    from .scaffold import build_steps, fits_qemu
 
     spec = plan.spec.spec
     template = spec.output.firmware
     facts: dict[str, Any] = {"template": template, "qemu": qemu, "dir": "firmware"}
-    if template == "cmake-baremetal":  # the only template with a run-qemu target
+    # the only template with a run-qemu target, and only where the project is linked for
+    # the emulated machine by default (a part whose memory map QEMU's does not hold gets
+    # the board platform: no run-qemu)
+    if template == "cmake-baremetal" and fits_qemu(plan.target, plan.qemu):
         facts["qemu_machine"] = plan.core.qemu_machine
     steps = build_steps(template, plan.target, spec.prefix)
     if steps is not None:

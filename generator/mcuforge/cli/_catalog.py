@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from ..spec import Budgets
 
 
+#: Data warnings of one check that ``validate`` prints (the others are counted).
+SHOWN_PER_CHECK = 5
+
+
 @click.command()
 @click.argument("spec", type=click.Path(path_type=Path))
 @json_option
@@ -32,7 +36,7 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     --json prints {"ok": false, "errors": [{"file", "line", "col", "field", "message"},
     ...]} on stdout.
     """
-    from ..data import data_error, data_root, data_sha256, preflight_hashes
+    from ..data import data_error, data_root, data_sha256, preflight_hashes, report_lines
     from ..lock import differences, lock_of
     from ..preflight import preflight
     from ..resolver import update_command
@@ -41,14 +45,17 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
     loaded = checked.loaded
     data_problems, hashes = preflight_hashes(loaded.spec, loaded.base_dir)
     errors = [p for p in data_problems if p.severity == "error"]
+    data_warnings = [p for p in data_problems if p.severity == "warning"]
+    # on screen, a check's first few (a rate off in every file once, with the count)
+    shown = report_lines(data_warnings, limit=SHOWN_PER_CHECK)
     if errors:
         if not as_json:  # the warnings too, before the errors that stop
-            for found in (p for p in data_problems if p.severity == "warning"):
-                click.echo(f"warning: {found}", err=True)
+            for line in shown:
+                click.echo(line, err=True)
         root = data_root(loaded.spec, loaded.base_dir)
         raise data_error(errors, root, loaded)
     plan = checked.plan
-    warnings = [str(p) for p in data_problems if p.severity == "warning"]
+    warnings = [str(p) for p in data_warnings]
     if checked.lock is not None:  # what generate would warn of (and --locked refuse)
         now = lock_of(plan, checked.catalog, data_sha256(hashes), hashes)
         warnings += [
@@ -64,8 +71,8 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
             )
         )
     else:
-        for w in warnings:
-            click.echo(f"warning: {w}", err=True)
+        for line in [*shown, *(f"warning: {w}" for w in warnings[len(data_warnings) :])]:
+            click.echo(line, err=True)
         click.echo(f"{spec}: ok (target {plan.target.name}, recipes {', '.join(recipes)})")
 
 

@@ -74,9 +74,20 @@ class Cost:
         ]
 
 
+#: Instructions of a soft-float compare (libgcc, measured: 40 on ARMv6-M, 39 on ARMv7-M;
+#: see recipes/cores.yaml), cheaper than the add/multiply mean ``float_op``.
+SOFT_COMPARE = 40.0
+
+
 @dataclass(frozen=True)
 class CoreCosts:
     """What the analytic model needs to know about a core."""
 
     float_op: float  # instructions per float add/mul/compare
     float_div: float  # instructions per float divide or square root
+
+    @property
+    def float_compare(self) -> float:
+        """Instructions of the float compare itself: ``float_op`` with an FPU (VCMP), the
+        libgcc call (:data:`SOFT_COMPARE`) without."""
+        return min(self.float_op, SOFT_COMPARE)

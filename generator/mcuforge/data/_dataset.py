@@ -382,11 +382,12 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
     split: SplitInfo | None = None
     s.is_test = [False] * len(s.recordings)
     if kept and not any(f.check == "subjects" and f.severity == "error" for f in problems):
+        strata = _strata(s, task)
         try:
             mask, split = test_mask(
                 [s.recordings[i] for i in kept],
                 data,
-                [s.cls[i] for i in kept],
+                [strata[i] for i in kept],
                 [subjects[i] for i in kept],
                 root,
             )
@@ -397,6 +398,16 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
     s.summary = summarize(s, data, task, split, policy_text(data, length))
     s.findings += _rebased(run_checks(s, data, task, subjects, kept, split is not None), folder)
     return s
+
+
+def _strata(s: Survey, task: Task) -> list[int]:
+    """What a split by file stratifies on: the class, and for anomaly detection each
+    label (normal and every kind of fault: `bearing` and `cavitation` are both the
+    anomaly class, and a stratification on that alone could hold out neither of one)."""
+    if task.kind != "anomaly":
+        return s.cls
+    keys = sorted({(c, r.label or "") for c, r in zip(s.cls, s.recordings, strict=True)})
+    return [keys.index((c, r.label or "")) for c, r in zip(s.cls, s.recordings, strict=True)]
 
 
 def _rebased(findings: list[Finding], folder: Path) -> list[Finding]:

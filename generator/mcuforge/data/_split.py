@@ -188,7 +188,7 @@ def test_mask(
         source = (
             f"column {split.subject_column!r}"
             if split.subject_column
-            else f"pattern {split.subject_pattern!r}"
+            else f"pattern `{split.subject_pattern}`"
             if split.subject_pattern
             else f"file {split.subjects}"
         )

@@ -17,9 +17,6 @@ from ..cost import CoreCosts
 from ._base import BlockCost, CFunction
 from .minirocket import N_KERNELS, Q_MAX, SUM_ORDER, TAPS, Kernels
 
-#: Instructions of a soft-float compare (libgcc, measured: 40 on ARMv6-M, 39 on
-#: ARMv7-M; see recipes/cores.yaml), cheaper than the add/multiply mean ``float_op``.
-SOFT_COMPARE = 40.0
 #: Integer instructions around the arithmetic, fitted to QEMU counts (see ``cost``):
 TAP_OVERHEAD = 10.0  # per tap: bounds test, load, store
 KERNEL_OVERHEAD = 12.5  # per kernel and position: loop, skip test, loads of T and S
@@ -183,14 +180,14 @@ def cost(
     """Analytic flash, stack and instructions of :func:`emit`'s C on one window.
 
     A float add or multiply costs ``core.float_op`` instructions (1 with an FPU, a
-    libgcc call without), a float compare ``min(float_op, SOFT_COMPARE)`` + 1; integer
+    libgcc call without), a float compare (``CoreCosts.float_compare``) + 1; integer
     arithmetic 1. The loop overheads (index arithmetic, loads, stores, branches) are
     fitted to instruction counts measured in QEMU (bench/features.py: BasicMotions, one
     and six channels, float32 and q15, Cortex-M0+ and M4F): within 10 %, except q15 on
     the M0+ (Thumb-1 needs more integer instructions): 15-20 % low.
     """
     fo = 1.0 if q15 else core.float_op  # one add of the convolution
-    compare = 1.0 if q15 else min(core.float_op, SOFT_COMPARE) + 1
+    compare = 1.0 if q15 else core.float_compare + 1
     n_feat = N_KERNELS * sum(per_dilation)
     instr = 0.0
     if q15:  # quantise each sample once: subtract, multiply, two clamps, convert

@@ -281,14 +281,20 @@ class StatsBlock(FeatureBlock):
             return int_stats_cost(core, self.stats, self.length, len(self.channels))
         ch, n = len(self.channels), self.length
         has = self._has
-        # with an FPU a compare is VCMP + VMRS + a conditional move
-        compare = core.float_op if core.float_op > 3 else 3.0
-        per_sample = 4 + core.float_op * (1 + has("rms") * 2 + has("zcr"))
+        # Per sample, fitted to QEMU counts of each statistic alone and of all ten (6 x 100
+        # samples, bench/features.py): a compare is VCMP + VMRS + a conditional move with
+        # an FPU, a libgcc call (cheaper than an add) without; a crossing is a compare and
+        # the sign bookkeeping, a mean crossing two compares; the pass over d = x - mean
+        # runs only for the moments (the compiler drops it for the mean crossings alone).
+        compare = core.float_compare if core.float_op > 3 else 4.0
+        per_sample = 4 + core.float_op * (1 + has("rms") * 2)
         per_sample += compare * (has("min", "ptp") + has("max", "ptp"))
-        passes = per_sample * n + has("zcr") * 4 * n
-        if has(*_CENTRAL):
-            passes += (4 + core.float_op * (3 + 4 * has("skew", "kurtosis"))) * n
-            passes += has("mcr") * (6 + 2 * core.float_op) * n
+        per_sample += has("zcr") * (compare + 9)
+        if has("std", "skew", "kurtosis"):
+            skew, kurt = has("skew"), has("kurtosis")
+            per_sample += 4 + core.float_op * (3 + 3 * skew + 3 * kurt - skew * kurt)
+        per_sample += has("mcr") * (2 * compare + 10)
+        passes = per_sample * n
         tail = core.float_div * (
             1 + has("std") * 2 + has("rms") * 2 + 3 * has("skew") + 2 * has("kurtosis")
             + has("zcr", "mcr")

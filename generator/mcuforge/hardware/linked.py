@@ -213,6 +213,7 @@ def link_firmware(work: Workload) -> LinkedFirmware:
     )
     work.store("linked", linked)
     work.store("stack_bytes", reserve)
+    work.store("stack_source", "measured" if peak.source == "emulated" else "estimated")
     return linked
 
 

@@ -144,7 +144,7 @@ class Measured:
 
 #: Workload results that do not depend on the embedded test windows: a later run of the
 #: chain on the same firmware with other windows (the final check) reuses them.
-REUSABLE = ("linked", "stack_bytes", "emulated_stack_bytes")
+REUSABLE = ("linked", "stack_bytes", "stack_source", "emulated_stack_bytes")
 
 
 def _row(figure: str, analytic: float, measured: Figure, scope: str) -> dict[str, Any]:

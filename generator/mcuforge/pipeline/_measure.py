@@ -3,8 +3,9 @@ check of the chosen one (the core's profiler chain; analytic when no tool is her
 
 The budgets are checked against the whole firmware linked for the part (the ``linked``
 profiler), beside which the chain keeps features + model alone. The chosen candidate's
-firmware then gets the stack its run measured and as many embedded test windows as fit
-in the part's flash after the application, and runs as the self-test in QEMU.
+firmware then gets the stack its run measured (without tools: the analytic stack) and as
+many embedded test windows as fit in the part's flash after the application, and runs as
+the self-test in QEMU.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cost import Calibration, Cost
+from ..cost import Calibration, Cost, stack_reserve
 from ..errors import BudgetError
 from ..hardware import measure as hw
 from ..hardware.analytic import analytic_model_cost
@@ -46,6 +47,17 @@ def _analytic_of(result: SearchResult, trial: int) -> Cost:
     rec = next(r for r in result.trials if r.number == trial)
     assert rec.cost is not None
     return Cost.from_json(rec.cost)
+
+
+def _analytic_stack(p: Prepared, mat: Materialized) -> int:
+    """The stack the firmware reserves when nothing measured it: the analytic stack of
+    features + model (the feature vector included) and the runtime's, with the margin
+    the linked firmware keeps above a measured peak (the analytic SRAM figure counts the
+    same bytes). Without it the template reserved a quarter of the RAM (1 to 16 kB):
+    more than the SRAM budget, or too little for a large feature vector."""
+    alone = analytic_model_cost(mat.cand.features, mat.cand.model, p.plan.target, p.plan.core)
+    peak = int(alone.sram_bytes.value) + p.plan.core.runtime_stack_bytes
+    return stack_reserve(peak, mat.cand.model.n_outputs)
 
 
 def _fit_test_windows(p: Prepared, mat: Materialized, log: Log) -> tuple[Materialized, int]:
@@ -127,10 +139,18 @@ def measure(p: Prepared, result: SearchResult, use_tools: bool, log: Log) -> Mea
     wanted = len(chosen.vectors["expected"])
     windows: dict[str, Any] = {"wanted": wanted, "embedded": wanted, "fitted": False}
     measured = loop.chosen.measured
+    if not profilers:  # nothing measured the stack: the analytic figure sizes it
+        chosen = with_variables(
+            chosen, stack_bytes=str(_analytic_stack(p, chosen)), stack_source="estimated"
+        )
     if profilers:
         reuse = measured.reusable
         if isinstance(reuse.get("stack_bytes"), int):
-            chosen = with_variables(chosen, stack_bytes=str(reuse["stack_bytes"]))
+            chosen = with_variables(
+                chosen,
+                stack_bytes=str(reuse["stack_bytes"]),
+                stack_source=str(reuse.get("stack_source", "measured")),
+            )
         if "linked" in reuse:
             chosen, windows["embedded"] = _fit_test_windows(p, chosen, log)
             windows["fitted"] = True

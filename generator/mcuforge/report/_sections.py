@@ -85,7 +85,7 @@ def summary(r: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{t['name']} ({t['core']}, {t['clock_mhz']:g} MHz"
             + (f", {memory})" if memory else ")"),
         ),
-        ("budgets (features + model)", budgets),
+        ("budgets (the whole firmware)", budgets),
     ]
     data = r.get("data")
     if isinstance(data, Mapping):
