@@ -583,14 +583,22 @@ def test_lock_is_written_followed_and_enforced(tmp_path: Path) -> None:
     f = proj / "data/walking/train_000.csv"
     f.write_text(f.read_text().replace("0.", "1.", 1))
     p = prepare(spec)
-    assert any("data files differ: walking/train_000.csv" in n for n in p.notes)
+    assert any("data files changed since the lock: walking/train_000.csv" in n for n in p.notes)
     code, out = cli_run("generate", str(spec), "--locked", "--no-measure", "--trials", "2")
     assert code == 2 and "walking/train_000.csv" in out
     assert f"run `mcuforge lock --update {spec}` to accept" in out  # a command that runs
     # validate warns of it too (it said ok, and nothing more)
     code, out = cli_run("validate", str(spec))
     assert code == 0
-    assert "warning: mcuforge.lock: data files differ: walking/train_000.csv" in out
+    assert "warning: mcuforge.lock: data files changed since the lock: walking/train_000.csv" in out
+    # a file added, one removed: said as such (both were "data files differ")
+    (proj / "data/walking/extra.csv").write_text(f.read_text())
+    (proj / "data/running/train_000.csv").unlink()
+    code, out = cli_run("validate", str(spec))
+    assert "data files added since the lock: walking/extra.csv" in out, out
+    assert "data files removed since the lock: running/train_000.csv" in out, out
+    (proj / "data/walking/extra.csv").unlink()
+    shutil.copy(EXAMPLE / "data/running/train_000.csv", proj / "data/running/train_000.csv")
     code, out = cli_run("lock", str(spec))
     assert code == 2 and "differs" in out
     assert cli_run("lock", "--update", str(spec))[0] == 0

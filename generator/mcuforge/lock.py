@@ -161,12 +161,14 @@ def differences(
             f"{lock.get('target', {}).get('name')}"
         )
     old_f, new_f = lock.get("data", {}).get("files", {}), current["data"]["files"]
-    changed = sorted(k for k in set(old_f) | set(new_f) if old_f.get(k) != new_f.get(k))
-    if changed:
-        shown = ", ".join(changed[:5]) + (
-            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        )
-        out.append(f"data files differ: {shown}")
+    for what, names in (
+        ("added", sorted(set(new_f) - set(old_f))),
+        ("removed", sorted(set(old_f) - set(new_f))),
+        ("changed", sorted(k for k in set(old_f) & set(new_f) if old_f[k] != new_f[k])),
+    ):
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            out.append(f"data files {what} since the lock: {shown}")
     if lock.get("seeds") != current["seeds"]:
         out.append(f"seeds differ: locked {lock.get('seeds')}, now {current['seeds']}")
     return out
