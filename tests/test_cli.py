@@ -460,7 +460,7 @@ def test_init_does_not_take_numbers_in_file_names_for_classes(tmp_path: Path) ->
             [f"s{s:02d}_{c}_{k}.csv" for s in range(1, 5) for c in ("walk", "idle")
              for k in range(2)],
             {"from": "file_name", "pattern": "^[A-Za-z]+[_\\-]?\\d+[_\\- ]([^._\\-\\s]+)"},
-            "(?i)(?:^|/)(s[_\\-]?\\d+)[_\\-. ]",
+            "(?:^|/)(s[_\\-]?\\d+)[_\\-. ]",
         ),
         # class folders, the subject in the names: the split was by file (a subject's
         # recordings in train and test)
@@ -468,7 +468,22 @@ def test_init_does_not_take_numbers_in_file_names_for_classes(tmp_path: Path) ->
             [f"{c}/Subject-{s}_{k}.csv" for s in range(1, 5) for c in ("walk", "idle")
              for k in range(2)],
             {"from": "folder"},
-            "(?i)(?:^|/)(subject[_\\-]?\\d+)[_\\-. ]",
+            "(?:^|/)(Subject[_\\-]?\\d+)[_\\-. ]",
+        ),
+        # two subjects: too few to split by, but still not the classes
+        (
+            [f"s{s:02d}_{c}_{k}.csv" for s in range(1, 3) for c in ("walk", "idle")
+             for k in range(2)],
+            {"from": "file_name", "pattern": "^[A-Za-z]+[_\\-]?\\d+[_\\- ]([^._\\-\\s]+)"},
+            None,
+        ),
+        # `S01` and `s01` spelt differently: no subject split (the pattern would have
+        # matched both and kept them apart, one in train and one in test)
+        (
+            [f"{w}{s:02d}_{c}_{k}.csv" for w in ("s", "S") for s in range(1, 4)
+             for c in ("walk", "idle") for k in range(2)],
+            {"from": "file_name", "pattern": "^[A-Za-z]+[_\\-]?\\d+[_\\- ]([^._\\-\\s]+)"},
+            None,
         ),
         # takes numbered per class, not people: `walk/take1_0.csv` in one class only
         (
@@ -490,6 +505,7 @@ def test_init_splits_by_the_subject_a_file_name_starts_with(
     assert data["labels"] == labels
     if subject is None:
         assert data["split"] == {"by": "file", "test": 0.25, "seed": 0}
+        assert "2 classes (idle, walk)" in spec.read_text()
         return
     assert data["split"] == {"by": "subject", "subject_pattern": subject, "test": 0.25, "seed": 0}
     assert "the file names start with the subject (4 subjects)" in spec.read_text()

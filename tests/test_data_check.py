@@ -456,6 +456,14 @@ def test_an_anomaly_split_holds_out_every_kind_of_fault(tmp_path: Path) -> None:
     for r, test in zip(s.recordings, s.is_test, strict=True):
         held[str(r.label)] += test
     assert held == {"normal": 4, "bearing": 1, "cavitation": 1}
+    # faults seen once each share a stratum: one of them is held out (alone, none was,
+    # and the test set had no anomaly for roc_auc)
+    root = tmp_path / "rare"
+    data = folder(root, {"normal": 8, "bearing": 1, "cavitation": 1, "imbalance": 1})
+    s = _survey(spec(root, data, kind="anomaly"))
+    assert not s.errors, s.errors
+    faults = [r.label for r, t in zip(s.recordings, s.is_test, strict=True) if t]
+    assert len([f for f in faults if f != "normal"]) == 1
 
 
 def _european(data: Path) -> None:

@@ -169,6 +169,13 @@ def test_non_empty_output_is_refused_without_force(tmp_path: Path) -> None:
     assert res.exit_code == 2, res.output
     assert re.search(r"spec\.yaml:\d+:\d+: output\.dir: output directory .* was not written by "
                      "mcuforge", res.output), res.output  # fmt: skip
+    # a search worker (--jobs) checks no output folder: `-o` elsewhere, it crashed here
+    from mcuforge.errors import OutputError
+    from mcuforge.preflight import preflight
+
+    with pytest.raises(OutputError, match="was not written by mcuforge"):
+        preflight(spec)
+    assert preflight(spec, check_output=False).plan.recipes
     (out / ".mcuforge-output").write_text("{}\n")  # an earlier output: --force replaces it
     code, text = generate(str(EXAMPLE / "spec.yaml"), "-o", str(out), "--trials", "1")
     assert code == 2 and "not empty; pass --force" in text

@@ -255,18 +255,22 @@ SUBJECT_FIRST = re.compile(
 SUBJECT_FIRST_NAME_LABEL = r"^[A-Za-z]+[_\-]?\d+[_\- ]([^._\-\s]+)"
 
 
-def _name_subjects(files: list[Path], by_folder: bool = False) -> tuple[str, int] | None:
+def _name_subjects(
+    files: list[Path], by_folder: bool = False, least: int = 3, spelt: bool = True
+) -> tuple[str, int] | None:
     """The ``split.subject_pattern`` for file names that start with their subject
     (`s01_walk.csv`, `walk/s01_2.csv`), and how many subjects: every name starts with
-    the same word and a number, three subjects or more, and with labels from class
-    folders (``by_folder``), a subject in two classes or more (a person who did several
-    activities, not a take); else None."""
+    the same word (with ``spelt``, alike: `S01` and `s01` would be two subjects of the
+    split) and a number,
+    ``least`` subjects or more, and with labels from class folders (``by_folder``), a
+    subject in two classes or more (a person who did several activities, not a take);
+    else None."""
     found = [SUBJECT_FIRST.match(f.name) for f in files]
     if not all(found):
         return None
-    words = {m.group(1).lower() for m in found if m}
+    words = {m.group(1) if spelt else m.group(1).lower() for m in found if m}
     ids = [m.group(0) for m in found if m]
-    if len(words) != 1 or len(set(ids)) < 3:
+    if len(words) != 1 or len(set(ids)) < least:
         return None
     if by_folder:
         classes: dict[str, set[str]] = {}
@@ -274,7 +278,7 @@ def _name_subjects(files: list[Path], by_folder: bool = False) -> tuple[str, int
             classes.setdefault(i, set()).add(f.parent.name)
         if max(len(c) for c in classes.values()) < 2:
             return None
-    return rf"(?i)(?:^|/)({re.escape(words.pop())}[_\-]?\d+)[_\-. ]", len(set(ids))
+    return rf"(?:^|/)({re.escape(words.pop())}[_\-]?\d+)[_\-. ]", len(set(ids))
 
 
 def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
@@ -288,7 +292,7 @@ def _name_labels(files: list[Path]) -> tuple[list[str], str | None] | None:
         pattern = DOTTED_NAME_LABEL
     elif all(re.match(r"(?i)(train|test)[_\-]", n) for n in names):
         pattern = SPLIT_NAME_LABEL
-    elif _name_subjects(files) is not None:
+    elif _name_subjects(files, least=2, spelt=False):  # the classes were the subjects
         pattern = SUBJECT_FIRST_NAME_LABEL
     rule = Labels(source="file_name", pattern=pattern)
     labels = [rule.from_name(n) for n in names]

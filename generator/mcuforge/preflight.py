@@ -75,8 +75,10 @@ def preflight(
     catalogs: list[Path] | None = None,
     locked: bool = False,
     out: Path | None = None,
+    check_output: bool = True,
 ) -> Checked:
-    """Check everything ``generate`` needs before reading the data.
+    """Check everything ``generate`` needs before reading the data (``check_output``
+    False: not the output folder, for a search worker that writes none).
 
     Raises:
         McuforgeError: the one problem found (``SpecError``, ``CatalogError``,
@@ -110,7 +112,8 @@ def preflight(
     problems.attempt(lambda: _storage(loaded))
     problems.attempt(lambda: _data_path(loaded))
     out_dir = output_dir(loaded, out)
-    problems.attempt(lambda: _output(loaded, out_dir, folders, out is not None))
+    if check_output:
+        problems.attempt(lambda: _output(loaded, out_dir, folders, out is not None))
     problems.raise_any(loaded)
     assert catalog is not None and plan is not None
     if calibration is not None:

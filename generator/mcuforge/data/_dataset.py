@@ -9,6 +9,7 @@ writes each side's windows into one preallocated array.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -403,11 +404,16 @@ def survey(data: Data, base_dir: Path, task: Task | None = None) -> Survey:
 def _strata(s: Survey, task: Task) -> list[int]:
     """What a split by file stratifies on: the class, and for anomaly detection each
     label (normal and every kind of fault: `bearing` and `cavitation` are both the
-    anomaly class, and a stratification on that alone could hold out neither of one)."""
+    anomaly class, and a stratification on that alone could hold out neither of one).
+    Labels of one recording share a stratum per class (alone, none would be held out:
+    three faults seen once each still put one in the test set)."""
     if task.kind != "anomaly":
         return s.cls
-    keys = sorted({(c, r.label or "") for c, r in zip(s.cls, s.recordings, strict=True)})
-    return [keys.index((c, r.label or "")) for c, r in zip(s.cls, s.recordings, strict=True)]
+    pairs = [(c, r.label or "") for c, r in zip(s.cls, s.recordings, strict=True)]
+    counts = Counter(pairs)
+    pooled = [(c, label if counts[(c, label)] > 1 else "") for c, label in pairs]
+    keys = sorted(set(pooled))
+    return [keys.index(k) for k in pooled]
 
 
 def _rebased(findings: list[Finding], folder: Path) -> list[Finding]:

@@ -49,11 +49,18 @@ def _analytic_of(result: SearchResult, trial: int) -> Cost:
     return Cost.from_json(rec.cost)
 
 
+#: Bytes added to an analytic stack peak that no run measured: QEMU's sensor and
+#: self-test peaks of the example's PCA tree, boosted trees and 1-D CNN were up to about
+#: 190 B above the estimate, which left less than an exception frame of the margin.
+ESTIMATE_ALLOWANCE = 256
+
+
 def _analytic_stack(p: Prepared, mat: Materialized) -> int:
     """The stack the firmware reserves when nothing measured it: the analytic stack of
     features + model (the feature vector included, a network's static arena not) and the
-    runtime's, with the margin the linked firmware keeps above a measured peak (the
-    analytic SRAM figure counts the same bytes). Without it the template reserved a
+    runtime's, plus :data:`ESTIMATE_ALLOWANCE` and the margin the linked firmware keeps
+    above a measured peak (the analytic SRAM figure counts the same bytes but the
+    allowance). Without it the template reserved a
     quarter of the RAM (1 to 16 kB): more than the SRAM budget, or too little for a large
     feature vector."""
     features, model, core = mat.cand.features, mat.cand.model, p.plan.core
@@ -64,7 +71,7 @@ def _analytic_stack(p: Prepared, mat: Materialized) -> int:
     f_sram, m_sram = features.cost(cc).sram_bytes, model.cost(cc).sram_bytes
     on_stack = max(f_sram, m_sram - model.arena_bytes) - max(f_sram, m_sram)
     peak = int(alone.sram_bytes.value) + on_stack + core.runtime_stack_bytes
-    return stack_reserve(peak, model.n_outputs)
+    return stack_reserve(peak + ESTIMATE_ALLOWANCE, model.n_outputs)
 
 
 def _fit_test_windows(p: Prepared, mat: Materialized, log: Log) -> tuple[Materialized, int]:

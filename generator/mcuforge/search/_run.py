@@ -44,7 +44,8 @@ def _worker(
 
     optuna.logging.set_verbosity(logging.WARNING)
     try:  # the same plan as the parent's (the lock's pins, the spec's catalogs)
-        plan = preflight(Path(spec_path), [Path(c) for c in catalogs]).plan
+        # the parent checked the output folder (-o or the spec's): a worker writes none
+        plan = preflight(Path(spec_path), [Path(c) for c in catalogs], check_output=False).plan
         spec = plan.spec.spec
         dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task, plan.spec)
         study = open_study(plan, dataset, settings, seed, lambda s: None)
