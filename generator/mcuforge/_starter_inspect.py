@@ -120,6 +120,10 @@ class Dialect:
     delimiter: str = ","
     decimal: str = "."
 
+    def rows(self, path: Path) -> CsvRows:
+        """``path`` read with this dialect."""
+        return CsvRows(path, self.delimiter, self.decimal)
+
 
 PLAIN = Dialect()
 
@@ -142,7 +146,7 @@ def _delimiter(path: Path) -> str:
 
 def _head(path: Path, d: Dialect = PLAIN) -> tuple[list[str], list[list[str]]]:
     """The header and the first rows of a CSV file (UTF-8, BOM dropped)."""
-    with CsvRows(path, d.delimiter, d.decimal) as rows:
+    with d.rows(path) as rows:
         body: list[list[str]] = []
         for _, chunk in rows.chunks():
             body.extend(chunk)
@@ -152,7 +156,7 @@ def _head(path: Path, d: Dialect = PLAIN) -> tuple[list[str], list[list[str]]]:
 
 
 def _count_rows(path: Path, d: Dialect = PLAIN) -> int:
-    with CsvRows(path, d.delimiter, d.decimal) as rows:
+    with d.rows(path) as rows:
         return sum(len(chunk) for _, chunk in rows.chunks())
 
 
@@ -177,7 +181,7 @@ def _label_column(
 def _cells(path: Path, d: Dialect, column: str, required: bool) -> Iterator[str]:
     """The cells of ``column`` down a whole file, stripped; none when the file lacks the
     column, unless ``required`` (then an error naming the file and its columns)."""
-    with CsvRows(path, d.delimiter, d.decimal) as rows:
+    with d.rows(path) as rows:
         if column not in rows.header:
             if required:
                 raise DataError(
@@ -200,7 +204,7 @@ def _sample(path: Path, d: Dialect, block: int = 1000, every: int = 4000) -> lis
     file: a session's later activities, not only its first minute."""
     out: list[list[str]] = []
     at = 0
-    with CsvRows(path, d.delimiter, d.decimal) as rows:
+    with d.rows(path) as rows:
         for _, chunk in rows.chunks():
             out.extend(r for i, r in enumerate(chunk, start=at) if i % every < block)
             at += len(chunk)

@@ -55,23 +55,24 @@ def validate(spec: Path, as_json: bool, catalogs: tuple[Path, ...]) -> None:
         root = data_root(loaded.spec, loaded.base_dir)
         raise data_error(errors, root, loaded)
     plan = checked.plan
-    warnings = [str(p) for p in data_warnings]
+    lock_warnings: list[str] = []
     if checked.lock is not None:  # what generate would warn of (and --locked refuse)
         now = lock_of(plan, checked.catalog, data_sha256(hashes), hashes)
-        warnings += [
+        lock_warnings = [
             f"{loaded.lock_path.name}: {d} (`{update_command(loaded.path)}` records it; "
             "`generate --locked` refuses it)"
             for d in differences(checked.lock, now, plan)
         ]
     recipes = [r.ref for r in plan.recipes]
     if as_json:
+        warnings = [*(str(p) for p in data_warnings), *lock_warnings]
         click.echo(
             json.dumps(
                 {"ok": True, "target": plan.target.name, "recipes": recipes, "warnings": warnings}
             )
         )
     else:
-        for line in [*shown, *(f"warning: {w}" for w in warnings[len(data_warnings) :])]:
+        for line in [*shown, *(f"warning: {w}" for w in lock_warnings)]:
             click.echo(line, err=True)
         click.echo(f"{spec}: ok (target {plan.target.name}, recipes {', '.join(recipes)})")
 

@@ -63,13 +63,7 @@ def analytic_model_cost(
     fcost = features.cost(cc)
     mcost = model.cost(cc)
     flash = WRAPPER_FLASH + core.float_lib_flash_bytes + fcost.flash_bytes + mcost.flash_bytes
-    vectors = 4 * features.n_outputs + 4 * model.n_outputs
-    sram = (
-        WRAPPER_STACK
-        + vectors
-        + max(fcost.sram_bytes, mcost.sram_bytes)
-        + core.float_lib_stack_bytes
-    )
+    sram = _working_sram(features, model, core, fcost.sram_bytes, mcost.sram_bytes)
     instr = fcost.instructions + mcost.instructions + WRAPPER_INSTRUCTIONS
     cost = Cost(
         flash_bytes=Figure(float(flash), "analytic"),
@@ -78,6 +72,23 @@ def analytic_model_cost(
         instructions=Figure(float(instr), "analytic"),
     )
     return with_energy(cost, target)
+
+
+def _working_sram(
+    features: FeaturePipeline, model: DeployedModel, core: Core, f_sram: int, m_sram: int
+) -> int:
+    """Features + model while they run: the wrapper's frame, the feature and output
+    vectors, the larger of the two stages' working memory, the float library's stack."""
+    vectors = 4 * features.n_outputs + 4 * model.n_outputs
+    return WRAPPER_STACK + vectors + max(f_sram, m_sram) + core.float_lib_stack_bytes
+
+
+def analytic_stack_bytes(features: FeaturePipeline, model: DeployedModel, core: Core) -> int:
+    """The part of :func:`analytic_model_cost`'s SRAM that is stack: all of it but an
+    int8 network's activation arena, which is static."""
+    cc = core_costs(core)
+    m_sram = model.cost(cc).sram_bytes - model.arena_bytes
+    return _working_sram(features, model, core, features.cost(cc).sram_bytes, m_sram)
 
 
 def analytic_cost(

@@ -18,7 +18,7 @@ from typing import Any
 from ..cost import Calibration, Cost, stack_reserve
 from ..errors import BudgetError
 from ..hardware import measure as hw
-from ..hardware.analytic import analytic_model_cost, core_costs
+from ..hardware.analytic import analytic_model_cost, analytic_stack_bytes
 from ..hardware.closed_loop import Budgets, LoopResult, pick_measured
 from ..hardware.linked import test_windows_that_fit
 from ..search import SearchResult
@@ -60,17 +60,10 @@ def _analytic_stack(p: Prepared, mat: Materialized) -> int:
     features + model (the feature vector included, a network's static arena not) and the
     runtime's, plus :data:`ESTIMATE_ALLOWANCE` and the margin the linked firmware keeps
     above a measured peak (the analytic SRAM figure counts the same bytes but the
-    allowance). Without it the template reserved a
-    quarter of the RAM (1 to 16 kB): more than the SRAM budget, or too little for a large
-    feature vector."""
+    allowance). Without it the template reserved a quarter of the RAM (1 to 16 kB): more
+    than the SRAM budget, or too little for a large feature vector."""
     features, model, core = mat.cand.features, mat.cand.model, p.plan.core
-    alone = analytic_model_cost(features, model, p.plan.target, core)
-    # an int8 network's activation arena is static, not on the stack: the stack holds the
-    # larger of the features' and the model's other working memory
-    cc = core_costs(core)
-    f_sram, m_sram = features.cost(cc).sram_bytes, model.cost(cc).sram_bytes
-    on_stack = max(f_sram, m_sram - model.arena_bytes) - max(f_sram, m_sram)
-    peak = int(alone.sram_bytes.value) + on_stack + core.runtime_stack_bytes
+    peak = analytic_stack_bytes(features, model, core) + core.runtime_stack_bytes
     return stack_reserve(peak + ESTIMATE_ALLOWANCE, model.n_outputs)
 
 
