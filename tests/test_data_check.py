@@ -514,6 +514,51 @@ def test_numbers_with_a_decimal_comma_read_as_with_a_point(tmp_path: Path) -> No
     assert code == 0 and "0 errors, 0 warnings" in out, out
 
 
+def test_a_decimal_comma_file_reads_thousands_and_refuses_points(tmp_path: Path) -> None:
+    """With `decimal: ','` a point between groups of three digits is a thousands separator
+    (`1.234,5`), and a number written with a point is a bad cell: `1.5` was read as one and
+    a half without a word, in a file where a point means thousands."""
+    data = folder(tmp_path / "e")
+    _european(data)
+    f = data / "a" / "r0.csv"
+    lines = f.read_text().splitlines()
+    assert lines[2] == "0,10;0,2955;0,9801"
+    lines[2] = "0,10;1.234,5;-12.000"
+    f.write_text("\n".join(lines) + "\n")
+    csv = 'csv: {delimiter: ";", decimal: ",", time_column: "Zeit [s]"}\n'
+    eu = _survey(spec(tmp_path / "e", data, extra=csv))
+    assert not eu.errors, eu.errors
+    r0 = next(r for r in eu.recordings if r.file == "a/r0.csv")
+    np.testing.assert_array_equal(r0.samples[1], np.float32([1234.5, -12000.0]))
+    lines[3] = lines[3].split(";")[0] + ";1.5;0,25"
+    lines[4] = lines[4].split(";")[0] + ";0.123;-0.5"
+    f.write_text("\n".join(lines) + "\n")
+    bad = _survey(spec(tmp_path / "e", data, extra=csv))
+    assert len(bad.errors) == 1 and bad.errors[0].line == 4, bad.errors
+    assert bad.errors[0].message.startswith(
+        "column 'ax': '1.5' has a decimal point (the spec reads numbers with a decimal comma) "
+        "(3 bad cells in this file, lines 4, 5); write every number in the file with a "
+        "decimal comma, or remove `data.csv.decimal`"
+    ), bad.errors[0].message
+
+
+def test_init_reads_a_one_column_european_export(tmp_path: Path) -> None:
+    """One column of numbers with a decimal comma (`Wert`, `-1,373`): no separator splits
+    its lines alike, and the commas were taken for one (`expected 1 columns, found 2`)."""
+    rng = np.random.default_rng(0)
+    for label in ("ok", "fault"):
+        for k in range(4):
+            x = rng.normal(size=120)
+            text = "\n".join(f"{v:.3f}".replace(".", ",") for v in x)
+            write_csv(tmp_path / "d" / label / f"r{k}.csv", [text], header="Wert")
+    code, out = run("init", str(tmp_path / "d"), "-o", str(tmp_path / "s.yaml"))
+    assert code == 0, out
+    text = (tmp_path / "s.yaml").read_text()
+    assert 'csv: {delimiter: ";", decimal: ","}' in text and "channels: [Wert]" in text, text
+    code, out = run("data", "check", str(tmp_path / "s.yaml"))
+    assert code == 0 and "0 errors" in out, out
+
+
 # --- tabular data -------------------------------------------------------------------
 
 

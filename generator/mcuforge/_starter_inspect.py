@@ -122,7 +122,7 @@ class Dialect:
 
     def rows(self, path: Path) -> CsvRows:
         """``path`` read with this dialect."""
-        return CsvRows(path, self.delimiter, self.decimal)
+        return CsvRows(path, self.delimiter, self.decimal, as_points=True)
 
 
 PLAIN = Dialect()
@@ -133,7 +133,8 @@ DELIMITERS = (",", ";", "\t", "|")
 
 def _delimiter(path: Path) -> str:
     """The separator that splits the first lines of a CSV file into the most columns,
-    the same number on every line (``,`` when none does better)."""
+    the same number on every line (``,`` when none does better; ``;`` for one column of
+    numbers written with a decimal comma, a European spreadsheet's export)."""
     with path.open("r", encoding="utf-8-sig", errors="replace") as f:
         lines = [line for _, line in zip(range(20), f, strict=False) if line.strip()]
     best, most = ",", 1
@@ -141,6 +142,10 @@ def _delimiter(path: Path) -> str:
         counts = {line.count(d) for line in lines}
         if len(counts) == 1 and (n := counts.pop() + 1) > most:
             best, most = d, n
+    body = [line.strip() for line in lines[1:]]
+    one_column = all(_decimal_comma(c) or is_number(c) for c in body)
+    if most == 1 and any(map(_decimal_comma, body)) and one_column:
+        return ";"  # one column of numbers with a decimal comma: its commas split nothing
     return best
 
 

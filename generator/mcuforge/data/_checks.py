@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..spec import Data, default_range
-from ._csv import Recording
+from ._csv import POINT_IN_COMMA_FILE, Recording
 from ._files import DECIMAL_COMMA
 from ._findings import ClassCount, Finding
 
@@ -64,6 +64,11 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
                 + (
                     "remove or interpolate NaN/inf samples"
                     if first.reason == "is not finite"
+                    else "write every number in the file with a decimal comma, or remove "
+                    "`data.csv.decimal` if the file's numbers are written with points (a "
+                    "point between groups of three digits, `1.234,5`, is read as a "
+                    "thousands separator)"
+                    if first.reason == POINT_IN_COMMA_FILE
                     else "an empty cell: fill it in, or remove the row"
                     if not first.text.strip()
                     else "a decimal comma: set `data.csv.decimal: ','` (with "

@@ -12,6 +12,7 @@ one recording) raise :class:`FileProblem` at their line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import CsvOptions
-from ._files import CsvRows
+from ._files import DECIMAL_COMMA, THOUSANDS_POINT, CsvRows, comma_number
 from ._findings import FileProblem
 
 #: What to fix when a wide or segments file lacks a column the spec names.
@@ -108,10 +109,39 @@ class _Bad:
     count: int = 0
 
 
+#: Why a number written with a decimal point is a bad cell in a file read with a comma.
+POINT_IN_COMMA_FILE = "has a decimal point (the spec reads numbers with a decimal comma)"
+
+
+def _reason(text: str, comma: bool) -> str:
+    """Why a cell as written is bad."""
+    if comma and "." in text and _parses(text):
+        return POINT_IN_COMMA_FILE
+    return "is not finite" if _parses(comma_number(text) if comma else text) else "is not a number"
+
+
+def _comma_cell(cell: str) -> str:
+    """A cell of a file with decimal commas as Python reads a number: a number written with
+    a decimal point (not a thousands separator) becomes text that is not one."""
+    text = cell.strip()
+    if DECIMAL_COMMA.fullmatch(text) or THOUSANDS_POINT.fullmatch(text):
+        return comma_number(text)
+    return "." if "." in text else cell
+
+
 def _floats(
-    lines: list[int], rows: list[list[str]], index: list[int], names: list[str], bad: _Bad
+    lines: list[int],
+    rows: list[list[str]],
+    index: list[int],
+    names: list[str],
+    bad: _Bad,
+    comma: bool = False,
 ) -> np.ndarray:
-    """Columns ``index`` of ``rows`` as float64; bad cells become NaN and are counted."""
+    """Columns ``index`` of ``rows`` as float64; bad cells become NaN and are counted.
+    With ``comma`` (``csv.decimal: ','``, the cells already converted by
+    :class:`CsvRows`) a number still written with a decimal point is a bad cell: ``1.5``
+    in a file of ``1,5`` is not read as one and a half without a word."""
+    cells: Sequence[Sequence[str]]
     if index == list(range(len(index))) and rows and len(rows[0]) == len(index):
         cells = rows
     elif len(index) == 1:
@@ -119,6 +149,9 @@ def _floats(
     else:
         pick = itemgetter(*index)
         cells = [pick(row) for row in rows]
+    written = cells
+    if comma:
+        cells = [[_comma_cell(c) for c in row_cells] for row_cells in cells]
     try:
         arr = np.array(cells, dtype=np.float64).reshape(len(rows), len(index))
     except ValueError:
@@ -129,9 +162,8 @@ def _floats(
     where = np.argwhere(~np.isfinite(arr))
     bad.count += len(where)
     for r, c in where[: max(KEEP_BAD - len(bad.cells), 0)]:
-        text = cells[r][c].strip()
-        reason = "is not finite" if _parses(text) else "is not a number"
-        bad.cells.append(BadCell(lines[r], names[c], text, reason))
+        text = written[r][c].strip()
+        bad.cells.append(BadCell(lines[r], names[c], text, _reason(text, comma)))
     return arr
 
 
@@ -225,14 +257,16 @@ def _wide(
     found_runs: dict[str, list[tuple[int, str]]] = {}
     for lines, chunk in rows.chunks():
         more = rows.rows_left(samples.n + len(chunk))
-        samples.add(_floats(lines, chunk, index, channels, bad).astype(np.float32), more)
+        samples.add(
+            _floats(lines, chunk, index, channels, bad, rows.comma).astype(np.float32), more
+        )
         line_no.add(np.asarray(lines, dtype=np.int32), more)
         if time_column:
-            t = _floats(lines, chunk, [rows.column(time_column)], [time_column], bad)
+            t = _floats(lines, chunk, [rows.column(time_column)], [time_column], bad, rows.comma)
             times.add(t, more)
         if label_column and numeric_label:
             li = rows.column(label_column)
-            targets.add(_floats(lines, chunk, [li], [label_column], bad), more)
+            targets.add(_floats(lines, chunk, [li], [label_column], bad, rows.comma), more)
         for key, col in text_cols.items():
             ci = rows.column(col)
             values = [r[ci].strip() for r in chunk]
@@ -291,10 +325,12 @@ def _long(
         sub_lines = [lines[i] for i in keep]
         names.extend(r[ci].strip() for r in sub)
         line_parts.extend(sub_lines)
-        values.append(_floats(sub_lines, sub, [vi], [options.value_column], bad)[:, 0])
+        values.append(_floats(sub_lines, sub, [vi], [options.value_column], bad, rows.comma)[:, 0])
         if options.time_column:
             ti = rows.column(options.time_column)
-            times.append(_floats(sub_lines, sub, [ti], [options.time_column], bad)[:, 0])
+            times.append(
+                _floats(sub_lines, sub, [ti], [options.time_column], bad, rows.comma)[:, 0]
+            )
         for key, col in text_cols.items():
             if not sub:
                 continue
@@ -469,13 +505,17 @@ def read_table(
         checked = [*index, li] if numeric_label else index
         names = [*channels, label_column] if numeric_label else channels
         for lines, chunk in rows.chunks():
-            x = _floats(lines, chunk, index, channels, _Bad()).astype(np.float32)
-            y = _floats(lines, chunk, [li], [label_column], _Bad()) if numeric_label else None
+            x = _floats(lines, chunk, index, channels, _Bad(), rows.comma).astype(np.float32)
+            y = (
+                _floats(lines, chunk, [li], [label_column], _Bad(), rows.comma)
+                if numeric_label
+                else None
+            )
             ok = np.asarray(np.isfinite(x).all(axis=1))
             if y is not None:
                 ok &= np.isfinite(y[:, 0])
             for r, (ln, row) in enumerate(zip(lines, chunk, strict=True)):
-                cells = () if ok[r] else _row_bad(row, ln, checked, names)
+                cells = () if ok[r] else _row_bad(row, ln, checked, names, rows.comma)
                 out.append(
                     Recording(
                         f"{rel}:{ln}",
@@ -494,13 +534,14 @@ def read_table(
         return out, rows.sha256()
 
 
-def _row_bad(row: list[str], line: int, index: list[int], names: list[str]) -> tuple[BadCell, ...]:
+def _row_bad(
+    row: list[str], line: int, index: list[int], names: list[str], comma: bool
+) -> tuple[BadCell, ...]:
     """The bad cells of one table row."""
     cells = []
     for i, name in zip(index, names, strict=True):
         text = row[i].strip()
-        if not _parses(text):
-            cells.append(BadCell(line, name, text, "is not a number"))
-        elif not np.isfinite(float(text)):
-            cells.append(BadCell(line, name, text, "is not finite"))
+        value = _comma_cell(text) if comma else text
+        if not _parses(value) or not np.isfinite(float(value)):
+            cells.append(BadCell(line, name, text, _reason(text, comma)))
     return tuple(cells)

@@ -27,6 +27,8 @@ from ._findings import FileProblem
 
 #: A number written with a decimal comma (a European spreadsheet's export): ``-0,1304``.
 DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+([eE][-+]?\d+)?")
+#: The same with points between groups of thousands: ``1.234,5``, ``-12.000``.
+THOUSANDS_POINT = re.compile(r"[-+]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?([eE][-+]?\d+)?")
 
 #: Rows converted to numbers at a time: bounds the Python strings alive at once.
 CHUNK_ROWS = 8192
@@ -129,16 +131,22 @@ def _text(path: Path, handle: BinaryIO, digest: hashlib._Hash, seen: list[int]) 
 
 class CsvRows:
     """A CSV file's header and its rows in chunks, with line numbers (a context manager).
-    With ``decimal=","`` the cells written with a decimal comma come with a point.
+    Cells come as written; with ``decimal=","`` and ``as_points`` the numbers written with
+    a decimal comma come with a point, without points between groups of thousands
+    (``1.234,5`` as ``1234.5``: :func:`comma_number`). The loader converts the numeric
+    columns itself (``_floats``), where a number written with a point is a bad cell.
 
     Raises:
         FileProblem: the file cannot be opened, is empty, is not UTF-8 text (at the line),
             is malformed CSV (at the line), or a row has another number of columns.
     """
 
-    def __init__(self, path: Path, delimiter: str = ",", decimal: str = ".") -> None:
+    def __init__(
+        self, path: Path, delimiter: str = ",", decimal: str = ".", as_points: bool = False
+    ) -> None:
         self.path = path
-        self._comma = decimal == ","
+        self.comma = decimal == ","  # numbers are written with a decimal comma
+        self._convert = self.comma and as_points
         self.digest = hashlib.sha256()
         try:
             self._handle: BinaryIO = path.open("rb")
@@ -223,8 +231,8 @@ class CsvRows:
                         f"expected {width} columns ({', '.join(self.header)}), found "
                         f"{len(row)}{above}",
                     )
-                if self._comma:
-                    row = [_point(c) if "," in c else c for c in row]
+                if self._convert:
+                    row = [comma_number(c) if "," in c or "." in c else c for c in row]
                 rows.append(row)
                 lines.append(reader.line_num)
                 if len(rows) == CHUNK_ROWS:
@@ -256,9 +264,15 @@ class CsvRows:
         self.close()
 
 
-def _point(cell: str) -> str:
-    """A cell written with a decimal comma (``-0,1304``) with a point; other text as it is."""
-    return cell.replace(",", ".") if DECIMAL_COMMA.fullmatch(cell.strip()) else cell
+def comma_number(cell: str) -> str:
+    """A cell written with a decimal comma (``-0,1304``) with a point, without points
+    between thousands (``1.234,5``); other text as it is."""
+    text = cell.strip()
+    if DECIMAL_COMMA.fullmatch(text):
+        return text.replace(",", ".")
+    if THOUSANDS_POINT.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    return cell
 
 
 def file_sha256(path: Path) -> str:

@@ -251,7 +251,9 @@ class CsvOptions(Strict):
         default=".",
         description="Decimal separator of the numbers: `,` reads a European spreadsheet's "
         "export (`-0,1304`, with `delimiter: ';'`); cells of digits, one comma and digits "
-        "are read as numbers, other text is left as it is.",
+        "are read as numbers, points between groups of three digits as thousands "
+        "separators (`1.234,5`), a number written with a decimal point (`1.5`) is a bad "
+        "cell; other text is left as it is.",
     )
 
     @model_validator(mode="after")
