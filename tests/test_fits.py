@@ -341,6 +341,29 @@ def _cmake(project: Path, build: Path, options: dict[str, str]) -> tuple[Path, s
     return next(build.glob("*.elf")), out.stdout
 
 
+def test_without_qemu_the_linked_stack_is_the_estimated_peak(tmp_path: Path) -> None:
+    """Without a QEMU run or an emulated stack, the linked firmware reserves the estimate
+    the no-measure firmware reserves (a network's static arena not on the stack, an
+    allowance for the estimate's error); it counted the analytic SRAM, arena included,
+    and no allowance."""
+    from mcuforge.hardware.analytic import ESTIMATE_ALLOWANCE
+    from mcuforge.hardware.linked import _estimate
+
+    work = _firmware_work("atsamd21g18", tmp_path)
+    runtime = work.core.runtime_stack_bytes
+    a = Figure(5000.0, "analytic")
+    work.store("analytic_model", Cost(a, a, a, a))
+    peak = _estimate(work)  # a caller that stored no estimate: the allowance still added
+    assert peak.peak_bytes == 5000 + runtime + ESTIMATE_ALLOWANCE and peak.source == "analytic"
+    work.store("estimated_stack_peak", 1234)
+    peak = _estimate(work)
+    assert peak.peak_bytes == 1234 and f"{ESTIMATE_ALLOWANCE} B for the estimate's error" in (
+        peak.how
+    )
+    work.store("emulated_stack_bytes", 700)  # a measured predict stack wins
+    assert _estimate(work).peak_bytes == 700 + runtime and _estimate(work).source == "emulated"
+
+
 @pytest.mark.slow
 @pytest.mark.toolchain
 @needs_arm_gcc

@@ -31,7 +31,7 @@ from mcuforge import __version__, scaffold
 from mcuforge.boards import BOARD_FIELDS, board_variables, targets_of
 from mcuforge.catalog import Catalog, load_catalog
 from mcuforge.errors import OutputError
-from mcuforge.pipeline._measure import ESTIMATE_ALLOWANCE
+from mcuforge.hardware.analytic import ESTIMATE_ALLOWANCE
 
 from .conftest import EXAMPLE, ROOT, needs_arm_gcc, needs_qemu
 

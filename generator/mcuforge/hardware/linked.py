@@ -30,6 +30,7 @@ from ..cost import Cost, Figure, stack_reserve
 from ..errors import ToolchainError
 from ._base import Profile, Profiler, Workload
 from ._linkmap import MemoryUse, Region, breakdown, memory_use
+from .analytic import ESTIMATE_ALLOWANCE
 from .cross import INSTALL_HINT, cross_compiler
 from .qemu import build_firmware, qemu_tools_missing, run_elf
 
@@ -165,17 +166,25 @@ def _probe_qemu(work: Workload) -> StackPeak | None:
 
 
 def _estimate(work: Workload) -> StackPeak:
-    """The peak without a whole-firmware run: the emulated (else analytic) stack of
-    ``PREFIX_predict`` plus the core's ``runtime_stack_bytes``."""
+    """The peak without a whole-firmware run: the emulated stack of ``PREFIX_predict``
+    plus the core's ``runtime_stack_bytes``, else the estimated peak the caller stored
+    (:func:`~.analytic.estimated_stack_peak`: a network's static arena not counted, an
+    allowance for the estimate's error added), else the analytic SRAM of features +
+    model (a static arena counted as stack) plus the runtime and that allowance."""
     emulated = work.cached("emulated_stack_bytes")
     runtime = work.core.runtime_stack_bytes
     if isinstance(emulated, int):
         how = f"unicorn: PREFIX_predict {emulated} B + runtime {runtime} B (cores.yaml)"
         return StackPeak(emulated + runtime, "emulated", how)
+    allowance = f"{ESTIMATE_ALLOWANCE} B for the estimate's error"
+    estimate = work.cached("estimated_stack_peak")
+    if isinstance(estimate, int):
+        how = f"analytic: features + model + runtime {runtime} B (cores.yaml) + {allowance}"
+        return StackPeak(estimate, "analytic", how)
     model = work.cached("analytic_model")
     stack = int(model.sram_bytes.value) if isinstance(model, Cost) else 1024
-    how = f"analytic: features + model {stack} B + runtime {runtime} B (cores.yaml)"
-    return StackPeak(stack + runtime, "analytic", how)
+    how = f"analytic: features + model {stack} B + runtime {runtime} B (cores.yaml) + {allowance}"
+    return StackPeak(stack + runtime + ESTIMATE_ALLOWANCE, "analytic", how)
 
 
 def link_firmware(work: Workload) -> LinkedFirmware:

@@ -298,6 +298,7 @@ def measure(
     calibration: Calibration | None = None,
     analytic_model: Cost | None = None,
     reuse: dict[str, Any] | None = None,
+    stack_estimate: int | None = None,
 ) -> Measured:
     """Replace analytic figures by measured ones where the tools allow it.
 
@@ -308,11 +309,16 @@ def measure(
             cannot be measured stay calibrated estimates).
         analytic_model: features + model alone, estimated (see :func:`run_chain`).
         reuse: :attr:`Measured.reusable` of an earlier measurement of the same firmware.
+        stack_estimate: the firmware's stack peak, estimated
+            (:func:`~.analytic.estimated_stack_peak`): the ``linked`` profiler reserves
+            it when no run measures the peak.
     """
     with tempfile.TemporaryDirectory(prefix="mcuforge-measure-") as tmp:
         work = workload(template, variables, files, sources, plan, Path(tmp))
         for key, value in (reuse or {}).items():
             work.store(key, value)
+        if stack_estimate is not None:
+            work.store("estimated_stack_peak", stack_estimate)
         base = analytic
         if calibration is not None:
             base = calibration.apply(plan.target.name, plan.target.core, analytic)

@@ -18,7 +18,7 @@ from typing import Any
 from ..cost import Calibration, Cost, stack_reserve
 from ..errors import BudgetError
 from ..hardware import measure as hw
-from ..hardware.analytic import analytic_model_cost, analytic_stack_bytes
+from ..hardware.analytic import analytic_model_cost, estimated_stack_peak
 from ..hardware.closed_loop import Budgets, LoopResult, pick_measured
 from ..hardware.linked import test_windows_that_fit
 from ..search import SearchResult
@@ -49,22 +49,16 @@ def _analytic_of(result: SearchResult, trial: int) -> Cost:
     return Cost.from_json(rec.cost)
 
 
-#: Bytes added to an analytic stack peak that no run measured: QEMU's sensor and
-#: self-test peaks of the example's PCA tree, boosted trees and 1-D CNN were up to about
-#: 190 B above the estimate, which left less than an exception frame of the margin.
-ESTIMATE_ALLOWANCE = 256
-
-
 def _analytic_stack(p: Prepared, mat: Materialized) -> int:
-    """The stack the firmware reserves when nothing measured it: the analytic stack of
-    features + model (the feature vector included, a network's static arena not) and the
-    runtime's, plus :data:`ESTIMATE_ALLOWANCE` and the margin the linked firmware keeps
-    above a measured peak (the analytic SRAM figure counts the same bytes but the
-    allowance). Without it the template reserved a quarter of the RAM (1 to 16 kB): more
-    than the SRAM budget, or too little for a large feature vector."""
-    features, model, core = mat.cand.features, mat.cand.model, p.plan.core
-    peak = analytic_stack_bytes(features, model, core) + core.runtime_stack_bytes
-    return stack_reserve(peak + ESTIMATE_ALLOWANCE, model.n_outputs)
+    """The stack the firmware reserves when nothing measured it: the estimated peak
+    (features + model, the feature vector included, a network's static arena not; the
+    runtime; :data:`~mcuforge.hardware.analytic.ESTIMATE_ALLOWANCE`) and the margin the
+    linked firmware keeps above a measured peak. Without it the template reserved a
+    quarter of the RAM (1 to 16 kB): more than the SRAM budget, or too little for a
+    large feature vector."""
+    model = mat.cand.model
+    peak = estimated_stack_peak(mat.cand.features, model, p.plan.core)
+    return stack_reserve(peak, model.n_outputs)
 
 
 def _fit_test_windows(p: Prepared, mat: Materialized, log: Log) -> tuple[Materialized, int]:
@@ -131,6 +125,7 @@ def measure(p: Prepared, result: SearchResult, use_tools: bool, log: Log) -> Mea
             calibration=p.calibration,
             analytic_model=alone,
             reuse=reuse,
+            stack_estimate=estimated_stack_peak(mat.cand.features, mat.cand.model, p.plan.core),
         )
 
     ranked = [(t, _analytic_of(result, t)) for t in result.ranked]
