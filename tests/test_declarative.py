@@ -229,7 +229,7 @@ def _recipe(name: str, version: int, model: str = "decision_tree", extra: str = 
             },
             r"weird.yaml:3:7: core: core 'z80' is not in the core table \(cores.yaml\)",
         ),
-        ({"a.yaml": "name: [unclosed\n"}, r"a.yaml:2:1: YAML syntax error"),
+        ({"a.yaml": "name: [unclosed\n"}, r"a.yaml:1:7: YAML syntax error: the `\[` opened"),
     ],
 )
 def test_catalog_validate_reports_file_line_field(

@@ -171,6 +171,34 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> SpecErr
     )
 
 
+#: PyYAML's context for an error inside ``{...}`` or ``[...]``, and the closing bracket.
+_FLOW = {"while parsing a flow mapping": "}", "while parsing a flow sequence": "]"}
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> Located:
+    """A YAML syntax error where it is. A bracket left open (``{from: folder``) is noticed
+    only on a later line, where the next key does not continue it: then the error is at
+    the opening bracket, naming both lines."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    col = mark.column + 1 if mark else None
+    problem = exc.problem or "invalid YAML"
+    opened, close = exc.context_mark, _FLOW.get(exc.context or "")
+    if close and opened and mark and opened.line < mark.line:
+        return Located(
+            file,
+            opened.line + 1,
+            opened.column + 1,
+            "",
+            f"YAML syntax error: the `{'{' if close == '}' else '['}` opened here is not "
+            f"closed: a `{close}` (or a `,` between its items) is missing; YAML noticed at "
+            f"line {line}, column {col} ({problem})",
+        )
+    if exc.context:
+        problem = f"{exc.context}, {problem}"
+    return Located(file, line, col, "", f"YAML syntax error: {problem}")
+
+
 def load_located(text: str, file: str) -> tuple[Any, Marks]:
     """Parse one YAML document; return its value and the location of every node.
 
@@ -190,13 +218,7 @@ def load_located(text: str, file: str) -> tuple[Any, Marks]:
         value = builder.build(node, ())
         return value, builder.marks
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        col = mark.column + 1 if mark else None
-        problem = exc.problem or "invalid YAML"
-        if exc.context:
-            problem = f"{exc.context}, {problem}"
-        raise SpecError([Located(file, line, col, "", f"YAML syntax error: {problem}")]) from None
+        raise SpecError([_syntax_error(exc, file)]) from None
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, file) from None
     except RecursionError:
