@@ -125,6 +125,16 @@ def test_init_recognises_a_long_layout_its_separator_and_millisecond_stamps(
             250,
             "read as microseconds",
         ),
+        # a step of 1000 whole numbers: millis() at 1 Hz or micros() at 1 kHz; the note
+        # names the other reading with its option
+        (
+            "timestamp,ax,ay",
+            lambda i: f"{5_000_000 + i * 1000}",
+            {"time_column": "timestamp", "time_unit": "ms"},
+            1,
+            "read as milliseconds (1 Hz; as seconds the rate would be 0.001 Hz); if it is "
+            "seconds, drop `time_unit: ms`; as microseconds 1000 Hz: `time_unit: us`",
+        ),
     ],
 )
 def test_init_finds_time_columns_and_their_unit(

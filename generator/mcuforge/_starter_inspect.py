@@ -379,11 +379,17 @@ def _rate(
     if _stated_unit(time_col) is None and dt >= 1 and np.all(t == np.round(t)):
         lo, hi = PLAUSIBLE_HZ
         unit = next((u for u in ("ms", "us", "ns") if lo <= _PER_SECOND[u] / dt <= hi), "ms")
-        name = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}[unit]
+        names = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+        # a step both units make plausible (1000: millis() at 1 Hz, micros() at 1 kHz)
+        others = [
+            f"as {names[u]} {_PER_SECOND[u] / dt:g} Hz: `time_unit: {u}`"
+            for u in ("us", "ns")
+            if u != unit and _PER_SECOND[u] > _PER_SECOND[unit] and lo <= _PER_SECOND[u] / dt <= hi
+        ]
         notes.append(
-            f"column {time_col!r} states no unit and steps by {dt:g}: read as {name} "
-            f"(as seconds the rate would be {1 / dt:g} Hz); if it is seconds, drop "
-            f"`time_unit: {unit}`"
+            f"column {time_col!r} states no unit and steps by {dt:g}: read as {names[unit]} "
+            f"({_PER_SECOND[unit] / dt:g} Hz; as seconds the rate would be {1 / dt:g} Hz); "
+            f"if it is seconds, drop `time_unit: {unit}`" + "".join(f"; {o}" for o in others[:1])
         )
     rate = round(_PER_SECOND[unit] / dt, 3)
     return (rate, unit) if rate > 0 else None
