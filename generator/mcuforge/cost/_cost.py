@@ -74,6 +74,11 @@ class Cost:
         ]
 
 
+#: A soft-float add or multiply of at least this many instructions marks a narrow
+#: integer core (see ``recipes/cores.yaml``: 78 on ARMv6-M, 90 on AVR; 40-43 on Thumb-2
+#: and RV32 without an FPU, 1 with one).
+NARROW_FLOAT_OP = 60.0
+
 #: Instructions of a soft-float compare (libgcc, measured: 40 on ARMv6-M, 39 on ARMv7-M;
 #: see recipes/cores.yaml), cheaper than the add/multiply mean ``float_op``.
 SOFT_COMPARE = 40.0
@@ -85,6 +90,14 @@ class CoreCosts:
 
     float_op: float  # instructions per float add/mul/compare
     float_div: float  # instructions per float divide or square root
+
+    @property
+    def narrow_integer(self) -> bool:
+        """Integer code takes more instructions than on Thumb-2: ARMv6-M's two-operand,
+        low-register instructions without long multiplies (a 64-bit product is a libgcc
+        call), or an 8-bit core. Told by the soft-float cost (:data:`NARROW_FLOAT_OP`),
+        which the same instruction set sets."""
+        return self.float_op >= NARROW_FLOAT_OP
 
     @property
     def float_compare(self) -> float:

@@ -189,12 +189,6 @@ class RealFFTQ15:
             ]
         )
 
-    def instructions(self) -> float:
-        """Integer instructions of one call (int64 multiply-adds count ~6 on ARMv6-M)."""
-        butterflies = (self.m // 2) * self.stages * 26
-        split = (self.m - 1) * 40
-        return butterflies + split + 4 * self.m
-
     def flash(self) -> int:
         rev_bytes = 1 if self.m <= 256 else 2
         return 4 * self.m + rev_bytes * self.m + 420

@@ -26,6 +26,7 @@ bit-exact between numpy and C; q15 agrees with float32 within ``Q15_TOLERANCE``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -52,6 +53,25 @@ DB = F32(10.0 / math.log(10.0))
 #: fft_size 64. Centroid: within Q15_TOLERANCE * rate_hz / 2.
 Q15_TOLERANCE = 0.05
 Scale = Literal["linear", "log"]
+
+
+@dataclass(frozen=True)
+class _Q15Cost:
+    """Instructions of the q15 path's integer code (see :meth:`SpectralBlock.cost`)."""
+
+    sample: float  # per window sample: the block exponent and peak passes
+    sample_mean: float  # per window sample: the mean pass (remove_mean)
+    frame_sample: float  # per frame sample: conversion, window, split and power
+    frame_mean: float  # per frame sample: the frame's sum (remove_mean)
+    butterfly: float  # per butterfly of the FFT
+    bin: float  # per spectrum bin: the band sums, peak and centroid (int64)
+    fixed: float  # per channel: int64 -> float conversions, scaling
+
+
+#: Fitted to QEMU counts on the Cortex-M0+ (ARMv6-M: no long multiply, two-operand
+#: instructions) and the M4F (Thumb-2: SMULL, shifts folded into operands).
+Q15_NARROW = _Q15Cost(44, 39, 152, 10, 61, 90, 2640)
+Q15_THUMB2 = _Q15Cost(46, 32, 74, 4.5, 42, 30, 273)
 
 
 class SpectralParams(BlockParams):
@@ -285,17 +305,32 @@ class SpectralBlock(FeatureBlock):
         prep: float
         tail: float
         soft = fo > 1
+        rm = int(self.remove_mean)
+        # Fitted to QEMU counts (bench/features.py: fft_size 16-64, hop n/2 and n, with
+        # and without remove_mean, windows of 100 and 200 samples, 2-8 bands; Cortex-M0+
+        # and M4F): within 5 % on each.
         if self.numeric == "q15":
-            per_frame = self.qfft.instructions() + m * 30 + n * 20
-            prep = (36 + 12 * self.remove_mean) * self.length
-            tail = (m + 1) * 14 + self.bands * (2 * fo + 20) + 4 * fo + fd
+            # integer code: per sample the block exponent, peak (and mean) passes; per
+            # frame sample its conversion, window and the split into power (an int64
+            # product: a libgcc call on ARMv6-M); per butterfly 4 multiplies and shifts
+            c = Q15_NARROW if core.narrow_integer else Q15_THUMB2
+            prep = (c.sample + c.sample_mean * rm) * self.length
+            per_frame = (
+                c.frame_sample * n
+                + c.frame_mean * rm * n
+                + c.butterfly * (m // 2) * self.qfft.stages
+            )
+            tail = (m + 1) * c.bin + c.fixed + self.bands * (fo + 11) + 4 * fo + fd
             flash = self.qfft.flash() + 2 * n + 520
             stack = 8 * n + 8 * (m + 1)
         else:
-            per_frame = self.fft.instructions(fo) + n * (2 * fo + 8) + (m + 1) * (fo + 4)
-            per_frame += (n * (fo + 4) + fd) if self.remove_mean else 0
+            # the FFT (butterflies, split, power), the windowed load of each frame sample
+            # (a multiply) and the mean's sum and subtraction; the spectrum's scaling,
+            # bands, peak and centroid
+            per_frame = self.fft.instructions(fo) + n * (1.2 * fo + 13.7)
+            per_frame += rm * n * (1.9 * fo + 5.2)
             prep = 0.0
-            tail = (m + 1) * (4 * fo + 8) + fd
+            tail = (m + 1) * (4.9 * fo + 19.3) + 44.6 * fo + 179
             flash = self.fft.flash(soft) + 4 * n + 400
             stack = 4 * n + 8 * (m + 1)
         if self.band_scale == "log":

@@ -47,6 +47,8 @@ example's test accuracy).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..cost import CoreCosts
@@ -183,19 +185,26 @@ def _moments(
     return {"skew": skew.astype(F32), "kurtosis": kurt.astype(F32)}
 
 
-#: Analytic instruction counts per sample, measured (arm-none-eabi-gcc 12.2 -Os, QEMU,
-#: bench/features.py, one BasicMotions window, subsets of the statistics): pass 1 (keys,
-#: smallest and largest), pass 2 (conversion and S), its extras (Q, zcr), pass 3
-#: (conversion) and its parts (mcr, the moments). Cores with an FPU (Cortex-M4F/M7:
-#: Thumb-2 with 64-bit multiply-accumulate) run passes 2 and 3 in about 3/4 of that.
-PASS1_INSTR = 14.0
-PASS2_INSTR = 22.0
-SQ_INSTR = 8.0
-ZCR_INSTR = 10.0
-PASS3_INSTR = 22.0
-MCR_INSTR = 12.0
-MOMENT_INSTR = 45.0
-THUMB2_SHARE = 0.75
+@dataclass(frozen=True)
+class _PassCost:
+    """Instructions per sample of :func:`emit_int_stats`'s passes and their parts."""
+
+    pass1: float  # keys, smallest and largest
+    pass2: float  # conversion and S
+    sq: float  # Q (std, rms)
+    zcr: float
+    pass3: float  # conversion
+    mcr: float
+    moment: float  # skew or kurtosis: the cubed deviation
+    kurtosis: float  # the fourth power on top
+
+
+#: Fitted to QEMU counts (arm-none-eabi-gcc 12.2 -Os, bench/features.py, one
+#: BasicMotions window, each statistic beside the mean, the five defaults and all ten):
+#: within 5 % on each. ARMv6-M (Cortex-M0+) builds the 64-bit products of the moments
+#: and the crossings' bookkeeping from more instructions than Thumb-2 (Cortex-M4F).
+PASSES_NARROW = _PassCost(14, 25.7, 9.2, 15.5, 5, 30.5, 64, 21)
+PASSES_THUMB2 = _PassCost(14, 19.2, 7.2, 9.6, 17.3, 16.3, 20.5, 10.6)
 #: Per statistic and channel: the conversion to float and its scaling (one or two
 #: soft-float calls without an FPU, 1.5 float operations on average), the integer
 #: square root of std and rms, and the float finish of skew and kurtosis.
@@ -214,17 +223,16 @@ def int_stats_cost(core: CoreCosts, stats: list[str], length: int, channels: int
     """Analytic cost of :func:`emit_int_stats` (bench/features.py measures it)."""
     has = set(stats).__contains__
     moments = has("skew") or has("kurtosis")
+    c = PASSES_NARROW if core.narrow_integer else PASSES_THUMB2
     later = 0.0  # passes 2 and 3, per sample
     if any(has(st) for st in ("mean", "std", "rms", "zcr", "mcr", "skew", "kurtosis")):
-        later += PASS2_INSTR + SQ_INSTR * (has("std") or has("rms")) + ZCR_INSTR * has("zcr")
+        later += c.pass2 + c.sq * (has("std") or has("rms")) + c.zcr * has("zcr")
     if has("mcr") or moments:
-        later += PASS3_INSTR + MCR_INSTR * has("mcr") + MOMENT_INSTR * moments
-    if core.float_op <= 1:
-        later *= THUMB2_SHARE
+        later += c.pass3 + c.mcr * has("mcr") + c.moment * moments + c.kurtosis * has("kurtosis")
     tail = len(stats) * (STAT_INSTR + STAT_FLOAT_OPS * core.float_op)
     tail += SQRT_INSTR * (has("std") + has("rms"))
     tail += (has("skew") + has("kurtosis")) * (MOMENT_FLOAT_OPS * core.float_op + core.float_div)
-    instructions = int(channels * (length * (PASS1_INSTR + later) + tail))
+    instructions = int(channels * (length * (c.pass1 + later) + tail))
     flash = BASE_BYTES + STAT_BYTES * len(stats) + SQRT_BYTES * (has("std") or has("rms"))
     flash += MOMENT_BYTES * moments
     return BlockCost(flash, 72, instructions)
