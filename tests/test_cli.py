@@ -125,6 +125,14 @@ def test_init_recognises_a_long_layout_its_separator_and_millisecond_stamps(
             250,
             "read as microseconds",
         ),
+        # millis() at 50 Hz: read as milliseconds, no other reading offered
+        (
+            "timestamp,ax,ay",
+            lambda i: f"{5_000 + i * 20}",
+            {"time_column": "timestamp", "time_unit": "ms"},
+            50,
+            "read as milliseconds (50 Hz; as seconds the rate would be 0.05 Hz)",
+        ),
         # a step of 1000 whole numbers: millis() at 1 Hz or micros() at 1 kHz; the note
         # names the other reading with its option
         (
@@ -159,6 +167,7 @@ def test_init_finds_time_columns_and_their_unit(
         {"name": "accel", "channels": ["ax", "ay"], "rate_hz": rate}
     ]
     assert note in text
+    assert rate < 10 or "; as microseconds" not in text  # a millis() logger at 50 Hz: no aside
     code, out = run("data", "check", str(spec))
     assert code == 0 and "0 errors, 0 warnings" in out, out
 

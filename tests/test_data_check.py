@@ -531,7 +531,7 @@ def test_a_decimal_comma_file_reads_thousands_and_refuses_points(tmp_path: Path)
     r0 = next(r for r in eu.recordings if r.file == "a/r0.csv")
     np.testing.assert_array_equal(r0.samples[1], np.float32([1234.5, -12000.0]))
     lines[3] = lines[3].split(";")[0] + ";1.5;0,25"
-    lines[4] = lines[4].split(";")[0] + ";0.123;-0.5"
+    lines[4] = lines[4].split(";")[0] + ";0.123;1.234e3"  # no thousands with an exponent
     f.write_text("\n".join(lines) + "\n")
     bad = _survey(spec(tmp_path / "e", data, extra=csv))
     assert len(bad.errors) == 1 and bad.errors[0].line == 4, bad.errors
@@ -557,6 +557,12 @@ def test_init_reads_a_one_column_european_export(tmp_path: Path) -> None:
     assert 'csv: {delimiter: ";", decimal: ","}' in text and "channels: [Wert]" in text, text
     code, out = run("data", "check", str(tmp_path / "s.yaml"))
     assert code == 0 and "0 errors" in out, out
+    # a comma-separated file with a short row is not one column of decimal commas: its
+    # header has a comma (init read `0,12` as 0.12 in a column named "t_ms,ax")
+    write_csv(tmp_path / "r" / "a" / "r0.csv", ["0,12", "10,7", "50", "60,3"], header="t_ms,ax")
+    write_csv(tmp_path / "r" / "b" / "r0.csv", ["0,1", "10,2", "20,3"], header="t_ms,ax")
+    code, out = run("init", str(tmp_path / "r"), "-o", str(tmp_path / "r.yaml"))
+    assert code != 0 and "expected 2 columns (t_ms, ax), found 1" in out, out
 
 
 # --- tabular data -------------------------------------------------------------------

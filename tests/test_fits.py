@@ -29,7 +29,7 @@ from mcuforge.cost import stack_reserve
 from mcuforge.errors import BudgetError, CatalogError, ToolchainError
 from mcuforge.features import FEATURES, FeaturePipeline
 from mcuforge.hardware import Cost, Figure, Profile, Profiler, Workload
-from mcuforge.hardware._base import Firmware
+from mcuforge.hardware._base import ESTIMATED_STACK_PEAK, Firmware
 from mcuforge.hardware._linkmap import MemoryUse, breakdown, read_map
 from mcuforge.hardware.analytic import analytic_cost, analytic_model_cost, with_energy
 from mcuforge.hardware.linked import DEPLOY_OPTIONS, link_firmware, overflows
@@ -355,7 +355,7 @@ def test_without_qemu_the_linked_stack_is_the_estimated_peak(tmp_path: Path) -> 
     work.store("analytic_model", Cost(a, a, a, a))
     peak = _estimate(work)  # a caller that stored no estimate: the allowance still added
     assert peak.peak_bytes == 5000 + runtime + ESTIMATE_ALLOWANCE and peak.source == "analytic"
-    work.store("estimated_stack_peak", 1234)
+    work.store(ESTIMATED_STACK_PEAK, 1234)
     peak = _estimate(work)
     assert peak.peak_bytes == 1234 and f"{ESTIMATE_ALLOWANCE} B for the estimate's error" in (
         peak.how

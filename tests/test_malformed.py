@@ -121,6 +121,16 @@ SPEC_CASES: list[tuple[str, Callable[[str], str], dict[str, str], str]] = [
         {},
         r"11:7: YAML syntax error: the `\{` opened here is not closed: a `\}` .* line 12, col",
     ),
+    (  # a bracket over several lines, closed, an item without its comma: where it is
+        "flow-missing-comma",
+        _sub(
+            "  sensors:\n",
+            "  sensors: [\n      {name: t, channels: [t1]},\n      {name: u, channels: [u1]}\n"
+            "      {name: v, channels: [v1]}\n    ]\n  other:\n",
+        ),
+        {},
+        r"spec.yaml:9:7: YAML syntax error: while parsing a flow sequence, did not find",
+    ),
     ("deep-nesting", lambda s: s + _deep(70), {}, r"spec.yaml:\d+:\d+: deep(\.k)+: nested deeper"),
     ("complex-key", lambda s: s + "? [a, b]\n: 1\n", {}, r"18:3: mapping keys must be plain"),
     ("empty-file", lambda s: "", {}, r"spec.yaml:1:1: a spec is a YAML mapping"),

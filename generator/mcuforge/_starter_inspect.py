@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DECIMAL_COMMA, CsvRows, data_files, npz_keys
+from .data import DECIMAL_COMMA, CsvRows, comma_number, data_files, npz_keys
 from .errors import DataError
 from .spec import Labels
 
@@ -120,9 +120,14 @@ class Dialect:
     delimiter: str = ","
     decimal: str = "."
 
-    def rows(self, path: Path) -> CsvRows:
-        """``path`` read with this dialect."""
-        return CsvRows(path, self.delimiter, self.decimal, as_points=True)
+    def rows(self, path: Path, as_points: bool = True) -> CsvRows:
+        """``path`` read with this dialect: numbers with a decimal point (``as_points``),
+        else every cell as written (text columns, as the loader reads them)."""
+        return CsvRows(path, self.delimiter, self.decimal, as_points=as_points)
+
+    def number(self, text: str) -> str:
+        """A cell as written, with a decimal point if it is a number (``1,5`` as ``1.5``)."""
+        return comma_number(text) if self.decimal == "," else text
 
 
 PLAIN = Dialect()
@@ -143,9 +148,12 @@ def _delimiter(path: Path) -> str:
         if len(counts) == 1 and (n := counts.pop() + 1) > most:
             best, most = d, n
     body = [line.strip() for line in lines[1:]]
-    one_column = all(_decimal_comma(c) or is_number(c) for c in body)
-    if most == 1 and any(map(_decimal_comma, body)) and one_column:
-        return ";"  # one column of numbers with a decimal comma: its commas split nothing
+    # one column of numbers with a decimal comma (its header has no comma): the commas
+    # split nothing
+    one_column = bool(lines) and "," not in lines[0] and most == 1
+    numbers = all(_decimal_comma(c) or is_number(c) for c in body)
+    if one_column and numbers and any(map(_decimal_comma, body)):
+        return ";"
     return best
 
 
@@ -185,8 +193,9 @@ def _label_column(
 
 def _cells(path: Path, d: Dialect, column: str, required: bool) -> Iterator[str]:
     """The cells of ``column`` down a whole file, stripped; none when the file lacks the
-    column, unless ``required`` (then an error naming the file and its columns)."""
-    with d.rows(path) as rows:
+    column, unless ``required`` (then an error naming the file and its columns). Cells as
+    written: a label ``1,0`` is the class the loader reads, not ``1.0``."""
+    with d.rows(path, as_points=False) as rows:
         if column not in rows.header:
             if required:
                 raise DataError(
@@ -380,11 +389,14 @@ def _rate(
         lo, hi = PLAUSIBLE_HZ
         unit = next((u for u in ("ms", "us", "ns") if lo <= _PER_SECOND[u] / dt <= hi), "ms")
         names = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-        # a step both units make plausible (1000: millis() at 1 Hz, micros() at 1 kHz)
+        # a slow reading (under 10 Hz) that a finer unit makes plausible too (a step of
+        # 1000: millis() at 1 Hz, micros() at 1 kHz)
         others = [
             f"as {names[u]} {_PER_SECOND[u] / dt:g} Hz: `time_unit: {u}`"
             for u in ("us", "ns")
-            if u != unit and _PER_SECOND[u] > _PER_SECOND[unit] and lo <= _PER_SECOND[u] / dt <= hi
+            if _PER_SECOND[unit] / dt < 10
+            and _PER_SECOND[u] > _PER_SECOND[unit]
+            and lo <= _PER_SECOND[u] / dt <= hi
         ]
         notes.append(
             f"column {time_col!r} states no unit and steps by {dt:g}: read as {names[unit]} "
@@ -508,10 +520,11 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     runs = [n for rs in by_file.values() for _, n in rs]
     changes = any(len({v for v, _ in rs}) > 1 for rs in by_file.values())
     distinct = {v for rs in by_file.values() for v, _ in rs}
-    numbers = bool(distinct) and all(is_number(v) for v in distinct)
+    as_numbers = {dialect.number(v) for v in distinct}
+    numbers = bool(distinct) and all(is_number(v) for v in as_numbers)
     # a number per sample: fractions, or more values than classes usually have
     regression = numbers and (
-        any(float(v) != round(float(v)) for v in distinct) or len(distinct) > 20
+        any(float(v) != round(float(v)) for v in as_numbers) or len(distinct) > 20
     )
     series = time_col is not None or (
         label_col is not None

@@ -175,16 +175,32 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> SpecErr
 _FLOW = {"while parsing a flow mapping": "}", "while parsing a flow sequence": "]"}
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> Located:
+def _indent(lines: list[str], index: int) -> int:
+    """Spaces before the text of line ``index`` (0-based); 0 past the end or for a blank
+    line (the end of the file)."""
+    text = lines[index] if index < len(lines) else ""
+    return len(text) - len(text.lstrip(" ")) if text.strip() else 0
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Located:
     """A YAML syntax error where it is. A bracket left open (``{from: folder``) is noticed
     only on a later line, where the next key does not continue it: then the error is at
-    the opening bracket, naming both lines."""
+    the opening bracket, naming both lines. A later line indented deeper than the
+    bracket's is still inside it (a missing comma between items on their own lines):
+    that error stays where YAML noticed it."""
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else None
     col = mark.column + 1 if mark else None
     problem = exc.problem or "invalid YAML"
     opened, close = exc.context_mark, _FLOW.get(exc.context or "")
-    if close and opened and mark and opened.line < mark.line:
+    lines = text.splitlines()
+    if (
+        close
+        and opened
+        and mark
+        and opened.line < mark.line
+        and _indent(lines, mark.line) <= _indent(lines, opened.line)
+    ):
         return Located(
             file,
             opened.line + 1,
@@ -218,7 +234,7 @@ def load_located(text: str, file: str) -> tuple[Any, Marks]:
         value = builder.build(node, ())
         return value, builder.marks
     except yaml.MarkedYAMLError as exc:
-        raise SpecError([_syntax_error(exc, file)]) from None
+        raise SpecError([_syntax_error(exc, file, text)]) from None
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, file) from None
     except RecursionError:

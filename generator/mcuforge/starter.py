@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ._starter_inspect import Guess, inspect, is_number, sensors, unit_of
+from .data import comma_number
 from .spec import check_c_prefix, nearest_samples
 
 #: The JSON Schema beside the spec that its ``$schema`` line names. A copy, not a path
@@ -175,8 +176,9 @@ def _sram_kb(g: Guess) -> int:
 
 
 def _task(g: Guess) -> str:
-    numeric = bool(g.classes) and all(is_number(c) for c in g.classes)
-    fractional = numeric and any(float(c) != round(float(c)) for c in g.classes)
+    values = [comma_number(c) if g.decimal == "," else c for c in g.classes]
+    numeric = bool(values) and all(is_number(c) for c in values)
+    fractional = numeric and any(float(c) != round(float(c)) for c in values)
     if numeric and (fractional or len(g.classes) > 20):  # a number per example or sample
         return "task: {kind: regression, metric: rmse}"
     if len(g.classes) == 1:  # one class: its recordings are the normal ones

@@ -14,7 +14,7 @@ from ._dataset import (
     preflight_hashes,
     survey,
 )
-from ._files import DECIMAL_COMMA, CsvRows, data_files
+from ._files import DECIMAL_COMMA, CsvRows, comma_number, data_files
 from ._findings import (
     ClassCount,
     DataSummary,
@@ -42,6 +42,7 @@ __all__ = [
     "SplitInfo",
     "Survey",
     "check_json",
+    "comma_number",
     "data_error",
     "data_files",
     "data_root",

@@ -3,7 +3,8 @@ one label per recording (segments layout), or one row per example (table layout)
 header row in every file.
 
 Cells are converted to numbers a chunk of rows at a time (float64, as Python parses
-them, stored as float32 like the windows). A cell that is not a number, or not finite,
+them, stored as float32 like the windows; with ``csv.decimal: ','`` as the file writes
+them: ``-0,5``, ``1.234,5``). A cell that is not a number, or not finite,
 does not stop the reading: it becomes NaN and a :class:`BadCell` with its line, so the
 data check can report every bad cell of every file; loading refuses the data after the
 check. Structural problems (missing columns, another number of columns, two labels in
@@ -38,7 +39,7 @@ class BadCell:
     line: int | None
     column: str
     text: str
-    reason: str  # "is not a number" | "is not finite"
+    reason: str  # "is not a number" | "is not finite" | POINT_IN_COMMA_FILE
     sample: int | None = None  # NPZ/WAV: the sample index (no line)
 
     def describe(self) -> str:
@@ -138,9 +139,9 @@ def _floats(
     comma: bool = False,
 ) -> np.ndarray:
     """Columns ``index`` of ``rows`` as float64; bad cells become NaN and are counted.
-    With ``comma`` (``csv.decimal: ','``, the cells already converted by
-    :class:`CsvRows`) a number still written with a decimal point is a bad cell: ``1.5``
-    in a file of ``1,5`` is not read as one and a half without a word."""
+    With ``comma`` (``csv.decimal: ','``) the cells are read as written with a decimal
+    comma (:func:`_comma_cell`): a number written with a decimal point is a bad cell,
+    ``1.5`` in a file of ``1,5`` is not read as one and a half without a word."""
     cells: Sequence[Sequence[str]]
     if index == list(range(len(index))) and rows and len(rows[0]) == len(index):
         cells = rows

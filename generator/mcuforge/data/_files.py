@@ -27,8 +27,9 @@ from ._findings import FileProblem
 
 #: A number written with a decimal comma (a European spreadsheet's export): ``-0,1304``.
 DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+([eE][-+]?\d+)?")
-#: The same with points between groups of thousands: ``1.234,5``, ``-12.000``.
-THOUSANDS_POINT = re.compile(r"[-+]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?([eE][-+]?\d+)?")
+#: The same with points between groups of thousands: ``1.234,5``, ``-12.000`` (never
+#: with an exponent: ``1.234e3`` is a number written with a decimal point).
+THOUSANDS_POINT = re.compile(r"[-+]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?")
 
 #: Rows converted to numbers at a time: bounds the Python strings alive at once.
 CHUNK_ROWS = 8192

@@ -147,10 +147,13 @@ class RawBlock(FeatureBlock):
 
     def cost(self, core: CoreCosts) -> BlockCost:
         ch, d, fo = len(self.channels), self.decimate, core.float_op
-        soft = fo > 3  # each libgcc call adds its argument moves
-        # Per output value, fitted to QEMU counts (bench/features.py, BasicMotions, decimate
-        # 1/2/4 with and without normalisation, Cortex-M0+ and M4F: within 20 %; it was 2x
-        # high on the M4F): a load and a store; d float ops to average d samples, the
+        # each libgcc call adds its argument moves on ARMv6-M (low registers only; the
+        # Cortex-M3's soft float needs none: it was 40 % high there)
+        soft = core.narrow_integer
+        # Per output value, fitted to QEMU counts (bench/features.py's fit grid,
+        # BasicMotions, decimate 1/2/4 with and without normalisation, Cortex-M0+ and M4F,
+        # checked on the M3: within 20 %; it was 2x high on the M4F): a load and a store;
+        # d float ops to average d samples, the
         # inner loop unrolled for d = 2 and kept for larger d; a multiply and an add of
         # the per-channel table values to normalise.
         per_out = 5.0

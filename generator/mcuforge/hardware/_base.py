@@ -70,6 +70,11 @@ class Firmware:
     files: Mapping[str, str]
 
 
+#: The :class:`Workload` cache key of the firmware's estimated stack peak (bytes), which
+#: the ``linked`` profiler reserves when no run measures the peak.
+ESTIMATED_STACK_PEAK = "estimated_stack_peak"
+
+
 @dataclass(frozen=True)
 class Workload:
     """What a profiler costs: one candidate's generated C on one target.

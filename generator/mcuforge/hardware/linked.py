@@ -28,7 +28,7 @@ from typing import Any
 
 from ..cost import Cost, Figure, stack_reserve
 from ..errors import ToolchainError
-from ._base import Profile, Profiler, Workload
+from ._base import ESTIMATED_STACK_PEAK, Profile, Profiler, Workload
 from ._linkmap import MemoryUse, Region, breakdown, memory_use
 from .analytic import ESTIMATE_ALLOWANCE
 from .cross import INSTALL_HINT, cross_compiler
@@ -177,7 +177,7 @@ def _estimate(work: Workload) -> StackPeak:
         how = f"unicorn: PREFIX_predict {emulated} B + runtime {runtime} B (cores.yaml)"
         return StackPeak(emulated + runtime, "emulated", how)
     allowance = f"{ESTIMATE_ALLOWANCE} B for the estimate's error"
-    estimate = work.cached("estimated_stack_peak")
+    estimate = work.cached(ESTIMATED_STACK_PEAK)
     if isinstance(estimate, int):
         how = f"analytic: features + model + runtime {runtime} B (cores.yaml) + {allowance}"
         return StackPeak(estimate, "analytic", how)

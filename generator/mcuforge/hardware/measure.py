@@ -36,7 +36,7 @@ from ..cost import Calibration, Cost, Figure
 from ..errors import Located, McuforgeError
 from ..resolver import Plan
 from ..spec import Hardware
-from ._base import PROFILERS, Firmware, Profiler, Workload
+from ._base import ESTIMATED_STACK_PEAK, PROFILERS, Firmware, Profiler, Workload
 from .analytic import with_energy
 
 #: The chain when a caller names none (tests, tools): what ``cores.yaml`` gives by default.
@@ -318,7 +318,7 @@ def measure(
         for key, value in (reuse or {}).items():
             work.store(key, value)
         if stack_estimate is not None:
-            work.store("estimated_stack_peak", stack_estimate)
+            work.store(ESTIMATED_STACK_PEAK, stack_estimate)
         base = analytic
         if calibration is not None:
             base = calibration.apply(plan.target.name, plan.target.core, analytic)
