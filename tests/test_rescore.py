@@ -331,6 +331,16 @@ def test_the_search_keeps_time_for_the_race(
     go_on = StopRule(None, time.time() + 10 * need + 60, lambda s: need)
     go_on(later, trial)  # type: ignore[arg-type]
     assert not later.stopped and go_on.why == ""
+    # with time left beyond the reserve, a run of duplicates still ends the search (the
+    # reserve's test hid the exhausted-space rule whenever a time budget was in force)
+    from mcuforge.search._control import EXHAUSTED_AFTER
+
+    dup = copy.copy(trial)
+    dup.set_user_attr("duplicate_of", 0)
+    done = Stoppable()
+    for _ in range(EXHAUSTED_AFTER):
+        go_on(done, dup)  # type: ignore[arg-type]
+    assert done.stopped and go_on.why.startswith("search space exhausted"), go_on.why
 
 
 def test_the_report_says_what_the_race_did() -> None:

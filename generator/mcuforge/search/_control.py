@@ -238,6 +238,12 @@ class StopRule:
     def remaining_s(self) -> float | None:
         return None if self.end is None else self.end - time.time()
 
+    def _race_time(self, study: optuna.Study) -> bool:
+        """The time left before ``end`` is the reserve's (the race after the search)."""
+        assert self.end is not None and self.reserve is not None
+        kept = self.reserve(study)
+        return kept > 0 and time.time() >= self.end - kept
+
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if "duplicate_of" in trial.user_attrs:
             self._run_of_duplicates += 1
@@ -247,10 +253,8 @@ class StopRule:
             self.why = f"{self.trials} trials"
         elif self.end is not None and time.time() >= self.end:
             self.why = "time budget"
-        elif self.end is not None and self.reserve is not None:
-            kept = self.reserve(study)
-            if kept > 0 and time.time() >= self.end - kept:
-                self.why = "time budget"  # the rest of it is the race's
+        elif self.end is not None and self.reserve is not None and self._race_time(study):
+            self.why = "time budget"  # the rest of it is the race's
         elif self._run_of_duplicates >= EXHAUSTED_AFTER:
             self.why = (
                 f"search space exhausted ({EXHAUSTED_AFTER} sampled configurations in a row "
