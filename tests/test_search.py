@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -163,6 +164,22 @@ def test_random_and_grid_samplers(write_spec: Callable[..., Path], tmp_path: Pat
     d.mkdir()
     res = run_search(p.plan, p.dataset, _settings(d, 2), lambda s: None)
     assert sorted(t.params["imu-stats-tree/max_depth"] for t in res.trials) == [2, 3]
+    # more trials than grid points: the grid's own stop is named (it read "time budget")
+    spec.write_text(
+        base.replace(
+            "search: {trials: 4, seed: 3, rescore_top: 0}",
+            "search: {trials: 5, seed: 3, strategy: grid, rescore_top: 0}",
+        )
+        + "recipe: {name: imu-stats-tree, overrides: {space: {max_depth: {choice: [2, 3]}, "
+        "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std], "
+        "layout: inline, stats.numeric: float32}}}\n"
+    )
+    p = prepare(spec)
+    d3 = tmp_path / "grid3"
+    d3.mkdir()
+    res = run_search(p.plan, p.dataset, _settings(d3, 5), lambda s: None)
+    done = [t for t in res.trials if t.state == "COMPLETE"]
+    assert len(done) == 2 and res.stopped_by == "every grid point tried", res.stopped_by
     spec.write_text(
         base.replace(
             "search: {trials: 4, seed: 3, rescore_top: 0}", "search: {trials: 3, strategy: grid}"
@@ -467,6 +484,92 @@ def test_a_trial_that_could_start_only_after_the_time_budget_is_not_run(
     objective = make_objective(p.plan, p.dataset, limit_for(settings, None), None, 8, None)
     study.optimize(objective, n_trials=1)
     assert counted(study) == 1
+
+
+def test_no_trial_starts_in_or_runs_into_the_race_time(write_spec: Callable[..., Path]) -> None:
+    """The last trials of a time-budgeted search may not use the time kept for the race
+    after it: one starting there is not run (and queued again later), one starting just
+    before gets a limit that ends where the race's time begins (it ran to the end of the
+    budget, and the race had none left)."""
+    from mcuforge.search._objective import limit_for, make_objective
+
+    p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
+    settings = SearchSettings(trials=None, storage="", time_budget_s=600.0)
+    end = time.time() + 30.0
+    study = optuna.create_study(direction="maximize")
+    objective = make_objective(
+        p.plan, p.dataset, limit_for(settings, end), None, 8, end, lambda s: 40.0
+    )
+    study.optimize(objective, n_trials=1)
+    (trial,) = study.trials
+    assert not_run(trial) and counted(study) == 0
+    assert trial.user_attrs["reason"].startswith("the time left is the re-scoring's")
+    limits: list[float | None] = []
+    import mcuforge.search._objective as objective_module
+
+    real = objective_module.Deadline
+
+    def spy(limit: float | None) -> Any:
+        limits.append(limit)
+        return real(limit)
+
+    objective = make_objective(
+        p.plan, p.dataset, limit_for(settings, end), None, 8, end, lambda s: 20.0
+    )
+    objective_module.Deadline = spy  # type: ignore[assignment,misc]
+    try:
+        study.optimize(objective, n_trials=1)
+    finally:
+        objective_module.Deadline = real  # type: ignore[misc]
+    assert limits and limits[0] is not None and limits[0] <= 10.0 + 0.5, limits
+
+
+def test_a_retried_grid_trial_keeps_its_grid_point(tmp_path: Path) -> None:
+    """An interrupted grid trial queued again took another, unvisited grid point, which
+    then ran the old parameters and was never evaluated itself."""
+    from mcuforge.search._storage import retry_trial
+
+    space = {"x": [0, 1, 2, 3]}
+    study = optuna.create_study(
+        storage=f"sqlite:///{tmp_path / 'g.db'}", sampler=optuna.samplers.GridSampler(space, seed=0)
+    )
+    study.optimize(lambda t: t.suggest_categorical("x", space["x"]), n_trials=1)
+    cut = study.ask()  # the second point, interrupted
+    cut.suggest_categorical("x", space["x"])
+    study.tell(cut, state=optuna.trial.TrialState.FAIL)
+    retry_trial(study, study.trials[-1])
+    study.optimize(lambda t: t.suggest_categorical("x", space["x"]))
+    done = [t.params["x"] for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted(done) == [0, 1, 2, 3], done
+
+
+def test_a_local_search_continues_the_last_outputs_study(tmp_path: Path) -> None:
+    """`mcuforge search` started an empty study beside an output whose study.db held the
+    earlier trials (generate continues it; the next generate then overwrote it)."""
+    from mcuforge.pipeline._search import continue_local_study
+    from mcuforge.search._storage import default_storage, storage_url
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "study.db").write_bytes(b"earlier trials")
+    shared = SearchSettings(trials=1, storage="postgresql://db/x")
+    assert not continue_local_study(out, shared) and not default_storage(out).exists()
+    local = SearchSettings(trials=1, storage=storage_url(None, out))
+    assert continue_local_study(out, local)
+    assert default_storage(out).read_bytes() == b"earlier trials"
+    (out / "study.db").write_bytes(b"older")  # a working study is never replaced
+    assert continue_local_study(out, local)
+    assert default_storage(out).read_bytes() == b"earlier trials"
+
+
+def test_resumed_seeds_of_workers_differ() -> None:
+    """Worker 0 joining after one trial drew worker 1's stream (seed + trials)."""
+    from mcuforge.search._study import resumed_seed
+
+    base = 8
+    assert resumed_seed(base + 0, 1) != base + 1
+    seeds = {resumed_seed(base + i, n) for i in range(4) for n in range(6)}
+    assert len(seeds) == 24 and resumed_seed(base, 3) == resumed_seed(base, 3)
 
 
 def test_time_budget_ends_the_search(write_spec: Callable[..., Path], tmp_path: Path) -> None:

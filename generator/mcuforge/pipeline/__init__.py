@@ -45,7 +45,7 @@ from ..summary import build_report, linked_breakdown, stack_figures
 from ._materialize import Materialized, materialize
 from ._measure import MEASURE_TEMPLATE, Measurement, measure
 from ._prepare import Log, Prepared, prepare
-from ._search import search, search_settings
+from ._search import continue_local_study, search, search_settings
 from ._verify import verify
 from ._write import check_output, write_output
 
@@ -112,7 +112,9 @@ def augmentation_effect(
         return None
     blocks = {**config.block_params, "augment": {**config.block_params["augment"], "copies": 0}}
     plain = replace(config, block_params=blocks)
-    with_ = next(r.score for r in result.trials if r.number == trial)
+    rec = next(r for r in result.trials if r.number == trial)
+    # the search's own folds (a raced score is a mean over other fold draws too)
+    with_ = rec.search_score if rec.search_score is not None else rec.score
     return {
         "params": dict(vars(aug)),
         "cv_with": with_,
@@ -226,6 +228,9 @@ def search_only(
     if shared:  # a shared study: workers join it at will
         return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
     with OutputLock(p.out_dir):  # the local SQLite study beside the output: one run at once
+        # the last output's study, as generate continues it (else generate would later
+        # overwrite it with this run's new one)
+        continue_local_study(p.out_dir, settings)
         return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
 
 

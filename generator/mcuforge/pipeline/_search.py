@@ -52,6 +52,17 @@ def search_settings(
     )
 
 
+def continue_local_study(out_dir: Path, settings: SearchSettings) -> bool:
+    """With the local study (no ``--storage``), continue the one of the last output: its
+    ``study.db`` becomes the working study beside the output when there is none. True
+    when the study is the local one."""
+    working = default_storage(out_dir)
+    local = settings.storage == storage_url(None, out_dir)
+    if local and not working.exists() and (out_dir / "study.db").is_file():
+        shutil.copy2(out_dir / "study.db", working)
+    return local
+
+
 def search(
     p: Prepared,
     out_dir: Path,
@@ -61,9 +72,7 @@ def search(
 ) -> SearchResult:
     """Run (or resume) the study; a local study continues the one of the last output."""
     working = default_storage(out_dir)
-    local = settings.storage == storage_url(None, out_dir)
-    if local and not working.exists() and (out_dir / "study.db").is_file():
-        shutil.copy2(out_dir / "study.db", working)  # resume the study of the last output
+    local = continue_local_study(out_dir, settings)
     if local and settings.trials == 0 and not working.exists():
         raise SearchError(  # before Optuna creates an empty study file there
             f"--from-study: there is no study for {out_dir} (neither {working.name} beside "
@@ -73,4 +82,4 @@ def search(
     return run_search(p.plan, p.dataset, settings, log, spec_file, catalogs)
 
 
-__all__ = ["search", "search_settings"]
+__all__ = ["continue_local_study", "search", "search_settings"]

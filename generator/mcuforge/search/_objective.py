@@ -31,6 +31,7 @@ def make_objective(
     on_start: Callable[[int, str], None] | None = None,
     total: int | None = None,
     end: float | None = None,
+    reserve: Callable[[optuna.Study], float] | None = None,
 ) -> Callable[[optuna.Trial], Any]:
     """The trial function: sample, skip repeats, build, cost, cross-validate in a time limit.
     A trial that would take the study past ``total`` trials (other workers' running
@@ -39,7 +40,9 @@ def make_objective(
     trials past it). Both are recorded as ``surplus``: not counted, run on a resume.
 
     ``limit_s()`` gives the time the trial may take (its limit, or what is left of the
-    search's budget); past it the trial is pruned with the reason.
+    search's budget); past it the trial is pruned with the reason. ``reserve(study)``
+    is the time kept before ``end`` for the race after the search: no trial starts in
+    it, and none runs into it (a slow last trial left the race no time).
     """
     spec = plan.spec.spec
     budgets = spec.budgets
@@ -79,8 +82,10 @@ def make_objective(
         asked = time.monotonic()
         if not admitted(trial.study, trial.number, total, limit_s()):
             _not_run(trial, "the study reached its trial total meanwhile", "the trial total")
-        if end is not None and time.time() >= end:  # it would run on a 1 s remainder
-            _not_run(trial, "the time budget ended before it could start", "the time budget")
+        race = reserve(trial.study) if reserve is not None and end is not None else 0.0
+        if end is not None and time.time() >= end - race:  # it would run on a 1 s remainder
+            why = "the time left is the re-scoring's" if race > 0 else "the time budget ended"
+            _not_run(trial, f"{why} before it could start", "the time budget")
         waited = time.monotonic() - asked
         if waited >= 1.0:  # not the trial's own time (the race reads trial durations)
             trial.set_user_attr(ADMISSION_WAIT, round(waited, 3))
@@ -88,7 +93,12 @@ def make_objective(
             config = sample_config(trial, plan.recipes)
         except optuna.TrialPruned as exc:  # e.g. an empty subset of statistics
             trial.set_user_attr("recipe", str(trial.params.get("recipe", plan.recipes[0].ref)))
-            trial.set_user_attr("reason", str(exc))
+            same = duplicate_of(trial.study, trial)
+            if same is not None:  # a repeat of it counts as no trial (as any repeat)
+                trial.set_user_attr("duplicate_of", same)
+                trial.set_user_attr("reason", f"{exc}; same parameters as trial #{same}")
+            else:
+                trial.set_user_attr("reason", str(exc))
             raise
         trial.set_user_attr("recipe", config.recipe.ref)
         if on_start is not None:
@@ -98,7 +108,11 @@ def make_objective(
             trial.set_user_attr("duplicate_of", same)
             trial.set_user_attr("reason", f"same parameters as trial #{same}; not run again")
             raise optuna.TrialPruned(f"duplicate of trial #{same}")
-        deadline = Deadline(limit_s())
+        limit = limit_s()
+        if race > 0 and end is not None:  # not into the race's time
+            left = max(end - race - time.time(), 1.0)
+            limit = left if limit is None else min(limit, left)
+        deadline = Deadline(limit)
         try:
             with deadline:
                 return run(trial, config, deadline)

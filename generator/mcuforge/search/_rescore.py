@@ -377,8 +377,12 @@ def run_race(
             except TrialTimeout:
                 _log_race(log, now, entered, ran, time.monotonic() - t0, "time budget")
                 return now
-            except TRIAL_ERRORS:
+            except TRIAL_ERRORS as exc:  # it drops to the end of the race, with the reason
                 value = -math.inf if maximize else math.inf
+                log(
+                    f"search: trial #{n} failed on fold draw {r + 1} of the re-scoring "
+                    f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); it drops out"
+                )
             stored.setdefault(n, []).append(value)  # a survivor has rounds 1..r-1
             ran += 1
             merge_rounds(study, stored)

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -122,11 +123,19 @@ def optimize_quietly(study: optuna.Study, func: Callable[[optuna.Trial], Any], *
         study.optimize(tracked, **kw)
     except KeyboardInterrupt:
         # Optuna failed the trial Ctrl-C stopped; a Ctrl-C between trials may leave one
-        # RUNNING, which the next run fails and queues (see fail_stale)
-        for trial_id in interrupted:
-            if study._storage.get_trial(trial_id).state == optuna.trial.TrialState.RUNNING:
-                study._storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
-            retry_trial(study, study._storage.get_trial(trial_id))
+        # RUNNING, which the next run fails and queues (see fail_stale). A second SIGINT
+        # (a worker gets the terminal's and then the parent's, stop_workers) must not
+        # stop the queuing half done: the trial would stay failed and count.
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            for trial_id in interrupted:
+                if study._storage.get_trial(trial_id).state == optuna.trial.TrialState.RUNNING:
+                    study._storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
+                retry_trial(study, study._storage.get_trial(trial_id))
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
         raise
     finally:
         logger.removeFilter(quiet)

@@ -49,14 +49,21 @@ def _worker(
         spec = plan.spec.spec
         dataset = load_dataset(spec.data, plan.spec.base_dir, spec.task, plan.spec)
         study = open_study(plan, dataset, settings, seed, lambda s: None)
-        stop = StopRule(settings.trials, end, _reserve(plan, settings.time_budget_s))
+        reserve = _reserve(plan, settings.time_budget_s)
+        stop = StopRule(settings.trials, end, reserve)
         shrink = ShrinkToBudget(plan.recipes, spec.budgets)
         while not stop.why and (end is None or time.time() < end):
             try:
                 optimize_quietly(
                     study,
                     make_objective(
-                        plan, dataset, limit_for(settings, end), None, settings.trials, end
+                        plan,
+                        dataset,
+                        limit_for(settings, end),
+                        None,
+                        settings.trials,
+                        end,
+                        reserve,
                     ),
                     timeout=None if end is None else max(end - time.time(), 0.0),
                     callbacks=[shrink, stop],
@@ -72,6 +79,11 @@ def _worker(
                     raise
     except KeyboardInterrupt:
         sys.exit(130)  # the parent reports the interruption
+
+
+def _past(end: float | None) -> bool:
+    """The time budget is (about) spent: Optuna's timeout ended the study."""
+    return end is not None and time.time() >= end - 1.0
 
 
 def _reserve(plan: Plan, budget_s: float | None) -> Callable[[optuna.Study], float] | None:
@@ -193,7 +205,8 @@ def run_search(
         settings.verbose,
     )
     progress.done = done
-    stop = StopRule(settings.trials, end, _reserve(plan, budget))
+    reserve = _reserve(plan, budget)
+    stop = StopRule(settings.trials, end, reserve)
     shrink = ShrinkToBudget(plan.recipes, spec.budgets)
     t0 = time.monotonic()
     if settings.jobs > 1:
@@ -215,7 +228,13 @@ def run_search(
         why = "the workers finished"
     else:
         objective = make_objective(
-            plan, dataset, limit_for(settings, end), progress.start_trial, settings.trials, end
+            plan,
+            dataset,
+            limit_for(settings, end),
+            progress.start_trial,
+            settings.trials,
+            end,
+            reserve,
         )
         with progress:
             optimize_quietly(
@@ -226,7 +245,9 @@ def run_search(
                 catch=TRIAL_ERRORS,
                 gc_after_trial=False,
             )
-        why = stop.why or "time budget"
+        # else Optuna's timeout (the time budget) or the grid sampler's own stop
+        grid = spec.search.strategy == "grid"
+        why = stop.why or ("every grid point tried" if grid and not _past(end) else "time budget")
     log(f"search: stopped by {why} after {time.monotonic() - t0:.0f} s, {counted(study)} trials")
     run_race(study, plan, dataset, end, log)
     return collect(study, plan, settings, why)

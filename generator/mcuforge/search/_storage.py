@@ -53,6 +53,9 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
 
     The queued trial records the original in ``failed_trial`` and the chain of
     attempts in ``retry_history``; after :data:`MAX_RETRIES` attempts it is not queued.
+    It keeps the original's other system attributes: a grid point's ``grid_id`` (without
+    it the grid sampler gives the queued trial another, unvisited point, which then runs
+    these parameters and is never evaluated itself).
     """
     history = [*trial.system_attrs.get("retry_history", []), trial.number]
     if len(history) > MAX_RETRIES:
@@ -63,6 +66,7 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             params=trial.params,
             distributions=trial.distributions,
             system_attrs={
+                **trial.system_attrs,
                 "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
                 "retry_history": history,
             },

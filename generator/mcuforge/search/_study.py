@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import optuna
 
 from ..data import Dataset
@@ -42,6 +43,14 @@ def study_parts(plan: Plan, dataset: Dataset) -> dict[str, Any]:
             "folds": s.folds,
         },
     }
+
+
+def resumed_seed(seed: int, trials: int) -> int:
+    """The sampler seed of a run that finds ``trials`` in the study: ``seed`` and the
+    count mixed (``seed + trials`` repeated another worker's: worker 0 joining after one
+    trial drew the stream of worker 1 joining an empty study)."""
+    state = np.random.SeedSequence([seed, trials]).generate_state(1)
+    return int(state[0])
 
 
 def _sampler(plan: Plan, seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
@@ -140,7 +149,7 @@ def open_study(
         study.set_user_attr("fingerprint", fp)
         study.set_user_attr("parts", parts)
     if study.trials:  # a resumed study (or another worker's): a fresh stream of samples
-        study.sampler = _sampler(plan, seed + len(study.trials), parallel)
+        study.sampler = _sampler(plan, resumed_seed(seed, len(study.trials)), parallel)
     return study
 
 
