@@ -10,6 +10,7 @@ fold draw.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -170,6 +171,12 @@ def _infeasible_message(
     return " ".join(parts)
 
 
+def _finite(value: float | None) -> float | None:
+    """A score for JSON and CSV: None for the ±inf of a configuration that failed in the
+    race (JSON has no infinity)."""
+    return value if value is None or math.isfinite(value) else None
+
+
 def trial_rows(result: SearchResult) -> list[dict[str, Any]]:
     """Flat rows for CSV/JSON: parameters, score, cost and its source."""
     rows = []
@@ -179,13 +186,13 @@ def trial_rows(result: SearchResult) -> list[dict[str, Any]]:
             "trial": r.number,
             "state": r.state,
             "recipe": r.recipe,
-            "score": r.score,
+            "score": _finite(r.score),
             "feasible": r.feasible,
             "pareto": r.number in pareto,
             "params": json.dumps(r.params, sort_keys=True),
             "reason": r.reason,
-            "search_score": r.search_score,
-            "rescores": json.dumps(list(r.rescores)) if r.rescores else "",
+            "search_score": _finite(r.search_score),
+            "rescores": json.dumps([_finite(v) for v in r.rescores]) if r.rescores else "",
         }
         if r.cost:
             for k, fig in r.cost.items():
