@@ -26,6 +26,13 @@ from mcuforge.search._control import admitted, counted, not_run
 
 from .conftest import ROOT
 
+#: A recipe whose space holds two configurations (max_depth 2 or 3), nothing else.
+TWO_POINTS = (
+    "{name: imu-stats-tree, overrides: {space: {max_depth: {choice: [2, 3]}, "
+    "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std], "
+    "layout: inline, stats.numeric: float32}}}"
+)
+
 
 def _settings(tmp: Path, trials: int, **kw: object) -> SearchSettings:
     return SearchSettings(trials=trials, storage=f"sqlite:///{tmp / 'study.db'}", **kw)  # type: ignore[arg-type]
@@ -165,16 +172,9 @@ def test_random_and_grid_samplers(write_spec: Callable[..., Path], tmp_path: Pat
     res = run_search(p.plan, p.dataset, _settings(d, 2), lambda s: None)
     assert sorted(t.params["imu-stats-tree/max_depth"] for t in res.trials) == [2, 3]
     # more trials than grid points: the grid's own stop is named (it read "time budget")
-    spec.write_text(
-        base.replace(
-            "search: {trials: 4, seed: 3, rescore_top: 0}",
-            "search: {trials: 5, seed: 3, strategy: grid, rescore_top: 0}",
-        )
-        + "recipe: {name: imu-stats-tree, overrides: {space: {max_depth: {choice: [2, 3]}, "
-        "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std], "
-        "layout: inline, stats.numeric: float32}}}\n"
+    p = prepare(
+        _spec_with(write_spec, "{trials: 5, seed: 3, strategy: grid, rescore_top: 0}", TWO_POINTS)
     )
-    p = prepare(spec)
     d3 = tmp_path / "grid3"
     d3.mkdir()
     res = run_search(p.plan, p.dataset, _settings(d3, 5), lambda s: None)
@@ -491,12 +491,17 @@ def test_no_trial_starts_in_or_runs_into_the_race_time(write_spec: Callable[...,
     after it: one starting there is not run (and queued again later), one starting just
     before gets a limit that ends where the race's time begins (it ran to the end of the
     budget, and the race had none left)."""
+    from mcuforge.search._control import warm_start
     from mcuforge.search._objective import limit_for, make_objective
 
     p = prepare(_spec_with(write_spec, "{seed: 3}", "imu-stats-tree"))
     settings = SearchSettings(trials=None, storage="", time_budget_s=600.0)
     end = time.time() + 30.0
     study = optuna.create_study(direction="maximize")
+    refs = [r.ref for r in p.plan.recipes]
+    # the recipe's default configuration (a sampled one may be an empty subset of
+    # statistics, pruned before any time limit is set)
+    assert warm_start(study, p.plan.recipes, refs) == 1
     objective = make_objective(
         p.plan, p.dataset, limit_for(settings, end), None, 8, end, lambda s: 40.0
     )
@@ -513,6 +518,7 @@ def test_no_trial_starts_in_or_runs_into_the_race_time(write_spec: Callable[...,
         limits.append(limit)
         return real(limit)
 
+    assert warm_start(study, p.plan.recipes, refs) == 1  # queued again: it was not run
     objective = make_objective(
         p.plan, p.dataset, limit_for(settings, end), None, 8, end, lambda s: 20.0
     )
@@ -593,12 +599,7 @@ def test_a_trial_past_its_limit_is_stopped_with_the_reason(
 
 
 def test_a_small_space_is_never_run_twice(write_spec: Callable[..., Path], tmp_path: Path) -> None:
-    recipe = (
-        "{name: imu-stats-tree, overrides: {space: {max_depth: {choice: [2, 3]}, "
-        "min_samples_leaf: {choice: [1]}}, fixed: {stats.features: [mean, std], "
-        "layout: inline, stats.numeric: float32}}}"
-    )
-    p = prepare(_spec_with(write_spec, "{trials: 6, seed: 3}", recipe))
+    p = prepare(_spec_with(write_spec, "{trials: 6, seed: 3}", TWO_POINTS))
     res = run_search(p.plan, p.dataset, _settings(tmp_path, 6), lambda s: None)
     assert sorted(t.params["imu-stats-tree/max_depth"] for t in res.trials) == [2, 3]
     assert res.stopped_by.startswith("search space exhausted")

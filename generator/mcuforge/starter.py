@@ -17,8 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from ._starter_inspect import Guess, inspect, is_number, sensors, unit_of
-from .data import comma_number
+from ._starter_inspect import Dialect, Guess, inspect, is_number, sensors, unit_of
 from .spec import check_c_prefix, nearest_samples
 
 #: The JSON Schema beside the spec that its ``$schema`` line names. A copy, not a path
@@ -176,7 +175,7 @@ def _sram_kb(g: Guess) -> int:
 
 
 def _task(g: Guess) -> str:
-    values = [comma_number(c) if g.decimal == "," else c for c in g.classes]
+    values = [Dialect(g.delimiter, g.decimal).number(c) for c in g.classes]
     numeric = bool(values) and all(is_number(c) for c in values)
     fractional = numeric and any(float(c) != round(float(c)) for c in values)
     if numeric and (fractional or len(g.classes) > 20):  # a number per example or sample

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import CsvOptions
-from ._files import DECIMAL_COMMA, THOUSANDS_POINT, CsvRows, comma_number
+from ._files import CsvRows, comma_number
 from ._findings import FileProblem
 
 #: What to fix when a wide or segments file lacks a column the spec names.
@@ -124,10 +124,8 @@ def _reason(text: str, comma: bool) -> str:
 def _comma_cell(cell: str) -> str:
     """A cell of a file with decimal commas as Python reads a number: a number written with
     a decimal point (not a thousands separator) becomes text that is not one."""
-    text = cell.strip()
-    if DECIMAL_COMMA.fullmatch(text) or THOUSANDS_POINT.fullmatch(text):
-        return comma_number(text)
-    return "." if "." in text else cell
+    number = comma_number(cell)  # converting always changes the text
+    return "." if number == cell and "." in cell else number
 
 
 def _floats(
