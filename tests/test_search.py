@@ -222,6 +222,8 @@ def test_local_parallel_workers_record_every_trial_once(
     finished = [t.number for t in study.trials if t.state.is_finished()]  # not queued ones
     assert sorted(numbers + never_run) == finished  # each finished trial recorded once
     assert counted(study) == 6  # --trials is the total, exactly (two workers overshot by one)
+    # the parent says what ended its workers' trials (it said "the workers finished")
+    assert any(re.match(r"search: stopped by 6 trials after", line) for line in lines), lines
 
 
 def test_a_trial_runs_only_while_the_earlier_ones_leave_room() -> None:
@@ -547,6 +549,41 @@ def test_a_retried_grid_trial_keeps_its_grid_point(tmp_path: Path) -> None:
     study.optimize(lambda t: t.suggest_categorical("x", space["x"]))
     done = [t.params["x"] for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert sorted(done) == [0, 1, 2, 3], done
+
+
+def test_ctrl_c_requeues_every_time_a_dying_worker_at_most_twice() -> None:
+    """A third Ctrl-C on the same parameters failed them for good, and the failed trial
+    counted towards --trials (the user stopped it, not the trial); parameters whose
+    worker dies are queued again twice, then fail with the reason, and count."""
+    from mcuforge.search._resume import finished
+    from mcuforge.search._storage import MAX_RETRIES, retry_trial, trial_reason
+
+    def attempt(study: optuna.Study, interrupted: bool) -> bool:
+        """Run the queued parameters (or new ones), stop them; True if queued again."""
+        trial = study.ask()
+        trial.suggest_int("x", 0, 1000)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        before = len(study.trials)
+        retry_trial(study, study.trials[-1], interrupted=interrupted)
+        return len(study.trials) > before
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    assert all(attempt(study, interrupted=True) for _ in range(5))
+    assert len({t.params["x"] for t in study.trials if t.params}) == 1  # the same parameters
+    assert finished(study) == 0  # none counts: each was queued again
+    assert [attempt(study, interrupted=False) for _ in range(MAX_RETRIES + 1)] == [
+        *[True] * MAX_RETRIES,
+        False,
+    ]
+    assert finished(study) == 1  # the last death counts, and says why
+    last = study.trials[-1]
+    earlier = ", ".join(f"#{t.number}" for t in study.trials[:-1])
+    assert trial_reason(last) == (
+        f"its worker died while running it, as at {MAX_RETRIES} earlier attempt(s) at these "
+        f"parameters (earlier attempts: trials {earlier}); not queued again (at most "
+        f"{MAX_RETRIES} retries after a death)"
+    )
+    assert len({t.params["x"] for t in study.trials if t.params}) == 1
 
 
 def test_a_local_search_continues_the_last_outputs_study(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from ..resolver import Plan
 from ._control import FINISHED, not_run, retried
 from ._rescore import Raced, Standing, field_of, race, rank_key, stored_rounds
 from ._space import config_from_params
+from ._storage import trial_reason
 from ._types import FIGURES, SearchResult, SearchSettings, TrialRecord
 
 
@@ -51,7 +52,7 @@ def collect(
                 t.user_attrs.get("cost"),
                 feasible,
                 t.state.name,
-                str(t.user_attrs.get("reason") or t.system_attrs.get("fail_reason", "")),
+                trial_reason(t),
             )
         )
     ranked = sorted(

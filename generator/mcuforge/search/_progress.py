@@ -17,6 +17,7 @@ from typing import Any
 import optuna
 
 from ._control import not_run
+from ._storage import trial_reason
 
 Log = Callable[[str], None]
 
@@ -39,7 +40,7 @@ def trial_line(trial: optuna.trial.FrozenTrial, metric: str) -> str:
             f"latency {cost.get('latency_ms', {}).get('value', 0):.3f} ms "
             f"({'fits' if ok else 'over budget'})"
         )
-    reason = trial.user_attrs.get("reason") or trial.system_attrs.get("fail_reason", "")
+    reason = trial_reason(trial)
     state = trial.state.name.lower()
     why = str(reason).splitlines()[0] if reason else "-"
     return f"trial #{trial.number}: {recipe} {state}: {why}"

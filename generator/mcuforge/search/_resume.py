@@ -132,7 +132,7 @@ def optimize_quietly(study: optuna.Study, func: Callable[[optuna.Trial], Any], *
             for trial_id in interrupted:
                 if study._storage.get_trial(trial_id).state == optuna.trial.TrialState.RUNNING:
                     study._storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
-                retry_trial(study, study._storage.get_trial(trial_id))
+                retry_trial(study, study._storage.get_trial(trial_id), interrupted=True)
         finally:
             if main:
                 signal.signal(signal.SIGINT, previous)

@@ -77,6 +77,8 @@ def _worker(
                 # the other already has: go on with the next trial
                 if not str(exc).startswith("Cannot tell a "):
                     raise
+        # the parent says what ended the search (its workers' own reasons)
+        study.set_user_attr(f"{STOPPED_ATTR}{seed}", _stop_reason(stop, spec.search.strategy, end))
     except KeyboardInterrupt:
         sys.exit(130)  # the parent reports the interruption
 
@@ -84,6 +86,30 @@ def _worker(
 def _past(end: float | None) -> bool:
     """The time budget is (about) spent: Optuna's timeout ended the study."""
     return end is not None and time.time() >= end - 1.0
+
+
+#: A worker records what ended its trials in the study's user attribute of this name
+#: followed by its sampler seed (unique to one run's workers).
+STOPPED_ATTR = "stopped_by:"
+
+
+def _stop_reason(stop: StopRule, strategy: str, end: float | None) -> str:
+    """What ended a run of trials: the stop rule's reason, else Optuna's timeout (the
+    time budget) or the grid sampler's own stop (every point taken)."""
+    if stop.why:
+        return stop.why
+    return "every grid point tried" if strategy == "grid" and not _past(end) else "time budget"
+
+
+def _workers_reason(study: optuna.Study, seeds: list[int]) -> str:
+    """What ended a parallel search: the reasons its workers recorded, the most common
+    first (a worker that stopped on the trial total while another was still running its
+    last trial records the total too)."""
+    attrs = study.user_attrs
+    reasons = [str(attrs[k]) for k in (f"{STOPPED_ATTR}{s}" for s in seeds) if k in attrs]
+    if not reasons:
+        return "the workers finished"  # none recorded one (stopped from outside)
+    return max(dict.fromkeys(reasons), key=reasons.count)
 
 
 def _reserve(plan: Plan, budget_s: float | None) -> Callable[[optuna.Study], float] | None:
@@ -223,9 +249,10 @@ def run_search(
                     seen.add(t.number)
                     progress(study, t)
 
+        first = seed + 1 + len(study.trials)
         with progress:
-            _run_workers(spec_path, catalogs, settings, seed + 1 + len(study.trials), end, tick)
-        why = "the workers finished"
+            _run_workers(spec_path, catalogs, settings, first, end, tick)
+        why = _workers_reason(study, [first + i for i in range(settings.jobs)])
     else:
         objective = make_objective(
             plan,
@@ -245,9 +272,7 @@ def run_search(
                 catch=TRIAL_ERRORS,
                 gc_after_trial=False,
             )
-        # else Optuna's timeout (the time budget) or the grid sampler's own stop
-        grid = spec.search.strategy == "grid"
-        why = stop.why or ("every grid point tried" if grid and not _past(end) else "time budget")
+        why = _stop_reason(stop, spec.search.strategy, end)
     log(f"search: stopped by {why} after {time.monotonic() - t0:.0f} s, {counted(study)} trials")
     run_race(study, plan, dataset, end, log)
     return collect(study, plan, settings, why)

@@ -7,7 +7,8 @@ matches, so a resumed search never mixes trials of two different problems.
 Every trial sends a heartbeat (Optuna's ``heartbeat_interval``); a running trial whose
 heartbeat stopped for ``grace_period`` belongs to a dead worker: the next worker to
 start a trial marks it failed and queues its parameters again (:func:`retry_trial`),
-so they are re-run, up to :data:`MAX_RETRIES` times.
+so they are re-run, up to :data:`MAX_RETRIES` times (a trial Ctrl-C stopped is queued
+again however often it is stopped: the user stopped it, not the trial).
 """
 
 from __future__ import annotations
@@ -44,21 +45,31 @@ def storage_url(url: str | None, out_dir: Path) -> str:
 HEARTBEAT_S = 15
 #: A running trial without a heartbeat for this long belongs to a dead worker.
 GRACE_S = 120
-#: How often the parameters of one interrupted or dead trial are queued again.
+#: How often the parameters of a trial whose worker died (killed, out of memory, the
+#: machine lost) are queued again; a third death fails them for good (the report says so).
 MAX_RETRIES = 2
+#: System attribute: how many attempts at a trial's parameters died before it.
+DEATHS_ATTR = "deaths"
 
 
-def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    """Queue the parameters of a trial that did not finish (interrupted, dead worker).
+def retry_trial(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial, interrupted: bool = False
+) -> None:
+    """Queue the parameters of a trial that did not finish (Ctrl-C, a dead worker).
 
     The queued trial records the original in ``failed_trial`` and the chain of
-    attempts in ``retry_history``; after :data:`MAX_RETRIES` attempts it is not queued.
-    It keeps the original's other system attributes: a grid point's ``grid_id`` (without
-    it the grid sampler gives the queued trial another, unvisited point, which then runs
-    these parameters and is never evaluated itself).
+    attempts in ``retry_history``. A trial Ctrl-C stopped (``interrupted``) is always
+    queued; one whose worker died counts a death, and after :data:`MAX_RETRIES` deaths
+    its parameters are not queued again (parameters that kill the process each time
+    would otherwise be re-run forever): the failed trial then counts towards the
+    study's total, with :func:`trial_reason`. The queued trial keeps the original's
+    other system attributes: a grid point's ``grid_id`` (without it the grid sampler
+    gives the queued trial another, unvisited point, which then runs these parameters
+    and is never evaluated itself).
     """
     history = [*trial.system_attrs.get("retry_history", []), trial.number]
-    if len(history) > MAX_RETRIES:
+    deaths = int(trial.system_attrs.get(DEATHS_ATTR, 0)) + (0 if interrupted else 1)
+    if deaths > MAX_RETRIES:
         return
     study.add_trial(
         optuna.create_trial(
@@ -69,8 +80,27 @@ def retry_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
                 **trial.system_attrs,
                 "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
                 "retry_history": history,
+                DEATHS_ATTR: deaths,
             },
         )
+    )
+
+
+def trial_reason(trial: optuna.trial.FrozenTrial) -> str:
+    """Why a trial was pruned, failed or not run: what it recorded, else (a failed trial
+    without a word) that its worker died: a trial that fails in Python records its
+    error, and one Ctrl-C stopped is queued again."""
+    reason = trial.user_attrs.get("reason") or trial.system_attrs.get("fail_reason", "")
+    if reason or trial.state != optuna.trial.TrialState.FAIL:
+        return str(reason)
+    deaths = int(trial.system_attrs.get(DEATHS_ATTR, 0))
+    if not deaths:
+        return "its worker died while running it (killed, or out of memory?)"
+    earlier = ", ".join(f"#{n}" for n in trial.system_attrs.get("retry_history", []))
+    return (
+        f"its worker died while running it, as at {deaths} earlier attempt(s) at these "
+        f"parameters (earlier attempts: trials {earlier}); not queued again (at most "
+        f"{MAX_RETRIES} retries after a death)"
     )
 
 
