@@ -46,6 +46,16 @@ def test_init_on_class_folders_gives_a_valid_spec(tmp_path: Path) -> None:
     assert "rate_hz 50 is a placeholder" in text
     assert run("validate", str(spec))[0] == 0
     assert run("init", str(EXAMPLE / "data"), "-o", str(spec))[0] == 2  # exists, no --force
+    code, out = run("init", str(EXAMPLE / "data"), "-o", str(spec), "--force")
+    assert code == 0 and f"wrote {spec} (kept the existing {tmp_path / schema}); check" in out, out
+
+
+def test_init_dash_prints_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o -` wrote a file named '-' (and its schema) instead of printing."""
+    monkeypatch.chdir(tmp_path)
+    code, out = run("init", str(EXAMPLE / "data"), "-o", "-", stdout=True)
+    assert code == 0 and yaml.safe_load(out)["data"]["labels"] == {"from": "folder"}
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_init_guesses_rate_from_time_column_and_labels_from_text(tmp_path: Path) -> None:
@@ -278,7 +288,7 @@ _SESSION = [  # a first activity longer than the rows init looks at
         (
             _one("t,f1,f2,label", [f"{i},{_RNG.normal():.3f},1,{'ab'[i % 2]}" for i in range(200)]),
             "table",
-            "one example per row",
+            "a label's median run is 1 row(s): windows of the signal (`csv.layout: segments`)",
         ),
         # a number per sample down a time series: a regression target (wide), not segments
         (

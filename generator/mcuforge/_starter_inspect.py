@@ -561,6 +561,13 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
         notes.append(
             f"one example per row (column {label_col!r} changes within a file): "
             "`csv.layout: table`, every row is one window"
+            + (
+                f"; the rows look like samples of a signal, but a label's median run is "
+                f"{float(np.median(runs)):g} row(s): windows of the signal "
+                "(`csv.layout: segments`) need runs of 10 rows or more"
+                if series and not regression and runs
+                else ""
+            )
         )
     elif time_col and (found := _rate(time_col, header, body, notes)):
         rate, unit = found

@@ -225,7 +225,7 @@ def report(out_dir: Path) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the spec here (default: print it).",
+    help="Write the spec here (default, or -: print it).",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(data_dir: Path, out: Path | None, force: bool) -> None:
@@ -243,6 +243,8 @@ def init(data_dir: Path, out: Path | None, force: bool) -> None:
     from ..schemas import schema_files
     from ..starter import SCHEMA_FILE, starter_spec
 
+    if out is not None and str(out) == "-":
+        out = None  # the usual spelling of standard output (it wrote a file named '-')
     text = starter_spec(data_dir, (out or Path("spec.yaml")).resolve().parent)
     if out is None:
         click.echo(text, nl=False)
@@ -253,9 +255,13 @@ def init(data_dir: Path, out: Path | None, force: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, text)
     schema = out.parent / SCHEMA_FILE
-    if not schema.exists():
+    wrote = f"wrote {out}"
+    if schema.exists():
+        wrote += f" (kept the existing {schema})"
+    else:
         write_atomic(schema, schema_files()[SCHEMA_FILE])
-    click.echo(f"wrote {out} and {schema}; check the guesses marked in its comments", err=True)
+        wrote += f" and {schema}"
+    click.echo(f"{wrote}; check the guesses marked in its comments", err=True)
 
 
 @click.command()
