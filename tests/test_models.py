@@ -225,6 +225,34 @@ def test_isolation_forest_finds_unseen_activities(anomaly: Task, thresholds: str
     assert "#define M_ANOMALY_THRESHOLD" in sources["m_model.h"]
 
 
+def test_anomaly_threshold_sits_half_way_between_normal_and_anomaly_scores() -> None:
+    """It sat at the highest held-out normal score: on test data the detector separated
+    perfectly (normal 0.03-0.49, faults 7.5-11), half the normal windows raised an alarm."""
+    from mcuforge.models._anomaly import pick_threshold
+
+    t = pick_threshold(np.array([0.1, 0.2, 0.27, 7.0, 8.0]), np.array([0, 0, 0, 1, 1]), 0.95)
+    assert t == pytest.approx(0.27 + 0.5 * (7.0 - 0.27), rel=1e-6)
+    # overlapping classes: the best balance (one normal above), then half-way to the next
+    t = pick_threshold(np.array([0.1, 0.2, 0.27, 0.3, 8.0]), np.array([0, 0, 1, 0, 1]), 0.95)
+    assert t == pytest.approx(0.2 + 0.5 * (0.27 - 0.2), rel=1e-6)
+    scores = np.array([0.1, 0.2, 0.3, 0.4])  # no anomaly held out: the quantile
+    assert pick_threshold(scores, np.zeros(4, dtype=np.int64), 0.5) == np.float32(0.3)
+
+
+def test_anomaly_validation_is_a_contiguous_block_of_normal_rows() -> None:
+    """A random choice left each held-out window's overlapping neighbours in training."""
+    from mcuforge.models._anomaly import split_anomaly
+
+    x = np.arange(40, dtype=np.float32)[:, None]  # rows in time order
+    y = np.array([0] * 36 + [1] * 4)
+    for seed in range(5):
+        split = split_anomaly(x, y, 0.25, seed)
+        held = np.sort(split.val_x[split.val_y == 0][:, 0])
+        assert len(held) == 9 and np.all(np.diff(held) == 1), held
+        assert set(held) | set(split.fit_x[:, 0]) == set(range(36))
+        assert np.array_equal(split.val_x[split.val_y == 1][:, 0], np.arange(36, 40))
+
+
 def test_int16_trees_compare_integers_and_keep_the_float_decisions(classify: Task) -> None:
     params = {"n_estimators": 10, "max_depth": 6, "layout": "table"}
     exact = _fit(classify, "random_forest", params)

@@ -62,6 +62,27 @@ def check_labels(y_train: np.ndarray, y_test: np.ndarray, classes: Sequence[str]
         )
 
 
+def validation_block(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train / validation row indices, the validation rows one contiguous block at a
+    seeded place: rows in time order (overlapping windows of recordings) keep their
+    neighbours on the same side but at the block's two edges.
+
+    Raises:
+        DataError: ``fraction`` outside (0, 1), or too few rows for both sides.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"validation fraction must be in (0, 1), got {fraction}")
+    n_val = round(n * fraction)
+    if n < 2 or n_val < 1 or n_val >= n:
+        raise DataError(
+            f"{n} rows are too few for a validation split of {fraction:g}; "
+            "give the data more windows (shorter stride) or change `validation`"
+        )
+    start = int(np.random.default_rng(seed).integers(0, n - n_val + 1))
+    val = np.arange(start, start + n_val)
+    return np.concatenate([np.arange(start), np.arange(start + n_val, n)]), val
+
+
 def validation_split(
     n: int, fraction: float, seed: int, y: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

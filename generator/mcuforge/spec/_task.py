@@ -25,7 +25,11 @@ class Task(Strict):
     kind: Literal["classification", "regression", "anomaly"] = Field(
         default="classification",
         description="`classification`: one class per window; `regression`: a number per "
-        "window; `anomaly`: normal or not, trained on normal windows only.",
+        "window; `anomaly`: normal or not, trained on normal windows only; the alarm "
+        "threshold is set on held-out windows (a contiguous block of the normal ones, and "
+        "the training split's anomalies) half-way between the scores that best balance "
+        "missed anomalies and false alarms (without anomalies: the 95th percentile of the "
+        "normal scores).",
     )
     metric: Metric | None = Field(
         default=None,
