@@ -729,6 +729,20 @@ def test_table_spec_rules(tmp_path: Path) -> None:
         load_spec(spec(tmp_path, text=padded))
 
 
+def test_text_in_a_regression_target_names_the_task_and_a_few_lines(tmp_path: Path) -> None:
+    """A table of classes under `task.kind: regression` listed all 60 lines and said
+    "write numbers only in data columns"."""
+    _table(tmp_path)
+    text = TABLE_SPEC.format(split="{test: 0.25}") + "task: {kind: regression}\n"
+    code, out = run("validate", str(spec(tmp_path, text=text)))
+    assert code == 2, out
+    assert (
+        "rows.csv:2: column 'kind': 'x' is not a number (60 bad cells in this file, lines 2, "
+        "3, 4, 5, 6, 7, 8, 9, 10, 11, …); `task.kind: regression` reads column 'kind' as a "
+        "number per sample; for classes written as words use `task.kind: classification`"
+    ) in " ".join(out.split()), out
+
+
 def test_init_recognises_a_table(tmp_path: Path) -> None:
     _table(tmp_path)
     res = CliRunner().invoke(cli, ["init", str(tmp_path / "table")])

@@ -77,7 +77,8 @@ def comment_above_header(root: Path) -> tuple[Path, str]:
     path = data / "a" / "r1.csv"
     path.write_text("# device: Pixel 7\n" + path.read_text())
     return spec(root), (
-        r"data/a/r1\.csv:1: header has no column 'ax', 'ay'; found # device: Pixel 7\. Fix .* "
+        r"data/a/r1\.csv:1: header has no column 'ax' \(data\.sensors\[\]\.channels\), 'ay' "
+        r"\(data\.sensors\[\]\.channels\); found # device: Pixel 7\. Fix .* "
         r"The first line is read as the header: remove the lines above the header"
     )
 
@@ -115,7 +116,11 @@ def header_only(root: Path) -> tuple[Path, str]:
 def missing_column(root: Path) -> tuple[Path, str]:
     data = folder(root)
     write_csv(data / "b" / "r0.csv", rows(9), header="ax,a_y")
-    return spec(root), r"data/b/r0\.csv:1: header has no column 'ay'; found ax, a_y"
+    # the spec field it comes from, and the header's closest spelling
+    return spec(root), (
+        r"data/b/r0\.csv:1: header has no column 'ay' \(data\.sensors\[\]\.channels; did you "
+        r"mean 'a_y'\?\); found ax, a_y"
+    )
 
 
 def column_twice(root: Path) -> tuple[Path, str]:
@@ -472,7 +477,9 @@ def test_the_same_problem_in_many_files_is_one_line(
         load_dataset(loaded.spec.data, loaded.base_dir, loaded.spec.task, loaded)
     message = str(err.value)
     assert message.count("\n") == 0, message
-    assert message.startswith("data/a/r0.csv:1: header has no column 'lbl'"), message
+    assert message.startswith(
+        "data/a/r0.csv:1: header has no column 'lbl' (data.labels.column); found"
+    ), message
     assert "(and 9 more files alike: data/a/r1.csv, data/a/r2.csv, data/a/r3.csv, …)" in message
     res = CliRunner().invoke(cli, ["validate", str(path), "--json"])
     assert res.exit_code == 2

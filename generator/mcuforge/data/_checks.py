@@ -39,8 +39,13 @@ def _where(r: Recording, index: int, column: int | None = None) -> int | None:
     return int(r.lines[index]) if r.lines is not None and index < len(r.lines) else None
 
 
-def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
-    """Cells that are not numbers or not finite: one error per file, at the first one."""
+#: Lines of bad cells a message lists (then the count).
+LISTED_LINES = 10
+
+
+def non_finite(recordings: Sequence[Recording], target: str | None = None) -> list[Finding]:
+    """Cells that are not numbers or not finite: one error per file, at the first one
+    (``target``: the regression target's column, where text means another task)."""
     by_file: dict[str, list[Recording]] = defaultdict(list)
     for r in recordings:
         if r.n_bad:
@@ -53,7 +58,8 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
         more = ""
         if total > 1:
             lines = sorted({c.line for c in cells if c.line is not None})
-            listed = ", ".join(map(str, lines)) + (", …" if total > len(cells) else "")
+            cut = total > len(cells) or len(lines) > LISTED_LINES
+            listed = ", ".join(map(str, lines[:LISTED_LINES])) + (", …" if cut else "")
             at = f", line{'s' if len(lines) > 1 else ''} {listed}" if lines else ""
             more = f" ({total} bad cells in this file{at})"
         out.append(
@@ -75,6 +81,10 @@ def non_finite(recordings: Sequence[Recording]) -> list[Finding]:
                     "`csv.delimiter`, e.g. `;`), or export the file with `.` as the decimal "
                     "separator"
                     if DECIMAL_COMMA.fullmatch(first.text.strip())
+                    else f"`task.kind: regression` reads column {target!r} as a number per "
+                    "sample; for classes written as words use `task.kind: classification` "
+                    "(or `anomaly`)"
+                    if target is not None and first.column == target
                     else "write numbers only in data columns (a header is the first line "
                     "only; remove text, units or thousands separators from the cells)"
                 ),

@@ -28,6 +28,24 @@ from ._findings import FileProblem
 #: What to fix when a wide or segments file lacks a column the spec names.
 _WIDE_FIX = "Fix `data.sensors[].channels` (or the label/subject/time column) or the file."
 
+
+def _fields(
+    channels: list[str], options: CsvOptions, label: str | None, subject: str | None
+) -> dict[str, str]:
+    """The spec field each column a file must have comes from (said when it is missing)."""
+    named = {c: "data.sensors[].channels" for c in channels}
+    if options.layout == "long":
+        named[options.channel_column] = "data.csv.channel_column"
+        named[options.value_column] = "data.csv.value_column"
+    if options.time_column:
+        named[options.time_column] = "data.csv.time_column"
+    if subject:
+        named[subject] = "data.split.subject_column"
+    if label:
+        named[label] = "data.labels.column"
+    return named
+
+
 #: Bad cells a recording keeps (the count goes on).
 KEEP_BAD = 5
 
@@ -202,10 +220,18 @@ def read_csv(
         extra = [c for c in (label_column, subject_column, options.time_column) if c]
         if options.layout == "long":
             cols = [options.channel_column, options.value_column, *extra]
-            rows.need(cols, "Fix `data.csv` column names or the file.")
+            rows.need(
+                cols,
+                "Fix `data.csv` column names or the file.",
+                _fields(channels, options, label_column, subject_column),
+            )
             rec = _long(rows, channels, options, label_column, subject_column)
         else:
-            rows.need([*channels, *extra], _WIDE_FIX)
+            rows.need(
+                [*channels, *extra],
+                _WIDE_FIX,
+                _fields(channels, options, label_column, subject_column),
+            )
             rec = _wide(
                 rows, channels, options.time_column, label_column, numeric_label, subject_column
             )
@@ -433,7 +459,9 @@ def read_segments(
     """
     with CsvRows(path, options.delimiter, options.decimal) as rows:
         extra = [c for c in (label_column, subject_column, options.time_column) if c]
-        rows.need([*channels, *extra], _WIDE_FIX)
+        rows.need(
+            [*channels, *extra], _WIDE_FIX, _fields(channels, options, label_column, subject_column)
+        )
         rec = _wide(
             rows, channels, options.time_column, label_column, False, subject_column, runs=True
         )
@@ -497,6 +525,7 @@ def read_table(
         rows.need(
             [*channels, label_column, *([subject_column] if subject_column else [])],
             "Fix `data.sensors[].channels` (the table's feature columns) or the label column.",
+            _fields(channels, options, label_column, subject_column),
         )
         index = [rows.column(c) for c in channels]
         li = rows.column(label_column)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import hashlib
 import os
 import re
@@ -184,8 +185,10 @@ class CsvRows:
     def column(self, name: str) -> int:
         return self.header.index(name)
 
-    def need(self, names: list[str], fix: str) -> None:
-        """Every name is a column of the header, once.
+    def need(self, names: list[str], fix: str, fields: dict[str, str] | None = None) -> None:
+        """Every name is a column of the header, once. ``fields`` names the spec field
+        each column comes from (``data.labels.column``), said beside a missing one with
+        the header's closest spelling.
 
         Raises:
             FileProblem: at line 1, naming the missing or repeated columns.
@@ -200,14 +203,23 @@ class CsvRows:
             raise FileProblem(
                 self.path,
                 1,
-                f"header has no column {', '.join(map(repr, missing))}; found "
-                f"{', '.join(self.header)}. {fix}",
+                f"header has no column {', '.join(self._missing(c, fields or {}) for c in missing)}"
+                f"; found {', '.join(self.header)}. {fix}",
             )
         twice = sorted({c for c in names if self.header.count(c) > 1})
         if twice:
             raise FileProblem(
                 self.path, 1, f"column {', '.join(map(repr, twice))} appears twice in the header"
             )
+
+    def _missing(self, name: str, fields: dict[str, str]) -> str:
+        """``'sped' (data.labels.column; did you mean 'speed'?)``."""
+        notes = [fields[name]] if name in fields else []
+        by_lower = {h.lower(): h for h in self.header if h}
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+        if close:
+            notes.append(f"did you mean {by_lower[close[0]]!r}?")
+        return repr(name) + (f" ({'; '.join(notes)})" if notes else "")
 
     def chunks(self) -> Iterator[tuple[list[int], list[list[str]]]]:
         """Rows (blank ones skipped) and the line each ends on, :data:`CHUNK_ROWS` at a time."""

@@ -172,7 +172,8 @@ def run_checks(
 ) -> list[Finding]:
     """The quality checks, and the structural errors a split can have."""
     recs = s.recordings
-    out = _checks.non_finite(recs) + _checks.constant(recs, data.channels, data.table)
+    target = data.labels.column if task.kind == "regression" else None
+    out = _checks.non_finite(recs, target) + _checks.constant(recs, data.channels, data.table)
     out += _checks.ranges(recs, data) + _checks.timing(recs, data)
     if not split_done or s.summary is None:
         return out
