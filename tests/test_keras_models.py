@@ -277,8 +277,9 @@ def test_tensorflow_start_up_lines_stay_off_the_screen() -> None:
 
     from mcuforge._lazy import _NOISE
 
-    code = (
+    code = (  # the pruning and QAT modules first: they imported keras directly (noise)
         "import sys\n"
+        "import mcuforge.compress.qat\n"
         "from mcuforge._lazy import keras, tensorflow as tf\n"
         "keras.layers.Dense\n"
         "tf.constant([1.0]) + 1\n"

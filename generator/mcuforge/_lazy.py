@@ -72,6 +72,12 @@ class LazyModule:
                         tf.config.list_physical_devices()
         return self._module
 
+    def module(self) -> Any:
+        """The module itself, imported quietly: for a module whose classes derive from
+        its classes at import time (a plain ``import keras`` printed TensorFlow's
+        start-up lines in the middle of the search's output)."""
+        return self._load()
+
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._load(), attr)
 

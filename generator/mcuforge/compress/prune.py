@@ -23,8 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras  # type: ignore[import-untyped,unused-ignore]
 import numpy as np
+
+from .._lazy import keras as _keras
+
+keras: Any = _keras.module()  # imported quietly: TensorFlow's start-up lines filtered
 
 #: Layer weights that are pruned: the kernels of these layer types.
 PRUNABLE = (

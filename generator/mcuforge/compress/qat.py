@@ -30,10 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import keras  # type: ignore[import-untyped,unused-ignore]
 import numpy as np
 
+from .._lazy import keras as _keras
 from .prune import prunable, prunable_kernels
+
+keras: Any = _keras.module()  # imported quietly: TensorFlow's start-up lines filtered
 
 
 def fake_quant_weights(w: np.ndarray, depthwise: bool = False) -> np.ndarray:
