@@ -436,6 +436,14 @@ def test_firmware_steps_of_the_report_are_shown_instead_of_cmake() -> None:
         assert "cmake" not in firmware and "run-qemu" not in firmware
 
 
+def test_the_search_line_counts_pruned_and_failed_trials() -> None:
+    """The line "6 trials (5 within budget)" read as one trial over budget; it was pruned."""
+    search = {**base_report()["search"], "trials": 6, "feasible": 4, "pruned": 1, "failed": 1}
+    md = render_markdown(base_report(search=search))
+    assert "6 trials (4 within budget, 1 pruned, 1 failed), sampler tpe" in md
+    assert "4 trials (3 within budget), sampler tpe" in render_markdown(base_report())
+
+
 def test_labels_from_the_data_are_literal_text_in_markdown() -> None:
     # a label with a line break or `|` broke report.md's tables; raw HTML went through
     weird = ["a|b", "new\nline", "<img src=x onerror=alert(1)>"]

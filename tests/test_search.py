@@ -780,3 +780,20 @@ def test_a_failed_trial_keeps_its_reason(
     reason = "McuforgeError: the int8 C emitter cannot generate this model: MEAN: float32"
     assert trial.user_attrs["reason"] == reason
     assert trial_line(trial, "accuracy").endswith(f"fail: {reason}")
+
+
+def test_an_empty_subset_says_which_parameter() -> None:
+    """The reason read "empty subset", in -v and trials.csv, naming no parameter."""
+    from mcuforge.catalog._recipes import SearchParam
+    from mcuforge.search._space import _suggest
+
+    param = SearchParam.model_validate({"subset": ["mean", "std"]})
+    none = optuna.trial.FixedTrial(
+        {"r@1/stats.features.mean": False, "r@1/stats.features.std": False}
+    )
+    with pytest.raises(optuna.TrialPruned, match=r"^empty subset: none of stats\.features chosen"):
+        _suggest(none, "r@1/stats.features", param)
+    one = optuna.trial.FixedTrial(
+        {"r@1/stats.features.mean": False, "r@1/stats.features.std": True}
+    )
+    assert _suggest(one, "r@1/stats.features", param) == ["std"]

@@ -155,7 +155,9 @@ def _search(r: Mapping[str, Any], ts: list[Trial] | None) -> list[str]:
         "",
         "## Search",
         "",
-        f"{s['trials']} trials ({s['feasible']} within budget), sampler {s['strategy']}, "
+        f"{s['trials']} trials ({s['feasible']} within budget"
+        + "".join(f", {s[k]} {k}" for k in ("pruned", "failed") if s.get(k))
+        + f"), sampler {s['strategy']}, "
         f"seed {s['seed']}"
         + (f", stopped by {s['stopped_by']}" if s.get("stopped_by") else "")
         + f"; best trial #{s['best_trial']}"

@@ -62,8 +62,12 @@ def make_objective(
             with deadline.critical():
                 trial.report(value, epoch)
                 prune = trial.should_prune()
-            if prune:
-                raise optuna.TrialPruned(f"pruned at epoch {epoch} (score {value:.3f})")
+            if prune:  # the value: validation accuracy, or minus the validation loss
+                seen = f"accuracy {value:.3f}" if value > 0 else f"loss {-value:.4g}"
+                raise optuna.TrialPruned(
+                    f"pruned at epoch {epoch}: validation {seen}, behind earlier trials at "
+                    "that epoch"
+                )
 
         over = cand.cost.over_budget(budgets.sram_kb, budgets.flash_kb, budgets.latency_ms)
         if over:  # infeasible whatever it scores: no cross-validation spent on it

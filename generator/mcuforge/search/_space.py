@@ -29,7 +29,7 @@ def _suggest(trial: optuna.Trial, name: str, p: SearchParam) -> Any:
     assert p.subset is not None
     picked = [o for o in p.subset if trial.suggest_categorical(f"{name}.{o}", [True, False])]
     if not picked:
-        raise optuna.TrialPruned("empty subset")
+        raise optuna.TrialPruned(f"empty subset: none of {name.split('/')[-1]} chosen; not run")
     return picked
 
 
