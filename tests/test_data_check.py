@@ -768,6 +768,22 @@ def test_generate_on_a_table_gives_c_equal_to_python(tmp_path: Path) -> None:
     assert report["data_check"]["summary"]["unit"] == "rows"
 
 
+def test_tabular_logistic_takes_the_columns_as_they_are(tmp_path: Path) -> None:
+    """A table's linear recipe computed std, min, max, ... of each column over a window of
+    one row (std 0, the rest the value): `tabular-logistic` takes the columns."""
+    _table(tmp_path, n=90)
+    text = TABLE_SPEC.format(split="{test: 0.3, seed: 1}") + "recipe: tabular-logistic\n"
+    path = spec(tmp_path, text=text)
+    code, out = run("generate", str(path), "--no-measure", "--force", "-q")
+    assert code == 0, out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["recipe"] == "tabular-logistic@1"
+    assert report["parity"]["agree"] == report["parity"]["total"] == 27
+    assert report["score"] >= 0.9  # three classes a normal spread apart
+    code_c = "\n".join(p.read_text() for p in (tmp_path / "out").rglob("tab_model.c"))
+    assert code_c and "sqrt" not in code_c  # no statistics
+
+
 # --- subjects from a mapping file ---------------------------------------------------
 
 
