@@ -70,7 +70,8 @@ def _data_lines(g: Guess, rel: str) -> list[str]:
             f"  labels: {labels}",
             _split_line(g)
             if g.subject_column
-            else "  split: {by: file, test: 0.25, seed: 0}   # by row, stratified per class",
+            else "  split: {by: file, test: 0.25, seed: 0}   # by row"
+            + ("" if "regression" in _task(g) else ", stratified per class"),
         ]
     length_s = _length_s(g)
     groups = [

@@ -413,7 +413,9 @@ def balance(
                 )
     windows = {c.name: c.train_windows + c.test_windows for c in counts}
     kept = {k: v for k, v in windows.items() if v}
-    if len(kept) >= 2:
+    # anomalies are rare by nature (the metric, ROC AUC, does not count them); for classes
+    # the advice is a metric that weighs each class alike
+    if len(kept) >= 2 and classification:
         most, fewest = max(kept, key=lambda k: kept[k]), min(kept, key=lambda k: kept[k])
         if kept[most] > checks.max_imbalance * kept[fewest]:
             out.append(

@@ -332,7 +332,8 @@ def _classes(recordings: list[Recording], task: Task, root: Path) -> tuple[list[
     if len(labels) < 2:
         raise DataError(
             f"found {len(labels)} class ({', '.join(labels)}) in {shown(root)}; classification "
-            "needs at least two classes"
+            "needs at least two classes (for a detector of what differs from this one, "
+            "`task: {kind: anomaly}`; with a test set, give it some anomalous recordings)"
         )
     index = {label: i for i, label in enumerate(labels)}
     return labels, [index[str(r.label)] for r in recordings]
