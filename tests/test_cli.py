@@ -776,3 +776,57 @@ def test_every_located_problem_is_an_error_line(tmp_path: Path) -> None:
     assert code == 2 and len(lines) == 4
     assert all(ln.startswith(f"error: {spec}:") for ln in lines), lines
     assert lines[2].endswith("budgets.sram_kb: Input should be greater than 0 (got -1)")
+
+
+def test_init_keeps_a_column_with_a_missing_value_mark(tmp_path: Path) -> None:
+    """One `n/a` among the first 50 rows made `humidity` text: it was left out of the
+    channels without a word. It stays a channel, with a note; the data check names the
+    cell and says it is a missing value."""
+    rng = np.random.default_rng(0)
+    humidity = [f"{v:.3f}" for v in rng.normal(size=100)]
+    humidity[40] = "n/a"
+    rows = [f"{rng.normal():.3f},{humidity[i]},{'ok' if i % 3 else 'warn'}" for i in range(100)]
+    _one("temp,humidity,status", rows)(tmp_path / "d")
+    spec = tmp_path / "spec.yaml"
+    code, out = run("init", str(tmp_path / "d" / "s.csv"), "-o", str(spec))
+    assert code == 0, out
+    assert yaml.safe_load(spec.read_text())["data"]["sensors"][0]["channels"] == [
+        "temp",
+        "humidity",
+    ]
+    assert "column 'humidity': 'n/a' at line 42 marks a missing value" in spec.read_text()
+    code, out = run("validate", str(spec))
+    assert (
+        code == 2 and "s.csv:42: column 'humidity': 'n/a' is not a number; a missing value" in out
+    )
+
+
+def test_init_names_anomaly_detection_beside_a_class_named_normal(tmp_path: Path) -> None:
+    """Folders `normal/` and `faulty/` gave a classification spec without a word about
+    the detector a user with such folders may want."""
+    for label in ("normal", "faulty"):
+        (tmp_path / "d" / label).mkdir(parents=True)
+        rows = ["ax,ay"] + [f"{np.sin(i / 5):.3f},{len(label)}" for i in range(200)]
+        (tmp_path / "d" / label / "r.csv").write_text("\n".join(rows) + "\n")
+    code, out = run("init", str(tmp_path / "d"), stdout=True)
+    assert code == 0 and "task: {kind: classification" in out, out
+    assert (
+        "a class named 'normal': to detect whatever is unlike it, trained on normal "
+        "recordings only, use `task: {kind: anomaly}`"
+    ) in " ".join(out.replace("#", " ").split()), out
+
+
+def test_init_reads_a_one_class_table_as_a_table_of_normal_rows(tmp_path: Path) -> None:
+    """A table whose label column holds one value was written as a wide time series
+    (4 sensors at a placeholder rate, "1 classes"); validate then failed on the split."""
+    rng = np.random.default_rng(1)
+    rows = [
+        f"{20 + rng.normal():.2f},{40 + rng.normal():.2f},{rng.random():.3f},ok" for _ in range(120)
+    ]
+    _one("temperature,humidity,current,status", rows)(tmp_path / "d")
+    code, out = run("init", str(tmp_path / "d" / "s.csv"), stdout=True)
+    assert code == 0, out
+    spec = yaml.safe_load(out)
+    assert spec["data"]["csv"] == {"layout": "table"}
+    assert spec["task"] == {"kind": "anomaly", "metric": "roc_auc", "normal": ["ok"]}
+    assert "1 CSV file, 1 class (ok)" in out and "column 'status' holds one value" in out

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DECIMAL_COMMA, CsvRows, comma_number, data_files, npz_keys
+from .data import DECIMAL_COMMA, MISSING, CsvRows, comma_number, data_files, npz_keys
 from .errors import DataError
 from .spec import Labels
 
@@ -455,13 +455,24 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     dialect = Dialect(delimiter, "," if commas else ".")
     if commas:
         header, body = _head(files[0], dialect)
-    # a column of numbers, empty cells allowed (the data check names each of them)
-    numeric = [
-        h
-        for i, h in enumerate(header)
-        if any(r[i].strip() for r in body[:50])
-        and all(is_number(r[i]) for r in body[:50] if r[i].strip())
-    ]
+    # a column of numbers, empty cells and a few missing-value marks (`n/a`, `NaN`)
+    # allowed: the data check names each of them (one `n/a` made the column text, and
+    # it was left out of the channels without a word)
+    numeric = []
+    for i, h in enumerate(header):
+        cells = [(n, r[i].strip()) for n, r in enumerate(body[:50], start=2) if r[i].strip()]
+        marks = [(n, c) for n, c in cells if not is_number(c)]
+        if not cells or len(marks) > len(cells) // 10:
+            continue  # text (a note below), or mostly missing
+        if any(c.lower() not in MISSING for _, c in marks):
+            continue
+        numeric.append(h)
+        if marks:
+            n, c = marks[0]
+            notes.append(
+                f"column {h!r}: {c!r} at line {n} marks a missing value: the data check "
+                "reports each such cell (fill them in, or remove the rows)"
+            )
     in_folders = root.is_dir() and all(
         f.parent != root and f.parent.name.lower() not in SPLIT_DIRS for f in files
     )
@@ -535,7 +546,12 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     # samples in train and test); a number per sample down a time series is a
     # regression target (wide); independent rows are a table
     segments = changes and series and not regression and float(np.median(runs)) >= 10
-    table = changes and not segments and not (regression and series)
+    # one file whose label never changes and whose rows are no signal: a table of one
+    # class (normal readings, for a detector); it was read as one recording, 1 class
+    one_class_table = (
+        len(files) == 1 and bool(by_file) and not changes and not series and not regression
+    )
+    table = (changes or one_class_table) and not segments and not (regression and series)
     if segments:
         notes.append(
             f"column {label_col!r} changes in runs over time ({len(runs)} runs in "
@@ -559,8 +575,13 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
     rate, unit = DEFAULT_RATE_HZ, "s"
     if table:
         notes.append(
-            f"one example per row (column {label_col!r} changes within a file): "
-            "`csv.layout: table`, every row is one window"
+            (
+                f"one example per row (column {label_col!r} changes within a file): "
+                if changes
+                else f"one example per row (the rows are no signal over time; column "
+                f"{label_col!r} holds one value): "
+            )
+            + "`csv.layout: table`, every row is one window"
             + (
                 f"; the rows look like samples of a signal, but a label's median run is "
                 f"{float(np.median(runs)):g} row(s): windows of the signal "
@@ -780,6 +801,15 @@ def inspect(root: Path) -> Guess:
             f"one class ({guess.classes[0]}): anomaly detection with it as normal "
             "(`task.normal`); scoring a detector needs some recordings of faults too, "
             "under another label"
+        )
+    elif "normal" in (c.lower() for c in guess.classes) and len(guess.classes) <= 20:
+        normal = next(c for c in guess.classes if c.lower() == "normal")
+        guess.notes.append(
+            f"a class named {normal!r}: to detect whatever is unlike it, trained on normal "
+            "recordings only, use `task: {kind: anomaly"
+            + ("" if normal == "normal" else f", normal: [{normal}]")
+            + "}` (the other classes become the "
+            "anomalies the threshold and the test score are set on); classification here"
         )
     return guess
 

@@ -220,7 +220,8 @@ def starter_spec(root: Path, spec_dir: Path) -> str:
     classes = (
         ""
         if "regression" in task
-        else f", {len(g.classes)} classes ({', '.join(g.classes[:8])}"
+        else f", {len(g.classes)} class{'es' if len(g.classes) != 1 else ''} "
+        f"({', '.join(g.classes[:8])}"
         f"{', …' if len(g.classes) > 8 else ''})"
     )
     lines = [

@@ -14,7 +14,7 @@ from ._dataset import (
     preflight_hashes,
     survey,
 )
-from ._files import DECIMAL_COMMA, CsvRows, comma_number, data_files
+from ._files import DECIMAL_COMMA, MISSING, CsvRows, comma_number, data_files
 from ._findings import (
     ClassCount,
     DataSummary,
@@ -30,6 +30,7 @@ from ._formats import npz_keys, read_npz, read_wav
 
 __all__ = [
     "DECIMAL_COMMA",
+    "MISSING",
     "BadCell",
     "ClassCount",
     "CsvRows",

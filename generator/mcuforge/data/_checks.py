@@ -18,7 +18,7 @@ import numpy as np
 
 from ..spec import Data, default_range
 from ._csv import POINT_IN_COMMA_FILE, Recording
-from ._files import DECIMAL_COMMA
+from ._files import DECIMAL_COMMA, MISSING
 from ._findings import ClassCount, Finding
 
 _TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -77,6 +77,8 @@ def non_finite(recordings: Sequence[Recording], target: str | None = None) -> li
                     if first.reason == POINT_IN_COMMA_FILE
                     else "an empty cell: fill it in, or remove the row"
                     if not first.text.strip()
+                    else "a missing value: fill it in (e.g. interpolate), or remove the row"
+                    if first.text.strip().lower() in MISSING
                     else "a decimal comma: set `data.csv.decimal: ','` (with "
                     "`csv.delimiter`, e.g. `;`), or export the file with `.` as the decimal "
                     "separator"

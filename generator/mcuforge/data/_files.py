@@ -26,6 +26,8 @@ from typing import BinaryIO
 
 from ._findings import FileProblem
 
+#: Cells that mark a missing value in a column of numbers (compared in lower case).
+MISSING = frozenset({"n/a", "na", "nan", "null", "none", "-", "?", "#n/a"})
 #: A number written with a decimal comma (a European spreadsheet's export): ``-0,1304``.
 DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+([eE][-+]?\d+)?")
 #: The same with points between groups of thousands: ``1.234,5``, ``-12.000`` (never
