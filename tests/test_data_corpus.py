@@ -85,8 +85,16 @@ def comment_above_header(root: Path) -> tuple[Path, str]:
 
 def not_a_number(root: Path) -> tuple[Path, str]:
     data = folder(root)
+    _edit(data / "b" / "r3.csv", 5, "0.1,high")
+    return spec(root), r"data/b/r3\.csv:5: column 'ay': 'high' is not a number; write numbers only"
+
+
+def missing_mark(root: Path) -> tuple[Path, str]:
+    data = folder(root)
     _edit(data / "b" / "r3.csv", 5, "0.1,n/a")
-    return spec(root), r"data/b/r3\.csv:5: column 'ay': 'n/a' is not a number; write numbers only"
+    return spec(root), (
+        r"data/b/r3\.csv:5: column 'ay': 'n/a' is not a number; a missing value: fill it in"
+    )
 
 
 def nan_cell(root: Path) -> tuple[Path, str]:
@@ -406,6 +414,7 @@ CASES: list[Case] = [
     column_count,
     comment_above_header,
     not_a_number,
+    missing_mark,
     nan_cell,
     inf_cell,
     empty_file,

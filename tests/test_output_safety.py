@@ -419,8 +419,17 @@ main()
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        # `kill`, `timeout`, a cancelled CI job: the process died at once, and the next
+        # run counted the trial it left running as a worker's death
+        (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    ],
+)
 def test_ctrl_c_prints_one_line_keeps_the_trials_and_the_next_run_redoes_the_trial(
-    tmp_path: Path,
+    tmp_path: Path, sig: signal.Signals, code: int, said: str
 ) -> None:
     spec = _spec(tmp_path)
     flag = tmp_path / "flag"
@@ -437,7 +446,7 @@ def test_ctrl_c_prints_one_line_keeps_the_trials_and_the_next_run_redoes_the_tri
     while not flag.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     try:
         _, err = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:  # say where it hangs (every thread's stack)
@@ -445,10 +454,10 @@ def test_ctrl_c_prints_one_line_keeps_the_trials_and_the_next_run_redoes_the_tri
         time.sleep(2)
         proc.kill()
         _, err = proc.communicate()
-        pytest.fail(f"no exit 60 s after SIGINT; stacks:\n{err[-6000:]}")
-    assert proc.returncode == 130, err
+        pytest.fail(f"no exit 60 s after {sig.name}; stacks:\n{err[-6000:]}")
+    assert proc.returncode == code, err
     lines = err.strip().splitlines()
-    assert lines[-1].startswith("interrupted: no output was written; the finished search")
+    assert lines[-1].startswith(f"{said}: no output was written; the finished search")
     noise = [
         ln for ln in lines[:-1] if not ln.startswith(("data:", "recipes:", "search:", "trial #"))
     ]
@@ -459,6 +468,7 @@ def test_ctrl_c_prints_one_line_keeps_the_trials_and_the_next_run_redoes_the_tri
     failed = [t for t in trials if t.state.name == "FAIL"]
     waiting = [t for t in trials if t.state.name == "WAITING"]
     assert len(failed) == 1 and len(waiting) == 1 and waiting[0].params == failed[0].params
+    assert waiting[0].system_attrs["deaths"] == 0  # stopped by the user: no worker died
     assert all(
         t.state.name in ("COMPLETE", "PRUNED") for t in trials if t.number < failed[0].number
     )

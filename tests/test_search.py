@@ -579,10 +579,12 @@ def test_ctrl_c_requeues_every_time_a_dying_worker_at_most_twice() -> None:
     last = study.trials[-1]
     earlier = ", ".join(f"#{t.number}" for t in study.trials[:-1])
     assert trial_reason(last) == (
-        f"its worker died while running it, as at {MAX_RETRIES} earlier attempt(s) at these "
-        f"parameters (earlier attempts: trials {earlier}); not queued again (at most "
-        f"{MAX_RETRIES} retries after a death)"
+        "its worker died while running it (killed, or out of memory?); "
+        f"{MAX_RETRIES + 1} deaths at these parameters (earlier attempts: trials {earlier}); "
+        f"not queued again (at most {MAX_RETRIES} retries after a death)"
     )
+    # the one before it died too, and was queued again: its line says so
+    assert trial_reason(study.trials[-2]).endswith("; queued again")
     assert len({t.params["x"] for t in study.trials if t.params}) == 1
 
 

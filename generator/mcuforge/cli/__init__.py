@@ -36,6 +36,9 @@ def main() -> None:
     # TensorFlow's C++ logging (oneDNN, converter, SavedModel reader) is noise for users
     # of this command; a value the user set is kept.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .._stop import stop_on_sigterm
+
+    stop_on_sigterm()  # `kill`, `timeout`, a cancelled CI job: stopped as Ctrl-C stops
     cli(prog_name="mcuforge")
 
 

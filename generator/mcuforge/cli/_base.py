@@ -67,17 +67,21 @@ class Group(click.Group):
                 err=True,
             )
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            from .._stop import Terminated
+
             if sys.stderr.isatty():
                 click.echo("", err=True)  # end a progress bar's line
+            term = isinstance(exc, Terminated)
             why = (
-                "interrupted: no output was written; the finished search trials are kept "
-                "and the next run resumes the study (a trial cut short runs again)"
+                f"{'terminated (SIGTERM)' if term else 'interrupted'}: no output was written; "
+                "the finished search trials are kept and the next run resumes the study (a "
+                "trial cut short runs again)"
             )
             if ctx.meta.get(JSON_META):
                 json_errors([{"file": "", "line": None, "col": None, "field": "", "message": why}])
             click.echo(why, err=True)
-            sys.exit(130)
+            sys.exit(143 if term else 130)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -125,17 +125,19 @@ def optimize_quietly(study: optuna.Study, func: Callable[[optuna.Trial], Any], *
         # Optuna failed the trial Ctrl-C stopped; a Ctrl-C between trials may leave one
         # RUNNING, which the next run fails and queues (see fail_stale). A second SIGINT
         # (a worker gets the terminal's and then the parent's, stop_workers) must not
-        # stop the queuing half done: the trial would stay failed and count.
+        # stop the queuing half done: the trial would stay failed and count (SIGTERM,
+        # raised as Ctrl-C is, neither).
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = [signal.signal(s, signal.SIG_IGN) for s in stops] if main else []
         try:
             for trial_id in interrupted:
                 if study._storage.get_trial(trial_id).state == optuna.trial.TrialState.RUNNING:
                     study._storage.set_trial_state_values(trial_id, optuna.trial.TrialState.FAIL)
                 retry_trial(study, study._storage.get_trial(trial_id), interrupted=True)
         finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)
+            for s, handler in zip(stops, previous, strict=False):
+                signal.signal(s, handler)
         raise
     finally:
         logger.removeFilter(quiet)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import optuna
 
+from .._stop import stop_on_sigterm
 from ..data import Dataset
 from ..resolver import Plan
 from ._collect import collect
@@ -43,6 +44,7 @@ def _worker(
     from ..preflight import preflight
 
     optuna.logging.set_verbosity(logging.WARNING)
+    stop_on_sigterm()  # stop_workers terminates a worker that outlives its Ctrl-C
     try:  # the same plan as the parent's (the lock's pins, the spec's catalogs)
         # the parent checked the output folder (-o or the spec's): a worker writes none
         plan = preflight(Path(spec_path), [Path(c) for c in catalogs], check_output=False).plan

@@ -93,15 +93,14 @@ def trial_reason(trial: optuna.trial.FrozenTrial) -> str:
     reason = trial.user_attrs.get("reason") or trial.system_attrs.get("fail_reason", "")
     if reason or trial.state != optuna.trial.TrialState.FAIL:
         return str(reason)
-    deaths = int(trial.system_attrs.get(DEATHS_ATTR, 0))
-    if not deaths:
-        return "its worker died while running it (killed, or out of memory?)"
+    deaths = int(trial.system_attrs.get(DEATHS_ATTR, 0)) + 1  # its own included
     earlier = ", ".join(f"#{n}" for n in trial.system_attrs.get("retry_history", []))
-    return (
-        f"its worker died while running it, as at {deaths} earlier attempt(s) at these "
-        f"parameters (earlier attempts: trials {earlier}); not queued again (at most "
-        f"{MAX_RETRIES} retries after a death)"
-    )
+    text = "its worker died while running it (killed, or out of memory?)"
+    if deaths > 1:
+        text += f"; {deaths} deaths at these parameters (earlier attempts: trials {earlier})"
+    if deaths > MAX_RETRIES:
+        return f"{text}; not queued again (at most {MAX_RETRIES} retries after a death)"
+    return f"{text}; queued again"
 
 
 def _heartbeat_kwargs() -> dict[str, Any]:
