@@ -225,6 +225,21 @@ def test_isolation_forest_finds_unseen_activities(anomaly: Task, thresholds: str
     assert "#define M_ANOMALY_THRESHOLD" in sources["m_model.h"]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"n_neighbors": 3, "prototypes": "kmeans", "scaling": "standardize"}],
+)
+def test_knn_distance_finds_unseen_activities(anomaly: Task, params: dict[str, Any]) -> None:
+    """The distance to the nearest normal windows, in C as in Python, bit for bit."""
+    model = _fit(anomaly, "knn_distance", {"max_prototypes": 24, **params})
+    assert model.task == "anomaly" and model.describe()["prototypes"] <= 24
+    score = _assert_c_equals_python(anomaly, model)[:, 0]
+    assert roc_auc_score(anomaly.y_test, score) > 0.8
+    threshold = getattr(model, "threshold", None)
+    assert threshold is not None
+    assert model.predict(anomaly.f_test).tolist() == (score > threshold).astype(int).tolist()
+
+
 def test_anomaly_threshold_sits_half_way_between_normal_and_anomaly_scores() -> None:
     """It sat at the highest held-out normal score: on test data the detector separated
     perfectly (normal 0.03-0.49, faults 7.5-11), half the normal windows raised an alarm."""

@@ -24,6 +24,7 @@ MODELS: Registry[ModelFamily] = Registry(
         "linear_regression": "mcuforge.models.linear:LinearRegressionFamily",
         "gaussian_nb": "mcuforge.models.bayes:GaussianNaiveBayesFamily",
         "knn": "mcuforge.models.knn:KNearestFamily",
+        "knn_distance": "mcuforge.models.knn:KnnDistanceFamily",
         "mlp": "mcuforge.models.nets:MlpFamily",
         "mlp_regressor": "mcuforge.models.nets:MlpRegressorFamily",
         "cnn1d": "mcuforge.models.nets:Cnn1dFamily",
