@@ -206,11 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                     + " | ".join(plain[k] for k in PEERS)
                     + " |"
                 )
-    cmd = " ".join(["bench/anomaly.py", *(argv if argv is not None else sys.argv[1:])])
-    lines = [
-        f"Command: `.venv/bin/python {cmd.strip()}` (run from the repository root; "
-        f"{time.perf_counter() - t_all:.0f} s).",
-        "",
+    lines = [  # bench/run.py puts the command above it
         "One class normal, the others anomalies, the archive's split. mcuforge's cell: ROC "
         "AUC on the test split / false-positive rate / true-positive rate at the threshold "
         "its firmware compares with (set on held-out normal windows and the training "
@@ -232,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         "Peers, exact configuration (fitted on the normal training windows only):",
         "",
         *(f"- {k}: {v}" for k, v in PEERS.items()),
+        "",
+        f"Total: {time.perf_counter() - t_all:.0f} s.",
     ]
     print("\n".join(lines))
     return 0

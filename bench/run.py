@@ -175,6 +175,12 @@ SECTIONS = (
         "data_policies.py",
         timeout_s=180,
     ),
+    Section(
+        "anomaly",
+        "Anomaly detection: the deployed threshold beside plain detectors (one class normal)",
+        "anomaly.py",
+        timeout_s=2400,
+    ),
 )
 
 
