@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import BUDGETS, Budget, _log, _quiet
-from baselines import SETS, STATS, Set, equal_length, export, load, stats
+from accuracy import BUDGETS, _log, _quiet
+from baselines import SETS, STATS, equal_length, export, load, stats, write_spec
 
 PEERS = {
     "IF stats": "sklearn IsolationForest(random_state=0) on the per-channel "
@@ -108,40 +107,6 @@ def peers(
     return out
 
 
-def write_spec(
-    ds: Set,
-    normal: str,
-    budget: Budget,
-    length: int,
-    variable: bool,
-    work: Path,
-    trials: int | None,
-) -> Path:
-    window: dict[str, Any] = {"length": length, "stride": length}
-    if variable:
-        window["short"] = "whole"
-    spec: dict[str, Any] = {
-        "version": 1,
-        "name": f"{ds.name.lower()}_{budget.key}",
-        "data": {
-            "format": ds.fmt,
-            "path": "data/",
-            "sensors": [{**s, "rate_hz": ds.rate_hz} for s in ds.sensors],
-            "labels": {"from": "folder"},
-            "window": window,
-            "split": {"test_files": ["*/test_*"]},
-        },
-        "task": {"kind": "anomaly", "metric": "roc_auc", "normal": [normal]},
-        "target": budget.target,
-        "budgets": {"sram_kb": budget.sram_kb, "flash_kb": budget.flash_kb},
-        "search": {"seed": 7, **({"trials": trials} if trials else {})},
-        "output": {"dir": f"out-{normal}", "test_windows": 4},
-    }
-    path = work / f"{normal}.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
-
-
 def run_mcuforge(spec: Path) -> dict[str, Any]:
     """generate() with measured cost: the test split's ROC and the firmware's threshold."""
     from mcuforge.errors import McuforgeError
@@ -191,7 +156,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"anomaly: {name}, normal {normal}", file=sys.stderr, flush=True)
                 keep = train.y == normal
                 anomalous = test.y != normal
-                spec = write_spec(ds, normal, budget, length, variable, work, args.trials)
+                spec = write_spec(
+                    ds,
+                    budget,
+                    length,
+                    variable,
+                    work,
+                    task={"kind": "anomaly", "metric": "roc_auc", "normal": [normal]},
+                    tag=normal,
+                    trials=args.trials,
+                )
                 r = run_mcuforge(spec)
                 plain = peers(xtr_all, train.y, normal, xte, anomalous)
                 mine = (

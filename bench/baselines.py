@@ -282,8 +282,20 @@ def export(ds: Set, train: Split, test: Split, folder: Path) -> None:
 
 
 def write_spec(
-    ds: Set, budget: Budget, length: int, variable: bool, work: Path, seed: int = 7
+    ds: Set,
+    budget: Budget,
+    length: int,
+    variable: bool,
+    work: Path,
+    seed: int = 7,
+    task: dict[str, Any] | None = None,
+    tag: str | None = None,
+    trials: int | None = None,
 ) -> Path:
+    """The spec of one ``generate`` run: classification by default (``task`` another),
+    written to ``work/<tag>.yaml`` with the output ``out-<tag>`` (default tag: the
+    budget and the seed)."""
+    tag = tag or f"{budget.key}-s{seed}"
     window: dict[str, Any] = {"length": length, "stride": length}
     if variable:
         window["short"] = "whole"  # every recording one window, resampled to the length
@@ -299,13 +311,13 @@ def write_spec(
             "split": {"test_files": ["*/test_*"]},
             **({"checks": {"allow_copies": True}} if ds.allow_copies else {}),
         },
-        "task": {"kind": "classification", "metric": "accuracy"},
+        "task": task or {"kind": "classification", "metric": "accuracy"},
         "target": budget.target,
         "budgets": {"sram_kb": budget.sram_kb, "flash_kb": budget.flash_kb},
-        "search": {"seed": seed},
-        "output": {"dir": f"out-{budget.key}-s{seed}", "test_windows": 4},
+        "search": {"seed": seed, **({"trials": trials} if trials else {})},
+        "output": {"dir": f"out-{tag}", "test_windows": 4},
     }
-    path = work / f"{budget.key}-s{seed}.yaml"
+    path = work / f"{tag}.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 

@@ -159,6 +159,27 @@ def _share(counts: np.ndarray, total: int) -> np.ndarray:
     return share
 
 
+def _scales(rows: np.ndarray, scaling: str) -> np.ndarray:
+    """Per-feature std of ``rows`` (1 where constant) for ``standardize``, else ones."""
+    std = rows.std(axis=0)
+    return np.where(std > 0, std, 1.0) if scaling == "standardize" else np.ones_like(std)
+
+
+def _choose(
+    rows: np.ndarray, m: int, method: str, std: np.ndarray, seed: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``m`` prototypes of ``rows``: a seeded sample (in row order), or k-means centres
+    on standardised features (all rows when there are no more than ``m``)."""
+    if method == "random" or m >= len(rows):
+        chosen: np.ndarray = rows[np.sort(rng.permutation(len(rows))[:m])]
+        return chosen
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=int(m), n_init=3, random_state=seed).fit(rows / std)
+    centres: np.ndarray = km.cluster_centers_ * std
+    return centres
+
+
 class KnnParams(FamilyParams):
     """k nearest neighbours on stored prototypes."""
 
@@ -200,21 +221,13 @@ class KNearestFamily(ModelFamily):
         present = check_classes(y, n_classes)
         method, scaling = p.prototypes, p.scaling
         x64 = np.asarray(x, dtype=np.float64)
-        std = x64.std(axis=0)
-        std = np.where(std > 0, std, 1.0) if scaling == "standardize" else np.ones_like(std)
+        std = _scales(x64, scaling)
         counts = np.array([(y == c).sum() for c in present])
         per_class = _share(counts, p.max_prototypes)
         rng = np.random.default_rng(seed)
         points, labels = [], []
         for c, m in zip(present, per_class, strict=True):
-            rows = x64[y == c]
-            if method == "random" or m >= len(rows):
-                chosen = rows[np.sort(rng.permutation(len(rows))[:m])]
-            else:
-                from sklearn.cluster import KMeans
-
-                km = KMeans(n_clusters=int(m), n_init=3, random_state=seed).fit(rows / std)
-                chosen = km.cluster_centers_ * std
+            chosen = _choose(x64[y == c], int(m), method, std, seed, rng)
             points.append(chosen)
             labels.append(np.full(len(chosen), c, dtype=np.int64))
         pts = np.concatenate(points).astype(np.float32)
@@ -324,17 +337,9 @@ class KnnDistanceFamily(ModelFamily):
         assert isinstance(p, KnnDistanceParams)
         split = split_anomaly(x, y, p.validation, seed)
         rows = np.asarray(split.fit_x, dtype=np.float64)
-        std = rows.std(axis=0)
-        std = np.where(std > 0, std, 1.0) if p.scaling == "standardize" else np.ones_like(std)
+        std = _scales(rows, p.scaling)
         m = min(p.max_prototypes, len(rows))
-        if p.prototypes == "random" or m >= len(rows):
-            rng = np.random.default_rng(seed)
-            chosen = rows[np.sort(rng.permutation(len(rows))[:m])]
-        else:
-            from sklearn.cluster import KMeans
-
-            km = KMeans(n_clusters=int(m), n_init=3, random_state=seed).fit(rows / std)
-            chosen = km.cluster_centers_ * std
+        chosen = _choose(rows, m, p.prototypes, std, seed, np.random.default_rng(seed))
         points = chosen.astype(np.float32)
         scale = (1.0 / std).astype(np.float32)
         k = min(p.n_neighbors, len(points))
