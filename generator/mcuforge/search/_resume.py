@@ -74,6 +74,24 @@ def fail_stale(study: optuna.Study, exclusive: bool) -> int:
     return len(stale)
 
 
+def lost_trial(exc: BaseException) -> bool:
+    """``optimize`` failed recording a trial another worker finished while this one ran
+    it: one whose heartbeat check took it for a dead worker's (the machine was
+    suspended longer than the grace period) and queued its parameters again. The
+    result cannot be recorded; the worker goes on with the next trial. Optuna raises
+    ``UpdateFinishedTrialError`` from the sampler's bookkeeping (a ``ValueError`` from
+    ``tell`` in older versions); when the other worker failed the trial, its logging
+    then fails an assertion while handling that error: the chain is searched."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, optuna.exceptions.UpdateFinishedTrialError):
+            return True
+        if isinstance(seen, ValueError) and str(seen).startswith("Cannot tell a "):
+            return True
+        seen = seen.__context__
+    return False
+
+
 class _QuietInterrupt(logging.Filter):
     """Drops Optuna's "trial failed" warnings (and traceback) of trials Ctrl-C stopped,
     and of trials that failed with an :class:`~mcuforge.errors.McuforgeError`: the

@@ -24,7 +24,7 @@ from ._control import FINISHED, ShrinkToBudget, StopRule, counted, warm_start
 from ._objective import TRIAL_ERRORS, limit_for, make_objective
 from ._progress import Progress
 from ._rescore import MAX_RESERVE_SHARE, race_reserve_s, run_race
-from ._resume import fail_stale, optimize_quietly, stop_workers
+from ._resume import fail_stale, lost_trial, optimize_quietly, stop_workers
 from ._storage import SearchError, _redact
 from ._study import open_study
 from ._types import SearchResult, SearchSettings
@@ -73,11 +73,8 @@ def _worker(
                     gc_after_trial=False,
                 )
                 break
-            except ValueError as exc:
-                # SQLite has no row locks: two workers can both take one queued trial
-                # (a recipe default); the one that finishes second cannot record it, and
-                # the other already has: go on with the next trial
-                if not str(exc).startswith("Cannot tell a "):
+            except Exception as exc:
+                if not lost_trial(exc):
                     raise
         # the parent says what ended the search (its workers' own reasons)
         study.set_user_attr(f"{STOPPED_ATTR}{seed}", _stop_reason(stop, spec.search.strategy, end))

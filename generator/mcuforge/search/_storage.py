@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy
 
 from ..errors import McuforgeError
 
@@ -120,6 +121,29 @@ def _rdb(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **_heartbeat_kwargs())
 
 
+def _serialise_sqlite(storage: optuna.storages.RDBStorage) -> None:
+    """Make each SQLite transaction take the write lock when it begins (``BEGIN IMMEDIATE``).
+
+    SQLite has no row locks and Python's driver begins a transaction only at the first
+    write, so Optuna's "take a queued trial" (read: WAITING, then write: RUNNING) let two
+    workers take the same trial: both ran it, and the one that finished second failed
+    recording it (measured: 11 of 200 queued trials taken twice by 3 processes). With
+    the lock taken at the start, the read and the write are one step; the other
+    connections wait (the driver's ``timeout``) as they do for any write.
+    """
+    engine = storage.engine
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below instead
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the listeners: open them again
+
+
 def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url`` (with heartbeats), with one clear error if it cannot be opened.
 
@@ -130,7 +154,9 @@ def open_storage(url: str, attempts: int = 4) -> optuna.storages.BaseStorage:
     for attempt in range(attempts):
         try:
             if url.startswith("sqlite:///"):
-                return _rdb(url, {"connect_args": {"timeout": 60}})
+                storage = _rdb(url, {"connect_args": {"timeout": 60}})
+                _serialise_sqlite(storage)
+                return storage
             return _rdb(url, {"pool_pre_ping": True})
         except ImportError as exc:
             raise SearchError(
