@@ -112,3 +112,27 @@ def test_report_gives_the_cv_score_with_and_without(write_spec: Callable[..., Pa
     assert a["params"]["copies"] == 1
     assert 0 <= a["cv_with"] <= 1 and 0 <= a["cv_without"] <= 1
     assert "Training windows augmented (copies 1" in (res.out_dir / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "space", ["fixed: {augment.copies: 2}", "space: {augment.copies: {choice: [0, 2]}}"]
+)
+def test_an_anomaly_recipe_that_augments_is_refused(
+    write_spec: Callable[..., Path], space: str
+) -> None:
+    """A detector holds normal windows out to set its alarm threshold: altered copies of
+    those windows among the ones it learns from would make the threshold too low (the
+    held-out windows look familiar). Refused where the spec names the recipe (the
+    portfolio of `recipe: auto` leaves such a recipe out by the same check, saying why)."""
+    spec = write_spec()
+    anomaly = spec.read_text().replace(
+        "task: {kind: classification, metric: accuracy}",
+        "task: {kind: anomaly, normal: [standing, walking]}",
+    )
+    spec.write_text(anomaly + f"recipe: {{name: raw-knn-anomaly, overrides: {{{space}}}}}\n")
+    with pytest.raises(CatalogError, match=r"spec.yaml:\d+:\d+: recipe: .*augment.copies"):
+        prepare(spec)
+    spec.write_text(
+        anomaly + "recipe: {name: raw-knn-anomaly, overrides: {fixed: {augment.copies: 0}}}\n"
+    )
+    assert prepare(spec).plan.recipes[0].name == "raw-knn-anomaly"

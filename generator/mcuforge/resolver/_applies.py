@@ -164,6 +164,12 @@ def mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
     family = MODELS.get(recipe.pipeline.model)
     if family.task != kind:
         return f"model family {recipe.pipeline.model!r} is for {family.task}, not {kind}"
+    if kind == "anomaly" and _augments(recipe):
+        return (
+            "augments its training windows (augment.copies); a detector holds normal "
+            "windows out to set its alarm threshold, and their altered copies would be "
+            "among the windows it learns from: set augment.copies to 0 for anomaly detection"
+        )
     compressions = family.compressions
     if recipe.pipeline.compression not in compressions:
         return (
@@ -179,6 +185,20 @@ def mismatch(recipe: Recipe, loaded: LoadedSpec, target: Target) -> str | None:
     if family.extra is not None:
         return needs(family.extra)  # applies, but its model family's packages are missing
     return None
+
+
+def _augments(recipe: Recipe) -> bool:
+    """Whether a configuration of ``recipe`` can have augmented copies of its windows."""
+    key = "augment.copies"
+    if key in recipe.search.fixed:
+        return bool(recipe.search.fixed[key])
+    space = recipe.search.space.get(key)
+    if space is None:
+        return False
+    if space.choice is not None:
+        return any(bool(c) for c in space.choice)
+    rng = space.int_ or space.float_
+    return rng is not None and rng[1] > 0
 
 
 def over_latency(latency_ms: float, loaded: LoadedSpec, target: Target) -> str | None:
