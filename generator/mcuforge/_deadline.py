@@ -59,8 +59,12 @@ class Deadline:
         self.end = time.monotonic() + self.seconds
         if threading.current_thread() is threading.main_thread():
             self._old = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-            self._armed = True
+            self._armed = True  # before the timer: __exit__ must disarm what fires
+            try:
+                signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            except BaseException:  # a tiny limit fired here: no __exit__ will follow
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
