@@ -117,11 +117,19 @@ def admitted(study: optuna.Study, number: int, total: int | None, wait_s: float 
         time.sleep(ADMIT_POLL_S)
 
 
+#: User attribute of a trial that passed :func:`duplicate_of` and runs.
+UNIQUE_ATTR = "unique"
+
+
 def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
-    """The number of an earlier trial with the same parameters, if any.
+    """The number of an earlier trial with the same parameters, if any; else the trial
+    is marked :data:`UNIQUE_ATTR` (it runs).
 
     Failed trials do not count (an interrupted trial is run again), nor do trials that
-    were themselves duplicates.
+    were themselves duplicates. Of two trials with the same parameters running at once
+    (two workers each took a copy of one recipe default from the queue) one runs: a
+    running trial is the original when it passed this check already or started first
+    (each saw the other running, and neither ran).
     """
     key = param_key(trial.params)
     states = (
@@ -129,11 +137,16 @@ def duplicate_of(study: optuna.Study, trial: optuna.Trial) -> int | None:
         optuna.trial.TrialState.PRUNED,
         optuna.trial.TrialState.RUNNING,
     )
-    for t in study.get_trials(deepcopy=False, states=states):
-        if t.number == trial.number or not_run(t):
+    trials = study.get_trials(deepcopy=False, states=states)
+    me = next((t for t in trials if t.number == trial.number), None)
+    mine = _started(me) if me is not None else (float("inf"), trial.number)
+    for t in trials:
+        if t.number == trial.number or not_run(t) or param_key(t.params) != key:
             continue
-        if param_key(t.params) == key:
+        running = t.state == optuna.trial.TrialState.RUNNING
+        if not running or t.user_attrs.get(UNIQUE_ATTR) or _started(t) < mine:
             return t.number
+    trial.set_user_attr(UNIQUE_ATTR, True)
     return None
 
 
@@ -267,6 +280,7 @@ class StopRule:
 __all__ = [
     "EXHAUSTED_AFTER",
     "FINISHED",
+    "UNIQUE_ATTR",
     "Deadline",
     "ShrinkToBudget",
     "StopRule",
