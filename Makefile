@@ -21,6 +21,7 @@ system-deps:
 	for tool in arm-none-eabi-gcc qemu-system-arm cmake cc g++ espeak-ng chromium; do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	[ -f /usr/lib/arm-none-eabi/newlib/libc_nano.a ] || [ -z "$$(command -v arm-none-eabi-gcc)" ] || missing="$$missing newlib"; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages (missing:$$missing)"; \

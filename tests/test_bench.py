@@ -37,7 +37,7 @@ def test_smoke_run_writes_results_with_a_peers_table(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a hang guard (about 20 s here), not a speed check
     )
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()

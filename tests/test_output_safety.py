@@ -240,8 +240,12 @@ def test_two_generates_on_one_output_give_one_clean_message_and_one_result(
     tmp_path: Path,
 ) -> None:
     spec = _spec(tmp_path)
+    held, release = tmp_path / "held", tmp_path / "release"
+    # the first run holds the output and waits in its first trial until the second has
+    # run (without the wait, a slow second start found the first run done: no clash)
+    args = ["generate", str(spec), "--no-measure", "--trials", "40", "-q"]
     first = subprocess.Popen(
-        _mcuforge("generate", str(spec), "--no-measure", "--trials", "40", "-q"),
+        [sys.executable, "-c", _HELD_TRIAL, str(held), str(release), *args],
         env=_env(),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -249,9 +253,10 @@ def test_two_generates_on_one_output_give_one_clean_message_and_one_result(
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not (tmp_path / ".out.lock").exists():  # the first run holds the output
+    while not held.exists():
         assert first.poll() is None and time.monotonic() < deadline, first.communicate()
         time.sleep(0.05)
+    assert (tmp_path / ".out.lock").exists()
     second = subprocess.run(
         _mcuforge("generate", str(spec), "--no-measure", "--trials", "2"),
         env=_env(),
@@ -259,6 +264,7 @@ def test_two_generates_on_one_output_give_one_clean_message_and_one_result(
         capture_output=True,
         text=True,
     )
+    release.write_text("go on")
     _, err1 = first.communicate(timeout=300)
     assert first.returncode == 0, err1
     assert second.returncode == 2, second.stderr
@@ -267,6 +273,8 @@ def test_two_generates_on_one_output_give_one_clean_message_and_one_result(
     assert "is using" in lines[-1] and "Traceback" not in second.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["search"]["trials"] == 40 and report["parity"]["agree"] == 40
+    held.unlink()
+    release.unlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mcuforge.lock", "out", "spec.yaml"]
 
 
@@ -386,6 +394,25 @@ def test_sigkill_during_the_output_write_leaves_the_old_or_the_new_output_whole(
     assert report["final"] == 0 and report["final_state"] == "whole"
     # the next run removed what the killed ones left (a staging folder, the old output)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mcuforge.lock", "out", "spec.yaml"]
+
+
+_HELD_TRIAL = """
+import sys, time
+from pathlib import Path
+import mcuforge.search._objective as objective_module
+real_cv = objective_module.cross_validate
+held, release = Path(sys.argv[1]), Path(sys.argv[2])
+def cross_validate(*a, **k):
+    held.write_text("in trial")  # the first trial that trains waits for the test
+    deadline = time.monotonic() + 300
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return real_cv(*a, **k)
+objective_module.cross_validate = cross_validate
+from mcuforge.cli import main
+sys.argv = ["mcuforge", *sys.argv[3:]]
+main()
+"""
 
 
 _SLOW_TRIAL = """

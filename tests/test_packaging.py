@@ -64,7 +64,17 @@ def test_wheel_without_extras_runs_the_example_in_a_fresh_venv(tmp_path: Path) -
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py, exe = venv / "bin" / "python", venv / "bin" / "mcuforge"
-    pip = [str(py), "-m", "pip", "install", "-q", "--prefer-binary"]
+    # the versions this suite runs with (.venv): not whatever PyPI has newest today,
+    # which would move the size below with no change here
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("".join(f"{line}\n" for line in frozen if "==" in line))
+    pip = [str(py), "-m", "pip", "install", "-q", "--prefer-binary", "-c", str(constraints)]
     installed = subprocess.run([*pip, str(wheel)], capture_output=True, text=True)
     assert installed.returncode == 0, installed.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -293,7 +293,9 @@ def test_a_trial_another_worker_finished_meanwhile_is_recognised(
     assert not lost_trial(ValueError("another error"))
 
 
-def test_a_trial_runs_only_while_the_earlier_ones_leave_room() -> None:
+def test_a_trial_runs_only_while_the_earlier_ones_leave_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The admission of a trial while other workers' trials run: the finished trials
     that count and the running ones that started before it must stay below the total;
     it waits for those, runs if one of them does not count, and is not run once the
@@ -332,9 +334,40 @@ def test_a_trial_runs_only_while_the_earlier_ones_leave_room() -> None:
     assert counted(study) == 3
     # f: 3 finished + e reach 4; an earlier trial running past the wait (a dead
     # worker's) does not hold it back for ever
+    monkeypatch.setattr("mcuforge.search._control.ADMIT_GRACE_S", 1.0)  # not 30 s
     e, f = study.ask(), study.ask()
     assert admitted(study, e.number, 4, 0.0) and admitted(study, f.number, 5, 0.0)
     assert admitted(study, f.number, 4, 0.0)
+
+
+def test_of_two_identical_trials_running_at_once_one_runs() -> None:
+    """Two workers each took a copy of one recipe default (two `mcuforge search` runs
+    on one shared study each queue the defaults): each saw the other running with the
+    same parameters and called itself the duplicate, and that default never ran."""
+    from mcuforge.search._control import duplicate_of
+
+    study = optuna.create_study(direction="maximize")
+    for _ in range(2):
+        study.enqueue_trial({"x": 1.0})
+    first, second = study.ask(), study.ask()  # both running before either checks
+    for t in (first, second):
+        t.suggest_float("x", 0.0, 2.0)
+    assert first.params == second.params
+    # the later one checks first: the earlier one is still the original
+    assert duplicate_of(study, second) == first.number
+    assert duplicate_of(study, first) is None
+    # one that passed its check (the earlier one had no parameters yet) is the
+    # original for a trial that started before it
+    third, fourth = study.ask(), study.ask()
+    fourth.suggest_float("x", 1.5, 1.5)
+    assert duplicate_of(study, fourth) is None
+    third.suggest_float("x", 1.5, 1.5)
+    assert duplicate_of(study, third) == fourth.number
+    # a finished trial is the original for any later one
+    study.tell(first, 0.5)
+    fifth = study.ask()
+    fifth.suggest_float("x", 1.0, 1.0)
+    assert duplicate_of(study, fifth) == first.number
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -405,24 +438,33 @@ def postgres() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
-            if (
-                subprocess.run(
-                    [str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                    capture_output=True,
-                ).returncode
-                == 0
-            ):
-                break
-            time.sleep(0.1)
+        ready = time.monotonic() + 120  # a first start on a busy machine can be slow
+        while (
+            subprocess.run(
+                [str(pg / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                capture_output=True,
+            ).returncode
+            != 0
+        ):
+            assert server.poll() is None, f"the PostgreSQL server exited ({server.returncode})"
+            assert time.monotonic() < ready, "the PostgreSQL server was not ready in 120 s"
+            time.sleep(0.2)
         subprocess.run(
             [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mcuforge", "studies"],
             check=True,
         )
         yield f"postgresql://mcuforge@127.0.0.1:{port}/studies"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        # a fast shutdown: SIGTERM waits for every client to disconnect
+        subprocess.run(
+            [*run_as, str(pg / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w"],
+            capture_output=True,
+        )
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -736,6 +778,27 @@ def test_deadline_interrupts_python_but_not_a_critical_section() -> None:
             pass
         reached = True  # the expiry waited for the section to end
     assert reached
+
+
+def test_a_deadline_that_expires_as_it_starts_leaves_nothing_behind() -> None:
+    """A limit so small that SIGALRM arrives inside ``__enter__``: ``__exit__`` never
+    runs then, and the expired deadline stayed the current one (every later ``check``,
+    in any trial, raised) with its signal handler installed."""
+    import signal
+
+    from mcuforge import _deadline
+    from mcuforge._deadline import Deadline, TrialTimeout
+
+    before = signal.getsignal(signal.SIGALRM)
+    for _ in range(200):
+        try:
+            with Deadline(1e-6):
+                pass
+        except TrialTimeout:
+            pass
+        assert _deadline._current is None
+        assert signal.getsignal(signal.SIGALRM) is before
+    _deadline.check()  # no deadline running: nothing to raise
 
 
 def test_durations_in_the_spec_and_on_the_command_line(write_spec: Callable[..., Path]) -> None:
