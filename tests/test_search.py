@@ -494,6 +494,14 @@ def test_two_workers_share_one_postgres_study(
     numbers = [t.number for t in study.trials]
     assert sorted(numbers) == list(range(len(numbers)))  # every trial recorded once
     assert counted(study) == 8  # both count to the total, exactly (pruned over a budget counts)
+    from mcuforge.search._control import param_key
+
+    ran = [t for t in study.trials if t.state.is_finished() and not not_run(t)]
+    assert len({param_key(t.params) for t in ran}) == len(ran)  # no configuration twice
+    # each run queued the recipe defaults: a copy skipped as a duplicate names a trial
+    # that ran (two copies running at once each called itself the duplicate)
+    originals = [t.user_attrs.get("duplicate_of") for t in study.trials if not_run(t)]
+    assert set(originals) - {None} <= {t.number for t in ran}
     from click.testing import CliRunner
 
     from mcuforge.cli import cli
