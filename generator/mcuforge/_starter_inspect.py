@@ -159,13 +159,21 @@ def _delimiter(path: Path) -> str:
 
 def _head(path: Path, d: Dialect = PLAIN) -> tuple[list[str], list[list[str]]]:
     """The header and the first rows of a CSV file (UTF-8, BOM dropped)."""
+    header, body, _ = _head_lines(path, d)
+    return header, body
+
+
+def _head_lines(path: Path, d: Dialect = PLAIN) -> tuple[list[str], list[list[str]], list[int]]:
+    """:func:`_head` and the line of the file each row ends on (blank lines skipped)."""
     with d.rows(path) as rows:
         body: list[list[str]] = []
-        for _, chunk in rows.chunks():
+        lines: list[int] = []
+        for ends, chunk in rows.chunks():
             body.extend(chunk)
+            lines.extend(ends)
             if len(body) >= GUESS_ROWS:
                 break
-        return rows.header, body[:GUESS_ROWS]
+        return rows.header, body[:GUESS_ROWS], lines[:GUESS_ROWS]
 
 
 def _count_rows(path: Path, d: Dialect = PLAIN) -> int:
@@ -453,14 +461,15 @@ def _csv_guess(files: list[Path], root: Path) -> Guess:
             )
         notes.append(f"numbers with a decimal comma ({commas[0]!r}: {cell!r}): `csv.decimal`")
     dialect = Dialect(delimiter, "," if commas else ".")
-    if commas:
-        header, body = _head(files[0], dialect)
+    header, body, lines = _head_lines(files[0], dialect)
     # a column of numbers, empty cells and a few missing-value marks (`n/a`, `NaN`)
     # allowed: the data check names each of them (one `n/a` made the column text, and
     # it was left out of the channels without a word)
     numeric = []
     for i, h in enumerate(header):
-        cells = [(n, r[i].strip()) for n, r in enumerate(body[:50], start=2) if r[i].strip()]
+        cells = [
+            (n, r[i].strip()) for n, r in zip(lines[:50], body[:50], strict=True) if r[i].strip()
+        ]
         marks = [(n, c) for n, c in cells if not is_number(c)]
         if not cells or len(marks) > len(cells) // 10:
             continue  # text (a note below), or mostly missing
