@@ -24,7 +24,7 @@ from mcuforge.errors import BudgetError
 from mcuforge.pipeline import prepare
 from mcuforge.search import SearchError, SearchSettings, run_search
 from mcuforge.search._control import admitted, counted, not_run
-from mcuforge.search._resume import lost_trial, optimize_quietly
+from mcuforge.search._resume import lost_trial, optimize_on, optimize_quietly
 from mcuforge.search._storage import open_storage
 
 from .conftest import ROOT
@@ -291,6 +291,23 @@ def test_a_trial_another_worker_finished_meanwhile_is_recognised(
         optimize_quietly(study, objective, n_trials=1)
     assert lost_trial(caught.value), repr(caught.value)
     assert not lost_trial(ValueError("another error"))
+
+
+def test_a_search_goes_on_past_a_trial_another_worker_finished(tmp_path: Path) -> None:
+    """A shared study (two `mcuforge search` runs, or --jobs): the process whose trial
+    another worker failed meanwhile ran on to the next trial, not into a traceback."""
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'study.db'}"))
+    ran: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        ran.append(trial.number)
+        if len(ran) == 1:  # the other worker took it for a dead worker's and failed it
+            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    optimize_on(study, objective, None, lambda: False, n_trials=1)
+    assert ran == [0, 1]
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
 
 
 def test_a_trial_runs_only_while_the_earlier_ones_leave_room(

@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -159,6 +160,26 @@ def optimize_quietly(study: optuna.Study, func: Callable[[optuna.Trial], Any], *
         raise
     finally:
         logger.removeFilter(quiet)
+
+
+def optimize_on(
+    study: optuna.Study,
+    func: Callable[[optuna.Trial], Any],
+    end: float | None,
+    stopped: Callable[[], bool],
+    **kw: Any,
+) -> None:
+    """:func:`optimize_quietly` until ``end`` (``time.time()``), going on past a trial
+    another worker finished meanwhile (:func:`lost_trial`: this process died on it,
+    in a shared study, after a suspend), until ``stopped()`` says a callback ended it."""
+    while not stopped() and (end is None or time.time() < end):
+        try:
+            timeout = None if end is None else max(end - time.time(), 0.0)
+            optimize_quietly(study, func, timeout=timeout, **kw)
+            return
+        except Exception as exc:
+            if not lost_trial(exc):
+                raise
 
 
 def stop_workers(procs: list[Any]) -> None:

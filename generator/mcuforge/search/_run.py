@@ -24,7 +24,7 @@ from ._control import FINISHED, ShrinkToBudget, StopRule, counted, warm_start
 from ._objective import TRIAL_ERRORS, limit_for, make_objective
 from ._progress import Progress
 from ._rescore import MAX_RESERVE_SHARE, race_reserve_s, run_race
-from ._resume import fail_stale, lost_trial, optimize_quietly, stop_workers
+from ._resume import fail_stale, optimize_on, stop_workers
 from ._storage import SearchError, _redact
 from ._study import open_study
 from ._types import SearchResult, SearchSettings
@@ -54,28 +54,17 @@ def _worker(
         reserve = _reserve(plan, settings.time_budget_s)
         stop = StopRule(settings.trials, end, reserve)
         shrink = ShrinkToBudget(plan.recipes, spec.budgets)
-        while not stop.why and (end is None or time.time() < end):
-            try:
-                optimize_quietly(
-                    study,
-                    make_objective(
-                        plan,
-                        dataset,
-                        limit_for(settings, end),
-                        None,
-                        settings.trials,
-                        end,
-                        reserve,
-                    ),
-                    timeout=None if end is None else max(end - time.time(), 0.0),
-                    callbacks=[shrink, stop],
-                    catch=TRIAL_ERRORS,
-                    gc_after_trial=False,
-                )
-                break
-            except Exception as exc:
-                if not lost_trial(exc):
-                    raise
+        optimize_on(
+            study,
+            make_objective(
+                plan, dataset, limit_for(settings, end), None, settings.trials, end, reserve
+            ),
+            end,
+            lambda: bool(stop.why),
+            callbacks=[shrink, stop],
+            catch=TRIAL_ERRORS,
+            gc_after_trial=False,
+        )
         # the parent says what ended the search (its workers' own reasons)
         study.set_user_attr(f"{STOPPED_ATTR}{seed}", _stop_reason(stop, spec.search.strategy, end))
     except KeyboardInterrupt:
@@ -263,10 +252,11 @@ def run_search(
             reserve,
         )
         with progress:
-            optimize_quietly(
+            optimize_on(
                 study,
                 objective,
-                timeout=budget,
+                end,
+                lambda: bool(stop.why),
                 callbacks=[progress, shrink, stop],
                 catch=TRIAL_ERRORS,
                 gc_after_trial=False,
