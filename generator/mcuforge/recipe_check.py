@@ -93,7 +93,7 @@ def _key_problem(
     return unknown_message(family.name, key, family.fields)
 
 
-def _values(dim: SearchParam) -> list[tuple[Loc, Any, str]]:
+def dimension_values(dim: SearchParam) -> list[tuple[Loc, Any, str]]:
     """Every value a search dimension can take that a parameter must accept, with its
     place under the dimension and a note."""
     out: list[tuple[Loc, Any, str]] = []
@@ -127,7 +127,7 @@ def check_recipe(recipe: Recipe, keys: list[tuple[str, str]], report: Report) ->
             continue
         owner, param = found
         if section == "space":
-            values = _values(recipe.search.space[key])
+            values = dimension_values(recipe.search.space[key])
         else:
             values = [((), recipe.search.fixed[key], "")]
         for sub, value, note in values:

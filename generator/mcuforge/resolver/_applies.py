@@ -23,6 +23,7 @@ from ..errors import Located, McuforgeError, SpecError
 from ..extras import needs
 from ..features import FEATURES, CoreCosts, FeatureBlock
 from ..models import MODELS
+from ..recipe_check import dimension_values
 from ..spec import LoadedSpec
 
 #: The analytic instruction counts are within 25 % of unicorn's exact ones (the goal
@@ -193,12 +194,7 @@ def _augments(recipe: Recipe) -> bool:
     if key in recipe.search.fixed:
         return bool(recipe.search.fixed[key])
     space = recipe.search.space.get(key)
-    if space is None:
-        return False
-    if space.choice is not None:
-        return any(bool(c) for c in space.choice)
-    rng = space.int_ or space.float_
-    return rng is not None and rng[1] > 0
+    return space is not None and any(bool(v) for _, v, _ in dimension_values(space))
 
 
 def over_latency(latency_ms: float, loaded: LoadedSpec, target: Target) -> str | None:
