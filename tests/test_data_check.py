@@ -812,6 +812,25 @@ def test_split_by_subject_from_a_mapping_file(tmp_path: Path) -> None:
     assert "subjects.csv" not in " ".join(ds.train.files + ds.test.files)
 
 
+@pytest.mark.parametrize(("files", "held"), [(4, 2), (5, 3), (7, 4), (9, 5)])
+def test_a_split_holds_out_the_nearest_share_a_half_rounding_up(
+    tmp_path: Path, files: int, held: int
+) -> None:
+    # half of 5, 7 or 9 files: 2.5, 3.5, 4.5 all round up (Python's round gave 2, 4, 4)
+    path = spec(tmp_path, split="{test: 0.5, seed: 1}")
+    folder(tmp_path, {"a": files, "b": files})
+    ds = _load(path)
+    per_class = {c: sum(f.startswith(f"{c}/") for f in ds.test.files) for c in ("a", "b")}
+    assert per_class == {"a": held, "b": held}
+    assert f"({2 * held} of {2 * files})" in ds.summary.split.text
+
+
+def test_a_quarter_of_ten_files_is_three(tmp_path: Path) -> None:
+    path = spec(tmp_path, split="{test: 0.25, seed: 0}")
+    folder(tmp_path, {"a": 10, "b": 10})
+    assert len(_load(path).test.files) == 6  # 2.5 per class rounds up (was 2 + 2)
+
+
 # --- validate and the report --------------------------------------------------------
 
 

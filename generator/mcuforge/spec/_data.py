@@ -176,7 +176,9 @@ class Split(Strict):
         default=0.25,
         gt=0,
         lt=1,
-        description="Share of files (per class) or of subjects held out for the test set.",
+        description="Share of files (per class) or of subjects held out for the test set, to the "
+        "nearest whole number (a half rounds up) and at least one on each side (a class of "
+        "one file stays in training).",
     )
     seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Seed of the random split.")
     test_files: list[str] | None = Field(
