@@ -18,7 +18,7 @@ from mcuforge.data import load_dataset
 from mcuforge.errors import DataError
 from mcuforge.spec import load_spec
 
-from ._datafolders import folder, rows, spec, write_csv
+from ._datafolders import SPEC, folder, rows, spec, write_csv
 
 Case = Callable[[Path], tuple[Path, str]]
 SECRET = "root:x:0:0:do-not-print-me"
@@ -489,10 +489,42 @@ def test_the_same_problem_in_many_files_is_one_line(
     assert message.startswith(
         "data/a/r0.csv:1: header has no column 'lbl' (data.labels.column); found"
     ), message
-    assert "(and 9 more files alike: data/a/r1.csv, data/a/r2.csv, data/a/r3.csv, …)" in message
+    # where the spec names the column (its line and column), then the other files
+    assert re.search(
+        r"The spec names 'lbl' at \S*spec\.yaml:6:34 \(data\.labels\.column\)\. "
+        r"\(and 9 more files alike: data/a/r1\.csv, data/a/r2\.csv, data/a/r3\.csv, …\)$",
+        message,
+    ), message
     res = CliRunner().invoke(cli, ["validate", str(path), "--json"])
     assert res.exit_code == 2
     assert json.loads(res.stdout)["errors"][0]["file"] == "data/a/r0.csv"  # nothing but JSON
+
+
+def test_a_missing_channel_is_said_at_its_place_in_the_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = folder(tmp_path, {"a": 3, "b": 3})
+    for f in sorted(data.rglob("*.csv"))[:2]:  # two of six files name the column otherwise
+        write_csv(f, rows(9), header="ax,a_y")
+    text = SPEC.format(
+        data="data", extra="", length=4, split="{test: 0.25, seed: 1}", kind="classification"
+    ).replace(
+        "sensors: [{name: imu, channels: [ax, ay], unit: g, rate_hz: 10}]",
+        "sensors:\n    - {name: acc, channels: [ax], rate_hz: 10}\n"
+        "    - {name: acc2, channels: [ay], rate_hz: 10}",
+    )
+    spec(tmp_path, text=text)
+    res = CliRunner().invoke(cli, ["validate", "spec.yaml"])
+    assert res.exit_code == 2, res.output
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "acc2" in t)
+    col = text.splitlines()[line - 1].index("[ay]") + 2  # 1-based, inside the list
+    assert (
+        "error: data/a/r0.csv:1: header has no column 'ay' (data.sensors[].channels; did you "
+        "mean 'a_y'?); found ax, a_y. Fix `data.sensors[].channels` (or the label/subject/time "
+        f"column) or the file. The spec names 'ay' at spec.yaml:{line}:{col} "
+        "(data.sensors.1.channels.0). (and 1 more file alike: data/a/r1.csv)"
+    ) in res.output, res.output
 
 
 def test_data_files_are_found_whatever_the_case_of_their_extension(tmp_path: Path) -> None:

@@ -207,6 +207,7 @@ class CsvRows:
                 1,
                 f"header has no column {', '.join(self._missing(c, fields or {}) for c in missing)}"
                 f"; found {', '.join(self.header)}. {fix}",
+                [(c, (fields or {})[c]) for c in missing if c in (fields or {})],
             )
         twice = sorted({c for c in names if self.header.count(c) > 1})
         if twice:

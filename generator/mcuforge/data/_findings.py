@@ -36,10 +36,19 @@ def shown(path: Path | str) -> str:
 class FileProblem(DataError):
     """A data file that cannot be used, at a line when there is one."""
 
-    def __init__(self, path: Path | str, line: int | None, detail: str) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        line: int | None,
+        detail: str,
+        columns: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self.file = shown(path)
         self.line = line
         self.detail = detail
+        #: Columns the header lacks, each with the spec field that names it
+        #: (``("gyy", "data.sensors[].channels")``): also said at that spec line.
+        self.columns = tuple(columns)
         super().__init__(f"{self.file}:{line}: {detail}" if line else f"{self.file}: {detail}")
 
 
@@ -52,6 +61,8 @@ class Finding:
     message: str
     file: str | None = None
     line: int | None = None
+    #: A header's missing columns and the spec fields naming them (:class:`FileProblem`).
+    columns: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         if self.file is None:
@@ -79,13 +90,15 @@ class Finding:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["columns"]  # said in the message, and at the spec line by validate
+        return out
 
     @classmethod
     def of(cls, exc: DataError, check: str = "unreadable") -> Finding:
         """An error finding from a raised :class:`DataError`."""
         if isinstance(exc, FileProblem):
-            return cls("error", check, exc.detail, exc.file, exc.line)
+            return cls("error", check, exc.detail, exc.file, exc.line, exc.columns)
         return cls("error", check, str(exc))
 
 
@@ -144,6 +157,8 @@ def _located(
             out.append((f.located(), True))
     for group in alike.values():
         first = group[0].located()
+        if spec is not None and group[0].columns:
+            first = replace(first, message=f"{first.message} {_named_at(spec, group[0].columns)}")
         if len(group) > 1:
             more = ", ".join(str(g.file) for g in group[1:4])
             rest = "" if len(group) <= 4 else ", …"
@@ -154,6 +169,28 @@ def _located(
             )
         out.append((first, True))
     return out
+
+
+def _named_at(spec: LoadedSpec, columns: Sequence[tuple[str, str]]) -> str:
+    """Where the spec names each missing column: ``The spec names 'gyy' at
+    spec.yaml:14:35 (data.sensors.1.channels.1).``"""
+    places = []
+    for name, where in columns:
+        at = spec.problem(_column_field(spec, name, where), "")
+        line = f":{at.line}:{at.col}" if at.line is not None else ""
+        places.append(f"{name!r} at {at.file}{line} ({at.field})")
+    return f"The spec names {', '.join(places)}."
+
+
+def _column_field(spec: LoadedSpec, name: str, where: str) -> tuple[str | int, ...]:
+    """The spec field that names column ``name``: ``where`` (``data.csv.time_column``),
+    with the sensor and channel index for ``data.sensors[].channels``."""
+    if where == "data.sensors[].channels":
+        for i, sensor in enumerate(spec.spec.data.sensors):
+            if name in sensor.channels:
+                return ("data", "sensors", i, "channels", sensor.channels.index(name))
+        return ("data", "sensors")
+    return tuple(where.split("."))
 
 
 @dataclass(frozen=True)
